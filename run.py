@@ -1,0 +1,242 @@
+"""clustercoop command line: validate, run, sweep, compare, compare-main, report, viz.
+
+Thin by design: it parses arguments and calls ``sim.batch``, ``analysis.report``
+and ``viz.server``. Bad input raises ``ScenarioError``, caught once in
+:func:`main` and turned into a message on stderr and exit status 2.
+
+Examples:
+    python run.py validate scenarios/
+    python run.py run scenarios/star.toml --seed 7 --steps 50 --out out/star
+    python run.py sweep scenarios/baseline.toml --param mechanisms.regulation.sanction=0:2:5 \\
+        --param information.digitalization=0.1,0.5,0.9 --replicates 4 --jobs 2 --out out/sweep
+    python run.py compare scenarios/star.toml scenarios/chain.toml --replicates 10 --out out/cmp
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.batch import validate_paths
+
+    checked = validate_paths(args.paths)
+    bad = [(f, msg) for f, _, msg in checked if msg]
+    if not args.quiet:
+        for f, scenario, msg in checked:
+            if not msg:
+                print(f"ok       {f}")
+    for f, msg in bad:
+        _err(f"invalid  {f}\n  " + msg.replace("\n", "\n  "))
+    print(f"{len(checked) - len(bad)} valid, {len(bad)} invalid")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.batch import HEADLINE_KPIS, parse_overrides, run_single
+
+    summary = run_single(args.scenario, args.out, seed=args.seed, steps=args.steps,
+                         overrides=parse_overrides(args.set))
+    print(f"{summary['scenario']}: seed {summary['seed']}, {summary['steps']} steps -> {args.out}")
+    print(f"{'kpi':<20}{'final':>12}{'mean':>12}")
+    for k in HEADLINE_KPIS:
+        if f"{k}_final" in summary:
+            print(f"{k:<20}{summary[k + '_final']:>12.4g}{summary[k + '_mean']:>12.4g}")
+    return 0
+
+
+def _executor(args: argparse.Namespace):
+    from sim.batch import Executor
+
+    return Executor(jobs=getattr(args, "jobs", 1) or 1, scheduler=getattr(args, "scheduler", None),
+                    dask_local=getattr(args, "dask_local", None))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.batch import parse_overrides, sweep
+
+    outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
+                    replicates=args.replicates, seed=args.seed, steps=args.steps,
+                    overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet)
+    print(outcome.message)
+    return 0
+
+
+def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, quiet: bool) -> None:
+    import pandas as pd
+
+    from sim.batch import headline_table
+
+    print(outcome.message)
+    if not quiet:
+        results = pd.read_parquet(out / "results.parquet")
+        with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3):
+            print("mean over replicates of the time-averaged KPIs:")
+            print(headline_table(results).to_string())
+    if no_report:
+        return
+    try:
+        from analysis.report import build_report
+    except ImportError as exc:
+        _err(f"note: report skipped, the analysis package is not available yet ({exc})")
+        return
+    path = build_report(out, out / "report", reference=reference)
+    print(f"report: {path}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.batch import compare
+
+    outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
+                      executor=_executor(args), quiet=args.quiet)
+    _after_compare(outcome, Path(args.out), args.no_report, args.reference, args.quiet)
+    return 0
+
+
+def cmd_compare_main(args: argparse.Namespace) -> int:
+    from sim.batch import compare_main
+
+    outcome = compare_main(args.out, replicates=args.replicates, executor=_executor(args), quiet=args.quiet)
+    _after_compare(outcome, Path(args.out), args.no_report, "baseline", args.quiet)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError
+
+    results = Path(args.results_dir)
+    if not (results / "results.parquet").is_file():
+        raise ScenarioError(f"{results}: no results.parquet here; give the --out folder of a compare or sweep")
+    try:
+        from analysis.report import build_report
+    except ImportError as exc:
+        raise ScenarioError(f"report: the analysis package is not available ({exc})") from None
+    path = build_report(results, Path(args.out), reference=args.reference)
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError
+
+    try:
+        from viz.server import serve
+    except ImportError as exc:
+        raise ScenarioError(f"viz: the browser app (viz/server.py) is not available ({exc})") from None
+    serve(args.host, args.port)
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes on this machine (default 1: serial)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="send runs to a running Dask scheduler, e.g. tcp://host:8786")
+    g.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N worker processes")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="clustercoop: cooperation inside industrial clusters (Mesa).",
+        epilog="Bad input exits with status 2 and a message naming the file, field, value and what is allowed.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check scenario files or folders",
+                       description="Check scenario files (or every *.toml in a folder). Exit 0 if all are valid, 2 otherwise.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--quiet", action="store_true", help="list only the problems")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="one run of a scenario",
+                       description="One run: OUT/timeseries.parquet, OUT/summary.json, OUT/manifest.json.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--seed", type=int, help="model seed (default: the scenario's run.seed)")
+    p.add_argument("--steps", type=int, help="steps (default: the scenario's run.steps)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. --set structure.kind=star (repeatable)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="sweep parameters over a design with replicates",
+                       description="Sweep dotted parameters; one row per run in OUT/results.parquet. "
+                                   "Resumable: run the same command again to continue.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--param", action="append", metavar="KEY=SPEC",
+                   help="parameter and values: a,b,c or lo:hi:n (lo:hi for lhs/sobol); repeatable")
+    p.add_argument("--design", default="grid", choices=["grid", "lhs", "sobol"])
+    p.add_argument("--samples", type=int, help="lhs: points; sobol: base sample N (power of 2; N*(2k+2) points); default 16")
+    p.add_argument("--replicates", type=int, default=1, help="seeded replicates per design point (default 1)")
+    p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
+    p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed override of the base scenario (repeatable)")
+    _add_executor(p)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", help="compare scenarios over common-random-number replicates",
+                       description="Replicate i of every scenario uses the same seed. Writes OUT/results.parquet, "
+                                   "OUT/timeseries.parquet, OUT/manifest.json and OUT/report/.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("--replicates", type=int, default=10, help="replicates per scenario (default 10)")
+    p.add_argument("--seed", type=int, help="master seed")
+    p.add_argument("--steps", type=int, help="steps per run (default: each scenario's run.steps)")
+    p.add_argument("--reference", metavar="NAME", help="scenario the report compares the others with")
+    p.add_argument("--no-report", action="store_true", help="do not build the report")
+    _add_executor(p)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("compare-main", help="the main job: compare the shipped scenarios and write the report",
+                       description="Compares baseline, the four structures, the mechanism variants and the six "
+                                   "marketing modes with common random numbers, then writes the report.")
+    p.add_argument("--replicates", type=int, help="replicates per scenario (default chosen to finish in < 5 min on 2 cores)")
+    p.add_argument("--no-report", action="store_true", help="do not build the report")
+    _add_executor(p)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_compare_main)
+
+    p = sub.add_parser("report", help="build the report of a compare or sweep folder")
+    p.add_argument("results_dir", metavar="RESULTS_DIR")
+    p.add_argument("--reference", metavar="NAME", help="reference scenario")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("viz", help="open the browser app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=cmd_viz)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command, return the exit status."""
+    from sim.scenario import ScenarioError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        _err(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
