@@ -1,0 +1,90 @@
+"""Market and marketing (000, 003 section 4).
+
+Demand per unit capacity at step t::
+
+    demand_t = demand * (1 + growth)^t * (1 + shock_t) * (1 - pressure_t) * fair_t
+
+with a demand shock of ``shock_size`` for ``shock_duration`` steps from
+``shock_step``, competitor pressure rising to ``competitor_entry_pressure``
+at ``competitor_entry_step``, and trade fairs (exhibition mode, 003 4.4)
+every ``exhibition_period`` steps lifting demand by ``0.5 * exhibition``.
+
+Brand equity of the cluster has the four aspects of 000 (technological,
+economic, social, energy-efficient), each in [0, 1], decaying at
+``brand_decay`` and built by spending S on it::
+
+    B <- B (1 - decay) + (1 - B) (1 - exp(-brand_efficiency * S / members))
+
+Pool brand spend feeds all four aspects; cooperative R&D feeds the
+technological and energy aspects (and lowers members' energy intensity);
+association treasuries (dues, fines) feed the social and economic aspects;
+fairs feed the social aspect. The leading firms' corporate brand is built by
+the fees of SMEs that use it (traction, 4.3).
+
+Firm revenue: ``capacity * demand_t * (1 + premium * (B_cluster [member]
++ 0.5 B_corporate [brand user])) * (1 + channel bonus)``; gross profit is
+``revenue * (margin - energy_price * energy_intensity)`` minus fixed costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Market", "ASPECTS"]
+
+ASPECTS = ("technological", "economic", "social", "energy")
+
+
+class Market:
+    """External demand, brand equity and the marketing modes."""
+
+    def __init__(self, p):
+        self.p = p
+        self.brand = np.zeros(4)  # cluster brand aspects
+        self.corporate = 0.3  # leading firms' corporate brand
+        self.demand_now = p.market.demand
+
+    def demand(self, t: int) -> float:
+        m, mk = self.p.market, self.p.marketing
+        d = m.demand * (1.0 + m.growth) ** t
+        if m.shock_step is not None and m.shock_step <= t < m.shock_step + m.shock_duration:
+            d *= 1.0 + m.shock_size
+        pressure = m.competitor_pressure
+        if m.competitor_entry_step is not None and t >= m.competitor_entry_step:
+            pressure = max(pressure, m.competitor_entry_pressure)
+        d *= 1.0 - pressure
+        if self.fair(t):
+            d *= 1.0 + 0.5 * mk.exhibition
+        self.demand_now = d
+        return d
+
+    def fair(self, t: int) -> bool:
+        mk = self.p.marketing
+        return mk.exhibition > 0 and t % mk.exhibition_period == 0
+
+    @property
+    def equity(self) -> float:
+        return float(self.brand.mean())
+
+    def invest(self, pool_brand: float, rnd: float, treasury: float, fair_spend: float, fees: float, members: int) -> None:
+        """Decay, then build the aspects from this step's spending."""
+        m = self.p.market
+        spend = np.full(4, pool_brand / 4.0)
+        spend[[0, 3]] += rnd / 2.0
+        spend[[1, 2]] += treasury / 2.0
+        spend[2] += fair_spend
+        k = m.brand_efficiency / max(1, members)
+        self.brand = self.brand * (1.0 - m.brand_decay)
+        self.brand += (1.0 - self.brand) * (1.0 - np.exp(-k * spend))
+        self.corporate = self.corporate * (1.0 - m.brand_decay) + (1.0 - self.corporate) * (1.0 - np.exp(-k * fees * 4.0))
+        self.corporate = max(self.corporate, 0.3 * (1.0 - m.brand_decay) ** 0)  # leaders keep their own base brand
+
+    def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Revenue of every node (0 for non-firms) and the part due to brand premiums."""
+        n = st.n_nodes
+        m = self.p.market
+        base = np.where(firms, st.capacity[:n] * self.demand_now, 0.0)
+        lift = m.brand_premium * (self.equity * members + 0.5 * self.corporate * (st.brand_user[:n] & firms))
+        lift = lift + m.brand_premium * self.corporate * (st.kind[:n] == 1)
+        revenue = base * (1.0 + lift) * (1.0 + channel_bonus)
+        return revenue, base * lift

@@ -1,0 +1,97 @@
+"""Function-interest mechanism (003 section 3.3 (1)): "no one enjoys a free dinner".
+
+Members of an association pay into a joint-marketing pool; a share goes to the
+cluster brand (and to cooperative R&D when that mode is on), the rest is
+multiplied by the synergy ``r`` and shared among members:
+
+* ``equal``: every eligible member gets the same share (a social dilemma:
+  the marginal return of one's own contribution is r / n < 1);
+* ``proportional``: shares in proportion to contributions (free riders get nothing).
+
+Free riders (members who do not contribute) are exposed by monitoring (when
+regulation is on) or by reputation (reports of partners that heard about
+them) and then excluded from the share.
+
+Money accounts: ``pool_in`` = sum of contributions; ``pool_out`` = shares paid
++ brand and R&D spend; ``pool_out == r * (pool_in - spend) + spend`` exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PoolResult", "effective_terms", "detection_probability", "run_pool"]
+
+
+@dataclass
+class PoolResult:
+    cash: np.ndarray  # (N,) share received minus contribution
+    share: np.ndarray  # (N,) share received
+    pool_in: float
+    pool_out: float
+    brand_spend: float
+    rnd_spend: float
+    detected: np.ndarray  # (N,) bool: free riders exposed this step
+
+
+def effective_terms(p) -> tuple[float, float, float]:
+    """Brand share, R&D share and multiplier after the marketing-mode levers."""
+    fi, mk = p.mechanisms.function_interest, p.marketing
+    brand = fi.brand_share + (1.0 - fi.brand_share) * 0.5 * mk.cluster_brand
+    rnd = (1.0 - brand) * 0.5 * mk.cooperative_rnd
+    r = fi.multiplier * (1.0 + 0.5 * mk.alliance)
+    return brand, rnd, r
+
+
+def detection_probability(exposure: np.ndarray, p) -> np.ndarray:
+    """Chance a defecting member is exposed: monitoring or reputation."""
+    monitoring = p.mechanisms.regulation.monitoring_prob if p.mechanisms.regulation.enabled else 0.0
+    reputation = p.mechanisms.function_interest.reputation_detection * exposure
+    return 1.0 - (1.0 - monitoring) * (1.0 - reputation)
+
+
+def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Generator) -> PoolResult:
+    """Collect contributions, expose free riders, share the pool.
+
+    Args:
+        st: the state; ``cooperating`` decides who contributes.
+        members: ``(N,)`` bool, active firms that belong to an association.
+        p_detect: ``(N,)`` detection probability of a defecting member.
+    """
+    n = st.n_nodes
+    fi = p.mechanisms.function_interest
+    brand_s, rnd_s, r = effective_terms(p)
+    coop = st.cooperating[:n]
+    c = np.where(members & coop, fi.contribution * st.capacity[:n], 0.0)
+    st.contribution[:n] = c
+    detected = members & ~coop & (rng.random(n) < p_detect)
+    a = np.where(members, st.assoc_of[:n], 0)
+    n_assoc = int(a.max()) + 1 if n else 1
+    pool = np.bincount(a, weights=c, minlength=n_assoc)
+    brand = brand_s * pool
+    rnd = rnd_s * pool
+    returned = r * (pool - brand - rnd)
+    eligible = members & ~detected
+    if fi.sharing == "equal":
+        n_elig = np.bincount(a[eligible], minlength=n_assoc).astype(float)
+        per_head = np.divide(returned, n_elig, out=np.zeros_like(returned), where=n_elig > 0)
+        share = np.where(eligible, per_head[a], 0.0)
+        unshared = np.where(n_elig > 0, 0.0, returned)
+    else:
+        frac = np.divide(c, pool[a], out=np.zeros(n), where=pool[a] > 0)
+        share = np.where(eligible, returned[a] * frac, 0.0)
+        unshared = np.zeros_like(returned)
+    # a pool nobody may share goes to the brand
+    brand_total = float(brand.sum() + unshared.sum())
+    shares_paid = float(share.sum())
+    return PoolResult(
+        cash=share - c,
+        share=share,
+        pool_in=float(pool.sum()),
+        pool_out=shares_paid + brand_total + float(rnd.sum()),
+        brand_spend=brand_total,
+        rnd_spend=float(rnd.sum()),
+        detected=detected,
+    )

@@ -1,0 +1,413 @@
+"""Scenario: the validated parameter object, read from TOML.
+
+A scenario file is TOML with the sections below; every key has a default, so
+an empty file is the baseline. A file may say ``extends = "other.toml"``
+(relative to itself) and change only what differs. ``load_scenario`` applies
+dotted overrides (``{"structure.kind": "star"}``) last.
+
+All bad input raises :class:`ScenarioError`, whose message names the file,
+the dotted field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "parse_value"]
+
+
+class ScenarioError(ValueError):
+    """Bad user input: a scenario file, an override or a lever value."""
+
+
+Unit = Field(ge=0.0, le=1.0)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StructureParams(_Section):
+    """How the interaction network is built (003 section 3.1)."""
+
+    kind: Literal["hierarchical", "star", "chain", "network", "edge_list"] = "network"
+    n_firms: int = Field(200, ge=3, le=2_000_000, description="firms at start (enterprises + leading firms)")
+    generator: Literal["barabasi_albert", "erdos_renyi", "watts_strogatz", "random_regular"] = "barabasi_albert"
+    mean_degree: float = Field(6.0, ge=1.0, le=200.0, description="mean firm-firm degree (network)")
+    rewire_p: float = Field(0.1, ge=0.0, le=1.0, description="Watts-Strogatz rewiring probability")
+    n_leading: int = Field(2, ge=0, le=1000, description="leading firms (top tier in hierarchical)")
+    service_share: float = Field(0.3, ge=0.0, le=1.0, description="hierarchical: share of non-leading firms in the middle (service) tier")
+    up_links: int = Field(2, ge=1, le=10, description="hierarchical: links of each firm to the tier above")
+    peer_p: float = Field(0.02, ge=0.0, le=1.0, description="hierarchical: probability of a link between two firms of the same lower tier, per firm")
+    n_associations: int = Field(1, ge=0, le=100, description="associations (star always has one, the centre)")
+    edge_list_path: str | None = Field(None, description="edge_list: CSV with columns source,target and optional node_types CSV")
+    edge_list_types_path: str | None = None
+
+
+class FirmParams(_Section):
+    """Initial attributes of enterprises (MODEL.md, Actors)."""
+
+    cooperativeness: float = Field(0.6, ge=0.0, le=1.0, description="mean initial disposition to cooperate")
+    cooperativeness_sd: float = Field(0.15, ge=0.0, le=1.0)
+    resources: float = Field(20.0, ge=0.0, description="mean initial resources (money units)")
+    capacity_sigma: float = Field(0.5, ge=0.0, le=3.0, description="log-normal sigma of capacity")
+    leading_capacity: float = Field(10.0, ge=1.0, le=1000.0, description="capacity of a leading firm relative to a mean SME")
+    energy_intensity: float = Field(1.0, gt=0.0, le=10.0, description="mean energy use per unit of output")
+    energy_intensity_sd: float = Field(0.2, ge=0.0, le=5.0)
+    n_product_groups: int = Field(4, ge=1, le=100)
+    values_dim: int = Field(3, ge=1, le=10, description="dimensions of the shared-values profile")
+    values_spread: float = Field(0.25, ge=0.0, le=1.0, description="sd of values around the cluster culture")
+    fixed_cost: float = Field(0.2, ge=0.0, description="fixed cost per step of an SME")
+
+
+class TrustParams(_Section):
+    """Morgan-Hunt KMV weights (001 Figure 2). Signs are fixed by the theory; sizes are assumptions."""
+
+    initial: float = Field(0.5, ge=0.0, le=1.0)
+    speed: float = Field(0.2, gt=0.0, le=1.0, description="share of the gap to target trust closed per step")
+    bias: float = Field(-0.5)
+    w_shared_values: float = Field(1.5, ge=0.0)
+    w_communication: float = Field(1.5, ge=0.0)
+    w_opportunism: float = Field(4.0, ge=0.0)
+    commitment_initial: float = Field(0.5, ge=0.0, le=1.0)
+    commitment_speed: float = Field(0.2, gt=0.0, le=1.0)
+    commitment_bias: float = Field(-2.5)
+    w_termination_costs: float = Field(1.5, ge=0.0)
+    w_benefits: float = Field(2.0, ge=0.0)
+    w_values_commitment: float = Field(1.0, ge=0.0)
+    w_trust_commitment: float = Field(2.5, ge=0.0)
+    memory: float = Field(0.3, gt=0.0, le=1.0, description="EMA weight of new observations (communication, opportunism)")
+
+
+class FunctionInterestParams(_Section):
+    """Joint marketing as a public good (003 section 3.3 (1))."""
+
+    enabled: bool = True
+    sharing: Literal["equal", "proportional"] = "proportional"
+    contribution: float = Field(0.5, ge=0.0, description="contribution of a cooperating firm per step, per unit capacity")
+    multiplier: float = Field(1.6, ge=0.0, le=20.0, description="return of pooled contributions (synergy r)")
+    brand_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the pool spent on the cluster brand")
+    reputation_detection: float = Field(0.5, ge=0.0, le=1.0, description="chance a free rider is exposed by delivered reports of its partners")
+
+
+class RegulationParams(_Section):
+    """Association rules and cluster culture (003 section 3.3 (2))."""
+
+    enabled: bool = True
+    monitoring_prob: float = Field(0.3, ge=0.0, le=1.0)
+    sanction: float = Field(1.0, ge=0.0, description="fine for a detected free rider or breach, per unit capacity")
+    reputation_penalty: float = Field(0.3, ge=0.0, le=1.0)
+    expulsion_strikes: int = Field(5, ge=1, le=1000, description="detections before expulsion")
+    culture_strength: float = Field(0.05, ge=0.0, le=1.0, description="pull of shared values towards the cluster culture per step")
+    dues: float = Field(0.05, ge=0.0, description="membership dues per step, per unit capacity")
+
+
+class ContractParams(_Section):
+    """Bilateral contracts on firm-firm links (003 section 3.3 (3))."""
+
+    enabled: bool = True
+    initial_share: float = Field(0.3, ge=0.0, le=1.0, description="share of firm-firm links under contract at start")
+    formation_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step an uncontracted link signs, scaled by trust")
+    duration: int = Field(12, ge=1, le=10_000, description="steps a contract runs")
+    value: float = Field(0.4, ge=0.0, description="surplus to each party per step when honoured")
+    breach_gain: float = Field(0.4, ge=0.0, description="what a breaching party takes from its partner")
+    enforcement_prob: float = Field(0.5, ge=0.0, le=1.0)
+    breach_penalty: float = Field(1.5, ge=0.0, description="paid by a caught breacher to its partner")
+    transaction_cost: float = Field(0.1, ge=0.0, description="per party per step, lowered by trust")
+    renewal_threshold: float = Field(0.5, ge=0.0, le=1.0, description="mean trust at which renewal is a coin flip")
+    renewal_slope: float = Field(10.0, ge=0.0)
+
+
+class MechanismParams(_Section):
+    function_interest: FunctionInterestParams = FunctionInterestParams()
+    regulation: RegulationParams = RegulationParams()
+    contract: ContractParams = ContractParams()
+
+
+class InformationParams(_Section):
+    """Direct and CDC-relayed messages (002)."""
+
+    digitalization: float = Field(0.3, ge=0.0, le=1.0, description="IT-actor level: lowers relay delay and loss")
+    message_rate: float = Field(0.5, ge=0.0, le=1.0, description="chance per step a linked actor sends a message")
+    cdc_share: float = Field(0.5, ge=0.0, le=1.0, description="share of messages routed through the CDC")
+    relay_delay: int = Field(4, ge=0, le=50, description="steps of relay delay at digitalization 0")
+    relay_loss: float = Field(0.4, ge=0.0, le=1.0, description="relay loss probability at digitalization 0")
+    direct_loss: float = Field(0.1, ge=0.0, le=1.0)
+    digitalization_cost: float = Field(0.1, ge=0.0, description="cluster cost per step per firm at digitalization 1")
+
+
+class MarketParams(_Section):
+    """External demand and brand equity (000, 003 section 4)."""
+
+    demand: float = Field(1.0, gt=0.0, description="demand per unit capacity at brand equity 0")
+    growth: float = Field(0.0, ge=-0.2, le=0.2, description="demand growth per step")
+    margin: float = Field(0.35, ge=0.0, le=1.0, description="gross margin on revenue before energy costs")
+    energy_price: float = Field(0.15, ge=0.0)
+    brand_decay: float = Field(0.05, ge=0.0, le=1.0, description="share of brand equity lost per step")
+    brand_efficiency: float = Field(0.02, ge=0.0, description="equity gained per unit spent, per firm-normalised unit")
+    brand_premium: float = Field(0.5, ge=0.0, le=5.0, description="demand uplift at brand equity 1")
+    competitor_pressure: float = Field(0.0, ge=0.0, le=0.9, description="share of demand taken by outside competitors")
+    shock_step: int | None = Field(None, ge=0, description="step at which a demand shock starts")
+    shock_size: float = Field(-0.3, ge=-0.95, le=5.0, description="relative change of demand during the shock")
+    shock_duration: int = Field(10, ge=1)
+    competitor_entry_step: int | None = Field(None, ge=0)
+    competitor_entry_pressure: float = Field(0.3, ge=0.0, le=0.9, description="competitor pressure after entry")
+
+
+class MarketingParams(_Section):
+    """The six marketing modes of 003 section 4, as intensities in [0, 1]."""
+
+    cluster_brand: float = Field(0.0, ge=0.0, le=1.0, description="4.1 cluster brand clusters: more of the pool into the collective brand")
+    channel_sharing: float = Field(0.0, ge=0.0, le=1.0, description="4.2 channel network sharing: contracted partners with complementary products sell through each other")
+    leading_traction: float = Field(0.0, ge=0.0, le=1.0, description="4.3 leading-enterprise traction: SMEs use the leading brand for a fee")
+    exhibition: float = Field(0.0, ge=0.0, le=1.0, description="4.4 exhibition promotion: periodic fairs raise demand and brand")
+    cooperative_rnd: float = Field(0.0, ge=0.0, le=1.0, description="4.5 cooperative R&D: part of the pool lowers energy intensity and lifts the technological brand")
+    alliance: float = Field(0.0, ge=0.0, le=1.0, description="4.6 marketing alliance: pooled marketing lowers unit marketing cost")
+    brand_fee: float = Field(0.1, ge=0.0, description="fee per unit capacity an SME pays to use the leading brand")
+    exhibition_period: int = Field(12, ge=1)
+
+
+class InternalMarketingParams(_Section):
+    """The internal-marketing 4P of a cluster (001 Table 1), as intensities in [0, 1]."""
+
+    product: float = Field(0.5, ge=0.0, le=1.0, description="value proposition to members: raises perceived relationship benefits")
+    price: float = Field(0.5, ge=0.0, le=1.0, description="cost of participation: scales dues")
+    place: float = Field(0.5, ge=0.0, le=1.0, description="information space: scales message rate")
+    promotion: float = Field(0.5, ge=0.0, le=1.0, description="cluster culture: scales the pull of shared values")
+
+
+class DemographyParams(_Section):
+    entry_rate: float = Field(0.01, ge=0.0, le=1.0, description="expected entrants per step per member, scaled by attractiveness")
+    leave_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step a firm with propensity to leave 1 leaves")
+    entry_links: int = Field(2, ge=1, le=50, description="links of an entrant (network kinds)")
+
+
+class LearningParams(_Section):
+    imitation: float = Field(0.3, ge=0.0, le=1.0, description="share of firms that compare payoffs with a random partner each step")
+    step_size: float = Field(0.3, ge=0.0, le=1.0, description="how far an imitator moves its disposition towards the better partner")
+    w_commitment: float = Field(2.0, ge=0.0)
+    w_trust: float = Field(2.0, ge=0.0)
+    w_disposition: float = Field(3.0, ge=0.0)
+    w_incentive: float = Field(3.0, ge=0.0, description="weight of the expected gain from cooperating")
+    bias: float = Field(-3.5)
+
+
+class ValidationParams(_Section):
+    kind: Literal["none", "pd_imitation"] = "none"
+    b: float = Field(1.5, ge=1.0, le=10.0, description="temptation T in the Prisoner's Dilemma (R=1, P=S=0)")
+
+
+class RunParams(_Section):
+    steps: int = Field(100, ge=1, le=1_000_000)
+    seed: int = Field(42, ge=0, description="default seed when none is given")
+
+
+class Scenario(_Section):
+    """The full, validated parameter set of one scenario."""
+
+    name: str = "baseline"
+    description: str = ""
+    structure: StructureParams = StructureParams()
+    firms: FirmParams = FirmParams()
+    trust: TrustParams = TrustParams()
+    mechanisms: MechanismParams = MechanismParams()
+    information: InformationParams = InformationParams()
+    market: MarketParams = MarketParams()
+    marketing: MarketingParams = MarketingParams()
+    internal_marketing: InternalMarketingParams = InternalMarketingParams()
+    demography: DemographyParams = DemographyParams()
+    learning: LearningParams = LearningParams()
+    validation: ValidationParams = ValidationParams()
+    run: RunParams = RunParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        s = self.structure
+        if s.kind == "edge_list" and not s.edge_list_path:
+            raise ValueError("structure.edge_list_path is required when structure.kind = 'edge_list'")
+        if s.kind == "network" and s.mean_degree >= s.n_firms:
+            raise ValueError(
+                f"structure.mean_degree ({s.mean_degree}) must be smaller than structure.n_firms ({s.n_firms})"
+            )
+        if s.n_leading >= s.n_firms:
+            raise ValueError(f"structure.n_leading ({s.n_leading}) must be smaller than structure.n_firms ({s.n_firms})")
+        return self
+
+    def get(self, dotted: str) -> Any:
+        """Value at a dotted path, e.g. ``scenario.get("structure.kind")``."""
+        obj: Any = self
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def with_overrides(self, overrides: Mapping[str, Any], source: str = "<overrides>") -> "Scenario":
+        """A new scenario with dotted overrides applied and validated."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, source)
+        return scenario_from_dict(data, source)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Field names allowed at the parent of ``loc`` in the schema."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        model = field.annotation
+    return sorted(model.model_fields) if hasattr(model, "model_fields") else []
+
+
+def _field_hint(loc: tuple) -> str:
+    """Describe what a field allows: choices, bounds, type."""
+    model: Any = Scenario
+    field = None
+    for part in loc:
+        if not hasattr(model, "model_fields") or part not in model.model_fields:
+            return ""
+        field = model.model_fields[part]
+        model = field.annotation
+    if field is None:
+        return ""
+    ann = field.annotation
+    args = typing.get_args(ann)
+    if typing.get_origin(ann) is Literal:
+        return "allowed: " + ", ".join(repr(a) for a in args)
+    bounds = []
+    for m in field.metadata:
+        for name, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            v = getattr(m, name, None)
+            if v is not None:
+                bounds.append(f"{sym} {v}")
+    tname = getattr(ann, "__name__", str(ann))
+    hint = f"allowed: {tname}"
+    if bounds:
+        hint += " " + " and ".join(bounds)
+    return hint
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        dotted = ".".join(loc) or "<scenario>"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc)
+            lines.append(f"{source}: {dotted}: unknown key; allowed keys here: {', '.join(allowed)}")
+            continue
+        value = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "value_error":
+            lines.append(f"{source}: {msg.removeprefix('Value error, ')}")
+            continue
+        hint = _field_hint(loc)
+        shown = repr(value) if not isinstance(value, dict) else "a table"
+        lines.append(f"{source}: {dotted}: {msg} (got {shown})" + (f"; {hint}" if hint else ""))
+    return "\n".join(lines)
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate a nested mapping into a :class:`Scenario`; errors name ``source``."""
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, source)) from None
+
+
+def parse_value(text: str) -> Any:
+    """Parse a command-line value as TOML (numbers, booleans, quoted strings), else a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _set_dotted(data: dict, key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            where = ".".join(parts[: i + 1])
+            allowed = ", ".join(sorted(k for k, v in node.items() if isinstance(v, dict)))
+            raise ScenarioError(f"{source}: {key}: {where!r} is not a section; sections here: {allowed}")
+        node = nxt
+    if parts[-1] not in node:
+        allowed = ", ".join(sorted(node))
+        raise ScenarioError(f"{source}: {key}: unknown key; allowed keys here: {allowed}")
+    node[parts[-1]] = value
+
+
+def _deep_merge(base: dict, over: Mapping) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """Read a TOML file and everything it ``extends``, merged; the file itself wins."""
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError(f"{seen[-1]}: extends: cycle in extends: {chain}")
+    if not path.is_file():
+        if seen:
+            raise ScenarioError(f"{seen[-1]}: extends: file not found: {path}")
+        raise ScenarioError(f"{path}: file not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends: must be a file name string (got {parent!r})")
+    base = _read_toml_chain(path.parent / parent, (*seen, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _deep_merge(base, data)
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, merge (``extends``), override and validate a scenario file.
+
+    Args:
+        path: a TOML file.
+        overrides: dotted paths to values, applied after the file,
+            e.g. ``{"structure.kind": "star", "run.steps": 50}``.
+
+    Raises:
+        ScenarioError: with the file, the dotted field, the bad value and what is allowed.
+    """
+    path = Path(path)
+    data = _read_toml_chain(path)
+    data.setdefault("name", path.stem)
+    source = str(path)
+    scenario = scenario_from_dict(data, source)
+    if overrides:
+        scenario = scenario.with_overrides(overrides, source=f"{source} (override)")
+    if scenario.structure.edge_list_path and not Path(scenario.structure.edge_list_path).is_absolute():
+        # edge-list files are read relative to the scenario file
+        s = scenario.structure
+        resolved = {"structure.edge_list_path": str((path.parent / s.edge_list_path).resolve())}
+        if s.edge_list_types_path and not Path(s.edge_list_types_path).is_absolute():
+            resolved["structure.edge_list_types_path"] = str((path.parent / s.edge_list_types_path).resolve())
+        scenario = scenario.with_overrides(resolved, source=source)
+    return scenario

@@ -1,0 +1,220 @@
+"""The model's per-node and per-edge numpy arrays, and their index bookkeeping.
+
+Index conventions (kept here, and only here):
+
+* **Nodes** ``0..n_nodes-1``: associations first (``0..n_assoc-1``), then firms;
+  entrants are appended. ``kind[i]`` is ``ENTERPRISE``, ``LEADING`` or
+  ``ASSOCIATION``; ``active[i]`` is membership (associations are always active).
+* **Undirected edges** ``u in 0..n_edges-1`` with ends ``ua[u], ub[u]``;
+  ``is_ff[u]`` marks firm-firm links (contracts live only there).
+* **Directed edges** ``d = 2u`` (``ua -> ub``) and ``d = 2u + 1`` (``ub -> ua``);
+  ``src[d]`` is the observer, ``dst[d]`` the partner: ``trust[d]`` is how much
+  ``src[d]`` trusts ``dst[d]``, ``comm[d]`` what ``src`` heard from ``dst``,
+  ``opp[d]`` the opportunism ``src`` saw in ``dst``. ``d ^ 1`` is the reverse edge.
+
+Exits mask rows (``active`` False, edges die with their ends); nothing is compacted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .structures import ASSOCIATION, ENTERPRISE, LEADING
+
+__all__ = ["ClusterState", "ENTERPRISE", "LEADING", "ASSOCIATION"]
+
+NODE_FIELDS: dict[str, type] = {
+    "kind": np.int8,
+    "tier": np.int8,
+    "active": np.bool_,
+    "assoc_of": np.int64,
+    "capacity": np.float64,
+    "resources": np.float64,
+    "disposition": np.float64,  # cooperativeness trait, learnt by imitation
+    "cooperating": np.bool_,
+    "commitment": np.float64,  # to the cluster
+    "partner_commitment": np.float64,
+    "reputation": np.float64,
+    "strikes": np.int64,
+    "energy_intensity": np.float64,
+    "product_group": np.int64,
+    "contribution": np.float64,
+    "sunk": np.float64,  # relationship-specific investment (EMA of contributions and dues)
+    "benefit": np.float64,  # EMA of benefits received from the cluster, per unit capacity
+    "revenue": np.float64,
+    "profit": np.float64,
+    "payoff": np.float64,  # profit per unit capacity this step (what imitation compares)
+    "brand_user": np.bool_,  # uses the leading firm's brand (traction)
+    "treasury": np.float64,  # associations: dues and fines
+    # Morgan-Hunt variables per actor
+    "termination_costs": np.float64,
+    "relationship_benefits": np.float64,
+    "shared_values": np.float64,
+    "communication": np.float64,
+    "opportunistic_behaviour": np.float64,
+    "mean_trust": np.float64,  # mean trust of the actor in its partners
+    "acquiescence": np.float64,
+    "propensity_to_leave": np.float64,
+    "cooperation": np.float64,  # propensity to cooperate (the KMV outcome)
+    "functional_conflict": np.float64,
+    "decision_uncertainty": np.float64,
+    "exposure": np.float64,  # share of partners that heard about the actor this step
+}
+
+EDGE_FIELDS: dict[str, type] = {  # per undirected edge
+    "ua": np.int64,
+    "ub": np.int64,
+    "is_ff": np.bool_,
+    "contract_left": np.int64,  # steps left on the contract, 0 = none
+    "shared_values": np.float64,
+}
+
+DIRECTED_FIELDS: dict[str, type] = {  # per directed edge
+    "trust": np.float64,
+    "comm": np.float64,
+    "opp": np.float64,
+}
+
+
+class ClusterState:
+    """Growable arrays for nodes and edges; see the module docstring for indices."""
+
+    def __init__(self, node_capacity: int, edge_capacity: int, values_dim: int, inbox_slots: int):
+        self.n_nodes = 0
+        self.n_edges = 0
+        self.values_dim = values_dim
+        self.inbox_slots = inbox_slots
+        self._node_cap = max(16, node_capacity)
+        self._edge_cap = max(16, edge_capacity)
+        for name, dt in NODE_FIELDS.items():
+            setattr(self, name, np.zeros(self._node_cap, dtype=dt))
+        self.values = np.zeros((self._node_cap, values_dim))
+        for name, dt in EDGE_FIELDS.items():
+            setattr(self, "e_" + name if name == "shared_values" else name, np.zeros(self._edge_cap, dtype=dt))
+        for name, dt in DIRECTED_FIELDS.items():
+            setattr(self, name, np.zeros(2 * self._edge_cap, dtype=dt))
+        self.inbox = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=np.int32)
+        self._csr_dirty = True
+        self._csr_edges = 0
+
+    # ------------------------------------------------------------------ growth
+    def _grow_nodes(self, need: int) -> None:
+        cap = self._node_cap
+        while cap < need:
+            cap *= 2
+        if cap == self._node_cap:
+            return
+        for name in NODE_FIELDS:
+            old = getattr(self, name)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[: self.n_nodes] = old[: self.n_nodes]
+            setattr(self, name, new)
+        vals = np.zeros((cap, self.values_dim))
+        vals[: self.n_nodes] = self.values[: self.n_nodes]
+        self.values = vals
+        self._node_cap = cap
+
+    def _grow_edges(self, need: int) -> None:
+        cap = self._edge_cap
+        while cap < need:
+            cap *= 2
+        if cap == self._edge_cap:
+            return
+        for name in EDGE_FIELDS:
+            attr = "e_" + name if name == "shared_values" else name
+            old = getattr(self, attr)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[: self.n_edges] = old[: self.n_edges]
+            setattr(self, attr, new)
+        for name in DIRECTED_FIELDS:
+            old = getattr(self, name)
+            new = np.zeros(2 * cap, dtype=old.dtype)
+            new[: 2 * self.n_edges] = old[: 2 * self.n_edges]
+            setattr(self, name, new)
+        inbox = np.zeros((self.inbox_slots, 2 * cap), dtype=np.int32)
+        inbox[:, : 2 * self.n_edges] = self.inbox[:, : 2 * self.n_edges]
+        self.inbox = inbox
+        self._edge_cap = cap
+
+    def add_nodes(self, k: int) -> np.ndarray:
+        """Append ``k`` zeroed node rows; return their indices."""
+        self._grow_nodes(self.n_nodes + k)
+        idx = np.arange(self.n_nodes, self.n_nodes + k)
+        self.n_nodes += k
+        return idx
+
+    def add_edges(self, a: np.ndarray, b: np.ndarray, trust0: float) -> np.ndarray:
+        """Append undirected edges ``a[i] -- b[i]``; return their ``u`` indices."""
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        k = len(a)
+        self._grow_edges(self.n_edges + k)
+        u = np.arange(self.n_edges, self.n_edges + k)
+        self.ua[u], self.ub[u] = a, b
+        self.is_ff[u] = (self.kind[a] != ASSOCIATION) & (self.kind[b] != ASSOCIATION)
+        self.contract_left[u] = 0
+        d = np.arange(2 * self.n_edges, 2 * (self.n_edges + k))
+        self.trust[d] = trust0
+        self.comm[d] = 0.0
+        self.opp[d] = 0.0
+        self.inbox[:, d] = 0
+        self.n_edges += k
+        self._csr_dirty = True
+        return u
+
+    # ------------------------------------------------------------------ views
+    @property
+    def N(self) -> int:  # noqa: N802 - conventional
+        return self.n_nodes
+
+    def src(self) -> np.ndarray:
+        """Observer of each directed edge, ``(2 * n_edges,)``."""
+        e = self.n_edges
+        out = np.empty(2 * e, dtype=np.int64)
+        out[0::2], out[1::2] = self.ua[:e], self.ub[:e]
+        return out
+
+    def dst(self) -> np.ndarray:
+        """Partner of each directed edge, ``(2 * n_edges,)``."""
+        e = self.n_edges
+        out = np.empty(2 * e, dtype=np.int64)
+        out[0::2], out[1::2] = self.ub[:e], self.ua[:e]
+        return out
+
+    def firms(self) -> np.ndarray:
+        """Indices of active firms."""
+        n = self.n_nodes
+        return np.flatnonzero(self.active[:n] & (self.kind[:n] != ASSOCIATION))
+
+    def firm_mask(self) -> np.ndarray:
+        n = self.n_nodes
+        return self.active[:n] & (self.kind[:n] != ASSOCIATION)
+
+    def edge_alive(self) -> np.ndarray:
+        """Undirected edges whose both ends are active, ``(n_edges,)``."""
+        e = self.n_edges
+        return self.active[self.ua[:e]] & self.active[self.ub[:e]]
+
+    def ff_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR over firm-firm directed edges: ``indptr`` by observer, ``nbr`` the partners.
+
+        Dead edges stay in the CSR (callers check ``active``); rebuilt only when
+        edges were added since the last build and the growth passes 1 %, so
+        entrants may wait a few steps before they appear here.
+        """
+        grown = self.n_edges - self._csr_edges
+        if self._csr_dirty and (not hasattr(self, "_indptr") or grown > 0.01 * max(1, self._csr_edges) or grown >= 64):
+            e = self.n_edges
+            ff = np.flatnonzero(self.is_ff[:e])
+            s = np.concatenate([self.ua[ff], self.ub[ff]])
+            t = np.concatenate([self.ub[ff], self.ua[ff]])
+            order = np.argsort(s, kind="stable")
+            self._nbr = t[order]
+            counts = np.bincount(s, minlength=self.n_nodes)
+            self._indptr = np.concatenate([[0], np.cumsum(counts)])
+            self._csr_edges = e
+            self._csr_dirty = False
+        indptr = self._indptr
+        if len(indptr) - 1 < self.n_nodes:  # new nodes without CSR rows yet: zero degree
+            indptr = np.concatenate([indptr, np.full(self.n_nodes - (len(indptr) - 1), indptr[-1])])
+        return indptr, self._nbr

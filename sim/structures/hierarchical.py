@@ -1,0 +1,63 @@
+"""Hierarchical structure (003 section 3.1 (1)).
+
+Tiers: leading firms (brand holders) at the top, service firms (packaging,
+logistics) in the middle, suppliers at the bottom. Each firm links to
+``up_links`` firms of the tier above; firms of the same lower tier are linked
+sparsely (``peer_p`` links per firm). The regional-brand association links to
+the top tier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ENTERPRISE, LEADING, Structure, assign_associations, canonical_edges
+
+__all__ = ["build_hierarchical", "tier_sizes"]
+
+
+def tier_sizes(n_firms: int, n_leading: int, service_share: float) -> tuple[int, int, int]:
+    """Sizes of the top, middle and bottom tiers (top has at least one firm)."""
+    top = max(1, n_leading)
+    rest = n_firms - top
+    middle = int(round(service_share * rest))
+    return top, middle, rest - middle
+
+
+def _link_up(lower: np.ndarray, upper: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    if len(lower) == 0 or len(upper) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    k = min(k, len(upper))
+    src = np.repeat(lower, k)
+    dst = upper[rng.integers(0, len(upper), size=len(src))]
+    return src, dst
+
+
+def _peers(tier: np.ndarray, p: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    n_links = rng.binomial(len(tier), p) if len(tier) > 1 else 0
+    return tier[rng.integers(0, len(tier), n_links)], tier[rng.integers(0, len(tier), n_links)]
+
+
+def build_hierarchical(params, rng: np.random.Generator) -> Structure:
+    """Build the three-tier hierarchy. O(n * up_links)."""
+    n = params.n_firms
+    top, middle, _ = tier_sizes(n, params.n_leading, params.service_share)
+    ids = np.arange(n, dtype=np.int64)
+    t0, t1, t2 = ids[:top], ids[top : top + middle], ids[top + middle :]
+    tier = np.concatenate([np.zeros(top), np.ones(middle), np.full(len(t2), 2)]).astype(np.int8)
+    kind = np.where(tier == 0, LEADING, ENTERPRISE).astype(np.int8)
+    parts = [_link_up(t1, t0, params.up_links, rng), _link_up(t2, t1 if middle else t0, params.up_links, rng)]
+    parts += [_peers(t1, params.peer_p, rng), _peers(t2, params.peer_p, rng)]
+    a = np.concatenate([p[0] for p in parts])
+    b = np.concatenate([p[1] for p in parts])
+    n_assoc = max(1, params.n_associations)
+    assoc_edges = np.stack([np.zeros(top, dtype=np.int64), t0], axis=1)
+    return Structure(
+        n_firms=n,
+        firm_kind=kind,
+        tier=tier,
+        edges=canonical_edges(a, b),
+        n_associations=n_assoc,
+        assoc_of=assign_associations(n, n_assoc, rng),
+        assoc_edges=assoc_edges,
+    )
