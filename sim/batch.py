@@ -274,12 +274,13 @@ def _check_key(base: Scenario, key: str, source: str) -> Any:
 
 
 def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
-    """Seeds of replicates ``0..replicates-1``: SeedSequence children as 63-bit integers.
+    """Seeds of replicates ``0..replicates-1``: SeedSequence children as 53-bit integers.
 
     Replicate ``r`` always gets the same seed whatever the number of replicates.
+    53 bits keep a seed exact when a spreadsheet or a float column carries it.
     """
     children = np.random.SeedSequence(int(master_seed)).spawn(int(replicates))
-    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(11)) for c in children]
 
 
 @dataclass(frozen=True)
@@ -1036,7 +1037,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
                    "points": len(records), "replicates": replicates, "columns": names},
         "master_seed": master,
         "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"
-                   ".generate_state(1, uint64) >> 1, the same for every design point",
+                   ".generate_state(1, uint64) >> 11, the same for every design point",
         "replicate_seeds": seeds,
         "steps": steps if steps is not None else "scenario run.steps",
     }
@@ -1089,7 +1090,7 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
         "replicates": replicates,
         "master_seed": master,
         "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"
-                   ".generate_state(1, uint64) >> 1 in every scenario (common random numbers)",
+                   ".generate_state(1, uint64) >> 11 in every scenario (common random numbers)",
         "replicate_seeds": seeds,
         "steps": steps if steps is not None else "scenario run.steps",
     }

@@ -1,0 +1,286 @@
+"""The command line end to end on tiny scenarios, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import run  # noqa: E402
+from sim.metrics import KPI_COLUMNS  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def tiny(tmp_path: Path, name: str = "tiny", body: str = "") -> Path:
+    """A small scenario extending the shipped baseline (copied next to it by path)."""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'# tiny test scenario\nextends = "{BASELINE.as_posix()}"\n'
+                    f"[structure]\nn_firms = 40\n[run]\nsteps = 10\n{body}")
+    return path
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    code = run.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --------------------------------------------------------------------------- help
+
+
+def test_help_of_every_command():
+    proc = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    for name in ("validate", "run", "sweep", "compare", "compare-main", "report", "viz"):
+        assert name in proc.stdout
+        with pytest.raises(SystemExit) as exc:
+            run.main([name, "--help"])
+        assert exc.value.code == 0
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def test_validate_ok(capsys, tmp_path):
+    code, out, _ = cli(capsys, "validate", tiny(tmp_path), ROOT / "scenarios")
+    assert code == 0
+    assert "0 invalid" in out
+
+
+def test_run_writes_files_and_prints_kpis(capsys, tmp_path):
+    out_dir = tmp_path / "out"
+    code, out, err = cli(capsys, "run", tiny(tmp_path), "--seed", 7, "--steps", 12,
+                         "--set", "structure.kind=star", "--out", out_dir)
+    assert code == 0, err
+    assert "cooperation_rate" in out and "final" in out
+    frame = pd.read_parquet(out_dir / "timeseries.parquet")
+    assert len(frame) == 12
+    assert set(KPI_COLUMNS) <= set(frame.columns)
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["seed"] == 7 and summary["steps"] == 12
+    assert "cooperation_rate_final" in summary
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["kind"] == "run" and manifest["overrides"] == {"structure.kind": "star"}
+    assert manifest["resolved_scenario"]["structure"]["kind"] == "star"
+    assert len(manifest["scenario"]["sha256"]) == 64
+    # same scenario and seed: the same numbers
+    code, _, _ = cli(capsys, "run", tiny(tmp_path), "--seed", 7, "--steps", 12,
+                     "--set", "structure.kind=star", "--out", tmp_path / "again")
+    assert pd.read_parquet(tmp_path / "again" / "timeseries.parquet").equals(frame)
+
+
+def test_sweep_row_is_reproducible_alone(capsys, tmp_path):
+    scn = tiny(tmp_path)
+    code, out, err = cli(capsys, "sweep", scn, "--param", "mechanisms.regulation.sanction=0,2",
+                         "--replicates", 2, "--seed", 5, "--quiet", "--out", tmp_path / "sw")
+    assert code == 0, err
+    results = pd.read_parquet(tmp_path / "sw" / "results.parquet")
+    assert len(results) == 4
+    row = results.iloc[3]
+    assert row["seed"] < 2**53  # exact even where a row passes through float
+    code, _, err = cli(capsys, "run", scn, "--seed", int(row["seed"]),
+                       "--set", f"mechanisms.regulation.sanction={row['mechanisms.regulation.sanction']}",
+                       "--out", tmp_path / "one")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert summary["cooperation_rate_mean"] == row["cooperation_rate_mean"]
+    assert summary["profit_final"] == row["profit_final"]
+
+
+def test_compare_uses_common_random_numbers(capsys, tmp_path):
+    a = tiny(tmp_path, "alpha")
+    b = tiny(tmp_path, "beta", '[mechanisms.regulation]\nenabled = false\n')
+    out_dir = tmp_path / "cmp"
+    code, out, err = cli(capsys, "compare", a, b, "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
+    assert code == 0, err
+    assert "alpha" in out and "beta" in out
+    results = pd.read_parquet(out_dir / "results.parquet")
+    assert list(results["scenario"]) == ["alpha", "alpha", "beta", "beta"]
+    assert list(results["replicate"]) == [0, 1, 0, 1]
+    seeds = results.groupby("scenario")["seed"].apply(list)
+    assert seeds["alpha"] == seeds["beta"]
+    assert set(results["scenario_file"]) == {str(a), str(b)}
+    ts = pd.read_parquet(out_dir / "timeseries.parquet")
+    assert list(ts.columns[:4]) == ["scenario", "replicate", "seed", "step"]
+    assert len(ts) == 4 * 10 and set(KPI_COLUMNS) <= set(ts.columns)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["kind"] == "compare" and manifest["replicates"] == 2 and manifest["master_seed"] == 3
+    assert [f["file"] for f in manifest["scenario_files"]] == [str(a), str(b)]
+    assert manifest["status"] == "complete"
+
+
+def test_compare_calls_the_report_or_skips_it(capsys, tmp_path):
+    out_dir = tmp_path / "cmp"
+    try:
+        import analysis.report  # noqa: F401
+        has_report = True
+    except ImportError:
+        has_report = False
+    code, out, err = cli(capsys, "compare", tiny(tmp_path), "--replicates", 2, "--quiet", "--out", out_dir)
+    if has_report:
+        assert code == 0, err
+        assert "report:" in out
+    else:
+        assert code == 0 and "report skipped" in err
+
+
+def test_report_and_viz_errors_are_clean(capsys, tmp_path):
+    code, _, err = cli(capsys, "report", tmp_path / "nothing", "--out", tmp_path / "rep")
+    assert code == 2 and "results.parquet" in err
+    assert not (tmp_path / "rep").exists()
+
+
+# --------------------------------------------------------------------------- bad input
+
+BAD_FILES = {
+    "unknown key": ('[structure]\nn_firmz = 40\n', "structure.n_firmz"),
+    "wrong type": ('[structure]\nn_firms = "many"\n', "structure.n_firms"),
+    "out of range": ('[mechanisms.regulation]\nmonitoring_prob = 1.5\n', "mechanisms.regulation.monitoring_prob"),
+    "bad choice": ('[structure]\nkind = "ring"\n', "structure.kind"),
+    "malformed TOML": ('[structure\nn_firms = 40\n', "malformed TOML"),
+    "unknown extends": ('extends = "no_such_base.toml"\n', "extends"),
+}
+
+
+def write_bad(tmp_path: Path, case: str) -> Path:
+    body, _ = BAD_FILES[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(f"# bad on purpose\n{body}")
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+@pytest.mark.parametrize("command", ["validate", "run", "sweep", "compare"])
+def test_bad_file_exits_2_names_the_field_and_writes_nothing(capsys, tmp_path, case, command):
+    path = write_bad(tmp_path, case)
+    out_dir = tmp_path / "out"
+    argv = {"validate": ["validate", path],
+            "run": ["run", path, "--out", out_dir],
+            "sweep": ["sweep", path, "--param", "mechanisms.regulation.sanction=0,1", "--out", out_dir],
+            "compare": ["compare", path, "--out", out_dir]}[command]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2
+    assert BAD_FILES[case][1] in err
+    assert str(path) in err or path.name in err
+    assert "Traceback" not in err
+    assert not out_dir.exists()
+
+
+def test_extends_cycle_and_missing_file(capsys, tmp_path):
+    (tmp_path / "a.toml").write_text('# a\nextends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('# b\nextends = "a.toml"\n')
+    code, _, err = cli(capsys, "validate", tmp_path / "a.toml", tmp_path / "missing.toml")
+    assert code == 2
+    assert "cycle" in err and "missing.toml" in err and "file not found" in err
+
+
+def test_validate_lists_every_problem(capsys, tmp_path):
+    (tmp_path / "one.toml").write_text("# one\n[structure]\nn_firms = -1\n")
+    (tmp_path / "two.toml").write_text("# two\n[market]\nmargin = \"high\"\n")
+    code, out, err = cli(capsys, "validate", tmp_path)
+    assert code == 2
+    assert "structure.n_firms" in err and "market.margin" in err and "2 invalid" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--set", "structure.n_firmz=3"], "structure.n_firmz"),
+    (["--set", "structure.n_firms=abc"], "structure.n_firms"),
+    (["--set", "novalue"], "dotted.key=value"),
+    (["--steps", "0"], "--steps"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_bad_run_options(capsys, tmp_path, argv, needle):
+    code, _, err = cli(capsys, "run", tiny(tmp_path), *argv, "--out", tmp_path / "out")
+    assert code == 2 and needle in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--param", "mechanisms.regulation.sanctionz=0,1"], "mechanisms.regulation.sanctionz"),
+    (["--param", "mechanisms.regulation.monitoring_prob=0:2:3"], "mechanisms.regulation.monitoring_prob"),
+    (["--param", "structure.kind=star,ring"], "structure.kind"),
+    (["--param", "market.margin=0.1:0.5"], "n >= 2"),
+    (["--param", "market.margin"], "dotted.key=SPEC"),
+    (["--param", "market.margin=0.1,0.5", "--samples", "4"], "--samples"),
+    (["--param", "market.margin=0.1:0.5", "--design", "sobol", "--samples", "6"], "power of 2"),
+    (["--param", "market.margin=0.1,0.5", "--replicates", "0"], "--replicates"),
+    (["--param", "structure.n_firms=3,30", "--set", "structure.mean_degree=6"], "mean_degree"),
+    ([], "--param"),
+])
+def test_bad_sweep_options(capsys, tmp_path, argv, needle):
+    code, _, err = cli(capsys, "sweep", tiny(tmp_path), *argv, "--out", tmp_path / "out")
+    assert code == 2, err
+    assert needle in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path):
+    path = write_bad(tmp_path, "out of range")
+    proc = subprocess.run([sys.executable, "run.py", "run", str(path), "--out", str(tmp_path / "o")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "mechanisms.regulation.monitoring_prob" in proc.stderr and "1.5" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# hypothesis: random bad values and keys in random sections
+SECTIONS = {
+    "structure": {"n_firms": "int", "mean_degree": "float", "kind": "choice"},
+    "firms": {"cooperativeness": "unit", "values_dim": "int"},
+    "mechanisms.regulation": {"monitoring_prob": "unit", "expulsion_strikes": "int"},
+    "mechanisms.function_interest": {"sharing": "choice", "multiplier": "float"},
+    "market": {"margin": "unit", "brand_decay": "unit"},
+    "information": {"digitalization": "unit", "relay_delay": "int"},
+}
+
+bad_value = {
+    "int": st.one_of(st.integers(max_value=-1), st.text(min_size=1, max_size=5).map(lambda s: repr(s).replace("'", '"'))),
+    "float": st.one_of(st.floats(max_value=-1e-3, allow_nan=False, allow_infinity=False).map(repr),
+                       st.just('"x"'), st.just("[1, 2]")),
+    "unit": st.one_of(st.floats(min_value=1.001, max_value=1e6).map(repr),
+                      st.floats(max_value=-1e-3, min_value=-1e6).map(repr), st.just("\"high\"")),
+    "choice": st.sampled_from(['"ring"', '"Network"', "3", '""']),
+}
+
+
+@st.composite
+def bad_file(draw):
+    section = draw(st.sampled_from(sorted(SECTIONS)))
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(SECTIONS[section])))
+        value = draw(bad_value[SECTIONS[section][key]])
+        if isinstance(value, int):
+            value = str(value)
+    else:
+        key = draw(st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(lambda k: k not in {
+            "n_firms", "mean_degree", "kind", "cooperativeness", "values_dim", "monitoring_prob",
+            "expulsion_strikes", "sharing", "multiplier", "margin", "brand_decay", "digitalization",
+            "relay_delay", "generator", "rewire_p", "n_leading", "service_share", "up_links", "peer_p",
+            "n_associations", "enabled", "sanction", "dues", "demand", "growth"}))
+        value = "1"
+    return f"# generated\n[{section}]\n{key} = {value}\n", f"{section}.{key}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=bad_file())
+def test_generated_bad_files(capsys, tmp_path, case):
+    text, dotted = case
+    path = tmp_path / "gen.toml"
+    path.write_text(text)
+    out_dir = tmp_path / "never"
+    for argv in (["validate", path], ["run", path, "--out", out_dir]):
+        code, _, err = cli(capsys, *argv)
+        assert code == 2, (text, err)
+        assert dotted in err, (text, err)
+        assert not out_dir.exists()

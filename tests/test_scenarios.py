@@ -1,0 +1,86 @@
+"""The shipped scenario library: every file valid, documented, and saying what it should."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sim.batch import MAIN_SCENARIOS, main_scenario_files, validate_paths  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+SCENARIOS = ROOT / "scenarios"
+FILES = sorted(SCENARIOS.rglob("*.toml"))
+MODES = ("cluster_brand", "channel_sharing", "leading_traction", "exhibition", "cooperative_rnd", "alliance")
+
+
+def test_library_has_the_required_files():
+    names = {p.relative_to(SCENARIOS).as_posix() for p in FILES}
+    required = {"baseline.toml", "hierarchical.toml", "star.toml", "chain.toml", "network.toml",
+                "no_regulation.toml", "contracts_only.toml", "fi_equal.toml", "fi_proportional.toml",
+                "demand_shock.toml", "competitor_entry.toml",
+                "validation/santos_pacheco_ba.toml", "validation/santos_pacheco_regular.toml"}
+    required |= {f"{m}.toml" for m in MODES}
+    required |= {f"digitalization/digitalization_stage{i}.toml" for i in range(1, 6)}
+    assert required <= names, sorted(required - names)
+
+
+def test_every_shipped_scenario_validates():
+    results = validate_paths([SCENARIOS])
+    assert len(results) == len(FILES)
+    problems = [msg for _, _, msg in results if msg]
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(SCENARIOS).as_posix())
+def test_file_opens_with_a_question_and_extends_the_baseline(path):
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# "), "each file starts with a comment saying what question it answers"
+    if path.name != "baseline.toml":
+        extends = tomllib.loads(text).get("extends", "")
+        assert Path(extends).name == "baseline.toml"
+
+
+def test_structures_mechanisms_and_modes_differ_as_named():
+    load = lambda name: load_scenario(SCENARIOS / f"{name}.toml")  # noqa: E731
+    base = load("baseline")
+    for kind in ("hierarchical", "star", "chain", "network"):
+        assert load(kind).structure.kind == kind
+    for mode in MODES:
+        s = load(mode)
+        assert s.get(f"marketing.{mode}") == 0.8
+        assert sum(s.get(f"marketing.{m}") for m in MODES) == pytest.approx(0.8)
+    assert base.marketing.cluster_brand == 0.0
+    assert not load("no_regulation").mechanisms.regulation.enabled
+    only = load("contracts_only").mechanisms
+    assert only.contract.enabled and not only.regulation.enabled and not only.function_interest.enabled
+    assert load("fi_equal").mechanisms.function_interest.sharing == "equal"
+    assert load("fi_proportional").mechanisms.function_interest.sharing == "proportional"
+    assert load("demand_shock").market.shock_step is not None
+    assert load("competitor_entry").market.competitor_entry_step is not None
+
+
+def test_digitalization_stages_raise_the_lever():
+    levels = [load_scenario(SCENARIOS / "digitalization" / f"digitalization_stage{i}.toml").information.digitalization
+              for i in range(1, 6)]
+    assert levels == sorted(levels) and len(set(levels)) == 5
+
+
+@pytest.mark.parametrize("name, generator", [("santos_pacheco_ba", "barabasi_albert"),
+                                              ("santos_pacheco_regular", "random_regular")])
+def test_validation_scenarios(name, generator):
+    s = load_scenario(SCENARIOS / "validation" / f"{name}.toml")
+    assert s.validation.kind == "pd_imitation"
+    assert (s.structure.kind, s.structure.generator) == ("network", generator)
+    assert (s.structure.n_firms, s.structure.mean_degree) == (1000, 4.0)
+
+
+def test_compare_main_list_is_shipped():
+    files = main_scenario_files()
+    assert [f.stem for f in files] == list(MAIN_SCENARIOS)
