@@ -4,14 +4,15 @@
 incentives the mechanisms create). Firm i cooperates (contributes to joint
 marketing and honours its contracts) with probability::
 
-    sigma(bias + w_c C_i + w_t T_i + w_d disposition_i + w_inc tanh(gain_i / capacity_i))
+    sigma(bias + w_c C_i + w_t T_i + w_d disposition_i + w_inc tanh(gain_i / (0.25 capacity_i)))
 
 where ``gain_i`` is the expected money gain of cooperating over defecting:
 
 * function-interest: the own return of a contribution minus its cost, plus
   the expected share kept by not being exposed;
 * regulation: the expected fine avoided (detection probability * sanction);
-* contracts: per contract, expected penalty avoided minus the breach gain forgone.
+* contracts: per contract, the expected loss avoided (penalty and the rest of
+  the contract, which a caught breach ends) minus the breach gain forgone.
 
 **Learning**: a share ``learning.imitation`` of firms compare their payoff
 (profit per unit capacity) with a random partner and, with probability
@@ -28,7 +29,10 @@ from .game import imitation_probability, random_neighbours
 from .mechanisms.function_interest import effective_terms
 from .trust import sigmoid
 
-__all__ = ["expected_gain", "decide", "imitate"]
+__all__ = ["expected_gain", "decide", "imitate", "INCENTIVE_SCALE"]
+
+#: Money per unit capacity at which an expected gain counts as large (tanh(1) ~ 0.76); an assumption.
+INCENTIVE_SCALE = 0.25
 
 
 def expected_gain(st, members: np.ndarray, p_detect: np.ndarray, group_size: np.ndarray, last_share: np.ndarray, contracts_of: np.ndarray, p) -> np.ndarray:
@@ -52,7 +56,9 @@ def expected_gain(st, members: np.ndarray, p_detect: np.ndarray, group_size: np.
         gain += np.where(members, p_detect * mech.regulation.sanction * cap, 0.0)
     if mech.contract.enabled:
         c = mech.contract
-        gain += contracts_of * (c.enforcement_prob * c.breach_penalty - c.breach_gain)
+        # a caught breach costs the penalty and the rest of the contract (half its duration on average)
+        at_stake = c.breach_penalty + c.value * c.duration / 2.0
+        gain += contracts_of * cap * (c.enforcement_prob * at_stake - c.breach_gain)
     return gain
 
 
@@ -61,7 +67,7 @@ def decide(st, firms: np.ndarray, gain: np.ndarray, p, rng: np.random.Generator)
     n = st.n_nodes
     lp = p.learning
     cap = np.maximum(st.capacity[:n], 1e-9)
-    x = lp.bias + lp.w_commitment * st.commitment[:n] + lp.w_trust * st.mean_trust[:n] + lp.w_disposition * st.disposition[:n] + lp.w_incentive * np.tanh(gain / cap)
+    x = lp.bias + lp.w_commitment * st.commitment[:n] + lp.w_trust * st.mean_trust[:n] + lp.w_disposition * st.disposition[:n] + lp.w_incentive * np.tanh(gain / (INCENTIVE_SCALE * cap))
     prob = sigmoid(x)
     st.cooperation[:n] = np.where(firms, prob, 0.0)
     st.cooperating[:n] = firms & (rng.random(n) < prob)

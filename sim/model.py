@@ -408,8 +408,10 @@ class ClusterModel(mesa.Model):
         e = st.n_edges
         deg = np.bincount(st.ua[:e][st.is_ff[:e]], minlength=n_old) + np.bincount(st.ub[:e][st.is_ff[:e]], minlength=n_old)
         w = deg[pool] + 1.0 if kind != "hierarchical" else np.ones(len(pool))
-        targets = np.concatenate([rng.choice(pool, size=k, replace=False, p=w / w.sum()) for _ in nodes])
-        return np.repeat(nodes, k), targets
+        # one draw for all entrants; a repeated target is linked once
+        targets = rng.choice(pool, size=len(nodes) * k, p=w / w.sum())
+        pairs = np.unique(np.stack([np.repeat(nodes, k), targets], axis=1), axis=0)
+        return pairs[:, 0], pairs[:, 1]
 
     # ================================================================== KPIs
     def _record(self, *, firms, members, alive_d, info, breaches, detected, expelled, spend, roi, pool_in, pool_out, digi, demand, live_ff) -> None:

@@ -63,7 +63,7 @@ class FirmParams(_Section):
     n_product_groups: int = Field(4, ge=1, le=100)
     values_dim: int = Field(3, ge=1, le=10, description="dimensions of the shared-values profile")
     values_spread: float = Field(0.25, ge=0.0, le=1.0, description="sd of values around the cluster culture")
-    fixed_cost: float = Field(0.2, ge=0.0, description="fixed cost per step of an SME")
+    fixed_cost: float = Field(0.1, ge=0.0, description="fixed cost per step of an SME")
 
 
 class TrustParams(_Section):
@@ -90,7 +90,7 @@ class FunctionInterestParams(_Section):
 
     enabled: bool = True
     sharing: Literal["equal", "proportional"] = "proportional"
-    contribution: float = Field(0.5, ge=0.0, description="contribution of a cooperating firm per step, per unit capacity")
+    contribution: float = Field(0.1, ge=0.0, description="contribution of a cooperating firm per step, per unit capacity")
     multiplier: float = Field(1.6, ge=0.0, le=20.0, description="return of pooled contributions (synergy r)")
     brand_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the pool spent on the cluster brand")
     reputation_detection: float = Field(0.5, ge=0.0, le=1.0, description="chance a free rider is exposed by delivered reports of its partners")
@@ -101,11 +101,11 @@ class RegulationParams(_Section):
 
     enabled: bool = True
     monitoring_prob: float = Field(0.3, ge=0.0, le=1.0)
-    sanction: float = Field(1.0, ge=0.0, description="fine for a detected free rider or breach, per unit capacity")
+    sanction: float = Field(0.3, ge=0.0, description="fine for a detected free rider or breach, per unit capacity")
     reputation_penalty: float = Field(0.3, ge=0.0, le=1.0)
-    expulsion_strikes: int = Field(5, ge=1, le=1000, description="detections before expulsion")
+    expulsion_strikes: float = Field(5.0, ge=1.0, le=1000.0, description="recent (fading) offences at which a member is expelled")
     culture_strength: float = Field(0.05, ge=0.0, le=1.0, description="pull of shared values towards the cluster culture per step")
-    dues: float = Field(0.05, ge=0.0, description="membership dues per step, per unit capacity")
+    dues: float = Field(0.02, ge=0.0, description="membership dues per step, per unit capacity")
 
 
 class ContractParams(_Section):
@@ -115,11 +115,11 @@ class ContractParams(_Section):
     initial_share: float = Field(0.3, ge=0.0, le=1.0, description="share of firm-firm links under contract at start")
     formation_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step an uncontracted link signs, scaled by trust")
     duration: int = Field(12, ge=1, le=10_000, description="steps a contract runs")
-    value: float = Field(0.4, ge=0.0, description="surplus to each party per step when honoured")
-    breach_gain: float = Field(0.4, ge=0.0, description="what a breaching party takes from its partner")
+    value: float = Field(0.15, ge=0.0, description="surplus to each party per step when honoured")
+    breach_gain: float = Field(0.1, ge=0.0, description="what a breaching party takes from its partner")
     enforcement_prob: float = Field(0.5, ge=0.0, le=1.0)
-    breach_penalty: float = Field(1.5, ge=0.0, description="paid by a caught breacher to its partner")
-    transaction_cost: float = Field(0.1, ge=0.0, description="per party per step, lowered by trust")
+    breach_penalty: float = Field(0.6, ge=0.0, description="paid by a caught breacher to its partner")
+    transaction_cost: float = Field(0.05, ge=0.0, description="per party per step, lowered by trust")
     renewal_threshold: float = Field(0.5, ge=0.0, le=1.0, description="mean trust at which renewal is a coin flip")
     renewal_slope: float = Field(10.0, ge=0.0)
 
@@ -139,7 +139,7 @@ class InformationParams(_Section):
     relay_delay: int = Field(4, ge=0, le=50, description="steps of relay delay at digitalization 0")
     relay_loss: float = Field(0.4, ge=0.0, le=1.0, description="relay loss probability at digitalization 0")
     direct_loss: float = Field(0.1, ge=0.0, le=1.0)
-    digitalization_cost: float = Field(0.1, ge=0.0, description="cluster cost per step per firm at digitalization 1")
+    digitalization_cost: float = Field(0.03, ge=0.0, description="cluster cost per step per firm at digitalization 1")
 
 
 class MarketParams(_Section):
@@ -150,7 +150,7 @@ class MarketParams(_Section):
     margin: float = Field(0.35, ge=0.0, le=1.0, description="gross margin on revenue before energy costs")
     energy_price: float = Field(0.15, ge=0.0)
     brand_decay: float = Field(0.05, ge=0.0, le=1.0, description="share of brand equity lost per step")
-    brand_efficiency: float = Field(0.02, ge=0.0, description="equity gained per unit spent, per firm-normalised unit")
+    brand_efficiency: float = Field(1.0, ge=0.0, description="equity gained per unit spent, per firm-normalised unit")
     brand_premium: float = Field(0.5, ge=0.0, le=5.0, description="demand uplift at brand equity 1")
     competitor_pressure: float = Field(0.0, ge=0.0, le=0.9, description="share of demand taken by outside competitors")
     shock_step: int | None = Field(None, ge=0, description="step at which a demand shock starts")
@@ -169,7 +169,7 @@ class MarketingParams(_Section):
     exhibition: float = Field(0.0, ge=0.0, le=1.0, description="4.4 exhibition promotion: periodic fairs raise demand and brand")
     cooperative_rnd: float = Field(0.0, ge=0.0, le=1.0, description="4.5 cooperative R&D: part of the pool lowers energy intensity and lifts the technological brand")
     alliance: float = Field(0.0, ge=0.0, le=1.0, description="4.6 marketing alliance: pooled marketing lowers unit marketing cost")
-    brand_fee: float = Field(0.1, ge=0.0, description="fee per unit capacity an SME pays to use the leading brand")
+    brand_fee: float = Field(0.05, ge=0.0, description="fee per unit capacity an SME pays to use the leading brand")
     exhibition_period: int = Field(12, ge=1)
 
 
@@ -183,7 +183,7 @@ class InternalMarketingParams(_Section):
 
 
 class DemographyParams(_Section):
-    entry_rate: float = Field(0.01, ge=0.0, le=1.0, description="expected entrants per step per member, scaled by attractiveness")
+    entry_rate: float = Field(0.005, ge=0.0, le=1.0, description="expected entrants per step per member, scaled by attractiveness")
     leave_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step a firm with propensity to leave 1 leaves")
     entry_links: int = Field(2, ge=1, le=50, description="links of an entrant (network kinds)")
 
@@ -195,7 +195,7 @@ class LearningParams(_Section):
     w_trust: float = Field(2.0, ge=0.0)
     w_disposition: float = Field(3.0, ge=0.0)
     w_incentive: float = Field(3.0, ge=0.0, description="weight of the expected gain from cooperating")
-    bias: float = Field(-3.5)
+    bias: float = Field(-5.0)
 
 
 class ValidationParams(_Section):

@@ -35,7 +35,7 @@ NODE_FIELDS: dict[str, type] = {
     "commitment": np.float64,  # to the cluster
     "partner_commitment": np.float64,
     "reputation": np.float64,
-    "strikes": np.int64,
+    "strikes": np.float64,  # recent offences, decaying by STRIKE_MEMORY per step
     "energy_intensity": np.float64,
     "product_group": np.int64,
     "contribution": np.float64,

@@ -1,6 +1,7 @@
 """Contract mechanism (003 section 3.3 (3)): bilateral contracts on firm-firm links.
 
-A contract runs ``duration`` steps. Each step each party honours it when it
+A contract runs ``duration`` steps; its money terms below are per unit of
+contract size, the geometric mean capacity of the two parties. Each step each party honours it when it
 cooperates and breaches it otherwise. Payoff to party x with partner y::
 
     value * bonus * [y honours] + breach_gain * ([x breaches] - [y breaches])
@@ -62,13 +63,14 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
     pair_trust = 0.5 * (st.trust[0 : 2 * e : 2] + st.trust[1 : 2 * e : 2])
     bonus = 1.0 + mk.channel_sharing * (st.product_group[ua] != st.product_group[ub])
     bonus = bonus * (1.0 + mk.leading_traction * ((st.kind[ua] == 1) | (st.kind[ub] == 1)))
-    tc = np.where(on, c.transaction_cost * (1.0 - 0.5 * pair_trust), 0.0)
-    val_a = np.where(on & ~br_b, c.value * bonus, 0.0)
-    val_b = np.where(on & ~br_a, c.value * bonus, 0.0)
-    gain = c.breach_gain * (br_a.astype(float) - br_b.astype(float))  # to a; b gets -gain
+    size = np.sqrt(st.capacity[ua] * st.capacity[ub])  # contract size: geometric mean capacity
+    tc = np.where(on, c.transaction_cost * size * (1.0 - 0.5 * pair_trust), 0.0)
+    val_a = np.where(on & ~br_b, c.value * size * bonus, 0.0)
+    val_b = np.where(on & ~br_a, c.value * size * bonus, 0.0)
+    gain = c.breach_gain * size * (br_a.astype(float) - br_b.astype(float))  # to a; b gets -gain
     caught_a = br_a & (rng.random(e) < c.enforcement_prob)
     caught_b = br_b & (rng.random(e) < c.enforcement_prob)
-    pen = c.breach_penalty * (caught_b.astype(float) - caught_a.astype(float))  # to a
+    pen = c.breach_penalty * size * (caught_b.astype(float) - caught_a.astype(float))  # to a
     pay_a = val_a + gain + pen - tc
     pay_b = val_b - gain - pen - tc
     cash = np.bincount(ua, weights=pay_a, minlength=n) + np.bincount(ub, weights=pay_b, minlength=n)

@@ -4,7 +4,8 @@
   per step to its association (the 4P "price" of participation).
 * Sanctions: an exposed free rider or caught contract breacher pays
   ``sanction * capacity`` to its association, loses ``reputation_penalty``
-  of reputation and gets a strike; at ``expulsion_strikes`` it is expelled.
+  of reputation and gets a strike; strikes fade by ``STRIKE_MEMORY`` per step
+  (old offences are forgiven) and at ``expulsion_strikes`` the member is expelled.
 * Reputation of exposed cooperators recovers.
 * Culture: member value profiles move towards the cluster culture (the members'
   mean) by ``culture_strength * (0.5 + internal_marketing.promotion)`` per step.
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RegulationResult", "apply_regulation", "culture_pull"]
+__all__ = ["RegulationResult", "apply_regulation", "culture_pull", "STRIKE_MEMORY"]
+
+#: Share of a strike kept from one step to the next (an assumption: about ten steps of memory).
+STRIKE_MEMORY = 0.9
 
 
 @dataclass
@@ -54,6 +58,6 @@ def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p) -> Regul
     spend = float(st.treasury[: len(income)].sum())
     st.treasury[: len(income)] = 0.0
     st.reputation[:n] = np.where(offenders, np.maximum(0.0, st.reputation[:n] - reg.reputation_penalty), st.reputation[:n])
-    st.strikes[:n] += offenders & members
+    st.strikes[:n] = STRIKE_MEMORY * st.strikes[:n] + (offenders & members)
     expelled = np.flatnonzero(members & (st.strikes[:n] >= reg.expulsion_strikes))
     return RegulationResult(cash=-(dues + fines), dues=float(dues.sum()), fines=float(fines.sum()), treasury_spend=spend, expelled=expelled)
