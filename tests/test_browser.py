@@ -1,0 +1,163 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, fully offline.
+
+Starts ``solara run app.py`` through ``viz.server.start`` (the launcher
+``run.py viz`` uses) on a free loopback port, then checks what an analyst sees:
+no console errors, no request leaving localhost, a drawn network view and KPI
+plot, Step advancing the run, a scenario switch rebuilding the view, and the
+compare page. Screenshots go to ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                                                     "(apt-get install -y chromium); CI installs it"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    """A running app server on a free loopback port; its log goes to the artifacts folder."""
+    from viz import server
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = open(ARTIFACTS / "server.log", "wb")
+    proc = server.start("127.0.0.1", port, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        server.wait_until_ready(url, timeout=90, proc=proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _ink(png: bytes) -> float:
+    """Share of pixels that are not (near) white in a screenshot."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    return float((rgb.min(axis=2) < 235).mean())
+
+
+def _changed(a: bytes, b: bytes) -> float:
+    """Share of pixels that differ between two same-size screenshots."""
+    import numpy as np
+    from PIL import Image
+
+    x = np.asarray(Image.open(io.BytesIO(a)).convert("RGB"), dtype=int)
+    y = np.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=int)
+    if x.shape != y.shape:
+        return 1.0
+    return float((np.abs(x - y).sum(axis=2) > 30).mean())
+
+
+def test_app_in_chromium(server_url):
+    """Load, step, switch scenario and compare, offline, with no console errors."""
+    from playwright.sync_api import expect, sync_playwright
+
+    external, console_errors = [], []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1300})
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
+        page.on("requestfailed", lambda r: console_errors.append(f"request failed: {r.url}")
+                if urlparse(r.url).hostname in LOCAL_HOSTS else None)
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server_url)
+            counter = page.locator(".cc-step-counter")
+            expect(counter).to_have_text("Step 0")
+            net_img = page.locator(".cc-network img").first
+            kpi_img = page.locator(".cc-kpi img").first
+            mh_img = page.locator(".cc-morgan-hunt img").first
+            for img in (net_img, kpi_img, mh_img):
+                expect(img).to_be_visible()
+            page.wait_for_timeout(500)
+            page.screenshot(path=ARTIFACTS / "01_loaded.png", full_page=True)
+            assert _ink(net_img.screenshot()) > 0.03, "network view looks blank"
+            assert _ink(mh_img.screenshot()) > 0.03, "Morgan-Hunt panel looks blank"
+            kpi_before = kpi_img.screenshot()
+            assert _ink(kpi_before) > 0.03, "KPI plot looks blank"
+            src_before = net_img.get_attribute("src")
+
+            step = page.locator(".cc-step-button")
+            for i in range(1, 4):
+                step.click()
+                expect(counter).to_have_text(f"Step {i}")
+            page.wait_for_timeout(500)
+            kpi_after = kpi_img.screenshot()
+            assert _changed(kpi_before, kpi_after) > 0.002, "KPI plot did not change after 3 steps"
+            page.screenshot(path=ARTIFACTS / "02_after_steps.png", full_page=True)
+
+            desc = page.locator(".cc-scenario-description")
+            desc_before = desc.inner_text()
+            page.locator(".v-select").filter(has_text="Scenario").first.click()
+            options = page.locator(".v-menu__content .v-list-item")
+            current = page.locator(".v-select").filter(has_text="Scenario").first.inner_text()
+            other = next(t for t in options.all_inner_texts() if t.strip() and t.strip() not in current)
+            options.filter(has_text=other.strip()).first.click()
+            expect(counter).to_have_text("Step 0")
+            expect(desc).not_to_have_text(desc_before)
+            expect(net_img).not_to_have_attribute("src", src_before or "")
+            page.wait_for_timeout(500)
+            assert _ink(net_img.screenshot()) > 0.03, "network view blank after switching scenario"
+            page.screenshot(path=ARTIFACTS / "03_switched.png", full_page=True)
+
+            page.get_by_role("tab", name="Compare").or_(page.get_by_role("link", name="Compare")).first.click()
+            page.locator(".cc-compare-button").click()
+            cmp_img = page.locator(".cc-compare img").first
+            expect(cmp_img).to_be_visible(timeout=90_000)
+            page.wait_for_timeout(500)
+            assert _ink(cmp_img.screenshot()) > 0.03, "compare plot looks blank"
+            page.screenshot(path=ARTIFACTS / "04_compare.png", full_page=True)
+        finally:
+            page.screenshot(path=ARTIFACTS / "99_last.png", full_page=True)
+            browser.close()
+
+    assert not external, f"requests left localhost: {external}"
+    assert not console_errors, f"console errors: {console_errors}"

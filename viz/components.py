@@ -1,0 +1,339 @@
+"""Solara components of the app: the run page and the compare page.
+
+The pages hold only view state (which scenario, lever values, play/pause);
+everything that touches the model goes through :mod:`viz.session`, and every
+picture comes from :mod:`viz.figures`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import solara
+
+from sim import ScenarioError, load_scenario
+from viz import figures, session
+
+__all__ = ["Run", "new_run", "LeverControls", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "ComparePage"]
+
+DEFAULT_SCENARIO = "baseline"
+
+
+@dataclass(eq=False)
+class Run:
+    """One live run on the run page.
+
+    Attributes:
+        name: scenario name (file stem).
+        model: the model, or None if building failed.
+        error: message shown instead of a traceback.
+        layout: node positions kept across steps.
+        overrides: the lever values applied on top of the scenario file.
+        seed: the seed used.
+    """
+
+    name: str
+    model: Any = None
+    error: str | None = None
+    layout: figures.NetworkLayout = field(default_factory=figures.NetworkLayout)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    seed: str = "42"
+
+
+def new_run(info: session.ScenarioInfo, overrides: dict[str, Any], seed: str) -> Run:
+    """Build a :class:`Run` from a scenario, lever overrides and the seed text."""
+    res = session.build_model(info.path, overrides, seed)
+    return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed))
+
+
+def _base_levers(info: session.ScenarioInfo) -> tuple[dict[str, Any], str | None]:
+    try:
+        return session.lever_values(load_scenario(info.path)), None
+    except ScenarioError as exc:
+        return {}, str(exc)
+
+
+def _largest_firm(model) -> int | None:
+    firms = model.firm_table()
+    if firms.empty:
+        return None
+    return int(firms.loc[firms["revenue"].astype(float).idxmax(), "id"])
+
+
+@solara.component
+def LeverControls(values: solara.Reactive[dict], disabled: bool = False):
+    """Sliders, switches and dropdowns for ``session.LEVERS``, bound to ``values`` (dotted key -> value)."""
+    groups: dict[str, list[session.Lever]] = {}
+    for lev in session.LEVERS:
+        groups.setdefault(lev.group, []).append(lev)
+
+    def setter(key):
+        return lambda v: values.set({**values.value, key: v})
+
+    for group, levers in groups.items():
+        with solara.Details(group, expand=group == "Structure"):
+            with solara.Column(gap="2px"):
+                for lev in levers:
+                    current = values.value.get(lev.key)
+                    if current is None:
+                        continue
+                    with solara.Tooltip(lev.help or lev.key):
+                        with solara.Div():
+                            if lev.kind == "switch":
+                                solara.Switch(label=lev.label, value=bool(current), on_value=setter(lev.key),
+                                              disabled=disabled)
+                            elif lev.kind == "select":
+                                solara.Select(lev.label, list(lev.options), value=current, on_value=setter(lev.key),
+                                              disabled=disabled, dense=True)
+                            elif lev.kind == "int":
+                                solara.SliderInt(f"{lev.label}: {int(current)}", value=int(current), min=int(lev.min), max=int(lev.max),
+                                                 step=int(lev.step), on_value=setter(lev.key), disabled=disabled)
+                            else:
+                                solara.SliderFloat(f"{lev.label}: {float(current):g}", value=float(current), min=lev.min, max=lev.max,
+                                                   step=lev.step, on_value=setter(lev.key), disabled=disabled)
+
+
+@solara.component
+def NetworkPanel(run: Run, version: int, selected: int | None):
+    """The cluster network with colour/size choices, a legend and a PNG download."""
+    color_by = solara.use_reactive("kind")
+    size_by = solara.use_reactive("revenue")
+
+    def make():
+        snap = run.model.graph_snapshot()
+        return figures.network_figure(snap, run.layout, color_by=color_by.value, size_by=size_by.value,
+                                      selected=selected, title=f"{run.name} — step {int(run.model.time)}")
+
+    key = [run, version, color_by.value, size_by.value, selected]
+    fig, caption = solara.use_memo(make, key)
+    with solara.Card("Network", classes=["cc-network"]):
+        with solara.Row(gap="24px"):
+            with solara.Column(gap="0px"):
+                solara.Text("Colour by", style={"font-size": "12px"})
+                solara.ToggleButtonsSingle(color_by, ["kind", "cooperation"], dense=True)
+            with solara.Column(gap="0px"):
+                solara.Text("Size by", style={"font-size": "12px"})
+                solara.ToggleButtonsSingle(size_by, ["revenue", "commitment"], dense=True)
+        solara.FigureMatplotlib(fig, dependencies=key, format="png")
+        solara.Text(caption, style={"font-size": "12px", "color": "#555"})
+        solara.FileDownload(lambda: figures.figure_png(fig), filename=f"network_{run.name}_step{int(run.model.time)}.png",
+                            label="Network figure (PNG)", mime_type="image/png")
+
+
+@solara.component
+def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None]):
+    """Morgan-Hunt variables for the cluster and one firm (chosen by id)."""
+
+    def make():
+        values = figures.morgan_hunt_values(run.model.firm_table(), selected.value)
+        return figures.morgan_hunt_figure(values, f"firm {selected.value}" if selected.value is not None else None)
+
+    key = [run, version, selected.value]
+    fig = solara.use_memo(make, key)
+    with solara.Card("Morgan–Hunt: cluster and selected firm", classes=["cc-morgan-hunt"]):
+        with solara.Row():
+            solara.InputInt("Firm id", value=selected, optional=True, clearable=True, dense=True,
+                            style={"max-width": "140px"})
+            solara.Button("Largest firm", on_click=lambda: selected.set(_largest_firm(run.model)), text=True)
+        solara.FigureMatplotlib(fig, dependencies=key, format="png")
+        solara.FileDownload(lambda: figures.figure_png(fig), filename=f"morgan_hunt_{run.name}.png",
+                            label="Morgan–Hunt figure (PNG)", mime_type="image/png")
+
+
+@solara.component
+def KpiPanel(run: Run, version: int):
+    """Live KPI small multiples and the time-series downloads."""
+    df = solara.use_memo(lambda: session.kpi_frame(run.model), [run, version])
+    fig = solara.use_memo(lambda: figures.kpi_figure(df), [run, version])
+    stem = f"{run.name}_seed{run.seed}_step{int(run.model.time)}"
+    with solara.Card("Key indicators", classes=["cc-kpi"]):
+        solara.FigureMatplotlib(fig, dependencies=[run, version], format="png")
+        with solara.Row():
+            solara.FileDownload(lambda: session.frame_bytes(df, "csv"), filename=f"{stem}.csv",
+                                label="Time series (CSV)", mime_type="text/csv")
+            solara.FileDownload(lambda: session.frame_bytes(df, "parquet"), filename=f"{stem}.parquet",
+                                label="Time series (Parquet)")
+            solara.FileDownload(lambda: figures.figure_png(fig), filename=f"kpi_{stem}.png",
+                                label="KPI figure (PNG)", mime_type="image/png")
+
+
+@solara.component
+def RunPage():
+    """Watch one run: scenario picker, levers, seed, step/play/reset, network, KPIs, Morgan-Hunt."""
+    scenarios = solara.use_memo(session.list_scenarios, [])
+    by_name = {s.name: s for s in scenarios}
+    first = by_name.get(DEFAULT_SCENARIO, scenarios[0]) if scenarios else None
+
+    def initial():
+        if first is None:
+            return {}, Run("", error=f"No scenario files (*.toml) found in {session.SCENARIO_DIR}.")
+        base, err = _base_levers(first)
+        return base, new_run(first, {}, "42")
+
+    init_levers, init_run = solara.use_memo(initial, [])
+    run = solara.use_reactive(init_run)
+    levers = solara.use_reactive(init_levers)
+    applied = solara.use_reactive(init_levers)
+    seed_text = solara.use_reactive("42")
+    version = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    interval = solara.use_reactive(300)
+    step_error = solara.use_reactive(None)
+    selected = solara.use_reactive(_largest_firm(init_run.model) if init_run.model is not None else None)
+
+    def rebuild(info: session.ScenarioInfo, lever_values: dict[str, Any], reset_levers: bool = False):
+        playing.set(False)
+        step_error.set(None)
+        base, err = _base_levers(info)
+        if err:
+            run.set(Run(info.name, error=err))
+            return
+        if reset_levers:
+            lever_values = base
+            levers.set(base)
+        overrides = session.changed_overrides(load_scenario(info.path), lever_values)
+        new = new_run(info, overrides, seed_text.value)
+        applied.set(dict(lever_values))
+        run.set(new)
+        if new.model is not None:
+            selected.set(_largest_firm(new.model))
+        version.set(version.value + 1)
+
+    def on_scenario(name: str):
+        rebuild(by_name[name], {}, reset_levers=True)
+
+    def do_step(n: int = 1):
+        if run.value.model is None:
+            return
+        err = session.advance(run.value.model, n)
+        if err:
+            step_error.set(err)
+            playing.set(False)
+        version.set(version.value + 1)
+
+    def play_loop(cancel):
+        while playing.value and not cancel.is_set():
+            time.sleep(interval.value / 1000)
+            if not playing.value or cancel.is_set() or run.value.model is None:
+                break
+            do_step(1)
+
+    solara.use_thread(play_loop, dependencies=[playing.value, run.value])
+
+    current = run.value
+    model = current.model
+    pending = levers.value != applied.value
+
+    solara.Title("clustercoop — run")
+    if not scenarios:
+        solara.Error(current.error)
+        return
+    with solara.Sidebar():
+        with solara.Card("Scenario"):
+            solara.Select("Scenario", [s.name for s in scenarios], value=current.name, on_value=on_scenario)
+            solara.Text(by_name[current.name].description if current.name in by_name else "",
+                        style={"font-size": "13px"}, classes=["cc-scenario-description"])
+            solara.InputText("Seed", value=seed_text, continuous_update=True)
+        with solara.Card("Run"):
+            with solara.Row():
+                solara.Button("Step", on_click=lambda: do_step(1), disabled=playing.value or model is None,
+                              color="primary", classes=["cc-step-button"])
+                solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value),
+                              disabled=model is None, color="primary", classes=["cc-play-button"])
+                solara.Button("Reset", on_click=lambda: rebuild(by_name[current.name], levers.value),
+                              color="secondary", classes=["cc-reset-button"])
+            solara.SliderInt(f"Play interval: {interval.value} ms", value=interval, min=50, max=2000, step=50)
+            if pending:
+                solara.Info("Levers changed: press Reset to apply them.", dense=True)
+        with solara.Card("Levers"):
+            LeverControls(levers)
+
+    with solara.Column():
+        with solara.Row(style={"align-items": "center"}):
+            solara.Text(f"Step {int(model.time) if model is not None else 0}", classes=["cc-step-counter"],
+                        style={"font-size": "20px", "font-weight": "bold"})
+            solara.Text(f"scenario: {current.name} · seed: {current.seed}"
+                        + (f" · overrides: {current.overrides}" if current.overrides else ""),
+                        style={"font-size": "13px", "color": "#555"})
+        if current.error:
+            solara.Error(current.error, classes=["cc-error"])
+        if step_error.value:
+            solara.Error(step_error.value, classes=["cc-error"])
+        if model is None:
+            solara.Warning("No model to show: fix the inputs above and press Reset.")
+            return
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+            with solara.Column(style={"flex": "3 1 560px"}):
+                NetworkPanel(current, version.value, selected.value)
+            with solara.Column(style={"flex": "2 1 420px"}):
+                MorganHuntPanel(current, version.value, selected)
+        KpiPanel(current, version.value)
+
+
+@solara.component
+def ComparePage():
+    """Two scenarios with the same seeds (common random numbers), KPIs overlaid."""
+    scenarios = solara.use_memo(session.list_scenarios, [])
+    names = [s.name for s in scenarios]
+    by_name = {s.name: s for s in scenarios}
+    name_a = solara.use_reactive(names[0] if names else None)
+    name_b = solara.use_reactive(names[1] if len(names) > 1 else (names[0] if names else None))
+    seed_text = solara.use_reactive("42")
+    steps = solara.use_reactive(30)
+    replicates = solara.use_reactive(1)
+    result = solara.use_reactive(None)
+    error = solara.use_reactive(None)
+
+    def run_compare():
+        error.set(None)
+        try:
+            seed = session.parse_seed(seed_text.value)
+            runs = {}
+            for name in (name_a.value, name_b.value):
+                label = name if name not in runs else f"{name} (2)"
+                runs[label] = session.run_replicates(by_name[name].path, seed, steps.value, replicates.value)
+        except ScenarioError as exc:
+            result.set(None)
+            error.set(str(exc))
+            return
+        result.set(runs)
+
+    runs = result.value
+    fig = solara.use_memo(
+        lambda: figures.compare_figure(runs, f"seed {seed_text.value}, {replicates.value} replicate(s)") if runs else None,
+        [runs])
+
+    solara.Title("clustercoop — compare")
+    with solara.Sidebar():
+        with solara.Card("Compare two scenarios"):
+            solara.Select("Scenario A", names, value=name_a)
+            solara.Select("Scenario B", names, value=name_b)
+            solara.InputText("Seed (shared by both)", value=seed_text, continuous_update=True)
+            solara.SliderInt(f"Steps: {steps.value}", value=steps, min=5, max=200, step=5)
+            solara.SliderInt(f"Replicates: {replicates.value} (seeds seed, seed+1, ...)", value=replicates, min=1, max=5)
+            solara.Button("Run comparison", on_click=run_compare, color="primary", classes=["cc-compare-button"])
+    with solara.Column():
+        if not scenarios:
+            solara.Error(f"No scenario files (*.toml) found in {session.SCENARIO_DIR.name}/.")
+            return
+        for s in (name_a.value, name_b.value):
+            if s in by_name:
+                solara.Text(f"{s}: {by_name[s].description}", style={"font-size": "13px"})
+        if error.value:
+            solara.Error(error.value, classes=["cc-error"])
+        if runs is None:
+            solara.Info("Choose two scenarios and press “Run comparison”. Both arms use the same seeds.")
+            return
+        with solara.Card("KPIs overlaid", classes=["cc-compare"]):
+            solara.FigureMatplotlib(fig, dependencies=[runs], format="png")
+            table = pd.concat([df.assign(scenario=label) for label, df in runs.items()], ignore_index=True)
+            with solara.Row():
+                solara.FileDownload(lambda: session.frame_bytes(table, "csv"), filename="compare.csv",
+                                    label="Time series (CSV)", mime_type="text/csv")
+                solara.FileDownload(lambda: session.frame_bytes(table, "parquet"), filename="compare.parquet",
+                                    label="Time series (Parquet)")
+                solara.FileDownload(lambda: figures.figure_png(fig), filename="compare.png",
+                                    label="Figure (PNG)", mime_type="image/png")

@@ -1,0 +1,335 @@
+"""Page logic without Solara: scenarios, levers, model building and exports.
+
+Everything the browser page does to the model goes through here, so
+``tests/test_app.py`` can exercise it without a browser. The model is built
+the same way as on the command line: scenario file -> ``load_scenario`` with
+dotted overrides -> ``ClusterModel``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from sim import ClusterModel, Scenario, ScenarioError, load_scenario
+
+__all__ = [
+    "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS", "MORGAN_HUNT",
+    "list_scenarios", "lever_values", "changed_overrides", "parse_seed", "BuildResult",
+    "build_model", "advance", "kpi_frame", "frame_bytes", "run_replicates",
+]
+
+#: Folder the scenario picker lists; ``CLUSTERCOOP_SCENARIO_DIR`` points it elsewhere.
+SCENARIO_DIR = Path(os.environ.get("CLUSTERCOOP_SCENARIO_DIR") or Path(__file__).resolve().parent.parent / "scenarios")
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """A scenario file offered in the picker.
+
+    Attributes:
+        name: file stem, shown in the picker.
+        path: the TOML file.
+        description: first ``#`` comment line of the file (the question it answers).
+    """
+
+    name: str
+    path: Path
+    description: str
+
+
+def _first_comment(path: Path) -> str:
+    """The question a scenario file answers: its opening comment up to the first full stop or question mark."""
+    parts: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            break
+        parts.append(stripped.lstrip("#").strip())
+        if parts[-1].endswith(("?", ".", "!")):
+            break
+    text = " ".join(p for p in parts if p)
+    question = text.find("?")
+    return text[: question + 1] if question >= 0 else text
+
+
+def list_scenarios(directory: Path | str = SCENARIO_DIR) -> list[ScenarioInfo]:
+    """Scenario files in ``directory`` (``*.toml``, sub-folders too), top level first, then by name.
+
+    A file in a sub-folder is named by its relative path without ``.toml``,
+    e.g. ``digitalization/digitalization_stage1``.
+    """
+    directory = Path(directory)
+    paths = sorted(directory.rglob("*.toml"), key=lambda p: (len(p.relative_to(directory).parts), str(p)))
+    return [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _first_comment(p)) for p in paths]
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One control on the page, bound to a dotted scenario key.
+
+    Attributes:
+        key: dotted key passed to ``load_scenario`` overrides.
+        label: short label on the page.
+        kind: ``"slider"`` (float), ``"int"`` (integer slider), ``"switch"`` or ``"select"``.
+        group: the card the lever is shown in.
+        min, max, step: slider range; the documented (schema) bounds unless the
+            schema is open-ended, then a practical cap noted in ``help``.
+        options: choices of a ``select``.
+        help: the schema description and documented range.
+    """
+
+    key: str
+    label: str
+    kind: Literal["slider", "int", "switch", "select"]
+    group: str
+    min: float = 0.0
+    max: float = 1.0
+    step: float = 0.05
+    options: tuple[str, ...] = ()
+    help: str = ""
+
+
+def _schema_field(key: str):
+    model: Any = Scenario
+    info = None
+    for part in key.split("."):
+        info = model.model_fields[part]
+        model = info.annotation
+    return info
+
+
+def _bounds(info) -> tuple[float | None, float | None]:
+    lo = hi = None
+    for meta in info.metadata:
+        lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
+        lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
+        hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
+        hi = getattr(meta, "lt", None) if getattr(meta, "lt", None) is not None else hi
+    return lo, hi
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def _lever(key: str, label: str, group: str, *, ui_min: float | None = None, ui_max: float | None = None,
+           step: float | None = None, exclude: tuple[str, ...] = ()) -> Lever:
+    """Build a lever from the scenario schema (type, bounds, description)."""
+    info = _schema_field(key)
+    ann = info.annotation
+    desc = info.description or ""
+    if ann is bool:
+        return Lever(key, label, "switch", group, help=desc)
+    if typing.get_origin(ann) is Literal:
+        opts = tuple(a for a in typing.get_args(ann) if a not in exclude)
+        return Lever(key, label, "select", group, options=opts, help=desc + (" — " if desc else "") + " | ".join(opts))
+    lo, hi = _bounds(info)
+    lo = 0.0 if lo is None else lo
+    documented = f"range {_fmt(lo)} to {_fmt(hi)}" if hi is not None else f"range ≥ {_fmt(lo)}"
+    top = hi if (ui_max is None or (hi is not None and hi <= ui_max)) else ui_max
+    if top is None:
+        raise ValueError(f"lever {key} is open-ended; give ui_max")
+    bottom = lo if ui_min is None else max(lo, ui_min)
+    if hi is None or top < hi or bottom > lo:
+        documented += f"; slider {_fmt(bottom)} to {_fmt(top)}"
+    text = (desc + "; " if desc else "") + documented
+    if ann is int:
+        return Lever(key, label, "int", group, min=bottom, max=top, step=step or 1, help=text)
+    return Lever(key, label, "slider", group, min=bottom, max=top, step=step or round((top - bottom) / 20, 6),
+                 help=text)
+
+
+#: The main levers shown on the run page, in display order.
+LEVERS: tuple[Lever, ...] = (
+    _lever("structure.kind", "Structure", "Structure", exclude=("edge_list",)),
+    _lever("structure.n_firms", "Firms", "Structure", ui_min=10, ui_max=2000, step=10),
+    _lever("structure.generator", "Network generator", "Structure"),
+    _lever("structure.mean_degree", "Mean degree", "Structure", ui_max=20, step=1),
+    _lever("mechanisms.function_interest.enabled", "Function-interest (joint marketing pool)", "Mechanisms"),
+    _lever("mechanisms.function_interest.sharing", "Sharing rule", "Mechanisms"),
+    _lever("mechanisms.regulation.enabled", "Regulation (association)", "Mechanisms"),
+    _lever("mechanisms.regulation.sanction", "Sanction", "Mechanisms", ui_max=5, step=0.1),
+    _lever("mechanisms.regulation.monitoring_prob", "Monitoring probability", "Mechanisms"),
+    _lever("mechanisms.contract.enabled", "Contracts", "Mechanisms"),
+    _lever("mechanisms.contract.enforcement_prob", "Contract enforcement probability", "Mechanisms"),
+    _lever("mechanisms.contract.duration", "Contract duration (steps)", "Mechanisms", ui_max=60),
+    _lever("information.digitalization", "Digitalization", "Information"),
+    _lever("marketing.cluster_brand", "Cluster brand", "Marketing"),
+    _lever("marketing.channel_sharing", "Channel sharing", "Marketing"),
+    _lever("marketing.leading_traction", "Leading-firm traction", "Marketing"),
+    _lever("marketing.exhibition", "Exhibition promotion", "Marketing"),
+    _lever("marketing.cooperative_rnd", "Cooperative R&D", "Marketing"),
+    _lever("marketing.alliance", "Marketing alliance", "Marketing"),
+)
+
+#: KPI panels: title -> model-reporter columns drawn in it.
+KPI_PANELS: dict[str, tuple[str, ...]] = {
+    "Cooperation rate": ("cooperation_rate",),
+    "Trust and commitment": ("mean_trust", "mean_commitment"),
+    "Members": ("members",),
+    "Entries and exits": ("entries", "exits"),
+    "Brand equity": ("brand_equity",),
+    "Free-rider share": ("free_rider_share",),
+    "Contract breaches": ("contract_breaches",),
+    "Information lost": ("info_lost",),
+}
+
+#: Morgan-Hunt key-mediating-variable model: stage -> variables.
+MORGAN_HUNT: dict[str, tuple[str, ...]] = {
+    "Antecedents": ("termination_costs", "relationship_benefits", "shared_values", "communication",
+                    "opportunistic_behaviour"),
+    "Mediators": ("trust", "commitment"),
+    "Outcomes": ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict",
+                 "decision_uncertainty"),
+}
+
+
+def lever_values(scenario: Scenario) -> dict[str, Any]:
+    """Current value of every lever in ``scenario``."""
+    return {lev.key: scenario.get(lev.key) for lev in LEVERS}
+
+
+def changed_overrides(scenario: Scenario, values: dict[str, Any]) -> dict[str, Any]:
+    """The lever values that differ from the scenario file (the overrides to apply)."""
+    base = lever_values(scenario)
+    out = {}
+    for key, value in values.items():
+        old = base.get(key)
+        if isinstance(old, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isclose(old, float(value), rel_tol=1e-9, abs_tol=1e-12):
+                continue
+        elif old == value:
+            continue
+        out[key] = value
+    return out
+
+
+def parse_seed(text: str | int | None) -> int:
+    """Turn the seed field's text into a non-negative int.
+
+    Raises:
+        ScenarioError: if the text is not a whole number >= 0.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        cleaned = str(text if text is not None else "").strip().replace("_", "")
+        try:
+            value = int(cleaned)
+        except ValueError:
+            raise ScenarioError(f"seed: {text!r} is not a whole number; type e.g. 42") from None
+    if value < 0:
+        raise ScenarioError(f"seed: {value} is negative; use a whole number >= 0")
+    return value
+
+
+@dataclass
+class BuildResult:
+    """What building a model from the page's inputs gave.
+
+    Attributes:
+        model: the new model, or None if the inputs were invalid.
+        scenario: the validated scenario (file plus overrides), or None.
+        error: a readable message when ``model`` is None.
+    """
+
+    model: ClusterModel | None = None
+    scenario: Scenario | None = None
+    error: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def build_model(path: Path | str, overrides: dict[str, Any] | None = None, seed: str | int | None = 42) -> BuildResult:
+    """Validate the scenario with overrides and build the model; never raises on bad input.
+
+    Args:
+        path: scenario TOML file.
+        overrides: dotted keys to values (the levers moved on the page).
+        seed: text of the seed field or an int.
+
+    Returns:
+        A :class:`BuildResult`; its ``error`` holds the message for the page if anything is wrong.
+    """
+    overrides = dict(overrides or {})
+    try:
+        rng = parse_seed(seed)
+        scenario = load_scenario(path, overrides or None)
+    except ScenarioError as exc:
+        return BuildResult(error=str(exc), overrides=overrides)
+    try:
+        model = ClusterModel(scenario, rng=rng)
+    except ScenarioError as exc:
+        return BuildResult(scenario=scenario, error=str(exc), overrides=overrides)
+    except (ValueError, TypeError, ZeroDivisionError) as exc:  # e.g. a graph generator refusing the sizes
+        return BuildResult(scenario=scenario, error=f"These lever values cannot build a cluster: {exc}",
+                           overrides=overrides)
+    return BuildResult(model=model, scenario=scenario, overrides=overrides)
+
+
+def advance(model: ClusterModel, steps: int = 1) -> str | None:
+    """Step the model ``steps`` times; return an error message instead of raising."""
+    try:
+        for _ in range(steps):
+            model.step()
+    except Exception as exc:  # shown on the page; the server log keeps the traceback
+        import traceback
+
+        traceback.print_exc()
+        return f"The model stopped at step {int(model.time)}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def kpi_frame(model: ClusterModel) -> pd.DataFrame:
+    """The run's time series: one row per collected step, with a ``step`` column first."""
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    if "step" not in df:
+        df.insert(0, "step", range(len(df)))
+    return df
+
+
+def frame_bytes(df: pd.DataFrame, fmt: Literal["csv", "parquet"]) -> bytes:
+    """Serialize a frame as CSV or Parquet bytes for a download."""
+    buf = io.BytesIO()
+    if fmt == "csv":
+        buf.write(df.to_csv(index=False).encode("utf-8"))
+    elif fmt == "parquet":
+        df.to_parquet(buf, index=False)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; use 'csv' or 'parquet'")
+    return buf.getvalue()
+
+
+def run_replicates(path: Path | str, seed: int, steps: int, replicates: int = 1,
+                   overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run one scenario for ``replicates`` seeds (``seed``, ``seed+1``, ...), stacked.
+
+    The compare page calls this for both scenarios with the same seeds, so the
+    two arms share random numbers replicate by replicate.
+
+    Returns:
+        A frame with columns ``replicate``, ``seed``, ``step`` and the KPIs.
+
+    Raises:
+        ScenarioError: if the scenario or a model cannot be built or run.
+    """
+    frames = []
+    for r in range(replicates):
+        res = build_model(path, overrides, seed + r)
+        if res.model is None:
+            raise ScenarioError(res.error or "could not build the model")
+        err = advance(res.model, steps)
+        if err:
+            raise ScenarioError(err)
+        df = kpi_frame(res.model)
+        df.insert(0, "seed", seed + r)
+        df.insert(0, "replicate", r)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
