@@ -1,0 +1,557 @@
+"""A naive reference of the model's core step, written the plain Mesa way.
+
+It exists only to be measured against (``python -m benchmarks``) and to check
+that the vectorized ``ClusterModel`` gives the same aggregate dynamics
+(``tests/test_reference.py``). Every firm and association is a
+``FixedAgent`` in a cell of Mesa's ``discrete_space.Network``; each phase of
+the step is one ``shuffle_do`` over the agents, and every agent loops over
+its neighbours one at a time. Numbers are Python floats; randomness is the
+model's ``self.random``.
+
+Core configuration (what the reference implements; the vectorized side must
+run the same, see :data:`CORE_OVERRIDES`): any structure, all three
+mechanisms (function interest with equal or proportional sharing, regulation
+with dues, sanctions, expulsion and culture, contracts), information direct
+and relayed through the CDC with delay and loss, trust, commitment and the
+KMV outcomes, the cooperation decision, imitation, brand equity and revenue.
+Left out: the six marketing modes (all 0) and entry and voluntary exit
+(``demography.entry_rate = leave_rate = 0``); expulsion and bankruptcy exits
+are kept. The rules and parameters are those of ``sim/`` (see the module
+docstrings there); only the order of random draws differs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import networkx as nx
+from mesa.discrete_space import FixedAgent, Network
+
+from sim.behaviour import INCENTIVE_SCALE
+from sim.market import Market
+from sim.mechanisms.regulation import STRIKE_MEMORY
+from sim.scenario import Scenario
+from sim.structures import ASSOCIATION, LEADING, build_structure
+
+__all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
+
+#: Scenario overrides that switch off what the reference leaves out.
+CORE_OVERRIDES: dict[str, float] = {
+    "demography.entry_rate": 0.0,
+    "demography.leave_rate": 0.0,
+    "marketing.cluster_brand": 0.0,
+    "marketing.channel_sharing": 0.0,
+    "marketing.leading_traction": 0.0,
+    "marketing.exhibition": 0.0,
+    "marketing.cooperative_rnd": 0.0,
+    "marketing.alliance": 0.0,
+}
+
+
+def core_scenario(base: Scenario | None = None, **overrides) -> Scenario:
+    """``base`` (the baseline if None) with :data:`CORE_OVERRIDES` and dotted ``overrides`` applied."""
+    base = base if base is not None else Scenario()
+    return base.with_overrides({**CORE_OVERRIDES, **overrides}, source="benchmarks core")
+
+
+def sigmoid(x: float) -> float:
+    """Logistic function of one number."""
+    if x < -700.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def similarity(a: list[float], b: list[float]) -> float:
+    """Shared values of two value profiles, in [0, 1]."""
+    dist = math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)) / len(a))
+    return min(1.0, max(0.0, 1.0 - dist))
+
+
+class Tie:
+    """What an observer holds about one partner (one direction of a link)."""
+
+    __slots__ = ("trust", "comm", "opp", "inbox", "arrived", "link")
+
+    def __init__(self, trust: float, link: "Link"):
+        self.trust = trust
+        self.comm = 0.0
+        self.opp = 0.0
+        self.inbox: list[int] = []  # arrival steps of messages on their way
+        self.arrived = False
+        self.link = link
+
+
+class Link:
+    """What both ends of a link share: the contract and its shared values."""
+
+    __slots__ = ("contract_left", "shared_values", "breach_of")
+
+    def __init__(self):
+        self.contract_left = 0
+        self.shared_values = 0.0
+        self.breach_of: dict[int, bool] = {}  # unique_id -> breached under contract this step
+
+
+class Actor(FixedAgent):
+    """A node of the network: a firm or an association."""
+
+    is_association = False
+
+    def __init__(self, model: "ReferenceModel", cell, values: list[float]):
+        super().__init__(model)
+        self.cell = cell
+        self.values = values
+        self.ties: dict[int, Tie] = {}
+        self.active = True
+        self.capacity = 0.0
+        self.cooperating = False
+        self.commitment = model.params.trust.commitment_initial
+        self.partner_commitment = self.commitment
+        self.mean_trust = model.params.trust.initial
+        self.benefit = 0.0
+        self.sunk = 0.0
+        self.exposure = 0.0
+        self.contracts = 0
+        self.shared_values = self.communication = self.opportunistic_behaviour = 0.0
+        self.termination_costs = self.relationship_benefits = 0.0
+
+    # ------------------------------------------------------------ neighbours
+    def partners(self) -> list["Actor"]:
+        """Live neighbours, read through the network grid."""
+        return [a for a in self.cell.neighborhood.agents if a.active]
+
+    # ------------------------------------------------------------ information
+    def send_messages(self) -> None:
+        """Send one message to each live partner with some chance, directly or via the CDC."""
+        m = self.model
+        info = m.params.information
+        for other in self.partners():
+            if self.random.random() >= m.message_rate:
+                continue
+            relayed = self.random.random() < info.cdc_share
+            loss = info.relay_loss * (1.0 - info.digitalization) if relayed else info.direct_loss
+            if self.random.random() < loss:
+                m.info_lost += 1
+                continue
+            other.ties[self.unique_id].inbox.append(m.t + (m.relay_delay if relayed else 0))
+
+    def read_messages(self) -> None:
+        """Collect the messages that arrive now; update communication."""
+        t, mem = self.model.t, self.model.params.trust.memory
+        live = {a.unique_id for a in self.partners()}
+        for uid, tie in self.ties.items():
+            tie.arrived = t in tie.inbox
+            if tie.arrived:
+                tie.inbox = [s for s in tie.inbox if s != t]
+            if uid in live:
+                tie.comm += mem * (float(tie.arrived) - tie.comm)
+
+    def measure_exposure(self) -> None:
+        """Share of my partners that heard from me this step."""
+        partners = self.partners()
+        heard = sum(p.ties[self.unique_id].arrived for p in partners)
+        self.exposure = heard / len(partners) if partners else 0.0
+
+    # ------------------------------------------------------------ trust and commitment
+    def update_trust(self) -> None:
+        """Antecedents from my ties, then trust on each live tie."""
+        m, t = self.model, self.model.params.trust
+        partners = self.partners()
+        own_sv = similarity(self.values, m.culture)
+        self.contracts = sum(1 for p in partners if self.ties[p.unique_id].link.contract_left > 0)
+        if partners:
+            ties = [self.ties[p.unique_id] for p in partners]
+            for p, tie in zip(partners, ties):
+                tie.link.shared_values = similarity(self.values, p.values)
+            self.shared_values = 0.5 * sum(x.link.shared_values for x in ties) / len(ties) + 0.5 * own_sv
+            self.communication = sum(x.comm for x in ties) / len(ties)
+            self.opportunistic_behaviour = sum(x.opp for x in ties) / len(ties)
+            for tie in ties:
+                target = sigmoid(t.bias + t.w_shared_values * tie.link.shared_values + t.w_communication * tie.comm - t.w_opportunism * tie.opp)
+                tie.trust = min(1.0, max(0.0, tie.trust + t.speed * (target - tie.trust)))
+        else:
+            self.shared_values = own_sv
+            self.communication = self.opportunistic_behaviour = 0.0
+        cap = max(self.capacity, 1e-9)
+        c = self.contracts
+        self.termination_costs = 0.6 * c / (c + 2.0) + 0.4 * self.sunk / (self.sunk + cap)
+        perceived = max(0.0, self.benefit * (0.5 + m.params.internal_marketing.product))
+        self.relationship_benefits = perceived / (perceived + 0.5)
+
+    def update_commitment(self) -> None:
+        """Mean trust, commitment to the cluster and to partners, the outcomes."""
+        m, t = self.model, self.model.params.trust
+        partners = self.partners()
+        if partners:
+            self.mean_trust = sum(self.ties[p.unique_id].trust for p in partners) / len(partners)
+        else:
+            self.mean_trust = m.trust_fallback
+        common = t.commitment_bias + t.w_benefits * self.relationship_benefits + t.w_values_commitment * self.shared_values + t.w_trust_commitment * self.mean_trust
+        self.commitment += t.commitment_speed * (sigmoid(common + t.w_termination_costs * self.termination_costs) - self.commitment)
+        partner_tc = self.contracts / (self.contracts + 2.0)
+        self.partner_commitment += t.commitment_speed * (sigmoid(common + t.w_termination_costs * partner_tc) - self.partner_commitment)
+
+    # ------------------------------------------------------------ opportunism observed
+    def observe_partners(self) -> None:
+        """Update the opportunism I saw in each live partner (reports and contract trade)."""
+        mem = self.model.params.trust.memory
+        for p in self.partners():
+            tie = self.ties[p.unique_id]
+            under_contract = p.unique_id in tie.link.breach_of
+            if not (tie.arrived or under_contract):
+                continue
+            if under_contract:
+                seen = float(tie.link.breach_of[p.unique_id])
+            else:
+                seen = p.unfairness if p.is_association else float(not p.cooperating)
+            tie.opp += mem * (seen - tie.opp)
+
+
+class Association(Actor):
+    """Trade association: pools contributions, collects dues and fines, holds the culture."""
+
+    is_association = True
+
+    def __init__(self, model, cell):
+        super().__init__(model, cell, [0.5] * model.params.firms.values_dim)
+        self.members: list[Firm] = []
+        self.unfairness = 0.0
+        self.treasury = 0.0
+
+    def hold_culture(self) -> None:
+        """My values are my members' mean (the cluster culture when I have none)."""
+        live = [f for f in self.members if f.active]
+        if live:
+            self.values = [sum(f.values[k] for f in live) / len(live) for k in range(len(self.values))]
+        else:
+            self.values = list(self.model.culture)
+
+    def share_pool(self) -> None:
+        """Share the joint-marketing pool among members who were not exposed."""
+        m = self.model
+        fi = m.params.mechanisms.function_interest
+        live = [f for f in self.members if f.active]
+        pool = sum(f.contribution for f in live)
+        brand = m.brand_share * pool
+        returned = m.multiplier * (pool - brand)
+        eligible = [f for f in live if not f.detected]
+        if fi.sharing == "equal":
+            for f in eligible:
+                f.share = returned / len(eligible)
+            if not eligible:
+                brand += returned
+        elif pool > 0:
+            for f in eligible:
+                f.share = returned * f.contribution / pool
+        m.pool_in += pool
+        m.brand_spend += brand
+        for f in live:
+            f.cash += f.share - f.contribution
+
+    def judge_members(self) -> None:
+        """Unfairness: the share of members who free-rode unexposed."""
+        live = [f for f in self.members if f.active]
+        bad = sum(1 for f in live if not f.cooperating and not f.detected)
+        self.unfairness = bad / len(live) if live else 0.0
+
+    def regulate(self) -> None:
+        """Dues and fines into the treasury, sanctions, strikes; spend the treasury on the brand."""
+        m = self.model
+        reg = m.params.mechanisms.regulation
+        for f in [f for f in self.members if f.active]:
+            dues = reg.dues * (0.5 + m.params.internal_marketing.price) * f.capacity
+            offender = f.detected or f.caught
+            fine = reg.sanction * f.capacity if offender else 0.0
+            f.cash -= dues + fine
+            f.dues_paid = dues
+            self.treasury += dues + fine
+            if offender:
+                f.reputation = max(0.0, f.reputation - reg.reputation_penalty)
+            f.strikes = STRIKE_MEMORY * f.strikes + offender
+            if f.strikes >= reg.expulsion_strikes:
+                m.to_expel.append(f)
+        m.treasury_spend += self.treasury
+        self.treasury = 0.0
+
+
+class Firm(Actor):
+    """An enterprise or leading firm."""
+
+    def __init__(self, model, cell, kind: int, association: Association | None):
+        rnd = model.random
+        f = model.params.firms
+        values = [min(1.0, max(0.0, 0.5 + rnd.gauss(0.0, f.values_spread))) for _ in range(f.values_dim)]
+        super().__init__(model, cell, values)
+        self.kind = kind
+        self.association = association
+        sigma = f.capacity_sigma
+        cap = math.exp(rnd.gauss(-0.5 * sigma**2, sigma)) if sigma > 0 else 1.0
+        self.capacity = f.leading_capacity if kind == LEADING else cap
+        self.resources = f.resources * self.capacity
+        self.disposition = min(1.0, max(0.0, rnd.gauss(f.cooperativeness, f.cooperativeness_sd)))
+        self.reputation = 1.0
+        self.strikes = 0.0
+        self.energy_intensity = max(0.2 * f.energy_intensity, rnd.gauss(f.energy_intensity, f.energy_intensity_sd))
+        self.payoff = self.profit = 0.0
+        self.last_share = 0.0
+        self.new_disposition = self.disposition
+
+    @property
+    def member(self) -> bool:
+        return self.association is not None
+
+    def start_step(self) -> None:
+        """Clear this step's accounts."""
+        self.cash = self.share = self.surplus = self.contribution = self.dues_paid = 0.0
+        self.detected = self.caught = False
+
+    # ------------------------------------------------------------ decisions
+    def decide(self) -> None:
+        """Cooperate with a probability set by commitment, trust, disposition and incentives."""
+        m = self.model
+        p = m.params
+        mech, lp = p.mechanisms, p.learning
+        self.p_detect = 1.0 - (1.0 - m.monitoring) * (1.0 - mech.function_interest.reputation_detection * self.exposure)
+        gain = 0.0
+        if mech.function_interest.enabled and self.member:
+            c = mech.function_interest.contribution * self.capacity
+            own = m.multiplier * (1.0 - m.brand_share) * c
+            kept = 0.0
+            if mech.function_interest.sharing == "equal":
+                own /= max(1, len([f for f in self.association.members if f.active]))
+                kept = self.p_detect * self.last_share
+            gain += own - c + kept
+        if mech.regulation.enabled and self.member:
+            gain += self.p_detect * mech.regulation.sanction * self.capacity
+        if mech.contract.enabled:
+            k = mech.contract
+            at_stake = k.breach_penalty + k.value * k.duration / 2.0
+            gain += self.contracts * self.capacity * (k.enforcement_prob * at_stake - k.breach_gain)
+        cap = max(self.capacity, 1e-9)
+        x = lp.bias + lp.w_commitment * self.commitment + lp.w_trust * self.mean_trust + lp.w_disposition * self.disposition + lp.w_incentive * math.tanh(gain / (INCENTIVE_SCALE * cap))
+        self.propensity = sigmoid(x)
+        self.cooperating = self.random.random() < self.propensity
+
+    def contribute(self) -> None:
+        """Pay into the pool when cooperating; a free rider may be exposed."""
+        fi = self.model.params.mechanisms.function_interest
+        if not self.member:
+            return
+        if self.cooperating:
+            self.contribution = fi.contribution * self.capacity
+        elif self.random.random() < self.p_detect:
+            self.detected = True
+
+    def check_contracts(self) -> None:
+        """Trade on, enforce, age, renew and sign the contracts of my links to higher-id firms."""
+        m = self.model
+        k = m.params.mechanisms.contract
+        for p in self.partners():
+            if p.is_association or p.unique_id < self.unique_id:
+                continue
+            link = self.ties[p.unique_id].link
+            link.breach_of = {}
+            pair_trust = 0.5 * (self.ties[p.unique_id].trust + p.ties[self.unique_id].trust)
+            size = math.sqrt(self.capacity * p.capacity)
+            caught = False
+            if link.contract_left > 0:
+                link.breach_of = {self.unique_id: not self.cooperating, p.unique_id: not p.cooperating}
+                tc = k.transaction_cost * size * (1.0 - 0.5 * pair_trust)
+                for x, y in ((self, p), (p, self)):
+                    value = 0.0 if link.breach_of[y.unique_id] else k.value * size
+                    x.cash += value - tc + k.breach_gain * size * (link.breach_of[x.unique_id] - link.breach_of[y.unique_id])
+                    x.surplus += value
+                m.breaches += link.breach_of[self.unique_id] + link.breach_of[p.unique_id]
+                for x, y in ((self, p), (p, self)):
+                    if link.breach_of[x.unique_id] and self.random.random() < k.enforcement_prob:
+                        x.caught = caught = True
+                        x.cash -= k.breach_penalty * size
+                        y.cash += k.breach_penalty * size
+            if caught:
+                link.contract_left = 0
+                continue
+            if link.contract_left > 0:
+                link.contract_left -= 1
+                if link.contract_left == 0:
+                    if self.random.random() < sigmoid(k.renewal_slope * (pair_trust - k.renewal_threshold)):
+                        link.contract_left = k.duration
+                    continue
+            if link.contract_left == 0 and self.random.random() < k.formation_rate * pair_trust:
+                link.contract_left = k.duration
+
+    # ------------------------------------------------------------ market and learning
+    def earn(self) -> None:
+        """Revenue with the brand premium, profit, resources, perceived benefits, sunk investment."""
+        m = self.model
+        p = m.params
+        mk = p.market
+        lift = mk.brand_premium * (m.market.equity * self.member + (m.market.corporate if self.kind == LEADING else 0.0))
+        base = self.capacity * m.market.demand_now
+        self.revenue = base * (1.0 + lift)
+        brand_revenue = base * lift
+        gross = self.revenue * (mk.margin - mk.energy_price * self.energy_intensity) - p.firms.fixed_cost * self.capacity
+        self.profit = gross + self.cash - m.digitalization_cost
+        self.resources += self.profit
+        cap = max(self.capacity, 1e-9)
+        self.payoff = self.profit / cap
+        received = (self.share + self.surplus + brand_revenue * mk.margin) / cap
+        self.benefit += p.trust.memory * (received - self.benefit)
+        self.sunk = 0.95 * self.sunk + self.contribution + self.dues_paid
+        self.last_share = self.share
+        if self.cooperating:
+            self.reputation += 0.2 * self.exposure * (1.0 - self.reputation)
+
+    def pull_culture(self) -> None:
+        """Move my values towards the cluster culture."""
+        m = self.model
+        rate = min(1.0, m.params.mechanisms.regulation.culture_strength * (0.5 + m.params.internal_marketing.promotion))
+        self.values = [v + rate * (c - v) for v, c in zip(self.values, m.culture)]
+
+    def imitate(self) -> None:
+        """Maybe compare payoffs with a random firm partner and plan to move towards its disposition."""
+        m = self.model
+        lp = m.params.learning
+        self.new_disposition = self.disposition
+        if self.random.random() >= lp.imitation:
+            return
+        firms = [a for a in self.cell.neighborhood.agents if not a.is_association]
+        if not firms:
+            return
+        other = self.random.choice(firms)
+        if not other.active:
+            return
+        prob = min(1.0, max(0.0, (other.payoff - self.payoff) / m.payoff_spread))
+        if self.random.random() < prob:
+            self.new_disposition = self.disposition + lp.step_size * (other.disposition - self.disposition)
+
+    def adopt(self) -> None:
+        """Take the planned disposition (imitation is synchronous)."""
+        self.disposition = self.new_disposition
+
+    def leave(self) -> None:
+        """Exit: inactive for the partners' loops, removed from the model."""
+        self.active = False
+        self.remove()
+
+
+class ReferenceModel(mesa.Model):
+    """The core of ``ClusterModel``, one agent at a time.
+
+    Args:
+        scenario: parameters (use :func:`core_scenario`); the structure comes
+            from ``sim.structures`` so both models see the same kind of graph.
+        rng: seed.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, rng: int | None = None):
+        params = scenario if scenario is not None else core_scenario()
+        super().__init__(rng=rng if rng is not None else params.run.seed)
+        self.params = params
+        p = params
+        struct = build_structure(p.structure, self.rng)
+        n_a = struct.n_associations
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n_a + struct.n_firms))
+        graph.add_edges_from((int(a) + n_a, int(b) + n_a) for a, b in struct.edges)
+        graph.add_edges_from((int(a), int(f) + n_a) for a, f in struct.assoc_edges)
+        self.grid = Network(graph, capacity=1, random=self.random, layout=None)
+        self.associations = [Association(self, self.grid._cells[i]) for i in range(n_a)]
+        self.firms: list[Firm] = []
+        for i in range(struct.n_firms):
+            a = int(struct.assoc_of[i])
+            assoc = self.associations[a] if a >= 0 else None
+            firm = Firm(self, self.grid._cells[n_a + i], int(struct.firm_kind[i]), assoc)
+            if assoc is not None:
+                assoc.members.append(firm)
+            self.firms.append(firm)
+        actors = self.associations + self.firms
+        for a, b in graph.edges():
+            link = Link()
+            actors[a].ties[actors[b].unique_id] = Tie(p.trust.initial, link)
+            actors[b].ties[actors[a].unique_id] = Tie(p.trust.initial, link)
+            if p.mechanisms.contract.enabled and not actors[a].is_association and not actors[b].is_association:
+                if self.random.random() < p.mechanisms.contract.initial_share:
+                    link.contract_left = self.random.randint(1, p.mechanisms.contract.duration)
+        self.market = Market(p)
+        info = p.information
+        self.message_rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
+        self.relay_delay = int(round(info.relay_delay * (1.0 - info.digitalization)))
+        self.digitalization_cost = info.digitalization_cost * info.digitalization
+        fi, reg = p.mechanisms.function_interest, p.mechanisms.regulation
+        self.brand_share, self.multiplier = fi.brand_share, fi.multiplier
+        self.monitoring = reg.monitoring_prob if reg.enabled else 0.0
+        self.t = 0
+        self.cooperation_rate = self.mean_trust = self.mean_commitment = 0.0
+        self.datacollector = mesa.DataCollector(model_reporters={"cooperation_rate": "cooperation_rate", "mean_trust": "mean_trust", "mean_commitment": "mean_commitment"})
+
+    def live_firms(self):
+        """The firms still in the cluster, as an AgentSet."""
+        return self.agents_by_type[Firm] if Firm in self.agents_by_type else mesa.agent.AgentSet([], random=self.random)
+
+    def step(self) -> None:
+        """One step of the core, in the order of ``ClusterModel``."""
+        p = self.params
+        mech = p.mechanisms
+        firms = self.live_firms()
+        assocs = self.agents_by_type[Association] if Association in self.agents_by_type else mesa.agent.AgentSet([], random=self.random)
+        everyone = self.agents
+        self.market.demand(self.t)
+        self.info_lost = self.breaches = 0
+        self.pool_in = self.brand_spend = self.treasury_spend = 0.0
+        self.to_expel: list[Firm] = []
+        firms.do("start_step")
+        # information
+        everyone.shuffle_do("send_messages")
+        everyone.shuffle_do("read_messages")
+        everyone.shuffle_do("measure_exposure")
+        # culture and trust
+        dim = p.firms.values_dim
+        self.culture = [sum(f.values[k] for f in firms) / len(firms) for k in range(dim)] if len(firms) else [0.5] * dim
+        assocs.do("hold_culture")
+        everyone.shuffle_do("update_trust")
+        live = [t.trust for a in everyone for t in (a.ties[q.unique_id] for q in a.partners())]
+        self.trust_fallback = sum(live) / len(live) if live else p.trust.initial
+        everyone.shuffle_do("update_commitment")
+        # decisions and mechanisms
+        firms.shuffle_do("decide")
+        if mech.function_interest.enabled:
+            firms.shuffle_do("contribute")
+            assocs.shuffle_do("share_pool")
+        for a in everyone:
+            for tie in a.ties.values():
+                tie.link.breach_of = {}
+        if mech.contract.enabled:
+            firms.shuffle_do("check_contracts")
+        assocs.do("judge_members")
+        everyone.shuffle_do("observe_partners")
+        if mech.regulation.enabled:
+            assocs.shuffle_do("regulate")
+            firms.select(lambda f: f.member).shuffle_do("pull_culture")
+        # market, learning, exits
+        self.market.invest(self.brand_spend, 0.0, self.treasury_spend, 0.0, 0.0, len(firms))
+        firms.shuffle_do("earn")
+        pays = [f.payoff for f in firms]
+        self.payoff_spread = max(1e-9, max(pays) - min(pays)) if pays else 1e-9
+        firms.shuffle_do("imitate")
+        firms.do("adopt")
+        for f in self.to_expel:
+            if f.active:
+                f.leave()
+        for f in [f for f in firms if f.active and f.resources < 0]:
+            f.leave()
+        self._record()
+        self.t += 1
+
+    def _record(self) -> None:
+        firms = self.live_firms()
+        n = len(firms)
+        self.cooperation_rate = sum(f.cooperating for f in firms) / n if n else 0.0
+        self.mean_commitment = sum(f.commitment for f in firms) / n if n else 0.0
+        trusts = [f.ties[q.unique_id].trust for f in firms for q in f.partners()]
+        self.mean_trust = sum(trusts) / len(trusts) if trusts else 0.0
+        self.datacollector.collect(self)
+
+    def n_directed_edges(self) -> int:
+        """Live directed edges (the unit of the edge-updates/s figure)."""
+        return sum(len(a.partners()) for a in self.agents)
