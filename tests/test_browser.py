@@ -10,7 +10,6 @@ compare page. Screenshots go to ``tests/artifacts/``.
 from __future__ import annotations
 
 import io
-import shutil
 import socket
 import subprocess
 import sys
@@ -108,6 +107,7 @@ def test_app_in_chromium(server_url):
         page.on("requestfailed", lambda r: console_errors.append(f"request failed: {r.url}")
                 if urlparse(r.url).hostname in LOCAL_HOSTS else None)
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=30_000)  # the machine may be shared; renders can be slow
         try:
             page.goto(server_url)
             counter = page.locator(".cc-step-counter")
@@ -132,6 +132,11 @@ def test_app_in_chromium(server_url):
             page.wait_for_timeout(500)
             kpi_after = kpi_img.screenshot()
             assert _changed(kpi_before, kpi_after) > 0.002, "KPI plot did not change after 3 steps"
+            src_steps = net_img.get_attribute("src")
+            page.locator(".cc-network button").filter(has_text="cooperation").click()
+            expect(net_img).not_to_have_attribute("src", src_steps or "")
+            page.wait_for_timeout(500)
+            page.locator(".cc-step-counter").scroll_into_view_if_needed()
             page.screenshot(path=ARTIFACTS / "02_after_steps.png", full_page=True)
 
             desc = page.locator(".cc-scenario-description")
@@ -147,6 +152,11 @@ def test_app_in_chromium(server_url):
             page.wait_for_timeout(500)
             assert _ink(net_img.screenshot()) > 0.03, "network view blank after switching scenario"
             page.screenshot(path=ARTIFACTS / "03_switched.png", full_page=True)
+
+            page.locator(".cc-play-button").click()
+            expect(counter).not_to_have_text("Step 0", timeout=30_000)
+            page.locator(".cc-play-button").click()
+            expect(page.locator(".cc-play-button")).to_have_text("Play")
 
             page.get_by_role("tab", name="Compare").or_(page.get_by_role("link", name="Compare")).first.click()
             page.locator(".cc-compare-button").click()

@@ -116,7 +116,7 @@ def select_nodes(snapshot: dict, max_firms: int = 300) -> tuple[np.ndarray, str]
                   f"hidden firms cooperating: {share:.0%}")
 
 
-def _sizes(values: np.ndarray, lo: float = 12.0, hi: float = 160.0) -> np.ndarray:
+def _sizes(values: np.ndarray, lo: float = 18.0, hi: float = 180.0) -> np.ndarray:
     v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0).clip(min=0.0)
     top = v.max() if v.size else 0.0
     if top <= 0:
@@ -162,6 +162,7 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
         ax.add_collection(LineCollection(segs, colors=colors, linewidths=0.3 + 2.2 * trust, zorder=1))
     firm = (kind == "enterprise") | (kind == "leading_firm")
     sizes = np.where(firm, _sizes(np.where(firm, size_val, 0.0)), 260.0)
+    sizes = np.where(kind == "leading_firm", np.maximum(sizes, 90.0), sizes)
     for k in ("enterprise", "leading_firm", "association", "cdc"):
         sel = kind == k
         if not sel.any():
