@@ -1,0 +1,266 @@
+"""Read result folders written by ``run.py run``, ``sweep`` and ``compare``.
+
+The analysis reads result files only: ``results.parquet`` (one row per run),
+``timeseries.parquet`` (``compare`` and ``run``) and ``manifest.json``. Every
+check that fails raises :class:`sim.scenario.ScenarioError` with a message that
+names the file and says what to do, so ``run.py`` prints it and exits with 2.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import ScenarioError
+
+__all__ = ["MAIN_KPIS", "HIGHER_IS_BETTER", "Results", "load_results", "available_kpis"]
+
+#: KPIs of the report (issue 5), in display order.
+MAIN_KPIS: tuple[str, ...] = (
+    "cooperation_rate",
+    "mean_trust",
+    "mean_commitment",
+    "members",
+    "exits",
+    "revenue",
+    "profit",
+    "brand_equity",
+    "free_rider_share",
+    "contract_breaches",
+    "functional_conflict",
+    "decision_uncertainty",
+    "info_lost",
+    "payoff_gini",
+    "energy_intensity",
+    "marketing_roi",
+)
+
+#: Which direction is "better" for each KPI (True: higher). Functional conflict is
+#: the productive disagreement of Morgan & Hunt (1994), so more of it is better.
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "cooperation_rate": True,
+    "mean_trust": True,
+    "mean_commitment": True,
+    "members": True,
+    "exits": False,
+    "revenue": True,
+    "profit": True,
+    "brand_equity": True,
+    "free_rider_share": False,
+    "contract_breaches": False,
+    "functional_conflict": True,
+    "decision_uncertainty": False,
+    "info_lost": False,
+    "payoff_gini": False,
+    "energy_intensity": False,
+    "marketing_roi": True,
+}
+
+KINDS = ("compare", "sweep", "run")
+
+
+@dataclass
+class Results:
+    """One result folder, checked.
+
+    Attributes:
+        folder: the folder read.
+        kind: ``"compare"``, ``"sweep"`` or ``"run"``.
+        manifest: the parsed ``manifest.json``.
+        runs: one row per run (``scenario``, ``replicate``, ``seed``, ``<kpi>_final``, ``<kpi>_mean``; for
+            sweeps the parameters under their dotted names and ``run_id``).
+        timeseries: one row per run and step, or ``None`` (sweeps keep none).
+        scenarios: scenario names in manifest order (compare, run); empty for a sweep.
+        params: swept parameter names in design order (sweep); empty otherwise.
+    """
+
+    folder: Path
+    kind: str
+    manifest: dict[str, Any]
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None = None
+    scenarios: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+
+    @property
+    def replicates(self) -> int:
+        """Replicates per scenario (or per design point)."""
+        if self.kind == "sweep":
+            return int(self.manifest.get("design", {}).get("replicates", 1))
+        return int(self.manifest.get("replicates", 1))
+
+    def scenario_file(self, name: str) -> str | None:
+        """The scenario file recorded for ``name`` (as written at run time), if any."""
+        if self.kind == "run":
+            return self.manifest.get("scenario", {}).get("file")
+        if self.kind == "sweep":
+            return self.manifest.get("scenario_file", {}).get("file")
+        for rec, stem in zip(self.manifest.get("scenario_files", []), self.scenarios):
+            if stem == name:
+                return rec.get("file")
+        return None
+
+    def resolved_scenario(self, name: str) -> dict[str, Any] | None:
+        """The full scenario as it was run (stored in the manifest), if recorded."""
+        if self.kind == "run":
+            return self.manifest.get("resolved_scenario")
+        if self.kind == "sweep":
+            return self.manifest.get("identity", {}).get("scenario")
+        return self.manifest.get("identity", {}).get("scenarios", {}).get(name)
+
+    def steps(self) -> int | None:
+        """Steps per run if the manifest fixed them, else ``None`` (each scenario's ``run.steps``)."""
+        steps = self.manifest.get("steps")
+        return int(steps) if isinstance(steps, int) and not isinstance(steps, bool) else None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise ScenarioError(f"{path}: cannot be read as Parquet ({type(exc).__name__}: {exc}); "
+                            "the file is corrupt or incomplete: rerun the command that wrote it") from None
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise ScenarioError(f"{folder}: no manifest.json; give a folder written by run.py run, sweep or compare")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{path}: unreadable ({exc}); the folder is damaged, rerun the command") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") not in KINDS:
+        kind = manifest.get("kind") if isinstance(manifest, dict) else None
+        raise ScenarioError(f"{path}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    return manifest
+
+
+def _require(frame: pd.DataFrame, cols: list[str], path: Path) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ScenarioError(f"{path}: missing column(s) {', '.join(missing)}; not a results file of this "
+                            "project, or written by an incompatible version")
+
+
+def _check_status(manifest: dict[str, Any], folder: Path) -> None:
+    status = manifest.get("status")
+    if status != "complete":
+        raise ScenarioError(f"{folder}: the job is {status or 'not finished'} (manifest status); run the same "
+                            "command again to finish it before analysing")
+
+
+def _check_compare(runs: pd.DataFrame, manifest: dict[str, Any], path: Path) -> list[str]:
+    _require(runs, ["scenario", "replicate", "seed"], path)
+    names = [str(s) for s in manifest.get("scenarios", [])] or list(dict.fromkeys(runs["scenario"].astype(str)))
+    extra = sorted(set(runs["scenario"].astype(str)) - set(names))
+    if extra:
+        raise ScenarioError(f"{path}: mixed inputs: rows of scenario(s) {', '.join(extra)} that the manifest "
+                            f"does not list ({', '.join(names)}); do not copy results between folders")
+    dup = runs.duplicated(["scenario", "replicate"])
+    if dup.any():
+        first = runs.loc[dup, ["scenario", "replicate"]].iloc[0]
+        raise ScenarioError(f"{path}: mixed inputs: scenario {first['scenario']} replicate {first['replicate']} "
+                            "appears more than once")
+    seeds = runs.groupby("replicate")["seed"].nunique()
+    if (seeds > 1).any():
+        r = int(seeds[seeds > 1].index[0])
+        raise ScenarioError(f"{path}: mixed inputs: replicate {r} has different seeds in different scenarios, "
+                            "so the common random numbers are broken; rerun compare into a new folder")
+    expected = manifest.get("replicate_seeds")
+    if expected is not None:
+        bad = set(runs["seed"].astype("int64")) - {int(s) for s in expected}
+        if bad:
+            raise ScenarioError(f"{path}: mixed inputs: seed(s) {sorted(bad)[:3]} are not the manifest's "
+                                "replicate seeds; the rows come from another job")
+    return names
+
+
+def _check_sweep(runs: pd.DataFrame, manifest: dict[str, Any], path: Path) -> list[str]:
+    design = manifest.get("design")
+    if not isinstance(design, dict) or "params" not in design:
+        raise ScenarioError(f"{path.parent / 'manifest.json'}: a sweep manifest without its design; rerun the sweep")
+    names = [p["name"] for p in design["params"]]
+    _require(runs, ["run_id", "replicate", "seed", *names], path)
+    if runs["run_id"].duplicated().any():
+        raise ScenarioError(f"{path}: mixed inputs: run ids repeat; rerun the sweep into a new folder")
+    expected = int(design.get("points", 0)) * int(design.get("replicates", 1))
+    if expected and len(runs) != expected:
+        raise ScenarioError(f"{path}: {len(runs)} rows but the design has {expected} runs; the sweep is "
+                            "incomplete or mixed: run the same command again to finish it")
+    return names
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read and check one result folder.
+
+    Args:
+        folder: the ``--out`` folder of ``run.py run``, ``sweep`` or ``compare``.
+
+    Returns:
+        The checked :class:`Results`.
+
+    Raises:
+        ScenarioError: missing, corrupt, unfinished or mixed inputs, with what to do.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScenarioError(f"{folder}: not a folder; give the --out folder of run.py run, sweep or compare")
+    manifest = _read_manifest(folder)
+    kind = manifest["kind"]
+    if kind == "run":
+        return _load_run(folder, manifest)
+    _check_status(manifest, folder)
+    path = folder / "results.parquet"
+    if not path.is_file():
+        raise ScenarioError(f"{folder}: no results.parquet; the {kind} did not finish, run it again")
+    runs = _read_parquet(path)
+    if runs.empty:
+        raise ScenarioError(f"{path}: no rows; nothing to analyse")
+    if kind == "compare":
+        scenarios = _check_compare(runs, manifest, path)
+        runs = runs.assign(scenario=runs["scenario"].astype(str))
+        ts = None
+        ts_path = folder / "timeseries.parquet"
+        if ts_path.is_file():
+            ts = _read_parquet(ts_path)
+            _require(ts, ["scenario", "replicate", "seed", "step"], ts_path)
+            ts = ts.assign(scenario=ts["scenario"].astype(str))
+            if not set(ts["scenario"]) <= set(scenarios):
+                raise ScenarioError(f"{ts_path}: mixed inputs: scenarios that results.parquet does not have")
+        return Results(folder, kind, manifest, runs, ts, scenarios=scenarios)
+    params = _check_sweep(runs, manifest, path)
+    runs = runs.sort_values("run_id", kind="stable").reset_index(drop=True)
+    return Results(folder, kind, manifest, runs, None, params=params)
+
+
+def _load_run(folder: Path, manifest: dict[str, Any]) -> Results:
+    """A single run (``run.py run``): its summary as one row and its time series."""
+    ts_path, summary_path = folder / "timeseries.parquet", folder / "summary.json"
+    if not ts_path.is_file() or not summary_path.is_file():
+        raise ScenarioError(f"{folder}: a run folder needs timeseries.parquet and summary.json; rerun run.py run")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{summary_path}: unreadable ({exc}); rerun run.py run") from None
+    ts = _read_parquet(ts_path)
+    name = str(summary.get("scenario", "run"))
+    row = {"scenario": name, "replicate": 0, **summary}
+    runs = pd.DataFrame([row])
+    ts = ts.assign(scenario=name, replicate=0, seed=summary.get("seed", 0))
+    return Results(folder, "run", manifest, runs, ts, scenarios=[name])
+
+
+def available_kpis(runs: pd.DataFrame, kpis: tuple[str, ...] | list[str] = MAIN_KPIS, stat: str = "mean") -> list[str]:
+    """The KPIs of ``kpis`` whose ``<kpi>_<stat>`` column exists and holds a finite value."""
+    out = []
+    for k in kpis:
+        col = f"{k}_{stat}"
+        if col in runs.columns and np.isfinite(pd.to_numeric(runs[col], errors="coerce")).any():
+            out.append(k)
+    return out

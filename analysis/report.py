@@ -1,0 +1,460 @@
+"""The report of a result folder: ``report.html``, ``report.md``, ``summary.csv``, ``figures/``.
+
+``build_report`` is what ``run.py report`` and ``run.py compare`` call. For a
+``compare`` (or single ``run``) folder the report answers "which scenario is
+better on which KPI, and how sure": a headline table, one plain-language
+verdict per scenario and KPI, the KPI table with t-intervals, paired
+differences against the reference with Holm-corrected p-values and the
+replicates that would be needed, the marketing scorecard, time series,
+distributions, a network snapshot and a Morgan–Hunt panel of one run of the
+reference. For a ``sweep --design sobol`` folder it gives the Sobol' and
+Morris sensitivity analysis and the lever ranking.
+
+The HTML file is self-contained: CSS inline, figures embedded as base64 PNG,
+no external address.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import ScenarioError
+
+from . import figures
+from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
+from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
+from .sensitivity import sweep_sensitivity
+from .stats import kpi_table, paired_differences
+
+__all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
+
+#: KPIs of the headline table (all of MAIN_KPIS appear in the full table and verdicts).
+HEADLINE: tuple[str, ...] = ("cooperation_rate", "mean_trust", "mean_commitment", "members", "profit",
+                             "brand_equity", "free_rider_share", "marketing_roi")
+
+COMPARE_SECTIONS: tuple[str, ...] = (
+    "Summary",
+    "Headline table",
+    "Verdicts per KPI",
+    "KPI table",
+    "Differences from the reference",
+    "KPIs over time",
+    "Distributions",
+    "Marketing effectiveness scorecard",
+    "Network snapshot",
+    "Morgan–Hunt panel",
+    "Methods",
+)
+SWEEP_SECTIONS: tuple[str, ...] = ("Summary", "Sensitivity analysis", "Lever ranking", "Methods")
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2em}
+table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f0f0f0}
+td:first-child,th:first-child{text-align:left}
+img{max-width:100%;border:1px solid #eee}.caption{font-size:0.85em;color:#555;margin-bottom:1.5em}
+li{margin:0.2em 0}.better{color:#1e7b3a}.worse{color:#b03a2e}.unsure{color:#666}
+"""
+
+
+# --------------------------------------------------------------------------- a tiny document model
+
+
+@dataclass
+class _Doc:
+    """Blocks rendered to both HTML and Markdown."""
+
+    title: str
+    figdir: Path
+    html: list[str] = field(default_factory=list)
+    md: list[str] = field(default_factory=list)
+
+    def h2(self, text: str) -> None:
+        self.html.append(f"<h2>{html.escape(text)}</h2>")
+        self.md.append(f"## {text}\n")
+
+    def h3(self, text: str) -> None:
+        self.html.append(f"<h3>{html.escape(text)}</h3>")
+        self.md.append(f"### {text}\n")
+
+    def p(self, text: str) -> None:
+        self.html.append(f"<p>{html.escape(text)}</p>")
+        self.md.append(f"{text}\n")
+
+    def bullets(self, items: Sequence[tuple[str, str]]) -> None:
+        """Items as ``(css class, text)``."""
+        self.html.append("<ul>" + "".join(f'<li class="{c}">{html.escape(t)}</li>' for c, t in items) + "</ul>")
+        self.md.append("\n".join(f"- {t}" for _, t in items) + "\n")
+
+    def table(self, frame: pd.DataFrame) -> None:
+        cols = [str(c) for c in frame.columns]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+                       for row in frame.itertuples(index=False))
+        self.html.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(_cell(v).replace("|", "/") for v in row) + " |"
+                  for row in frame.itertuples(index=False)]
+        self.md.append("\n".join(lines) + "\n")
+
+    def figure(self, fig, name: str, caption: str) -> None:
+        _, png = figures.save(fig, self.figdir, name)
+        data = base64.b64encode(png).decode("ascii")
+        self.html.append(f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+                         f'<div class="caption">{html.escape(caption)} (also figures/{name}.svg)</div>')
+        self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
+
+    def render_html(self) -> str:
+        return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{html.escape(self.title)}</title><style>{CSS}</style></head><body>"
+                f"<h1>{html.escape(self.title)}</h1>\n" + "\n".join(self.html) + "\n</body></html>\n")
+
+    def render_md(self) -> str:
+        return f"# {self.title}\n\n" + "\n".join(self.md)
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e5 or ax < 1e-3):
+        return f"{x:.3g}"
+    return f"{x:.3f}" if ax < 10 else f"{x:.1f}"
+
+
+def _cell(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return _num(float(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------------- the reference run
+
+
+def _reference_model(res: Results, name: str):
+    """Build and run one model of ``name`` with replicate 0's seed; return (snapshot, firm table, note)."""
+    from sim import ClusterModel, load_scenario
+    from sim.scenario import scenario_from_dict
+
+    data = res.resolved_scenario(name)
+    if data is not None:
+        scenario = scenario_from_dict(data, source=f"{res.folder}/manifest.json ({name})")
+        origin = "the scenario as recorded in the manifest"
+    else:
+        path = res.scenario_file(name)
+        if not path or not Path(path).is_file():
+            raise ScenarioError(f"scenario file of {name} not found ({path}); cannot rebuild the reference run")
+        scenario = load_scenario(path)
+        origin = f"scenario file {Path(path).name}"
+    rows = res.runs[res.runs["scenario"] == name].sort_values("replicate")
+    seed = int(rows["seed"].iloc[0])
+    steps = res.steps() or scenario.run.steps
+    model = ClusterModel(scenario, rng=seed)
+    model.run_for(steps)
+    note = f"One run of '{name}' rebuilt from {origin}, seed {seed} (replicate 0), {steps} steps."
+    return model.graph_snapshot(), model.firm_table(), note
+
+
+# --------------------------------------------------------------------------- compare report
+
+
+def _choose_reference(res: Results, reference: str | None) -> str:
+    if reference is not None:
+        if reference not in res.scenarios:
+            raise ScenarioError(f"--reference {reference!r}: not a scenario of {res.folder}; "
+                                f"allowed: {', '.join(res.scenarios)}")
+        return reference
+    return "baseline" if "baseline" in res.scenarios else res.scenarios[0]
+
+
+def _headline(table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
+              reference: str) -> pd.DataFrame:
+    rows = []
+    for s in scenarios:
+        row = {"scenario": s + (" (reference)" if s == reference else "")}
+        for k in kpis:
+            t = table[(table["scenario"] == s) & (table["kpi"] == k)].iloc[0]
+            mark = ""
+            if s != reference and len(diffs):
+                d = diffs[(diffs["scenario"] == s) & (diffs["kpi"] == k)]
+                if len(d) and bool(d["significant"].iloc[0]):
+                    good = (d["diff"].iloc[0] > 0) == HIGHER_IS_BETTER.get(k, True)
+                    mark = " ▲" if good else " ▼"
+            ci = f" [{_num(t['ci_low'])}, {_num(t['ci_high'])}]" if np.isfinite(t["ci_low"]) else ""
+            row[k] = f"{_num(t['mean'])}{ci}{mark}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _bottom_line(kpi: str, diffs: pd.DataFrame, table: pd.DataFrame, reference: str, n: int) -> tuple[str, str]:
+    d = diffs[diffs["kpi"] == kpi]
+    hib = HIGHER_IS_BETTER.get(kpi, True)
+    good = d[d["significant"] & ((d["diff"] > 0) == hib)]
+    bad = d[d["significant"] & ((d["diff"] > 0) != hib)]
+    undecided = len(d) - len(good) - len(bad)
+    t = table[table["kpi"] == kpi]
+    best = t.loc[t["mean"].idxmax() if hib else t["mean"].idxmin(), "scenario"] if t["mean"].notna().any() else "n/a"
+    text = (f"{kpi} ({'higher' if hib else 'lower'} is better): {len(good)} scenario(s) significantly better than "
+            f"{reference}, {len(bad)} significantly worse, {undecided} not distinguishable with {n} replicates; "
+            f"best mean: {best}")
+    if len(good):
+        top = good.loc[(good["diff"] if hib else -good["diff"]).idxmax()]
+        text += f"; largest significant gain: {top['scenario']} ({'+' if top['diff'] > 0 else ''}{_num(top['diff'])})"
+    return text + ".", "better" if len(good) else ("worse" if len(bad) else "unsure")
+
+
+def _verdict_class(row: dict) -> str:
+    if not row["significant"]:
+        return "unsure"
+    return "better" if (row["diff"] > 0) == HIGHER_IS_BETTER.get(row["kpi"], True) else "worse"
+
+
+def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Doc, pd.DataFrame]:
+    ref = _choose_reference(res, reference)
+    scenarios = res.scenarios
+    kpis = available_kpis(res.runs)
+    if not kpis:
+        raise ScenarioError(f"{res.folder}: results.parquet holds none of the report's KPIs ({', '.join(MAIN_KPIS)})")
+    runs = res.runs
+    n_rep = int(runs.groupby("scenario").size().min())
+    table = kpi_table(runs, kpis, order=scenarios)
+    others = [s for s in scenarios if s != ref]
+    diffs = paired_differences(runs, ref, kpis, order=scenarios) if others else pd.DataFrame(
+        columns=["scenario", "kpi", "diff", "ci_low", "ci_high", "significant", "p_holm", "verdict"])
+    doc = _Doc(f"clustercoop report: {len(scenarios)} scenario(s), reference '{ref}'", out / "figures")
+
+    # Summary
+    doc.h2("Summary")
+    steps = res.steps()
+    doc.p(f"Results folder: {res.folder.name}. Scenarios: {', '.join(scenarios)}. Replicates per scenario: {n_rep} "
+          f"(common random numbers: replicate r uses the same seed in every scenario; master seed "
+          f"{res.manifest.get('master_seed', 'n/a')}). Steps per run: {steps or 'each scenario run.steps'}. "
+          f"Reference: {ref}. KPIs are time averages over the second half of each run.")
+    sig = diffs[diffs["significant"]] if len(diffs) else diffs
+    if len(diffs):
+        doc.p(f"Of {len(diffs)} scenario×KPI comparisons with {ref}, {len(sig)} are significant after Holm's "
+              f"correction (family-wise error 5%); {len(diffs) - len(sig)} cannot be told apart with {n_rep} "
+              "replicates. ▲/▼ in the headline table mark significantly better/worse than the reference.")
+    else:
+        doc.p("Only one scenario: there is nothing to compare; the report shows its KPIs with confidence intervals.")
+    if n_rep < 3:
+        doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least 5.")
+
+    # Headline table
+    doc.h2("Headline table")
+    head = [k for k in HEADLINE if k in kpis]
+    doc.p("Mean over replicates [95% t-interval]; ▲ significantly better than the reference, ▼ significantly "
+          "worse (paired by seed, Holm-corrected), no mark: not distinguishable.")
+    doc.table(_headline(table, diffs, head, scenarios, ref))
+
+    # Verdicts
+    doc.h2("Verdicts per KPI")
+    if len(diffs):
+        for k in kpis:
+            doc.h3(k)
+            line, cls = _bottom_line(k, diffs, table, ref, n_rep)
+            doc.bullets([(cls, line)])
+            rows = diffs[diffs["kpi"] == k].to_dict("records")
+            rows.sort(key=lambda r: ({"better": 0, "worse": 1, "unsure": 2}[_verdict_class(r)], r["p_holm"]))
+            doc.bullets([(_verdict_class(r), r["verdict"]) for r in rows])
+    else:
+        doc.p("No verdicts: a single scenario has no reference to be compared with.")
+
+    # KPI table
+    doc.h2("KPI table")
+    doc.p("Per scenario and KPI: replicates n, mean, standard deviation and 95% Student-t interval of the mean.")
+    doc.table(table)
+
+    # Differences
+    doc.h2("Differences from the reference")
+    if len(diffs):
+        doc.p(f"Paired difference scenario − {ref} (by seed), its 95% t-interval, Cohen's d_z, paired t-test p-value, "
+              "Holm-adjusted p, and the replicates needed to detect a difference of the observed size at 80% power "
+              "after the correction (inf: no practical number).")
+        cols = ["scenario", "kpi", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant", "n_needed"]
+        doc.table(diffs[cols])
+        doc.figure(figures.forest(diffs, kpis, scenarios, ref), "forest",
+                   f"Difference of each scenario from {ref}, 95% CI; filled: significant after Holm's correction")
+    else:
+        doc.p("Not applicable: only one scenario.")
+
+    # Time series
+    doc.h2("KPIs over time")
+    if res.timeseries is not None:
+        doc.figure(figures.timeseries_ci(res.timeseries, head, scenarios), "timeseries",
+                   "Headline KPIs per step: mean over replicates with 95% t-interval band, per scenario")
+    else:
+        doc.p("No timeseries.parquet in the folder: time series not available.")
+
+    # Distributions
+    doc.h2("Distributions")
+    doc.figure(figures.distributions(runs, head, scenarios), "distributions",
+               "Headline KPIs over replicates (time average of the second half of the run), one box per scenario")
+
+    # Scorecard
+    doc.h2("Marketing effectiveness scorecard")
+    card, used = scorecard(runs, res.timeseries, order=scenarios)
+    doc.p("After seed 000 (quantitative, qualitative and scoring methods). Quantitative indicators: "
+          f"{', '.join(QUANTITATIVE)} (return on marketing contributions; brand equity per unit of marketing spend; "
+          "relative revenue change from the first to the last tenth of the run). Qualitative indicators: "
+          f"{', '.join(QUALITATIVE)} (trust, commitment, productive conflict, cluster culture). Scoring: each "
+          "indicator is min-max scaled across the scenarios to 0–10 points (worst 0, best 10; all equal: 5), "
+          "weighted and summed to a 0–10 score. Weights used: "
+          + ", ".join(f"{k} {v:.3f}" for k, v in used.items())
+          + ". The score interval is a 95% bootstrap over replicates (same seeds resampled in every scenario).")
+    show = ["rank", "scenario", "score", "score_low", "score_high", *QUANTITATIVE, *QUALITATIVE]
+    doc.table(card[[c for c in show if c in card.columns]])
+    doc.table(card[["scenario", *[f"{c}_pts" for c in (*QUANTITATIVE, *QUALITATIVE)]]])
+    if len(card) >= 2 and np.isfinite(card["score_low"].iloc[0]):
+        top, second = card.iloc[0], card.iloc[1]
+        sure = "clearly" if top["score_low"] > second["score_high"] else "not clearly (the intervals overlap)"
+        doc.p(f"Best marketing effectiveness: {top['scenario']} (score {_num(top['score'])}), {sure} ahead of "
+              f"{second['scenario']} ({_num(second['score'])}).")
+
+    # Reference run
+    snapshot = firms = None
+    try:
+        snapshot, firms, note = _reference_model(res, ref)
+    except Exception as exc:  # the report still has value without the one illustrative run
+        note = f"The reference run could not be rebuilt ({type(exc).__name__}: {exc})."
+    doc.h2("Network snapshot")
+    doc.p(note)
+    if snapshot is not None:
+        doc.figure(figures.network_snapshot(snapshot, f"'{ref}' at the last step (seed of replicate 0)"),
+                   "network", f"Network of one run of {ref}: actor type by colour and marker, filled = cooperating, "
+                   "edge width and darkness = trust")
+    doc.h2("Morgan–Hunt panel")
+    if firms is not None and "mean_trust" in firms.columns:
+        doc.p("The thirteen paths of the KMV model (Morgan & Hunt 1994) across the firms of the same run: expected "
+              "sign, observed Spearman rho; ✓ agrees, ✗ disagrees, ? no clear relation (|rho| ≤ 0.05). These are "
+              "cross-sectional associations in one run, a check of direction, not of causal size.")
+        doc.figure(figures.morgan_hunt_panel(firms, f"Morgan–Hunt paths across firms of '{ref}'"), "morgan_hunt",
+                   "Antecedents against trust and commitment, and these against the outcomes, one dot per firm")
+    else:
+        doc.p("Not available: " + note)
+
+    _methods(doc, n_rep)
+    summary = table.merge(
+        diffs.drop(columns=["ref_mean"], errors="ignore").rename(
+            columns={"ci_low": "diff_ci_low", "ci_high": "diff_ci_high", "n_pairs": "n_pairs"}),
+        on=["scenario", "kpi"], how="left") if len(diffs) else table
+    return doc, summary
+
+
+def _methods(doc: _Doc, n_rep: int | None) -> None:
+    doc.h2("Methods")
+    doc.bullets([
+        ("", "Confidence intervals: Student t-interval of the mean over replicates, mean ± t(0.975, n−1)·sd/√n."),
+        ("", "Comparisons: replicate r of every scenario uses the same seed (common random numbers); differences are "
+             "paired by seed; paired t-test; effect size Cohen's d_z = mean difference / sd of the differences."),
+        ("", "Multiple comparisons: Holm's step-down correction over all scenario×KPI tests of this report "
+             "(family-wise error rate 5%)."),
+        ("", "Replicates needed: smallest n with 80% power for the observed d_z in a two-sided paired t-test "
+             "(noncentral t) at level 0.05/m, m the number of tests (the strictest Holm threshold)."),
+        ("", "KPIs: time average of each KPI over the second half of the run (burn-in: first half dropped)."),
+    ])
+
+
+# --------------------------------------------------------------------------- sweep report
+
+
+def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
+    design = res.manifest["design"]
+    doc = _Doc(f"clustercoop sensitivity report: {len(res.params)} lever(s), {design.get('kind')} design",
+               out / "figures")
+    kpis = available_kpis(res.runs)
+    doc.h2("Summary")
+    doc.p(f"Results folder: {res.folder.name}. Levers: "
+          + "; ".join(f"{p['name']} ({p.get('spec', '')})" for p in design["params"])
+          + f". Design: {design.get('kind')}, {design.get('points')} points × {design.get('replicates', 1)} "
+          f"replicate(s), master seed {res.manifest.get('master_seed', 'n/a')}.")
+    doc.h2("Sensitivity analysis")
+    if design.get("kind") != "sobol":
+        doc.p("Sobol' indices need a sweep with --design sobol. Shown instead: Spearman rank correlation of each "
+              "lever with each KPI over the design points (a screening, not a variance decomposition).")
+        rows = []
+        for k in kpis:
+            for p in res.params:
+                x = pd.to_numeric(res.runs[p], errors="coerce")
+                rho = x.corr(res.runs[f"{k}_mean"], method="spearman")
+                rows.append({"kpi": k, "param": p, "spearman_rho": rho})
+        table = pd.DataFrame(rows)
+        doc.table(table)
+        doc.h2("Lever ranking")
+        rank = table.assign(abs_rho=table["spearman_rho"].abs()).groupby("param")["abs_rho"].mean()
+        doc.table(rank.sort_values(ascending=False).rename("mean |rho| over KPIs").reset_index())
+        _methods_sweep(doc)
+        return doc, table
+    table = sweep_sensitivity(res, kpis)
+    doc.p("Sobol' first-order (S1) and total (ST) indices with 95% bootstrap half-widths (SALib), and Morris "
+          "elementary effects from the radial structure of the same Saltelli design (mu*, mean absolute effect "
+          "per full range of the lever). noise_share: share of the output variance between replicates of one "
+          "design point (n/a with one replicate).")
+    shown = [k for k in HEADLINE if k in set(table["kpi"])]
+    doc.figure(figures.sensitivity_bars(table, shown), "sensitivity",
+               "Sobol' S1/ST and Morris mu* per lever for the headline KPIs")
+    doc.table(table)
+    doc.h2("Lever ranking")
+    top = table[table["rank"] == 1][["kpi", "param", "ST", "ST_conf", "label"]]
+    doc.p("Most influential lever per KPI (largest total index):")
+    doc.table(top)
+    overall = table.groupby("param")["ST"].mean().sort_values(ascending=False)
+    doc.table(overall.rename("mean ST over KPIs").reset_index())
+    _methods_sweep(doc)
+    return doc, table
+
+
+def _methods_sweep(doc: _Doc) -> None:
+    doc.h2("Methods")
+    doc.bullets([
+        ("", "Sobol' indices: SALib sobol.analyze on the Saltelli design written by sweep --design sobol; "
+             "replicates of a design point are averaged first; intervals are 95% bootstrap half-widths."),
+        ("", "Morris screening: elementary effects A→AB_i and B→BA_i of the same design (radial one-at-a-time "
+             "design), normalised by the lever's range; mu* with a 95% bootstrap half-width."),
+        ("", "Lever label: influential when ST − CI > 0.05, negligible when ST + CI < 0.05, else uncertain."),
+    ])
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def build_report(results_dir: str | Path, out_dir: str | Path, reference: str | None = None) -> Path:
+    """Write the report of a result folder.
+
+    Args:
+        results_dir: the ``--out`` folder of ``compare``, ``sweep`` or ``run``.
+        out_dir: where ``report.html``, ``report.md``, ``summary.csv`` and ``figures/`` go (created).
+        reference: scenario the others are compared with (default ``baseline`` if present, else the first).
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        ScenarioError: missing, corrupt or mixed inputs, or an unknown reference.
+    """
+    res = load_results(results_dir)
+    out = Path(out_dir)
+    if res.kind == "sweep":
+        if reference is not None:
+            raise ScenarioError("--reference: only for compare folders (a sweep has no scenarios to compare)")
+        doc, summary = _sweep_report(res, out)
+    else:
+        doc, summary = _compare_report(res, out, reference)
+    out.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "report.md").write_text(doc.render_md(), encoding="utf-8")
+    path = out / "report.html"
+    path.write_text(doc.render_html(), encoding="utf-8")
+    return path

@@ -1,0 +1,149 @@
+"""Effectiveness of cluster marketing per scenario: a scorecard in the spirit of seed 000.
+
+Seed 000 (marketing in an innovative energy-efficient cluster) evaluates
+marketing with quantitative methods (economic result per cost), qualitative
+methods (loyalty, relations, culture) and a scoring method that turns every
+criterion into points and adds them. Here:
+
+Quantitative indicators (per run, then averaged over replicates):
+    * ``marketing_roi``: return on marketing contributions (the model's KPI, time average);
+    * ``brand_per_spend``: brand equity per unit of marketing spend (time averages; undefined when
+      nothing was spent);
+    * ``revenue_growth``: relative change of cluster revenue from the first to the last tenth of the
+      run (needs the time series; without it, ``revenue_final / revenue_mean − 1``).
+
+Qualitative indicators: ``mean_trust``, ``mean_commitment``, ``functional_conflict`` (productive
+disagreement, Morgan & Hunt 1994) and ``shared_values`` (cluster culture), time averages.
+
+Scoring: every indicator is min-max scaled across the compared scenarios to 0–10 points
+(worst scenario 0, best 10; all equal gives 5 to each); the points are weighted
+(quantitative and qualitative half each, equal weights within a group, unless
+given) and summed to a 0–10 score. An indicator missing for every scenario is
+dropped and the weights renormalised. The interval of the score comes from a
+bootstrap over replicates that resamples the same seeds in every scenario (common
+random numbers), re-scaling each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["QUANTITATIVE", "QUALITATIVE", "DEFAULT_WEIGHTS", "indicators", "scorecard"]
+
+QUANTITATIVE: tuple[str, ...] = ("marketing_roi", "brand_per_spend", "revenue_growth")
+QUALITATIVE: tuple[str, ...] = ("mean_trust", "mean_commitment", "functional_conflict", "shared_values")
+DEFAULT_WEIGHTS: dict[str, float] = {
+    **{k: 0.5 / len(QUANTITATIVE) for k in QUANTITATIVE},
+    **{k: 0.5 / len(QUALITATIVE) for k in QUALITATIVE},
+}
+
+
+def _revenue_growth(ts: pd.DataFrame | None, runs: pd.DataFrame) -> pd.Series:
+    if ts is not None and "revenue" in ts.columns:
+        def growth(g: pd.DataFrame) -> float:
+            g = g.sort_values("step")
+            k = max(1, len(g) // 10)
+            first, last = g["revenue"].iloc[:k].mean(), g["revenue"].iloc[-k:].mean()
+            return float(last / first - 1) if first else np.nan
+
+        per = ts.groupby(["scenario", "seed"], sort=False)[["step", "revenue"]].apply(growth)
+        keys = pd.MultiIndex.from_frame(runs[["scenario", "seed"]])
+        return pd.Series(per.reindex(keys).to_numpy(float), index=runs.index)
+    if {"revenue_final", "revenue_mean"} <= set(runs.columns):
+        mean = runs["revenue_mean"].replace(0, np.nan)
+        return runs["revenue_final"] / mean - 1
+    return pd.Series(np.nan, index=runs.index)
+
+
+def indicators(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The seven indicators per run (columns ``scenario``, ``seed`` and one per indicator)."""
+    out = runs[["scenario", "seed"]].copy()
+
+    def col(name: str) -> pd.Series:
+        c = f"{name}_mean"
+        return runs[c].astype(float) if c in runs.columns else pd.Series(np.nan, index=runs.index)
+
+    out["marketing_roi"] = col("marketing_roi")
+    spend = col("marketing_spend")
+    out["brand_per_spend"] = col("brand_equity") / spend.where(spend > 0)
+    out["revenue_growth"] = _revenue_growth(timeseries, runs)
+    for k in QUALITATIVE:
+        out[k] = col(k)
+    return out
+
+
+def _points(means: pd.DataFrame) -> pd.DataFrame:
+    lo, hi = means.min(), means.max()
+    span = (hi - lo).replace(0, np.nan)
+    pts = 10 * (means - lo) / span
+    for c in means.columns:
+        if means[c].notna().any() and not np.isfinite(span[c]):
+            pts[c] = np.where(means[c].notna(), 5.0, np.nan)
+    return pts
+
+
+def _score(means: pd.DataFrame, weights: Mapping[str, float]) -> tuple[pd.DataFrame, pd.Series]:
+    pts = _points(means)
+    usable = [c for c in pts.columns if pts[c].notna().all() and weights.get(c, 0) > 0]
+    w = pd.Series({c: weights[c] for c in usable}, dtype=float)
+    w = w / w.sum() if w.sum() > 0 else w
+    total = (pts[usable] * w).sum(axis=1) if usable else pd.Series(np.nan, index=pts.index)
+    return pts, total
+
+
+def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
+              weights: Mapping[str, float] | None = None, order: Sequence[str] | None = None,
+              n_boot: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Score every scenario's marketing effectiveness.
+
+    Args:
+        runs: one row per run (``scenario``, ``seed``, ``<kpi>_mean`` ...).
+        timeseries: per-step KPIs for revenue growth (optional).
+        weights: indicator weights (default :data:`DEFAULT_WEIGHTS`); renormalised over usable indicators.
+        order: scenario order.
+        n_boot: bootstrap resamples of replicates for the score interval (0: none).
+        seed: seed of the bootstrap.
+
+    Returns:
+        ``(table, used_weights)``: the table has per scenario the mean of each indicator, its points
+        (``<indicator>_pts``), ``score``, ``score_low``, ``score_high`` (95% bootstrap) and ``rank``
+        (1 = best), sorted by score; ``used_weights`` are the normalised weights applied.
+    """
+    weights = dict(weights or DEFAULT_WEIGHTS)
+    ind = indicators(runs, timeseries)
+    names = list(order) if order is not None else list(dict.fromkeys(ind["scenario"]))
+    cols = list(QUANTITATIVE + QUALITATIVE)
+    means = ind.groupby("scenario", sort=False)[cols].mean().reindex(names)
+    pts, total = _score(means, weights)
+    usable = [c for c in cols if pts[c].notna().all() and weights.get(c, 0) > 0]
+    wsum = sum(weights[c] for c in usable) or 1.0
+    used = {c: weights[c] / wsum for c in usable}
+
+    low = pd.Series(np.nan, index=names)
+    high = pd.Series(np.nan, index=names)
+    seeds = np.array(sorted(set(ind["seed"])))
+    if n_boot and len(seeds) >= 2 and len(names) >= 2:
+        rng = np.random.default_rng(seed)
+        by = {s: g for s, g in ind.groupby("seed")}
+        boot = []
+        for _ in range(n_boot):
+            pick = rng.choice(seeds, size=len(seeds), replace=True)
+            sample = pd.concat([by[s] for s in pick], ignore_index=True)
+            m = sample.groupby("scenario", sort=False)[cols].mean().reindex(names)
+            boot.append(_score(m, weights)[1])
+        b = pd.concat(boot, axis=1)
+        low, high = b.quantile(0.025, axis=1), b.quantile(0.975, axis=1)
+
+    table = means.copy()
+    for c in cols:
+        table[f"{c}_pts"] = pts[c]
+    table["score"] = total
+    table["score_low"] = low.reindex(names).to_numpy()
+    table["score_high"] = high.reindex(names).to_numpy()
+    table = table.sort_values("score", ascending=False)
+    table["rank"] = np.arange(1, len(table) + 1)
+    table.index.name = "scenario"
+    return table.reset_index(), used

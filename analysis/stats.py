@@ -1,0 +1,241 @@
+"""Statistics over replicates: KPI tables with CIs and paired differences.
+
+Methods (stated in the report too):
+    * Confidence interval of a mean: Student t-interval over the replicates,
+      ``mean ± t(0.975, n-1) · sd / √n`` (sd with ``ddof=1``).
+    * Differences against a reference: replicate ``r`` of every scenario uses the
+      same seed (common random numbers), so runs are paired by seed and the
+      paired differences ``d_r = x_r − ref_r`` get a t-interval and a paired
+      t-test. Effect size: Cohen's ``d_z = mean(d) / sd(d)``.
+    * Many comparisons: Holm's step-down correction over every (scenario, KPI)
+      test of one report (family-wise error 5%).
+    * Replicates needed: the smallest number of pairs giving 80% power for the
+      observed ``d_z`` with a two-sided paired t-test (noncentral t) at the
+      Bonferroni level ``α / m`` (the strictest Holm threshold), so a difference
+      of the observed size would survive the correction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from sim.scenario import ScenarioError
+
+from .io import HIGHER_IS_BETTER
+
+__all__ = [
+    "t_interval",
+    "kpi_table",
+    "holm",
+    "replicates_needed",
+    "paired_differences",
+    "verdict",
+]
+
+MAX_NEEDED = 100_000
+
+
+def t_interval(x: Sequence[float], level: float = 0.95) -> tuple[float, float, float, float, int]:
+    """Mean, sd and Student-t confidence interval of ``x`` (NaNs dropped).
+
+    Returns:
+        ``(mean, sd, low, high, n)``; sd and the interval are NaN when ``n < 2``.
+    """
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    n = a.size
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(a.mean())
+    if n < 2:
+        return (mean, math.nan, math.nan, math.nan, 1)
+    sd = float(a.std(ddof=1))
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return (mean, sd, mean - half, mean + half, n)
+
+
+def kpi_table(runs: pd.DataFrame, kpis: Sequence[str], stat: str = "mean", by: str = "scenario",
+              order: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Mean, sd and t-interval of each KPI per group, long format.
+
+    Args:
+        runs: one row per run.
+        kpis: KPI names; the column read is ``<kpi>_<stat>``.
+        stat: ``"mean"`` (time average after burn-in) or ``"final"`` (last step).
+        by: the grouping column.
+        order: group order (default: first appearance).
+        level: confidence level.
+
+    Returns:
+        Columns ``scenario, kpi, n, mean, sd, ci_low, ci_high``.
+    """
+    groups = list(order) if order is not None else list(dict.fromkeys(runs[by]))
+    rows = []
+    for g in groups:
+        sub = runs[runs[by] == g]
+        for k in kpis:
+            mean, sd, lo, hi, n = t_interval(sub[f"{k}_{stat}"], level)
+            rows.append({"scenario": g, "kpi": k, "n": n, "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def holm(p: Sequence[float]) -> np.ndarray:
+    """Holm-adjusted p-values (NaNs stay NaN and do not count as tests)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = idx.size
+    if m == 0:
+        return out
+    order = idx[np.argsort(p[idx], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def _power(n: int, d: float, alpha: float) -> float:
+    df = n - 1
+    crit = sps.t.ppf(1 - alpha / 2, df)
+    nc = abs(d) * math.sqrt(n)
+    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+
+
+def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest number of pairs with the given power for effect ``d_z`` (two-sided paired t-test).
+
+    Returns:
+        An integer as float, ``inf`` when ``d_z`` is 0 or NaN or more than 100 000 would be needed.
+    """
+    if not np.isfinite(d_z):
+        return 2.0 if np.isinf(d_z) else math.inf
+    if d_z == 0:
+        return math.inf
+    hi = 2
+    while _power(hi, d_z, alpha) < power:
+        hi *= 2
+        if hi > MAX_NEEDED:
+            return math.inf
+    lo = max(2, hi // 2)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _power(mid, d_z, alpha) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(hi)
+
+
+def _paired_row(x: np.ndarray, level: float) -> dict[str, float]:
+    mean, sd, lo, hi, n = t_interval(x, level)
+    if n < 2:
+        return {"n_pairs": n, "diff": mean, "sd_diff": sd, "ci_low": lo, "ci_high": hi, "d_z": math.nan,
+                "p_value": math.nan}
+    if sd == 0 or not np.isfinite(sd):
+        same = mean == 0
+        return {"n_pairs": n, "diff": mean, "sd_diff": 0.0, "ci_low": mean, "ci_high": mean,
+                "d_z": 0.0 if same else math.copysign(math.inf, mean), "p_value": 1.0 if same else 0.0}
+    t = mean / (sd / math.sqrt(n))
+    p = float(2 * sps.t.sf(abs(t), n - 1))
+    return {"n_pairs": n, "diff": mean, "sd_diff": sd, "ci_low": lo, "ci_high": hi, "d_z": mean / sd, "p_value": p}
+
+
+def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], stat: str = "mean",
+                       alpha: float = 0.05, power: float = 0.8, level: float = 0.95,
+                       order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Paired (by seed) differences of every scenario against ``reference``, Holm-corrected.
+
+    Args:
+        runs: one row per run with ``scenario``, ``seed`` and ``<kpi>_<stat>``.
+        reference: the scenario compared with.
+        kpis: KPI names.
+        stat: ``"mean"`` or ``"final"``.
+        alpha: family-wise error rate of the Holm correction.
+        power: power used for the replicates-needed estimate.
+        level: confidence level of the difference's interval.
+        order: scenario order (default: first appearance).
+
+    Returns:
+        One row per (scenario, KPI): ``scenario, kpi, reference, n_pairs, ref_mean, diff, ci_low, ci_high,
+        sd_diff, d_z, p_value, p_holm, significant, n_needed, verdict``.
+
+    Raises:
+        ScenarioError: unknown reference, or no seed shared with the reference.
+    """
+    names = list(order) if order is not None else list(dict.fromkeys(runs["scenario"]))
+    if reference not in names:
+        raise ScenarioError(f"reference {reference!r}: not a scenario of these results; allowed: {', '.join(names)}")
+    ref = runs[runs["scenario"] == reference].set_index("seed")
+    rows = []
+    for name in names:
+        if name == reference:
+            continue
+        other = runs[runs["scenario"] == name].set_index("seed")
+        common = ref.index.intersection(other.index)
+        if len(common) == 0:
+            raise ScenarioError(f"{name} and {reference} share no replicate seed, so they cannot be paired; "
+                                "compare them in one run.py compare call")
+        for k in kpis:
+            col = f"{k}_{stat}"
+            d = other.loc[common, col].to_numpy(float) - ref.loc[common, col].to_numpy(float)
+            row = {"scenario": name, "kpi": k, "reference": reference,
+                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d, level)}
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=["scenario", "kpi", "reference", "ref_mean", "n_pairs", "diff", "sd_diff",
+                                        "ci_low", "ci_high", "d_z", "p_value"])
+    table["p_holm"] = holm(table["p_value"].to_numpy()) if len(table) else []
+    m = int(np.isfinite(table["p_value"]).sum()) if len(table) else 0
+    table["significant"] = table["p_holm"] < alpha
+    table["n_needed"] = [replicates_needed(d, alpha / max(m, 1), power) for d in table["d_z"]]
+    table["verdict"] = [verdict(r) for r in table.to_dict("records")]
+    return table
+
+
+def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e4 or ax < 1e-3):
+        return f"{x:.3g}"
+    return f"{x:.3f}" if ax < 10 else f"{x:.1f}"
+
+
+def _fmt_p(p: float) -> str:
+    if not np.isfinite(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def verdict(row: dict) -> str:
+    """One plain-language sentence for one row of :func:`paired_differences`."""
+    name, ref, kpi, n = row["scenario"], row["reference"], row["kpi"], int(row["n_pairs"])
+    diff = row["diff"]
+    ci = f"{_fmt(diff):s} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+    if n < 2:
+        return (f"{name} vs {ref} on {kpi}: only {n} paired replicate, no interval possible; "
+                "run at least 3 replicates")
+    if row["sd_diff"] == 0 and diff == 0:
+        return f"{name} and {ref} give identical {kpi} in all {n} paired replicates"
+    if row["significant"]:
+        up = diff > 0
+        better = HIGHER_IS_BETTER.get(kpi)
+        if better is None:
+            word = "is higher than" if up else "is lower than"
+        else:
+            word = "beats" if up == better else "falls behind"
+        sign = "+" if diff > 0 else ""
+        return (f"{name} {word} {ref} on {kpi} by {sign}{ci} (d_z={_fmt(row['d_z'])}, "
+                f"Holm-adjusted p={_fmt_p(row['p_holm'])})")
+    need = row["n_needed"]
+    if np.isfinite(need):
+        more = f"about {int(need)} would be needed to detect a difference of this size at 80% power"
+    else:
+        more = "the observed difference is too small for any practical number of replicates to settle"
+    return (f"cannot tell {name} apart from {ref} on {kpi} with {n} replicates "
+            f"(difference {ci}, Holm-adjusted p={_fmt_p(row['p_holm'])}); {more}")
