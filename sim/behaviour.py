@@ -10,7 +10,8 @@ where ``gain_i`` is the expected money gain of cooperating over defecting:
 
 * function-interest: the own return of a contribution minus its cost, plus
   the expected share kept by not being exposed;
-* regulation: the expected fine avoided (detection probability * sanction);
+* regulation: the expected fine avoided (detection probability * sanction
+  for free riding, enforcement probability * sanction for a breach);
 * contracts: per contract, the expected loss avoided (penalty and the rest of
   the contract, which a caught breach ends) minus the breach gain forgone.
 
@@ -52,13 +53,17 @@ def expected_gain(st, members: np.ndarray, p_detect: np.ndarray, group_size: np.
         else:
             kept = 0.0
         gain += np.where(members, own_return - c + kept, 0.0)
-    if mech.regulation.enabled:
-        gain += np.where(members, p_detect * mech.regulation.sanction * cap, 0.0)
+    sanction = mech.regulation.sanction * cap if mech.regulation.enabled else 0.0
+    if mech.regulation.enabled and mech.function_interest.enabled:
+        # free riders are exposed only through the pool (monitoring or reputation)
+        gain += np.where(members, p_detect * sanction, 0.0)
     if mech.contract.enabled:
         c = mech.contract
         # a caught breach costs the penalty and the rest of the contract (half its duration on average)
         at_stake = c.breach_penalty + c.value * c.duration / 2.0
         gain += contracts_of * cap * (c.enforcement_prob * at_stake - c.breach_gain)
+        # and, under regulation, the association's fine (once per step, however many breaches)
+        gain += np.where(members & (contracts_of > 0), c.enforcement_prob * sanction, 0.0)
     return gain
 
 

@@ -22,7 +22,8 @@ fairs feed the social aspect. The leading firms' corporate brand is built by
 the fees of SMEs that use it (traction, 4.3).
 
 Firm revenue: ``capacity * demand_t * (1 + premium * (B_cluster [member]
-+ 0.5 B_corporate [brand user])) * (1 + channel bonus)``; gross profit is
++ 0.5 B_corporate [brand user, while a leading firm exists] + B_corporate
+[leading firm])) * (1 + channel bonus)``; gross profit is
 ``revenue * (margin - energy_price * energy_intensity)`` minus fixed costs.
 """
 
@@ -77,14 +78,14 @@ class Market:
         self.brand = self.brand * (1.0 - m.brand_decay)
         self.brand += (1.0 - self.brand) * (1.0 - np.exp(-k * spend))
         self.corporate = self.corporate * (1.0 - m.brand_decay) + (1.0 - self.corporate) * (1.0 - np.exp(-k * fees * 4.0))
-        self.corporate = max(self.corporate, 0.3 * (1.0 - m.brand_decay) ** 0)  # leaders keep their own base brand
+        self.corporate = max(self.corporate, 0.3)  # leaders keep their own base brand
 
-    def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray, brand_users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Revenue of every node (0 for non-firms) and the part due to brand premiums."""
         n = st.n_nodes
         m = self.p.market
         base = np.where(firms, st.capacity[:n] * self.demand_now, 0.0)
-        lift = m.brand_premium * (self.equity * members + 0.5 * self.corporate * (st.brand_user[:n] & firms))
+        lift = m.brand_premium * (self.equity * members + 0.5 * self.corporate * (brand_users & firms))
         lift = lift + m.brand_premium * self.corporate * (st.kind[:n] == 1)
         revenue = base * (1.0 + lift) * (1.0 + channel_bonus)
         return revenue, base * lift

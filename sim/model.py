@@ -285,7 +285,8 @@ class ClusterModel(mesa.Model):
         # --- market: brand equity, revenue, profit
         self.market.invest(brand_spend, rnd_spend, treasury_spend, fair_spend, fees, n_members)
         channel_bonus = self._channel_bonus(live_ff, n) if mk.channel_sharing > 0 else np.zeros(n)
-        revenue, brand_revenue = self.market.revenue(st, firms, members, channel_bonus)
+        brand_users = users if leaders.any() else np.zeros(n, dtype=bool)  # no leader, no brand to use
+        revenue, brand_revenue = self.market.revenue(st, firms, members, channel_bonus, brand_users)
         gross = np.where(firms, revenue * (p.market.margin - p.market.energy_price * st.energy_intensity[:n]) - p.firms.fixed_cost * cap, 0.0)
         profit = np.where(firms, gross + cash, 0.0)
         st.revenue[:n], st.profit[:n] = revenue, profit
@@ -302,14 +303,15 @@ class ClusterModel(mesa.Model):
         exits_before = sum(self.exit_reasons.values())
         self._exits(expelled, firms)
         self.exits = sum(self.exit_reasons.values()) - exits_before
+        stayed = firms & st.active[:n]  # behavioural KPIs are over firms that acted this step
         self.entries = self._entries(firms)
 
         # --- KPIs
         spend = pool_in + dues + fees + fair_spend
         returns = float(share.sum() + p.market.margin * brand_revenue.sum())
         self._record(
-            firms=firms,
-            members=members,
+            firms=stayed,
+            members=members & stayed,
             alive_d=alive_d,
             info=info,
             breaches=breaches,
@@ -406,7 +408,8 @@ class ClusterModel(mesa.Model):
         if k == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         e = st.n_edges
-        deg = np.bincount(st.ua[:e][st.is_ff[:e]], minlength=n_old) + np.bincount(st.ub[:e][st.is_ff[:e]], minlength=n_old)
+        live = st.is_ff[:e] & st.active[st.ua[:e]] & st.active[st.ub[:e]]  # links to departed firms do not count
+        deg = np.bincount(st.ua[:e][live], minlength=n_old) + np.bincount(st.ub[:e][live], minlength=n_old)
         w = deg[pool] + 1.0 if kind != "hierarchical" else np.ones(len(pool))
         # one draw for all entrants; a repeated target is linked once
         targets = rng.choice(pool, size=len(nodes) * k, p=w / w.sum())
@@ -416,16 +419,14 @@ class ClusterModel(mesa.Model):
     # ================================================================== KPIs
     def _record(self, *, firms, members, alive_d, info, breaches, detected, expelled, spend, roi, pool_in, pool_out, digi, demand, live_ff) -> None:
         st = self.state
-        n, e = st.n_nodes, st.n_edges
-        firms = st.firm_mask()  # after exits and entries
-        members = firms & (st.assoc_of[:n] >= 0)
+        n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         f = np.flatnonzero(firms)
         mean = (lambda x: float(x[f].mean()) if len(f) else 0.0)
         src, _ = self._edges_view()
         alive_now = np.repeat(st.edge_alive(), 2)
         tr = st.trust[: 2 * e][alive_now & (st.kind[src[: 2 * e]] != ASSOCIATION)] if e else np.zeros(0)
         self.step_count = int(self.time)
-        self.members = len(f)
+        self.members = len(st.firms())  # after exits and entries
         self.cooperation_rate = mean(st.cooperating[:n].astype(float))
         self.mean_trust = float(tr.mean()) if tr.size else 0.0
         self.mean_commitment = mean(st.commitment[:n])
@@ -457,11 +458,12 @@ class ClusterModel(mesa.Model):
 
     def _record_by_type(self, firms) -> None:
         st = self.state
-        n = st.n_nodes
+        n = len(firms)
+        now = st.firm_mask()
         for kind, tname in ((ENTERPRISE, "enterprise"), (LEADING, "leading_firm")):
             sel = np.flatnonzero(firms & (st.kind[:n] == kind))
             vals = {
-                "members": len(sel),
+                "members": int((now & (st.kind[: st.n_nodes] == kind)).sum()),
                 "cooperation_rate": float(st.cooperating[sel].mean()) if len(sel) else 0.0,
                 "mean_trust": float(st.mean_trust[sel].mean()) if len(sel) else 0.0,
                 "mean_commitment": float(st.commitment[sel].mean()) if len(sel) else 0.0,
