@@ -15,6 +15,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -108,6 +109,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_compare_main(args: argparse.Namespace) -> int:
     from sim.batch import compare_main
 
+    if args.jobs is None and args.scheduler is None and args.dask_local is None:
+        args.jobs = os.cpu_count() or 1
     outcome = compare_main(args.out, replicates=args.replicates, executor=_executor(args), quiet=args.quiet)
     _after_compare(outcome, Path(args.out), args.no_report, "baseline", args.quiet)
     return 0
@@ -142,9 +145,10 @@ def cmd_viz(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def _add_executor(p: argparse.ArgumentParser) -> None:
+def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes on this machine (default 1: serial)")
+    g.add_argument("--jobs", type=int, default=jobs_default, metavar="J",
+                   help="worker processes on this machine (default: " + ("1, serial)" if jobs_default else "all cores)"))
     g.add_argument("--scheduler", metavar="ADDRESS", help="send runs to a running Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
@@ -206,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "marketing modes with common random numbers, then writes the report.")
     p.add_argument("--replicates", type=int, help="replicates per scenario (default chosen to finish in < 5 min on 2 cores)")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
-    _add_executor(p)
+    _add_executor(p, jobs_default=None)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_compare_main)
 

@@ -103,7 +103,7 @@ MAIN_SCENARIOS: tuple[str, ...] = (
 
 #: Replicates and master seed of ``compare-main`` (chosen so that it finishes
 #: in under five minutes on two cores; see the README).
-MAIN_REPLICATES = 50
+MAIN_REPLICATES = 30
 MAIN_SEED = 20240601
 
 DESIGNS = ("grid", "lhs", "sobol")
@@ -544,11 +544,17 @@ def _processes(chunks: Iterator[Chunk], jobs: int) -> Iterator[ChunkResult]:
             return done, rest
 
         yield from _bounded(lambda c: pool.submit(run_chunk, c), wait_one, chunks, 2 * jobs)
+    except GeneratorExit:
+        # stopped early (Ctrl-C): unfinished chunks are lost anyway, so do not wait for them
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask_client(scheduler: str | None, local_workers: int | None):
+def _dask_client(scheduler: str | None, local_workers: int | None, processes: bool = True):
     """Connect to a scheduler or start a LocalCluster; return ``(client, cluster or None)``."""
     try:
         import dask
@@ -564,7 +570,7 @@ def _dask_client(scheduler: str | None, local_workers: int | None):
                 return Client(scheduler, timeout="20s"), None
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        cluster = LocalCluster(n_workers=int(local_workers), threads_per_worker=1, processes=True,
+        cluster = LocalCluster(n_workers=int(local_workers), threads_per_worker=1, processes=processes,
                                dashboard_address=None, silence_logs=40)
         return Client(cluster), cluster
 
@@ -592,6 +598,7 @@ class Executor:
     jobs: int = 1
     scheduler: str | None = None
     dask_local: int | None = None
+    dask_processes: bool = True
 
     def __post_init__(self) -> None:
         chosen = [x for x in (self.jobs != 1, self.scheduler is not None, self.dask_local is not None) if x]
@@ -622,7 +629,7 @@ class Executor:
     def __enter__(self) -> "Executor":
         self._client, self._cluster = (None, None)
         if self.scheduler or self.dask_local:
-            self._client, self._cluster = _dask_client(self.scheduler, self.dask_local)
+            self._client, self._cluster = _dask_client(self.scheduler, self.dask_local, self.dask_processes)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -914,11 +921,12 @@ def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], b
     except KeyboardInterrupt:
         results.close()
         bar.close()
+        kept = store.runs_in(store.done_chunks())
         store.manifest["status"] = "interrupted"
-        store.manifest["counts"]["runs_done"] = before + done_now
+        store.manifest["counts"]["runs_done"] = kept
         store.manifest["sessions"][-1]["finished_at"] = _now()
         store.save()
-        echo(f"interrupted: kept {before + done_now} of {job.total} runs in {store.out}; "
+        echo(f"interrupted: kept {kept} of {job.total} runs in {store.out}; "
              "run the same command again to continue")
         raise
     finally:

@@ -1,0 +1,222 @@
+"""The batch runner: seeds, designs, executors, the resumable store and its manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sim.batch import Executor, build_design, parse_param, replicate_seeds, sweep  # noqa: E402
+from sim.scenario import ScenarioError, load_scenario  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+PARAMS = ["mechanisms.regulation.sanction=0:2:3", "structure.kind=star,chain"]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(f'# tiny\nextends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n[run]\nsteps = 10\n')
+    return path
+
+
+def read(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "results.parquet")
+
+
+# --------------------------------------------------------------------------- seeds and designs
+
+
+def test_seeds_come_from_seedsequence_and_are_stable():
+    seeds = replicate_seeds(42, 5)
+    child = np.random.SeedSequence(42).spawn(5)[3]
+    assert seeds[3] == int(child.generate_state(1, np.uint64)[0] >> np.uint64(11))
+    assert replicate_seeds(42, 3) == seeds[:3]
+    assert len(set(seeds)) == 5 and all(0 <= s < 2**53 for s in seeds)
+    assert replicate_seeds(43, 5) != seeds
+
+
+def test_param_specs():
+    base = load_scenario(BASELINE)
+    p = parse_param("structure.n_firms=30:60:4", base, "grid")
+    assert p.kind == "int" and p.grid_values() == [30, 40, 50, 60]
+    p = parse_param("market.margin=0.1:0.5:3", base, "grid")
+    assert p.grid_values() == pytest.approx([0.1, 0.3, 0.5])
+    p = parse_param("market.margin=0,1", base, "grid")
+    assert p.values == (0.0, 1.0) and all(isinstance(v, float) for v in p.values)
+    p = parse_param("structure.kind=star,chain", base, "lhs")
+    assert p.values == ("star", "chain")
+    with pytest.raises(ScenarioError, match="market.margin"):
+        parse_param("market.margin=0:3:4", base, "grid")
+    with pytest.raises(ScenarioError, match="unknown key"):
+        parse_param("market.margins=0,1", base, "grid")
+
+
+def test_designs_have_the_expected_size_and_are_deterministic():
+    base = load_scenario(BASELINE)
+    specs = [parse_param(s, base, "grid") for s in PARAMS]
+    grid = build_design(specs, "grid", None, 1)
+    assert len(grid) == 6 and list(grid.columns) == ["mechanisms.regulation.sanction", "structure.kind"]
+    specs = [parse_param(s, base, "sobol") for s in ["market.margin=0.1:0.5", "structure.kind=star,chain,network"]]
+    lhs = build_design(specs, "lhs", 10, 7)
+    assert len(lhs) == 10 and lhs["market.margin"].between(0.1, 0.5).all()
+    assert build_design(specs, "lhs", 10, 7).equals(lhs)
+    sob = build_design(specs, "sobol", 8, 7)
+    assert len(sob) == 8 * (2 * 2 + 2)
+    assert set(sob["structure.kind"]) <= {"star", "chain", "network"}
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def test_serial_jobs_and_dask_give_identical_results(tiny, tmp_path):
+    kwargs = dict(replicates=2, seed=11, quiet=True)
+    sweep(tiny, PARAMS, tmp_path / "serial", **kwargs)
+    sweep(tiny, PARAMS, tmp_path / "jobs", executor=Executor(jobs=2), **kwargs)
+    # a LocalCluster with 2 workers (threads in this process: quicker to start in CI)
+    sweep(tiny, PARAMS, tmp_path / "dask", executor=Executor(dask_local=2, dask_processes=False), **kwargs)
+    serial = read(tmp_path / "serial")
+    assert len(serial) == 12
+    assert serial.equals(read(tmp_path / "jobs"))
+    assert serial.equals(read(tmp_path / "dask"))
+    cols = list(serial.columns)
+    assert cols[:5] == ["run_id", "mechanisms.regulation.sanction", "structure.kind", "replicate", "seed"]
+    assert "cooperation_rate_final" in cols and "cooperation_rate_mean" in cols
+    # common random numbers: replicate r has the same seed at every design point
+    assert serial.groupby("replicate")["seed"].nunique().eq(1).all()
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def test_manifest_contents(tiny, tmp_path):
+    out = tmp_path / "sw"
+    sweep(tiny, PARAMS, out, replicates=2, seed=11, quiet=True)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["kind"] == "sweep" and m["status"] == "complete"
+    assert m["scenario_file"]["file"] == str(tiny)
+    assert m["scenario_file"]["sha256"] == __import__("hashlib").sha256(tiny.read_bytes()).hexdigest()
+    assert m["scenario_file"]["extends_chain"][0]["file"] == "baseline.toml"
+    assert m["design"]["kind"] == "grid" and m["design"]["points"] == 6 and m["design"]["replicates"] == 2
+    assert [p["name"] for p in m["design"]["params"]] == ["mechanisms.regulation.sanction", "structure.kind"]
+    assert m["master_seed"] == 11 and m["replicate_seeds"] == replicate_seeds(11, 2)
+    assert m["counts"]["runs_total"] == 12 and m["counts"]["runs_done"] == 12
+    for pkg in ("python", "mesa", "numpy", "pandas", "pyarrow", "SALib", "dask"):
+        assert pkg in m["versions"]
+    assert m["started_at"] <= m["finished_at"]
+    assert not (out / "parts").exists()
+
+
+def test_finished_sweep_does_nothing_and_other_design_is_refused(tiny, tmp_path):
+    out = tmp_path / "sw"
+    sweep(tiny, PARAMS, out, replicates=2, seed=11, quiet=True)
+    before = (out / "results.parquet").stat().st_mtime_ns
+    outcome = sweep(tiny, PARAMS, out, replicates=2, seed=11, quiet=True)
+    assert outcome.state == "complete" and "nothing to do" in outcome.message
+    assert (out / "results.parquet").stat().st_mtime_ns == before
+    manifest = (out / "manifest.json").read_text()
+    with pytest.raises(ScenarioError, match="different sweep.*replicates"):
+        sweep(tiny, PARAMS, out, replicates=3, seed=11, quiet=True)
+    with pytest.raises(ScenarioError, match="master_seed"):
+        sweep(tiny, PARAMS, out, replicates=2, seed=12, quiet=True)
+    assert (out / "manifest.json").read_text() == manifest
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ScenarioError, match="not empty"):
+        sweep(tiny, PARAMS, other, quiet=True)
+
+
+def test_resume_after_lost_parts_gives_the_same_rows(tiny, tmp_path):
+    """A store with some chunks done (and a stray temp file) completes to the same table."""
+    from sim.batch import ResultStore
+
+    ref = tmp_path / "ref"
+    sweep(tiny, PARAMS, ref, replicates=2, seed=3, quiet=True)
+    out = tmp_path / "partial"
+    # stop the serial executor after 5 chunks by interrupting from the progress hook
+    import sim.batch as batch
+
+    real = batch.ResultStore.write
+    calls = {"n": 0}
+
+    def write_then_stop(self, result):
+        real(self, result)
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+
+    batch.ResultStore.write = write_then_stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep(tiny, PARAMS, out, replicates=2, seed=3, quiet=True)
+    finally:
+        batch.ResultStore.write = real
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["counts"]["runs_done"] == 5
+    assert len(list((out / "parts").glob("part-*.parquet"))) == 5
+    (out / "parts" / ".part-00007.parquet.tmp-1").write_bytes(b"half a file")
+    outcome = sweep(tiny, PARAMS, out, replicates=2, seed=3, quiet=True)
+    assert outcome.done_before == 5 and outcome.done_now == 7
+    assert read(out).equals(read(ref))
+    assert isinstance(ResultStore, type)
+
+
+def _sweep_cmd(scenario: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "run.py", "sweep", str(scenario), "--param", "mechanisms.regulation.sanction=0:2:8",
+            "--param", "structure.kind=star,chain,network", "--replicates", "2", "--seed", "9", "--steps", "40",
+            "--out", str(out), *extra]
+
+
+def _wait_for_parts(out: Path, proc: subprocess.Popen, n: int, timeout: float = 90) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parts = list((out / "parts").glob("part-*.parquet")) if (out / "parts").is_dir() else []
+        if len(parts) >= n or proc.poll() is not None:
+            return len(parts)
+        time.sleep(0.02)
+    return -1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
+def test_kill_and_resume_in_a_subprocess(tiny, tmp_path, sig):
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(_sweep_cmd(tiny, out, "--quiet"), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    n = _wait_for_parts(out, proc, 4)
+    assert proc.poll() is None, f"the sweep ended before it could be stopped: {proc.communicate()}"
+    assert n >= 4
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "interrupted: kept" in err and "Traceback" not in err
+        assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert not (out / "results.parquet").exists()
+    resumed = subprocess.run(_sweep_cmd(tiny, out, "--quiet", "--jobs", "2"), cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed after" in resumed.stdout
+    done = subprocess.run(_sweep_cmd(tiny, out, "--quiet"), cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and "nothing to do" in done.stdout
+    subprocess.run(_sweep_cmd(tiny, ref, "--quiet"), cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    got, want = read(out), read(ref)
+    assert got["run_id"].is_unique and len(got) == 48
+    assert got.equals(want)
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert len(sessions) == 2 and sessions[1]["executor"] == {"kind": "processes", "jobs": 2}
