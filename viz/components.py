@@ -181,6 +181,7 @@ def RunPage():
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     interval = solara.use_reactive(300)
+    per_frame = solara.use_reactive(1)
     step_error = solara.use_reactive(None)
     selected = solara.use_reactive(_largest_firm(init_run.model) if init_run.model is not None else None)
 
@@ -219,9 +220,10 @@ def RunPage():
             time.sleep(interval.value / 1000)
             if not playing.value or cancel.is_set() or run.value.model is None:
                 break
-            do_step(1)
+            do_step(per_frame.value)
 
-    solara.use_thread(play_loop, dependencies=[playing.value, run.value])
+    # intrusive_cancel=False: a tracing thread would make every render it triggers several times slower
+    solara.use_thread(play_loop, dependencies=[playing.value, run.value], intrusive_cancel=False)
 
     current = run.value
     model = current.model
@@ -246,6 +248,7 @@ def RunPage():
                 solara.Button("Reset", on_click=lambda: rebuild(by_name[current.name], levers.value),
                               color="secondary", classes=["cc-reset-button"])
             solara.SliderInt(f"Play interval: {interval.value} ms", value=interval, min=50, max=2000, step=50)
+            solara.SliderInt(f"Steps per frame: {per_frame.value}", value=per_frame, min=1, max=20)
             if pending:
                 solara.Info("Levers changed: press Reset to apply them.", dense=True)
         with solara.Card("Levers"):
@@ -279,8 +282,10 @@ def ComparePage():
     scenarios = solara.use_memo(session.list_scenarios, [])
     names = [s.name for s in scenarios]
     by_name = {s.name: s for s in scenarios}
-    name_a = solara.use_reactive(names[0] if names else None)
-    name_b = solara.use_reactive(names[1] if len(names) > 1 else (names[0] if names else None))
+    first = DEFAULT_SCENARIO if DEFAULT_SCENARIO in names else (names[0] if names else None)
+    second = next((n for n in names if n != first), first)
+    name_a = solara.use_reactive(first)
+    name_b = solara.use_reactive(second)
     seed_text = solara.use_reactive("42")
     steps = solara.use_reactive(30)
     replicates = solara.use_reactive(1)

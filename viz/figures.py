@@ -153,8 +153,8 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
     pos = layout.positions(ids, src, dst)
     where = {int(n): i for i, n in enumerate(ids)}
 
-    fig = Figure(figsize=(7.2, 6.0), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(7.2, 6.0), dpi=100)
+    ax = fig.add_axes((0.01, 0.01, 0.66, 0.93))
     if src.size:
         segs = np.stack([pos[[where[int(a)] for a in src]], pos[[where[int(b)] for b in dst]]], axis=1)
         colors = np.zeros((src.size, 4))
@@ -177,7 +177,7 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
         if k in ("association", "cdc"):
             for (x, y), n in zip(pos[sel], ids[sel]):
                 ax.annotate("CDC" if k == "cdc" else f"Assoc. {n}", (x, y),
-                            xytext=(-40, 10) if k == "cdc" else (8, -14), textcoords="offset points", fontsize=8,
+                            xytext=(-8, -20) if k == "cdc" else (8, -14), textcoords="offset points", fontsize=8,
                             weight="bold", zorder=7,
                             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": KIND_COLORS[k], "alpha": 0.85})
     if selected is not None and int(selected) in where:
@@ -196,10 +196,11 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
                                   label=KIND_LABELS[k]))
     handles += [Line2D([], [], color=(0, 0, 0, 0.2), lw=0.7, label="low trust link"),
                 Line2D([], [], color=(0, 0, 0, 0.65), lw=2.3, label="high trust link")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
               title=f"node size: {size_by}", title_fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.set_aspect("equal", adjustable="datalim")
+    ax.margins(0.08)
     ax.autoscale_view()
     ax.set_axis_off()
     return fig, caption
@@ -207,7 +208,8 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
 
 def kpi_figure(df: pd.DataFrame, title: str = "") -> Figure:
     """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``)."""
-    fig = Figure(figsize=(10, 4.6), dpi=100, layout="constrained")
+    fig = Figure(figsize=(10, 4.6), dpi=100)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.1, top=0.9 if title else 0.94, wspace=0.28, hspace=0.38)
     axes = fig.subplots(2, 4).ravel()
     x = df["step"] if "step" in df else np.arange(len(df))
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
@@ -249,7 +251,8 @@ def morgan_hunt_values(firms: pd.DataFrame, firm_id: int | None = None) -> pd.Da
 
 def morgan_hunt_figure(values: pd.DataFrame, firm_label: str | None = None) -> Figure:
     """Horizontal bars of the Morgan-Hunt variables, grouped antecedents -> mediators -> outcomes."""
-    fig = Figure(figsize=(5.6, 5.0), dpi=100, layout="constrained")
+    fig = Figure(figsize=(5.6, 5.0), dpi=100)
+    fig.subplots_adjust(left=0.33, right=0.97, bottom=0.07, top=0.93)
     ax = fig.add_subplot()
     y = np.arange(len(values))[::-1].astype(float)
     stage_gap = {s: i * 0.6 for i, s in enumerate(MORGAN_HUNT)}
@@ -279,7 +282,8 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "") -> Figure:
         runs: label -> frame from ``session.run_replicates`` (columns replicate, step, KPIs).
         title: figure title.
     """
-    fig = Figure(figsize=(11, 5.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(11, 5.2), dpi=100)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.08, top=0.9, wspace=0.28, hspace=0.35)
     axes = fig.subplots(2, 4).ravel()
     colors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
@@ -294,6 +298,9 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "") -> Figure:
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
+        if len(cols) > 1:
+            ax.legend(handles=[Line2D([], [], color="#555555", ls="-" if j == 0 else "--", label=c.replace("_", " "))
+                               for j, c in enumerate(cols)], fontsize=6.5, frameon=False)
     axes[0].legend(fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)

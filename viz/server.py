@@ -17,6 +17,7 @@ script names (``vega@5``) are requested.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +89,10 @@ def wait_until_ready(url: str, timeout: float = 60.0, proc: subprocess.Popen | N
     raise RuntimeError(f"the Solara server did not answer at {url} within {timeout:.0f} s")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:
     """Run the app until interrupted (what ``python run.py viz`` calls).
 
@@ -101,6 +106,10 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False)
     """
     print(f"clustercoop app on http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     proc = start(host, port, open_browser)
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)  # stop the server too when this process is terminated
+    except ValueError:  # not the main thread
+        pass
     try:
         return proc.wait()
     except KeyboardInterrupt:
