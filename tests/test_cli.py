@@ -245,7 +245,7 @@ SECTIONS = {
 }
 
 bad_value = {
-    "int": st.one_of(st.integers(max_value=-1), st.text(min_size=1, max_size=5).map(lambda s: repr(s).replace("'", '"'))),
+    "int": st.one_of(st.integers(max_value=-1), st.from_regex(r"[a-z]{1,5}", fullmatch=True).map(lambda s: f'"{s}"')),
     "float": st.one_of(st.floats(max_value=-1e-3, allow_nan=False, allow_infinity=False).map(repr),
                        st.just('"x"'), st.just("[1, 2]")),
     "unit": st.one_of(st.floats(min_value=1.001, max_value=1e6).map(repr),
