@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 __all__ = [
@@ -97,7 +98,7 @@ def timeseries_ci(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str
             half = sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
             ax.plot(mean.index, mean.to_numpy(), color=colour, lw=1.4, label=name)
             ax.fill_between(mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=colour,
-                            alpha=0.18, lw=0)
+                            alpha=0.18 if len(scenarios) <= 6 else 0.07, lw=0)
         ax.set_title(kpi, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -156,6 +157,7 @@ def forest(diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], r
             ax.plot([lo, hi], [y, y], color=colour, lw=1.6)
             ax.plot(r["diff"], y, "o", color=colour, mfc=colour if r["significant"] else "white", ms=5)
         ax.axvline(0, color="black", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set_yticks(pos)
         ax.set_yticklabels(others, fontsize=7)
         ax.set_title(f"{kpi} ({'higher' if HIGHER_IS_BETTER.get(kpi, True) else 'lower'} is better)", fontsize=9)
@@ -204,8 +206,17 @@ def _layout(n: int, src: np.ndarray, dst: np.ndarray, seed: int = 0) -> np.ndarr
     g = nx.Graph()
     g.add_nodes_from(range(n))
     g.add_edges_from(zip(src.tolist(), dst.tolist()))
-    pos = nx.spring_layout(g, seed=seed, k=1.5 / math.sqrt(max(n, 1)), iterations=60)
-    return np.array([pos[i] for i in range(n)])
+    linked = [v for v in range(n) if g.degree(v) > 0]
+    pos = nx.spring_layout(g.subgraph(linked), seed=seed, k=2.0 / math.sqrt(max(len(linked), 1)), iterations=80)
+    xy = np.zeros((n, 2))
+    for v in linked:
+        xy[v] = pos[v]
+    isolated = [v for v in range(n) if g.degree(v) == 0]  # a row under the drawing, not flung to a corner
+    if isolated:
+        low = xy[linked, 1].min() - 0.15 if linked else 0.0
+        xy[isolated, 0] = np.linspace(-1, 1, len(isolated) + 2)[1:-1]
+        xy[isolated, 1] = low
+    return xy
 
 
 def network_snapshot(snapshot: dict[str, np.ndarray], title: str = "", seed: int = 0) -> Figure:
@@ -228,10 +239,15 @@ def network_snapshot(snapshot: dict[str, np.ndarray], title: str = "", seed: int
     fig, ax = plt.subplots(figsize=(9, 8))
     if len(s):
         segs = np.stack([xy[s], xy[d]], axis=1)
-        colours = plt.get_cmap("Greys")(0.25 + 0.7 * np.clip(w, 0, 1))
-        ax.add_collection(LineCollection(segs, linewidths=0.2 + 2.3 * np.clip(w, 0, 1), colors=colours, zorder=1))
+        wc = np.clip(w, 0, 1)
+        thin = min(1.0, math.sqrt(150 / len(s)))  # dense networks get thinner lines
+        colours = plt.get_cmap("Greys")(0.15 + 0.8 * wc**2)
+        colours[:, 3] = 0.25 + 0.65 * wc
+        ax.add_collection(LineCollection(segs, linewidths=thin * (0.15 + 2.6 * wc**2), colors=colours, zorder=1))
     kinds = np.asarray(snapshot["node_kind"])[active]
     coop = np.asarray(snapshot["cooperating"], bool)[active]
+    is_firm = np.isin(kinds, ["enterprise", "leading_firm"])
+    coop = coop | ~is_firm  # cooperation is a firm's choice; associations and the CDC are drawn filled
     for kind in dict.fromkeys(kinds):
         colour, marker = KIND_COLOURS.get(kind, "#999999"), KIND_MARKERS.get(kind, "o")
         size = {"enterprise": 28, "leading_firm": 110, "association": 140, "cdc": 260}.get(kind, 40)
@@ -249,10 +265,10 @@ def network_snapshot(snapshot: dict[str, np.ndarray], title: str = "", seed: int
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.set_axis_off()
     ax.autoscale()
-    share = coop[kinds != "cdc"].mean() if (kinds != "cdc").any() else float("nan")
+    share = coop[is_firm].mean() if is_firm.any() else float("nan")
     ax.set_title(title or "Cluster network at the last step", fontsize=11)
     ax.text(0.0, -0.02, f"{len(ids)} active actors, {len(s)} links, mean trust {w.mean() if len(w) else float('nan'):.2f}, "
-            f"cooperating {share:.0%}", transform=ax.transAxes, fontsize=8)
+            f"firms cooperating {share:.0%}", transform=ax.transAxes, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -104,7 +104,8 @@ def _power(n: int, d: float, alpha: float) -> float:
     df = n - 1
     crit = sps.t.ppf(1 - alpha / 2, df)
     nc = abs(d) * math.sqrt(n)
-    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    value = float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    return value if np.isfinite(value) else 0.0  # scipy's nct fails for huge nc at df=1: be conservative
 
 
 def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -117,12 +118,15 @@ def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> fl
         return 2.0 if np.isinf(d_z) else math.inf
     if d_z == 0:
         return math.inf
-    hi = 2
+    # the normal approximation brackets the answer; the t-test needs a little more
+    approx = ((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) / abs(d_z)) ** 2
+    if approx > MAX_NEEDED:
+        return math.inf
+    lo = hi = max(2, int(approx))
     while _power(hi, d_z, alpha) < power:
-        hi *= 2
-        if hi > MAX_NEEDED:
+        lo, hi = hi, hi * 2
+        if hi > 2 * MAX_NEEDED:
             return math.inf
-    lo = max(2, hi // 2)
     while lo < hi:
         mid = (lo + hi) // 2
         if _power(mid, d_z, alpha) >= power:
@@ -207,9 +211,10 @@ def _fmt(x: float) -> str:
 
 
 def _fmt_p(p: float) -> str:
+    """``"=0.012"``, ``"<0.001"`` or ``"=n/a"``, to follow a ``p``."""
     if not np.isfinite(p):
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+        return "=n/a"
+    return "<0.001" if p < 0.001 else f"={p:.3f}"
 
 
 def verdict(row: dict) -> str:
@@ -231,11 +236,11 @@ def verdict(row: dict) -> str:
             word = "beats" if up == better else "falls behind"
         sign = "+" if diff > 0 else ""
         return (f"{name} {word} {ref} on {kpi} by {sign}{ci} (d_z={_fmt(row['d_z'])}, "
-                f"Holm-adjusted p={_fmt_p(row['p_holm'])})")
+                f"Holm-adjusted p{_fmt_p(row['p_holm'])})")
     need = row["n_needed"]
     if np.isfinite(need):
         more = f"about {int(need)} would be needed to detect a difference of this size at 80% power"
     else:
         more = "the observed difference is too small for any practical number of replicates to settle"
     return (f"cannot tell {name} apart from {ref} on {kpi} with {n} replicates "
-            f"(difference {ci}, Holm-adjusted p={_fmt_p(row['p_holm'])}); {more}")
+            f"(difference {ci}, Holm-adjusted p{_fmt_p(row['p_holm'])}); {more}")
