@@ -313,7 +313,10 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
           "indicator is min-max scaled across the scenarios to 0–10 points (worst 0, best 10; all equal: 5), "
           "weighted and summed to a 0–10 score. Weights used: "
           + ", ".join(f"{k} {v:.3f}" for k, v in used.items())
-          + ". The score interval is a 95% bootstrap over replicates (same seeds resampled in every scenario).")
+          + ". A scenario for which an indicator is undefined (brand equity per spend when nothing is spent) gets 0 "
+          "points on it. The score interval is a 95% bootstrap over replicates (same seeds resampled in every "
+          "scenario). Min-max points are relative to the scenarios compared: one extreme scenario compresses the "
+          "others' points on that indicator.")
     show = ["rank", "scenario", "score", "score_low", "score_high", *QUANTITATIVE, *QUALITATIVE]
     doc.table(card[[c for c in show if c in card.columns]])
     doc.table(card[["scenario", *[f"{c}_pts" for c in (*QUANTITATIVE, *QUALITATIVE)]]])

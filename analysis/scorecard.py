@@ -18,14 +18,16 @@ disagreement, Morgan & Hunt 1994) and ``shared_values`` (cluster culture), time 
 Scoring: every indicator is min-max scaled across the compared scenarios to 0–10 points
 (worst scenario 0, best 10; all equal gives 5 to each); the points are weighted
 (quantitative and qualitative half each, equal weights within a group, unless
-given) and summed to a 0–10 score. An indicator missing for every scenario is
-dropped and the weights renormalised. The interval of the score comes from a
+given) and summed to a 0–10 score. An indicator undefined for a scenario (brand
+equity per spend when it spends nothing) gives that scenario 0 points; one
+missing for every scenario is dropped and the weights renormalised. The interval of the score comes from a
 bootstrap over replicates that resamples the same seeds in every scenario (common
 random numbers), re-scaling each time.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -82,6 +84,8 @@ def _points(means: pd.DataFrame) -> pd.DataFrame:
     for c in means.columns:
         if means[c].notna().any() and not np.isfinite(span[c]):
             pts[c] = np.where(means[c].notna(), 5.0, np.nan)
+        if means[c].notna().any():
+            pts[c] = pts[c].fillna(0.0)  # undefined for a scenario (e.g. nothing spent): 0 points
     return pts
 
 
@@ -92,6 +96,18 @@ def _score(means: pd.DataFrame, weights: Mapping[str, float]) -> tuple[pd.DataFr
     w = w / w.sum() if w.sum() > 0 else w
     total = (pts[usable] * w).sum(axis=1) if usable else pd.Series(np.nan, index=pts.index)
     return pts, total
+
+
+def _cube(ind: pd.DataFrame, names: Sequence[str], cols: Sequence[str]) -> np.ndarray | None:
+    """Indicators as an array ``[scenario, seed, indicator]``, or None if the scenarios do not share their seeds."""
+    seeds = sorted(set(ind["seed"]))
+    table = ind.set_index(["scenario", "seed"])[list(cols)]
+    if table.index.duplicated().any() or len(table) != len(names) * len(seeds):
+        return None
+    full = pd.MultiIndex.from_product([list(names), seeds])
+    if not full.isin(table.index).all():
+        return None
+    return table.reindex(full).to_numpy(float).reshape(len(names), len(seeds), len(cols))
 
 
 def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
@@ -124,18 +140,23 @@ def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
 
     low = pd.Series(np.nan, index=names)
     high = pd.Series(np.nan, index=names)
-    seeds = np.array(sorted(set(ind["seed"])))
-    if n_boot and len(seeds) >= 2 and len(names) >= 2:
+    cube = _cube(ind, names, cols)
+    if n_boot and cube is not None and cube.shape[1] >= 2 and len(names) >= 2:
         rng = np.random.default_rng(seed)
-        by = {s: g for s, g in ind.groupby("seed")}
-        boot = []
-        for _ in range(n_boot):
-            pick = rng.choice(seeds, size=len(seeds), replace=True)
-            sample = pd.concat([by[s] for s in pick], ignore_index=True)
-            m = sample.groupby("scenario", sort=False)[cols].mean().reindex(names)
-            boot.append(_score(m, weights)[1])
-        b = pd.concat(boot, axis=1)
-        low, high = b.quantile(0.025, axis=1), b.quantile(0.975, axis=1)
+        w = np.array([used.get(c, 0.0) for c in cols])
+        keep = w > 0
+        boot = np.empty((n_boot, len(names)))
+        for b in range(n_boot):
+            pick = rng.integers(0, cube.shape[1], size=cube.shape[1])
+            with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmean(cube[:, pick, :], axis=1)[:, keep]
+                lo_, hi_ = np.nanmin(m, axis=0), np.nanmax(m, axis=0)
+            span = hi_ - lo_
+            pts_b = np.where(span > 0, 10 * (m - lo_) / np.where(span > 0, span, 1), 5.0)
+            boot[b] = np.nan_to_num(pts_b, nan=0.0) @ w[keep]
+        low = pd.Series(np.quantile(boot, 0.025, axis=0), index=names)
+        high = pd.Series(np.quantile(boot, 0.975, axis=0), index=names)
 
     table = means.copy()
     for c in cols:

@@ -285,3 +285,12 @@ def test_sensitivity_refuses_other_designs(tmp_path, compare_dir):
         sweep_sensitivity(_fake_sweep(tmp_path / "lhs", design="lhs", n=8), ["cooperation_rate"])
     with pytest.raises(ScenarioError, match="needs a sweep folder"):
         sweep_sensitivity(compare_dir, ["cooperation_rate"])
+
+
+def test_a_single_run_folder_loads_as_one_scenario(tmp_path):
+    scenario = _tiny(tmp_path, "solo")
+    assert run.main(["run", str(scenario), "--seed", "3", "--out", str(tmp_path / "one")]) == 0
+    res = load_results(tmp_path / "one")
+    assert res.kind == "run" and res.scenarios == ["solo"] and len(res.runs) == 1
+    assert res.timeseries is not None and len(res.timeseries) == 15
+    assert res.resolved_scenario("solo")["structure"]["n_firms"] == 40
