@@ -138,8 +138,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
         from viz.server import serve
     except ImportError as exc:
         raise ScenarioError(f"viz: the browser app (viz/server.py) is not available ({exc})") from None
-    serve(args.host, args.port)
-    return 0
+    return int(serve(args.host, args.port) or 0)
 
 
 # --------------------------------------------------------------------------- parser

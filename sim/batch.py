@@ -103,7 +103,7 @@ MAIN_SCENARIOS: tuple[str, ...] = (
 
 #: Replicates and master seed of ``compare-main`` (chosen so that it finishes
 #: in under five minutes on two cores; see the README).
-MAIN_REPLICATES = 30
+MAIN_REPLICATES = 20
 MAIN_SEED = 20240601
 
 DESIGNS = ("grid", "lhs", "sobol")
