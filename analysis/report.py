@@ -401,6 +401,13 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
         _methods_sweep(doc)
         return doc, table
     table = sweep_sensitivity(res, kpis)
+    base_n = int(design.get("points", 0)) // (2 * len(res.params) + 2)
+    if base_n < 64:
+        doc.p(f"Caution: base sample N={base_n}; Sobol' intervals are wide and indices can leave [0, 1]. "
+              "Use --samples 256 or more for stable indices.")
+    if int(design.get("replicates", 1)) < 2:
+        doc.p("One replicate per design point: replicate noise is counted as lever effect (mostly in the "
+              "total indices); use --replicates 2 or more to measure it (noise_share).")
     doc.p("Sobol' first-order (S1) and total (ST) indices with 95% bootstrap half-widths (SALib), and Morris "
           "elementary effects from the radial structure of the same Saltelli design (mu*, mean absolute effect "
           "per full range of the lever). noise_share: share of the output variance between replicates of one "
