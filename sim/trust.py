@@ -40,8 +40,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def edge_shared_values(values: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     """Similarity in [0, 1] of the value profiles at both ends of each edge."""
-    dist = np.sqrt(((values[ua] - values[ub]) ** 2).sum(axis=1) / values.shape[1])
-    return np.clip(1.0 - dist, 0.0, 1.0)
+    if values.shape[1] >= 8:  # numpy sums 8+ terms pairwise; keep its order there
+        dist = np.sqrt(((values[ua] - values[ub]) ** 2).sum(axis=1) / values.shape[1])
+        return np.clip(1.0 - dist, 0.0, 1.0)
+    # column by column (1-D gathers, 4x faster), summed in the order .sum(axis=1) uses below 8 terms
+    cols = values.T.copy()
+    d = cols[0][ua] - cols[0][ub]
+    acc = d * d
+    for col in cols[1:]:
+        d = col[ua] - col[ub]
+        acc += d * d
+    acc /= values.shape[1]
+    np.sqrt(acc, out=acc)
+    np.subtract(1.0, acc, out=acc)
+    return np.clip(acc, 0.0, 1.0, out=acc)
 
 
 def _mean_by(idx: np.ndarray, x: np.ndarray, n: int, default: np.ndarray | float) -> np.ndarray:
