@@ -208,7 +208,9 @@ class ClusterState:
             ff = np.flatnonzero(self.is_ff[:e])
             s = np.concatenate([self.ua[ff], self.ub[ff]])
             t = np.concatenate([self.ub[ff], self.ua[ff]])
-            order = np.argsort(s, kind="stable")
+            # the stable order of s, from one fast sort of the unique keys (s, position)
+            shift = int(len(s)).bit_length()
+            order = np.sort((s << shift) | np.arange(len(s))) & ((1 << shift) - 1)
             self._nbr = t[order]
             counts = np.bincount(s, minlength=self.n_nodes)
             self._indptr = np.concatenate([[0], np.cumsum(counts)])
