@@ -36,7 +36,7 @@ PLANS = {
         "structures": ["hierarchical", "star", "chain", "network"],
         "structure_reference": True,
         "memory_n": [10_000, 100_000],
-        "throughput_runs": [100, 500],
+        "throughput_runs": [600],
         "sweep_memory_runs": [1_000, 4_000],
     },
     "quick": {
@@ -47,7 +47,7 @@ PLANS = {
         "structures": ["hierarchical", "star", "chain", "network"],
         "structure_reference": False,
         "memory_n": [10_000],
-        "throughput_runs": [40, 160],
+        "throughput_runs": [160],
         "sweep_memory_runs": [100, 400],
     },
 }
@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     for ex in ([], ["--jobs", "2"], ["--dask-local", "2"]):
         for runs in plan["throughput_runs"]:
             s = run_sweep(runs, ex)
-            print(f"  {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s", flush=True)
+            print(f"  {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s; "
+                  f"steady state {s.steady_runs_per_s:6.2f} runs/s", flush=True)
             res["throughput"].append({**s.__dict__, "runs_per_s": s.runs_per_s})
 
     print("sweep memory against runs (--jobs 2):", flush=True)

@@ -3,7 +3,9 @@
 Run as ``python -m benchmarks.memory N STEPS`` it builds the full default
 model with N firms (network, mean degree 8), runs STEPS steps and prints
 the resident set size (bytes) after the imports, after building and after the
-steps, and the peak (``ru_maxrss``); :func:`model_peak_rss` drives that for
+steps, and the peak (``VmHWM``, the high-water mark of this process image; not
+``ru_maxrss``, which Linux carries over from the parent across ``exec``);
+:func:`model_peak_rss` drives that for
 each size. The model's own share is the RSS after the steps minus the RSS
 after the imports (the peak also holds the import-time high-water mark).
 """
@@ -20,7 +22,14 @@ __all__ = ["model_peak_rss"]
 
 
 def _maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux; may include the parent's
 
 
 def _child(n_firms: int, steps: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +41,11 @@ def _tree(proc: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def watch(args: list[str], interval: float = 0.1, timeout: float | None = None) -> Watched:
-    """Run ``python args...`` from the repository root and sample its memory until it ends."""
+def watch(args: list[str], interval: float = 0.1, timeout: float | None = None, on_poll: Callable[[], None] | None = None) -> Watched:
+    """Run ``python args...`` from the repository root and sample its memory until it ends.
+
+    ``on_poll`` is called at every sample (e.g. to watch files the command writes).
+    """
     t0 = time.perf_counter()
     popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc = psutil.Process(popen.pid)
@@ -57,6 +61,8 @@ def watch(args: list[str], interval: float = 0.1, timeout: float | None = None) 
             total += rss
             peak_one = max(peak_one, rss)
         peak_tree = max(peak_tree, total)
+        if on_poll is not None:
+            on_poll()
         if timeout is not None and time.perf_counter() - t0 > timeout:
             popen.kill()
             break

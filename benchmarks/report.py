@@ -50,19 +50,11 @@ STEP_HEADER = ["implementation", "structure", "firms", "directed edges", "timed 
 
 
 def _throughput(res: dict) -> dict[str, dict[str, float]]:
-    """Per executor: runs/s of the largest sweep (wall, start-up included) and marginal runs/s.
-
-    The marginal rate is (R_large - R_small) / (T_large - T_small): the
-    steady-state throughput with the fixed start-up cost taken out.
-    """
+    """Per executor, from its first (same-size) sweep: runs/s with start-up, and steady-state runs/s."""
     out: dict[str, dict[str, float]] = {}
-    for name in dict.fromkeys(r["executor"] for r in res["throughput"]):
-        rows = sorted((r for r in res["throughput"] if r["executor"] == name), key=lambda r: r["runs"])
-        big, small = rows[-1], rows[0]
-        dt = big["wall_s"] - small["wall_s"]
-        marginal = (big["runs"] - small["runs"]) / dt if len(rows) > 1 and dt > 0 else float("nan")
-        out[name] = {"runs": big["runs"], "wall": big["runs_per_s"], "marginal": marginal,
-                     "startup_s": small["wall_s"] - small["runs"] / marginal if marginal == marginal else float("nan")}
+    for r in res["throughput"]:
+        if r["executor"] not in out:
+            out[r["executor"]] = {"runs": r["runs"], "wall": r["runs_per_s"], "marginal": r["steady_runs_per_s"]}
     return out
 
 
@@ -217,14 +209,15 @@ def write(res: dict, out: Path) -> None:
         "## Sweep throughput (`run.py sweep`, tiny scenario)",
         "",
         "Wall time of the whole command, including interpreter start-up and starting the worker processes or the Dask cluster. "
-        "Each executor runs two sweep sizes; the steady-state rate is (difference in runs) / (difference in wall time), "
-        "which takes the fixed start-up out; parallel efficiency = steady-state speed-up / 2 workers.",
+        "The steady-state rate counts the runs of all chunks but the first to finish over the time between the first and the "
+        "last chunk's part file, which takes start-up and consolidation out; parallel efficiency = steady-state speed-up / 2 workers.",
         "",
-        _table(["executor", "runs", "firms", "steps", "wall s", "runs/s incl. start-up"],
-               [[r["executor"], r["runs"], r["n_firms"], r["steps"], f"{r['wall_s']:.1f}", f"{r['runs_per_s']:.2f}"] for r in res["throughput"]]),
+        _table(["executor", "runs", "firms", "steps", "wall s", "runs/s incl. start-up", "steady-state runs/s"],
+               [[r["executor"], r["runs"], r["n_firms"], r["steps"], f"{r['wall_s']:.1f}", f"{r['runs_per_s']:.2f}", f"{r['steady_runs_per_s']:.2f}"]
+                for r in res["throughput"]]),
         "",
-        _table(["executor", "steady-state runs/s", "start-up s (fitted)", "speed-up (steady)", "speed-up (largest sweep, with start-up)", "parallel efficiency (steady)"],
-               [[k, f"{v['marginal']:.2f}", f"{v['startup_s']:.1f}",
+        _table(["executor", "steady-state runs/s", "speed-up (steady)", "speed-up (with start-up)", "parallel efficiency (steady)"],
+               [[k, f"{v['marginal']:.2f}",
                  f"{_efficiency(res)[k][1]:.2f}x" if k in _efficiency(res) else "1.00x",
                  f"{_efficiency(res)[k][0]:.2f}x" if k in _efficiency(res) else "1.00x",
                  f"{100 * _efficiency(res)[k][2]:.0f} %" if k in _efficiency(res) else ""] for k, v in _throughput(res).items()]),
@@ -233,8 +226,9 @@ def write(res: dict, out: Path) -> None:
         "",
         "Peak of the summed RSS of the runner and its workers (sampled every 0.1 s), and of the largest single process.",
         "",
-        _table(["runs", "wall s", "peak tree RSS MiB", "largest process MiB"],
-               [[f"{r['runs']:,}", f"{r['wall_s']:.0f}", f"{r['peak_tree_rss'] / MIB:,.0f}", f"{r['peak_process_rss'] / MIB:,.0f}"] for r in res["sweep_memory"]]),
+        _table(["runs", "wall s", "steady-state runs/s", "peak tree RSS MiB", "largest process MiB"],
+               [[f"{r['runs']:,}", f"{r['wall_s']:.0f}", f"{r['steady_runs_per_s']:.2f}", f"{r['peak_tree_rss'] / MIB:,.0f}", f"{r['peak_process_rss'] / MIB:,.0f}"]
+                for r in res["sweep_memory"]]),
         "",
     ]
     sm = res["sweep_memory"]
