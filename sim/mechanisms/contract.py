@@ -61,30 +61,38 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
     br_a = on & ~coop[ua]
     br_b = on & ~coop[ub]
     pair_trust = 0.5 * (st.trust[0 : 2 * e : 2] + st.trust[1 : 2 * e : 2])
-    bonus = 1.0 + mk.channel_sharing * (st.product_group[ua] != st.product_group[ub])
-    bonus = bonus * (1.0 + mk.leading_traction * ((st.kind[ua] == 1) | (st.kind[ub] == 1)))
-    size = np.sqrt(st.capacity[ua] * st.capacity[ub])  # contract size: geometric mean capacity
-    tc = np.where(on, c.transaction_cost * size * (1.0 - 0.5 * pair_trust), 0.0)
-    val_a = np.where(on & ~br_b, c.value * size * bonus, 0.0)
-    val_b = np.where(on & ~br_a, c.value * size * bonus, 0.0)
-    gain = c.breach_gain * size * (br_a.astype(float) - br_b.astype(float))  # to a; b gets -gain
+    # money moves on contracted links only: compute there (same values, same order)
+    k = np.flatnonzero(on)
+    ka, kb, bra, brb = ua[k], ub[k], br_a[k], br_b[k]
+    bonus = 1.0 + mk.channel_sharing * (st.product_group[ka] != st.product_group[kb])
+    bonus = bonus * (1.0 + mk.leading_traction * ((st.kind[ka] == 1) | (st.kind[kb] == 1)))
+    size = np.sqrt(st.capacity[ka] * st.capacity[kb])  # contract size: geometric mean capacity
+    tc = c.transaction_cost * size * (1.0 - 0.5 * pair_trust[k])
+    val_a = np.where(~brb, c.value * size * bonus, 0.0)
+    val_b = np.where(~bra, c.value * size * bonus, 0.0)
+    gain = c.breach_gain * size * (bra.astype(float) - brb.astype(float))  # to a; b gets -gain
     caught_a = br_a & (rng.random(e) < c.enforcement_prob)
     caught_b = br_b & (rng.random(e) < c.enforcement_prob)
-    pen = c.breach_penalty * size * (caught_b.astype(float) - caught_a.astype(float))  # to a
+    pen = c.breach_penalty * size * (caught_b[k].astype(float) - caught_a[k].astype(float))  # to a
     pay_a = val_a + gain + pen - tc
     pay_b = val_b - gain - pen - tc
-    cash = np.bincount(ua, weights=pay_a, minlength=n) + np.bincount(ub, weights=pay_b, minlength=n)
-    surplus = np.bincount(ua, weights=val_a, minlength=n) + np.bincount(ub, weights=val_b, minlength=n)
+    cash = np.bincount(ka, weights=pay_a, minlength=n) + np.bincount(kb, weights=pay_b, minlength=n)
+    surplus = np.bincount(ka, weights=val_a, minlength=n) + np.bincount(kb, weights=val_b, minlength=n)
     caught = np.zeros(n, dtype=bool)
     caught[ua[caught_a]] = True
     caught[ub[caught_b]] = True
-    created = float((val_a + val_b - 2.0 * tc).sum())
+    created_e = np.zeros(e)
+    created_e[k] = val_a + val_b - 2.0 * tc
+    created = float(created_e.sum())
     # lifecycle: caught breaches end the contract; others age, expire, renew
     left[caught_a | caught_b] = 0
     running = left > 0
     left[running] -= 1
     expired = running & (left == 0)
-    renew = expired & (rng.random(e) < sigmoid(c.renewal_slope * (pair_trust - c.renewal_threshold)))
+    draw = rng.random(e)
+    x = np.flatnonzero(expired)
+    renew = np.zeros(e, dtype=bool)
+    renew[x] = draw[x] < sigmoid(c.renewal_slope * (pair_trust[x] - c.renewal_threshold))
     left[renew] = c.duration
     free = live_ff & (left == 0) & ~expired & ~(caught_a | caught_b)
     sign = free & (rng.random(e) < c.formation_rate * pair_trust)
