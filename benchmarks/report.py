@@ -33,11 +33,19 @@ def _find(rows: list[dict], impl: str, n: int, structure: str = "network", degre
     return None
 
 
+def _ratios(rows: list[dict], row: dict) -> tuple[float, float] | None:
+    """Reference / vectorized, by median wall time and by median CPU time (same run)."""
+    ref = _find(rows, "reference", row["n_firms"], row["structure"], row["mean_degree"])
+    if row["impl"] != "vectorized" or ref is None:
+        return None
+    return ref["median_s"] / row["median_s"], ref["cpu_median_s"] / row["cpu_median_s"]
+
+
 def _speedup(rows: list[dict], row: dict) -> str:
     if row["impl"] != "vectorized":
         return ""
-    ref = _find(rows, "reference", row["n_firms"], row["structure"], row["mean_degree"])
-    return f"{ref['median_s'] / row['median_s']:,.0f}x" if ref else "n/a"
+    r = _ratios(rows, row)
+    return f"{r[0]:,.0f}x (CPU {r[1]:,.0f}x)" if r else "n/a"
 
 
 def _step_rows(rows: list[dict]) -> list[list]:
@@ -69,10 +77,10 @@ def targets(res: dict) -> list[list]:
     """The issue's targets with the measured figure and whether it is met."""
     out = []
     vec = _find(res["speed"], "vectorized", 10_000)
-    ref = _find(res["speed"], "reference", 10_000)
-    if vec and ref:
-        ratio = ref["median_s"] / vec["median_s"]
-        out.append(["vectorized >= 50x the reference at N = 10,000 (same run)", f"{ratio:,.0f}x", "met" if ratio >= 50 else "MISSED"])
+    ratios = _ratios(res["speed"], vec) if vec else None
+    if ratios:
+        out.append(["vectorized >= 50x the reference at N = 10,000 (same run)", f"{ratios[0]:,.0f}x by wall time, {ratios[1]:,.0f}x by CPU time",
+                    "met" if min(ratios) >= 50 else "MISSED"])
     if vec:
         eu = vec["edge_updates_per_s"]
         eu_cpu = vec["directed_edges"] / vec["cpu_median_s"]
@@ -102,7 +110,8 @@ def headline_rows(res: dict) -> list[list]:
     if ref:
         rows.append(["step, N = 10,000, k = 8, naive Mesa reference", f"{_ms(ref['median_s'])} ms = {ref['edge_updates_per_s'] / 1e6:.3f} M edge-updates/s"])
     if vec and ref:
-        rows.append(["speed-up, same run", f"{ref['median_s'] / vec['median_s']:,.0f}x"])
+        r = _ratios(res["speed"], vec)
+        rows.append(["speed-up over the reference, same run", f"{r[0]:,.0f}x by wall time, {r[1]:,.0f}x by CPU time"])
     for m in res["memory"]:
         if m["n_firms"]:
             rows.append([f"peak RSS, one model, N = {m['n_firms']:,}", f"{m['peak'] / MIB:,.0f} MiB"])
