@@ -76,12 +76,18 @@ def update_antecedents(st, alive_d: np.ndarray, src: np.ndarray, culture: np.nda
     """
     n = st.n_nodes
     s = src[alive_d]
+    cnt = np.bincount(s, minlength=n)  # live partners per actor, shared by the three means
+    has, denom = cnt > 0, np.maximum(cnt, 1)
+
+    def mean(x: np.ndarray, default: np.ndarray | float) -> np.ndarray:
+        return np.where(has, np.bincount(s, weights=x, minlength=n) / denom, default)
+
     sv_d = np.repeat(st.e_shared_values[: st.n_edges], 2)[alive_d]
     own_sv = np.clip(1.0 - np.sqrt(((st.values[:n] - culture) ** 2).sum(axis=1) / st.values.shape[1]), 0.0, 1.0)
     # shared values with partners, and with the cluster culture for actors without partners
-    st.shared_values[:n] = 0.5 * _mean_by(s, sv_d, n, own_sv) + 0.5 * own_sv
-    st.communication[:n] = _mean_by(s, st.comm[: 2 * st.n_edges][alive_d], n, 0.0)
-    st.opportunistic_behaviour[:n] = _mean_by(s, st.opp[: 2 * st.n_edges][alive_d], n, 0.0)
+    st.shared_values[:n] = 0.5 * mean(sv_d, own_sv) + 0.5 * own_sv
+    st.communication[:n] = mean(st.comm[: 2 * st.n_edges][alive_d], 0.0)
+    st.opportunistic_behaviour[:n] = mean(st.opp[: 2 * st.n_edges][alive_d], 0.0)
     # termination costs: contracts that would be lost and relationship-specific investment
     cap = np.maximum(st.capacity[:n], 1e-9)
     st.termination_costs[:n] = 0.6 * contracts_of / (contracts_of + 2.0) + 0.4 * st.sunk[:n] / (st.sunk[:n] + cap)
