@@ -221,9 +221,12 @@ def write(res: dict, out: Path) -> None:
         "The steady-state rate counts the runs of all chunks but the first to finish over the time between the first and the "
         "last chunk's part file, which takes start-up and consolidation out; parallel efficiency = steady-state speed-up / 2 workers.",
         "",
-        _table(["executor", "runs", "firms", "steps", "wall s", "runs/s incl. start-up", "steady-state runs/s"],
-               [[r["executor"], r["runs"], r["n_firms"], r["steps"], f"{r['wall_s']:.1f}", f"{r['runs_per_s']:.2f}", f"{r['steady_runs_per_s']:.2f}"]
-                for r in res["throughput"]]),
+        "Parallel figures are only meaningful on an otherwise idle machine: the load column shows the 1-minute load average "
+        "when each sweep ended (above about 2 on 2 cores, other work was competing).",
+        "",
+        _table(["executor", "runs", "firms", "steps", "wall s", "runs/s incl. start-up", "steady-state runs/s", "load after"],
+               [[r["executor"], r["runs"], r["n_firms"], r["steps"], f"{r['wall_s']:.1f}", f"{r['runs_per_s']:.2f}", f"{r['steady_runs_per_s']:.2f}",
+                 f"{r['load_after']:.2f}" if "load_after" in r else "n/a"] for r in res["throughput"]]),
         "",
         _table(["executor", "steady-state runs/s", "speed-up (steady)", "speed-up (with start-up)", "parallel efficiency (steady)"],
                [[k, f"{v['marginal']:.2f}",

@@ -13,6 +13,7 @@ the last part file (modification times, seen while the sweep runs).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class SweepRun:
     peak_tree_rss: int
     peak_process_rss: int
     steady_runs_per_s: float  # nan when fewer than two chunks
+    load_after: float  # 1-minute load average when the sweep ended (others' work shows here)
 
     @property
     def runs_per_s(self) -> float:
@@ -88,4 +90,4 @@ def run_sweep(runs: int, executor: list[str], *, n_firms: int = 20, steps: int =
         chunk_runs = [_runs_in_chunk(name, size, runs) for name, _ in order]
         span = order[-1][1] - order[0][1]
         steady = sum(chunk_runs[1:]) / span if span > 0 else float("nan")
-    return SweepRun(name, runs, n_firms, steps, seen.wall_s, seen.peak_tree_rss, seen.peak_process_rss, steady)
+    return SweepRun(name, runs, n_firms, steps, seen.wall_s, seen.peak_tree_rss, seen.peak_process_rss, steady, os.getloadavg()[0])
