@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
 from .timing import fit_exponent  # noqa: E402
 
@@ -131,6 +132,10 @@ def _plot_growth(res: dict, path: Path) -> tuple[float, float]:
     for ax, x, y, b, label in ((axes[0], xn, yn, bn, "firms N (mean degree 8)"), (axes[1], xk, yk, bk, "mean degree (N = 10,000)")):
         ax.loglog(x, [1000 * v for v in y], "o-", label=f"measured (slope {b:.2f})")
         ax.loglog([x[0], x[-1]], [1000 * y[0], 1000 * y[0] * (x[-1] / x[0])], ":", color="grey", label="linear (slope 1)")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("median ms per step")
         ax.grid(True, which="both", alpha=0.3)
