@@ -91,13 +91,75 @@ def summarize(frame, burn_in: float = 0.5) -> dict[str, float]:
         ``{"<col>_final": ..., "<col>_mean": ...}`` for every numeric column.
     """
     out: dict[str, float] = {}
-    if len(frame) == 0:
+    n = len(frame)
+    if n == 0:
         return out
-    start = int(len(frame) * burn_in)
-    tail = frame.iloc[start:] if start < len(frame) else frame.iloc[-1:]
+    start = int(n * burn_in)
+    tail = slice(start, None) if start < n else slice(n - 1, None)  # as ``frame.iloc[...]``
+    columns = list(frame.columns)
+    if len(set(columns)) != len(columns):  # duplicated names: keep the column-by-column pandas path
+        return _summarize_pandas(frame, tail)
+    # The columns as 1-D numpy arrays, then per column exactly what ``Series.mean`` does
+    # (pandas.core.nanops.nanmean: NaNs dropped, a 1-D numpy sum, divided by the count as
+    # float64), so the values are bit-identical to ``float(frame[col].mean())`` at a fraction
+    # of pandas' per-column cost.
+    dtypes = frame.dtypes.tolist()
+    arrays: dict[int, np.ndarray] = {}
+    tail_rows = len(range(n)[tail])
+    if all(dt in (np.int64, np.float64) for dt in dtypes) and tail_rows <= _NUMPY_BUFSIZE:
+        # the model's frames: one float64 matrix, a cheap copy. pandas sums int64 columns as
+        # float64 through numpy's cast buffer, which gives the same bits as summing the cast
+        # values while the tail fits into one buffer.
+        for i, values in enumerate(frame.to_numpy(dtype=np.float64).T):
+            arrays[i] = values
+    else:
+        groups: dict[np.dtype, list[int]] = {}
+        for i, dt in enumerate(dtypes):
+            if isinstance(dt, np.dtype) and (dt.kind in "iu" or dt in (np.float32, np.float64)):
+                groups.setdefault(dt, []).append(i)
+        for dt, idx in groups.items():
+            block = frame.iloc[:, idx].to_numpy()
+            for j, i in enumerate(idx):
+                arrays[i] = block[:, j]
+    for i, col in enumerate(columns):
+        values = arrays.get(i)
+        if values is None:
+            if np.issubdtype(dtypes[i], np.number):  # other numeric dtypes: the pandas path
+                series = frame.iloc[:, i]
+                out[f"{col}_final"] = float(series.iloc[-1])
+                out[f"{col}_mean"] = float(series.iloc[tail].mean())
+            continue
+        out[f"{col}_final"] = float(values[-1])
+        out[f"{col}_mean"] = _nanmean(values[tail])
+    return out
+
+
+#: Elements numpy casts at a time in a reduction (``np.getbufsize()``'s default).
+_NUMPY_BUFSIZE = 8192
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """``float(pandas.Series(values).mean())`` for a 1-D int or float32/64 array, bit for bit."""
+    if values.size == 0:
+        return float("nan")
+    if values.dtype.kind in "iu":
+        return float(values.sum(dtype=np.float64) / np.float64(values.size))
+    mask = np.isnan(values)
+    count = values.size
+    if mask.any():
+        values = np.where(mask, values.dtype.type(0), values)
+        count -= int(mask.sum())
+    if count == 0:
+        return float("nan")
+    return float(values.sum(dtype=values.dtype) / values.dtype.type(count))
+
+
+def _summarize_pandas(frame, tail: slice) -> dict[str, float]:
+    out: dict[str, float] = {}
+    rows = frame.iloc[tail]
     for col in frame.columns:
         if not np.issubdtype(frame[col].dtype, np.number):
             continue
         out[f"{col}_final"] = float(frame[col].iloc[-1])
-        out[f"{col}_mean"] = float(tail[col].mean())
+        out[f"{col}_mean"] = float(rows[col].mean())
     return out

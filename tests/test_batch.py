@@ -220,3 +220,53 @@ def test_kill_and_resume_in_a_subprocess(tiny, tmp_path, sig):
     assert got.equals(want)
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert len(sessions) == 2 and sessions[1]["executor"] == {"kind": "processes", "jobs": 2}
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _summarize_reference(frame: pd.DataFrame, burn_in: float = 0.5) -> dict[str, float]:
+    """The straightforward pandas version that ``sim.metrics.summarize`` must reproduce bit for bit."""
+    out: dict[str, float] = {}
+    if len(frame) == 0:
+        return out
+    start = int(len(frame) * burn_in)
+    tail = frame.iloc[start:] if start < len(frame) else frame.iloc[-1:]
+    for col in frame.columns:
+        if not np.issubdtype(frame[col].dtype, np.number):
+            continue
+        out[f"{col}_final"] = float(frame[col].iloc[-1])
+        out[f"{col}_mean"] = float(tail[col].mean())
+    return out
+
+
+def _summary_frames() -> dict[str, pd.DataFrame]:
+    from sim import run_one
+
+    frames = {}
+    for name in ("baseline", "star", "cluster_brand", "validation/santos_pacheco_ba"):
+        scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml").with_overrides(
+            {"structure.n_firms": 30}, source="test")
+        frames[name] = run_one(scenario, 5, 12)
+    rng = np.random.default_rng(1)
+    n = 10_000  # longer than numpy's cast buffer (8,192 elements)
+    frames["long int and float"] = pd.DataFrame({"x": rng.normal(size=n) * 1e6, "k": rng.integers(-2**62, 2**62, n)})
+    frames["nan, float32, uint16, bool"] = pd.DataFrame({
+        "a": [1.0, np.nan, 2.5, np.nan, 0.1], "b": np.arange(5, dtype=np.uint16), "c": np.float32([0.1] * 5),
+        "flag": [True, False, True, True, False], "all_nan": [np.nan] * 5})
+    frames["one row"] = pd.DataFrame({"a": [0.3], "b": [7]})
+    frames["empty"] = pd.DataFrame({"a": []})
+    return frames
+
+
+def test_summarize_equals_the_pandas_reference_bit_for_bit():
+    from sim.metrics import summarize
+
+    for name, frame in _summary_frames().items():
+        for f in (frame, frame.drop(columns=["step"], errors="ignore"), frame.iloc[::-1]):
+            for burn_in in (0.5, 0.0, 0.9, 1.0, 1.5, -0.2):
+                got, want = summarize(f, burn_in), _summarize_reference(f, burn_in)
+                assert list(got) == list(want), (name, burn_in)
+                for key, value in want.items():
+                    assert type(got[key]) is float
+                    assert np.float64(got[key]).tobytes() == np.float64(value).tobytes(), (name, burn_in, key)
