@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+
 __all__ = ["InfoStats", "exchange_messages", "relay_delay"]
 
 
@@ -31,6 +33,8 @@ class InfoStats:
     lost: int = 0
     delay: float = 0.0  # mean delay (steps) of the messages delivered from this step's sends
     arrived: np.ndarray | None = None  # (2E,) bool: a message arrived on the edge this step
+    heard: np.ndarray | None = None  # (N,) live edges on which a message about the node arrived
+    partners: np.ndarray | None = None  # (N,) live edges of the node
 
 
 def relay_delay(p) -> int:
@@ -40,29 +44,27 @@ def relay_delay(p) -> int:
 
 
 def exchange_messages(st, alive_d: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:
-    """Send, lose, delay and deliver this step's messages; update ``comm``."""
+    """Send, lose, delay and deliver this step's messages; update ``comm``.
+
+    One uniform per directed edge (``rng.random(2E)``) decides sending,
+    routing and loss (split in turn, see ``sim/kernels.py``); the loop is
+    ``kernels.exchange_messages``. Also fills ``InfoStats.heard``/``partners``:
+    per partner node, the live edges on which a message about it arrived, and
+    all its live edges (the exposure of the step).
+    """
     info = p.information
     e2 = 2 * st.n_edges
+    n = st.n_nodes
     rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
-    # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
-    send = alive_d & (rng.random(e2) < rate)
-    via_cdc = send & (rng.random(e2) < (info.cdc_share if has_cdc else 0.0))
-    p_loss = np.where(via_cdc, info.relay_loss * (1.0 - info.digitalization), info.direct_loss)
-    lost = send & (rng.random(e2) < p_loss)
-    delivered = send & ~lost
     delay = relay_delay(p)
     slots = st.inbox_slots
-    now = t % slots
-    direct = delivered & ~via_cdc
-    relayed = delivered & via_cdc
-    st.inbox[now, :e2] += direct
-    st.inbox[(t + delay) % slots, :e2] += relayed
-    arrived = st.inbox[now, :e2] > 0
-    st.inbox[now, :e2] = 0
-    m = p.trust.memory
-    comm = st.comm[:e2]
-    comm += np.where(alive_d, m * (arrived - comm), 0.0)
-    n_sent = int(send.sum())
-    n_deliv = int(delivered.sum())
-    mean_delay = float(delay * relayed.sum() / n_deliv) if n_deliv else 0.0
-    return InfoStats(sent=n_sent, lost=int(lost.sum()), delay=mean_delay, arrived=arrived)
+    # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
+    arrived = np.empty(e2, dtype=np.bool_)
+    heard, partners = np.zeros(n), np.zeros(n)
+    n_sent, n_lost, n_deliv, n_relayed = kernels.exchange_messages(
+        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[:, :e2], t % slots, (t + delay) % slots, rate,
+        info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
+        p.trust.memory, st.comm[:e2], arrived, heard, partners,
+    )
+    mean_delay = float(delay * n_relayed / n_deliv) if n_deliv else 0.0
+    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, arrived=arrived, heard=heard, partners=partners)

@@ -21,7 +21,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import behaviour, information, trust
+from . import behaviour, information, kernels, trust
 from .agents import Association, DevelopmentCenter, Enterprise, LeadingFirm
 from .game import PDGame
 from .market import ASPECTS, Market
@@ -160,35 +160,60 @@ class ClusterModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _edges_view(self):
+        """``(src, dst)`` of every directed edge, cached until edges are added."""
         st = self.state
         if self._edge_cache_n != st.n_edges:
             self._src, self._dst = st.src(), st.dst()
             self._edge_cache_n = st.n_edges
         return self._src, self._dst
 
+    def _masks(self) -> dict[str, np.ndarray]:
+        """Masks and index lists that change only on entry or exit, cached (read-only) until they do.
+
+        ``firms``, ``firms_idx``, ``members`` (N,); ``assoc_idx``; ``alive``,
+        ``live_ff`` (E,); ``alive_d`` (2E,). ``_step_cluster`` drops the cache
+        after exits and entries; the key (rows, edges, active rows) also catches
+        an exit from elsewhere (``Enterprise.leave``): rows are only appended
+        and ``active`` only turns False.
+        """
+        st = self.state
+        n, e = st.n_nodes, st.n_edges
+        key = (n, e, int(np.count_nonzero(st.active[:n])))
+        if getattr(self, "_mask_key", None) != key:
+            firms = st.firm_mask()
+            alive = st.edge_alive()
+            masks = {
+                "firms": firms,
+                "firms_idx": np.flatnonzero(firms),
+                "members": firms & (st.assoc_of[:n] >= 0),
+                "assoc_idx": np.flatnonzero(st.kind[:n] == ASSOCIATION),
+                "alive": alive,
+                "alive_d": np.repeat(alive, 2),
+                "live_ff": alive & st.is_ff[:e],
+            }
+            for v in masks.values():
+                v.setflags(write=False)
+            self._mask_cache, self._mask_key = masks, key
+        return self._mask_cache
+
     def _step_cluster(self, t: int) -> None:
         p, st, rng = self.params, self.state, self.rng
         mech = p.mechanisms
         n, e = st.n_nodes, st.n_edges
-        src, dst = self._edges_view()
-        firms = st.firm_mask()
-        firms_idx = np.flatnonzero(firms)
-        members = firms & (st.assoc_of[:n] >= 0)
-        n_members = int(firms.sum())
-        alive = st.edge_alive()
-        alive_d = np.repeat(alive, 2)
-        live_ff = alive & st.is_ff[:e]
+        masks = self._masks()
+        firms, firms_idx, members = masks["firms"], masks["firms_idx"], masks["members"]
+        n_members = len(firms_idx)
+        alive_d, live_ff = masks["alive_d"], masks["live_ff"]
         cap = st.capacity[:n]
 
         # --- market conditions and information
         demand = self.market.demand(t)
         info = information.exchange_messages(st, alive_d, t, p, rng, has_cdc=True)
-        heard = np.bincount(dst[alive_d], weights=info.arrived[alive_d], minlength=n)
-        partners = np.bincount(dst[alive_d], minlength=n)
-        st.exposure[:n] = np.divide(heard, partners, out=np.zeros(n), where=partners > 0)
+        # exposure: share of the actor's live partners that heard about it (counted in the message loop)
+        st.exposure[:n] = np.divide(info.heard, info.partners, out=np.zeros(n), where=info.partners > 0)
 
         # --- culture (associations hold their members' mean values) and shared values
-        assoc_idx = np.flatnonzero(st.kind[:n] == ASSOCIATION)
+        assoc_idx = masks["assoc_idx"]
         culture = st.values[firms_idx].mean(axis=0) if len(firms_idx) else np.full(st.values_dim, 0.5)
         if len(assoc_idx):
             a = st.assoc_of[firms_idx]
@@ -201,9 +226,8 @@ class ClusterModel(mesa.Model):
 
         # --- Morgan-Hunt: antecedents -> trust -> commitment -> outcomes
         contracts_of = contract_mech.contracts_per_node(st, live_ff) if mech.contract.enabled else np.zeros(n, np.int64)
-        trust.update_antecedents(st, alive_d, src, culture, contracts_of, p)
-        trust.update_trust(st, alive_d, p)
-        st.mean_trust[:n] = trust.mean_trust_of(st, alive_d, src)
+        # update_antecedents, update_trust and mean_trust_of, fused into one pass over the edges
+        trust.update_relationships(st, alive_d, culture, contracts_of, p)
         trust.update_commitment(st, contracts_of, p)
         trust.update_outcomes(st)
 
@@ -231,24 +255,20 @@ class ClusterModel(mesa.Model):
         surplus = np.zeros(n)
         caught = np.zeros(n, dtype=bool)
         breaches = 0
-        observed_contract = np.zeros(e, dtype=bool)
-        breach_seen = np.zeros(2 * e)
+        observed_contract = breach_a = breach_b = np.zeros(e, dtype=bool)
         if mech.contract.enabled:
             cr = contract_mech.run_contracts(st, live_ff, p, rng)
             cash += cr.cash
             surplus, caught, breaches = cr.surplus, cr.caught, cr.breaches
-            observed_contract = cr.observed
-            breach_seen[0::2] = cr.breach_b  # a observes b
-            breach_seen[1::2] = cr.breach_a
+            observed_contract, breach_a, breach_b = cr.observed, cr.breach_a, cr.breach_b
 
         # --- opportunism observed: reports that arrived, and trade under contract
+        # on live edge d: obs = the partner's breach where the pair traded under contract (a observes b),
+        # else, where a report arrived, the partner's defection (an association's: its unfairness);
+        # opp_d <- opp_d + memory (obs - opp_d)
         unfair = self._unfairness(members, coop, detected, n)
-        partner_defects = np.where(st.kind[dst] == ASSOCIATION, unfair[dst], ~coop[dst])
-        obs_contract = np.repeat(observed_contract, 2)
-        observation = np.where(obs_contract, breach_seen, partner_defects)
-        seen = alive_d & (info.arrived | obs_contract)
-        opp = st.opp[: 2 * e]
-        opp += np.where(seen, p.trust.memory * (observation - opp), 0.0)
+        kernels.observe_opportunism(alive_d, info.arrived, observed_contract, breach_a, breach_b, st.ua[:e], st.ub[:e],
+                                    st.kind[:n], unfair, coop, p.trust.memory, st.opp[: 2 * e])
 
         # --- regulation
         dues = fines = treasury_spend = 0.0
@@ -305,6 +325,7 @@ class ClusterModel(mesa.Model):
         self.exits = sum(self.exit_reasons.values()) - exits_before
         stayed = firms & st.active[:n]  # behavioural KPIs are over firms that acted this step
         self.entries = self._entries(firms)
+        self._mask_key = None  # exits and entries change the masks
 
         # --- KPIs
         spend = pool_in + dues + fees + fair_spend
@@ -422,13 +443,12 @@ class ClusterModel(mesa.Model):
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         f = np.flatnonzero(firms)
         mean = (lambda x: float(x[f].mean()) if len(f) else 0.0)
-        src, _ = self._edges_view()
-        alive_now = np.repeat(st.edge_alive(), 2)
-        tr = st.trust[: 2 * e][alive_now & (st.kind[src[: 2 * e]] != ASSOCIATION)] if e else np.zeros(0)
+        # mean trust over live edges observed by firms (after exits and entries)
+        tr_sum, tr_n = kernels.live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
         self.step_count = int(self.time)
         self.members = len(st.firms())  # after exits and entries
         self.cooperation_rate = mean(st.cooperating[:n].astype(float))
-        self.mean_trust = float(tr.mean()) if tr.size else 0.0
+        self.mean_trust = float(tr_sum / tr_n) if tr_n else 0.0
         self.mean_commitment = mean(st.commitment[:n])
         self.partner_commitment = mean(st.partner_commitment[:n])
         for name in ("propensity_to_leave", "acquiescence", "functional_conflict", "decision_uncertainty", *ANTECEDENT_COLUMNS):

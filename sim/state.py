@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .structures import ASSOCIATION, ENTERPRISE, LEADING
 
 __all__ = ["ClusterState", "ENTERPRISE", "LEADING", "ASSOCIATION"]
+
+assert kernels._ASSOCIATION == ASSOCIATION and kernels._LEADING == LEADING  # the kernels hard-code the kinds
 
 NODE_FIELDS: dict[str, type] = {
     "kind": np.int8,
@@ -195,27 +198,31 @@ class ClusterState:
         e = self.n_edges
         return self.active[self.ua[:e]] & self.active[self.ub[:e]]
 
+    #: ``ff_csr`` rebuilds when the edges added since the last build pass this share of the built ones ...
+    CSR_GROWTH = 0.01
+    #: ... or when edges have been waiting for this many calls (steps) -- the most an entrant waits.
+    CSR_MAX_WAIT = 10
+
     def ff_csr(self) -> tuple[np.ndarray, np.ndarray]:
         """CSR over firm-firm directed edges: ``indptr`` by observer, ``nbr`` the partners.
 
-        Dead edges stay in the CSR (callers check ``active``); rebuilt only when
-        edges were added since the last build and the growth passes 1 %, so
-        entrants may wait a few steps before they appear here.
+        Dead edges stay in the CSR (callers check ``active``). Not rebuilt every
+        step: only when edges were added since the last build and either their
+        number passes ``CSR_GROWTH`` of the built ones or they have waited
+        ``CSR_MAX_WAIT`` calls (one call per step, from imitation). Entrants so
+        have no neighbours here for up to ``CSR_MAX_WAIT`` steps (they neither
+        imitate nor are imitated meanwhile; their old partners just draw among
+        the others). A rebuild is one O(E) counting sort (``kernels.csr_by_source``).
         """
         grown = self.n_edges - self._csr_edges
-        if self._csr_dirty and (not hasattr(self, "_indptr") or grown > 0.01 * max(1, self._csr_edges) or grown >= 64):
+        if self._csr_dirty:
+            self._csr_wait = getattr(self, "_csr_wait", 0) + 1
+        if self._csr_dirty and (not hasattr(self, "_indptr") or grown > self.CSR_GROWTH * self._csr_edges or self._csr_wait >= self.CSR_MAX_WAIT):
             e = self.n_edges
-            ff = np.flatnonzero(self.is_ff[:e])
-            s = np.concatenate([self.ua[ff], self.ub[ff]])
-            t = np.concatenate([self.ub[ff], self.ua[ff]])
-            # the stable order of s, from one fast sort of the unique keys (s, position)
-            shift = int(len(s)).bit_length()
-            order = np.sort((s << shift) | np.arange(len(s))) & ((1 << shift) - 1)
-            self._nbr = t[order]
-            counts = np.bincount(s, minlength=self.n_nodes)
-            self._indptr = np.concatenate([[0], np.cumsum(counts)])
+            self._indptr, self._nbr = kernels.csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], self.n_nodes)
             self._csr_edges = e
             self._csr_dirty = False
+            self._csr_wait = 0
         indptr = self._indptr
         if len(indptr) - 1 < self.n_nodes:  # new nodes without CSR rows yet: zero degree
             indptr = np.concatenate([indptr, np.full(self.n_nodes - (len(indptr) - 1), indptr[-1])])

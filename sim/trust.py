@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "edge_shared_values", "update_antecedents", "update_trust", "update_commitment", "update_outcomes", "OUTCOME_SLOPE"]
+from . import kernels
+
+__all__ = ["sigmoid", "edge_shared_values", "update_antecedents", "update_trust", "update_relationships", "mean_trust_of", "update_commitment", "update_outcomes", "OUTCOME_SLOPE"]
 
 #: Slope of the outcome curves around their midpoint (an assumption; see docs/ODD.md).
 OUTCOME_SLOPE = 6.0
@@ -39,80 +41,102 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def edge_shared_values(values: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """Similarity in [0, 1] of the value profiles at both ends of each edge."""
-    if values.shape[1] >= 8:  # numpy sums 8+ terms pairwise; keep its order there
-        dist = np.sqrt(((values[ua] - values[ub]) ** 2).sum(axis=1) / values.shape[1])
-        return np.clip(1.0 - dist, 0.0, 1.0)
-    # column by column (1-D gathers, 4x faster), summed in the order .sum(axis=1) uses below 8 terms
-    cols = values.T.copy()
-    d = cols[0][ua] - cols[0][ub]
-    acc = d * d
-    for col in cols[1:]:
-        d = col[ua] - col[ub]
-        acc += d * d
-    acc /= values.shape[1]
-    np.sqrt(acc, out=acc)
-    np.subtract(1.0, acc, out=acc)
-    return np.clip(acc, 0.0, 1.0, out=acc)
+    """Similarity in [0, 1] of the value profiles at both ends of each edge::
 
+        SV_u = clip(1 - sqrt(mean_k (v_ak - v_bk)^2), 0, 1)
 
-def _mean_by(idx: np.ndarray, x: np.ndarray, n: int, default: np.ndarray | float) -> np.ndarray:
-    cnt = np.bincount(idx, minlength=n)
-    tot = np.bincount(idx, weights=x, minlength=n)
-    out = np.where(cnt > 0, tot / np.maximum(cnt, 1), default)
+    (loop: ``kernels.shared_values``).
+    """
+    out = np.empty(len(ua))
+    kernels.shared_values(np.ascontiguousarray(values), ua, ub, out)
     return out
+
+
+def _own_shared_values(st, culture: np.ndarray) -> np.ndarray:
+    n = st.n_nodes
+    return np.clip(1.0 - np.sqrt(((st.values[:n] - culture) ** 2).sum(axis=1) / st.values.shape[1]), 0.0, 1.0)
+
+
+def _relationship_pass(st, alive_d: np.ndarray, p, *, move_trust: bool, sums: bool):
+    """One fused loop over the live directed edges (``kernels.relationship_pass``)."""
+    n, e = st.n_nodes, st.n_edges
+    t = p.trust if move_trust else None
+    weights = (t.bias, t.w_shared_values, t.w_communication, t.w_opportunism, t.speed) if move_trust else (0.0,) * 5
+    acc = np.zeros((5, n)) if sums else np.zeros((5, 0))
+    total, n_live = kernels.relationship_pass(
+        alive_d, st.ua[:e], st.ub[:e], st.e_shared_values[:e], st.comm[: 2 * e], st.opp[: 2 * e], st.trust[: 2 * e],
+        *map(float, weights), move_trust, sums, *acc,
+    )
+    return acc, total, n_live
+
+
+def _set_antecedents(st, acc: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
+    n = st.n_nodes
+    cnt, sv_sum, comm_sum, opp_sum = acc[0], acc[1], acc[2], acc[3]
+    has, denom = cnt > 0, np.maximum(cnt, 1)
+    own_sv = _own_shared_values(st, culture)
+    # shared values with partners, and with the cluster culture for actors without partners
+    st.shared_values[:n] = 0.5 * np.where(has, sv_sum / denom, own_sv) + 0.5 * own_sv
+    st.communication[:n] = np.where(has, comm_sum / denom, 0.0)
+    st.opportunistic_behaviour[:n] = np.where(has, opp_sum / denom, 0.0)
+    # termination costs: contracts that would be lost and relationship-specific investment
+    cap = np.maximum(st.capacity[:n], 1e-9)
+    st.termination_costs[:n] = 0.6 * contracts_of / (contracts_of + 2.0) + 0.4 * st.sunk[:n] / (st.sunk[:n] + cap)
+    # relationship benefits as members perceive them; the value proposition (4P: product) scales them
+    perceived = np.clip(st.benefit[:n] * (0.5 + p.internal_marketing.product), 0.0, None)
+    st.relationship_benefits[:n] = perceived / (perceived + 0.5)
+
+
+def _mean_trust(st, acc: np.ndarray, total: float, n_live: int) -> np.ndarray:
+    cnt, tr_sum = acc[0], acc[4]
+    fallback = total / n_live if n_live else st.trust[0] if st.n_edges else 0.5
+    return np.where(cnt > 0, tr_sum / np.maximum(cnt, 1), fallback)
 
 
 def update_antecedents(st, alive_d: np.ndarray, src: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
     """Compute the five antecedents per actor from the edge state.
 
+    SV_i, COMM_i, OPP_i are the means over the actor's live relationships
+    (SV_i half that mean, half the similarity to the cluster culture; the
+    culture alone for isolates); TC_i = 0.6 k/(k+2) + 0.4 sunk/(sunk+capacity)
+    with k live contracts; RB_i = b/(b+0.5), b the perceived benefits.
+
     Args:
         st: the ``ClusterState``.
         alive_d: ``(2E,)`` mask of live directed edges.
-        src: ``(2E,)`` observers.
+        src: ``(2E,)`` observers (unused: the kernel reads ``ua``/``ub``; kept for callers).
         culture: ``(V,)`` the cluster culture (mean member values).
         contracts_of: ``(N,)`` number of live contracts per actor.
         p: the ``Scenario``.
     """
-    n = st.n_nodes
-    s = src[alive_d]
-    cnt = np.bincount(s, minlength=n)  # live partners per actor, shared by the three means
-    has, denom = cnt > 0, np.maximum(cnt, 1)
-
-    def mean(x: np.ndarray, default: np.ndarray | float) -> np.ndarray:
-        return np.where(has, np.bincount(s, weights=x, minlength=n) / denom, default)
-
-    sv_d = np.repeat(st.e_shared_values[: st.n_edges], 2)[alive_d]
-    own_sv = np.clip(1.0 - np.sqrt(((st.values[:n] - culture) ** 2).sum(axis=1) / st.values.shape[1]), 0.0, 1.0)
-    # shared values with partners, and with the cluster culture for actors without partners
-    st.shared_values[:n] = 0.5 * mean(sv_d, own_sv) + 0.5 * own_sv
-    st.communication[:n] = mean(st.comm[: 2 * st.n_edges][alive_d], 0.0)
-    st.opportunistic_behaviour[:n] = mean(st.opp[: 2 * st.n_edges][alive_d], 0.0)
-    # termination costs: contracts that would be lost and relationship-specific investment
-    cap = np.maximum(st.capacity[:n], 1e-9)
-    st.termination_costs[:n] = 0.6 * contracts_of / (contracts_of + 2.0) + 0.4 * st.sunk[:n] / (st.sunk[:n] + cap)
-    # relationship benefits as members perceive them; the value proposition (4P: product) scales them
-    perceived = st.benefit[:n] * (0.5 + p.internal_marketing.product)
-    st.relationship_benefits[:n] = np.clip(perceived, 0.0, None) / (np.clip(perceived, 0.0, None) + 0.5)
+    acc, _, _ = _relationship_pass(st, alive_d, p, move_trust=False, sums=True)
+    _set_antecedents(st, acc, culture, contracts_of, p)
 
 
 def update_trust(st, alive_d: np.ndarray, p) -> None:
-    """Move trust on every live directed edge towards its KMV target."""
-    t = p.trust
-    e2 = 2 * st.n_edges
-    sv = np.repeat(st.e_shared_values[: st.n_edges], 2)
-    target = sigmoid(t.bias + t.w_shared_values * sv + t.w_communication * st.comm[:e2] - t.w_opportunism * st.opp[:e2])
-    trust = st.trust[:e2]
-    trust += np.where(alive_d, t.speed * (target - trust), 0.0)
-    np.clip(trust, 0.0, 1.0, out=trust)
+    """Move trust on every live directed edge towards its KMV target::
+
+        target_d = sigma(b0 + w_sv SV_d + w_comm COMM_d - w_opp OPP_d)
+        trust_d <- clip(trust_d + speed (target_d - trust_d), 0, 1)
+    """
+    _relationship_pass(st, alive_d, p, move_trust=True, sums=False)
+
+
+def update_relationships(st, alive_d: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
+    """Antecedents, then trust, then mean trust, in one pass over the edges.
+
+    Exactly ``update_antecedents``; ``update_trust``; ``st.mean_trust = mean_trust_of(...)``
+    (the antecedents read COMM/OPP/SV, which the trust update does not change).
+    """
+    acc, total, n_live = _relationship_pass(st, alive_d, p, move_trust=True, sums=True)
+    _set_antecedents(st, acc, culture, contracts_of, p)
+    st.mean_trust[: st.n_nodes] = _mean_trust(st, acc, total, n_live)
 
 
 def mean_trust_of(st, alive_d: np.ndarray, src: np.ndarray) -> np.ndarray:
     """Mean trust of each actor in its live partners (the cluster mean for isolates)."""
-    n = st.n_nodes
-    tr = st.trust[: 2 * st.n_edges][alive_d]
-    fallback = float(tr.mean()) if tr.size else st.trust[0] if st.n_edges else 0.5
-    return _mean_by(src[alive_d], tr, n, fallback)
+    acc, total, n_live = _relationship_pass(st, alive_d, None, move_trust=False, sums=True)
+    return _mean_trust(st, acc, total, n_live)
 
 
 def update_commitment(st, contracts_of: np.ndarray, p) -> None:

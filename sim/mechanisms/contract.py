@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..trust import sigmoid
+from .. import kernels
 
 __all__ = ["ContractResult", "run_contracts", "contracts_per_node"]
 
@@ -43,67 +43,41 @@ class ContractResult:
 
 
 def contracts_per_node(st, live: np.ndarray) -> np.ndarray:
+    """Live contracts per actor (``kernels.count_contracts``)."""
     e = st.n_edges
-    has = live & (st.contract_left[:e] > 0)
-    return np.bincount(st.ua[:e][has], minlength=st.n_nodes) + np.bincount(st.ub[:e][has], minlength=st.n_nodes)
+    out = np.zeros(st.n_nodes, dtype=np.int64)
+    kernels.count_contracts(st.ua[:e], st.ub[:e], live, st.contract_left[:e], out)
+    return out
 
 
 def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> ContractResult:
-    """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links."""
+    """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links.
+
+    One uniform per undirected edge (``rng.random(E)``) serves, split in turn,
+    the catch of a's breach, of b's, and the renewal, or the signing on an
+    uncontracted link; the loop is ``kernels.contract_pass``.
+    """
     c = p.mechanisms.contract
     mk = p.marketing
     n, e = st.n_nodes, st.n_edges
-    ua, ub = st.ua[:e], st.ub[:e]
-    left = st.contract_left[:e]
-    left[~live_ff] = 0
-    on = left > 0
-    coop = st.cooperating[:n]
-    br_a = on & ~coop[ua]
-    br_b = on & ~coop[ub]
-    pair_trust = 0.5 * (st.trust[0 : 2 * e : 2] + st.trust[1 : 2 * e : 2])
-    # money moves on contracted links only: compute there (same values, same order)
-    k = np.flatnonzero(on)
-    ka, kb, bra, brb = ua[k], ub[k], br_a[k], br_b[k]
-    bonus = 1.0 + mk.channel_sharing * (st.product_group[ka] != st.product_group[kb])
-    bonus = bonus * (1.0 + mk.leading_traction * ((st.kind[ka] == 1) | (st.kind[kb] == 1)))
-    size = np.sqrt(st.capacity[ka] * st.capacity[kb])  # contract size: geometric mean capacity
-    tc = c.transaction_cost * size * (1.0 - 0.5 * pair_trust[k])
-    val_a = np.where(~brb, c.value * size * bonus, 0.0)
-    val_b = np.where(~bra, c.value * size * bonus, 0.0)
-    gain = c.breach_gain * size * (bra.astype(float) - brb.astype(float))  # to a; b gets -gain
-    caught_a = br_a & (rng.random(e) < c.enforcement_prob)
-    caught_b = br_b & (rng.random(e) < c.enforcement_prob)
-    pen = c.breach_penalty * size * (caught_b[k].astype(float) - caught_a[k].astype(float))  # to a
-    pay_a = val_a + gain + pen - tc
-    pay_b = val_b - gain - pen - tc
-    cash = np.bincount(ka, weights=pay_a, minlength=n) + np.bincount(kb, weights=pay_b, minlength=n)
-    surplus = np.bincount(ka, weights=val_a, minlength=n) + np.bincount(kb, weights=val_b, minlength=n)
+    cash, surplus = np.zeros(n), np.zeros(n)
     caught = np.zeros(n, dtype=bool)
-    caught[ua[caught_a]] = True
-    caught[ub[caught_b]] = True
-    created_e = np.zeros(e)
-    created_e[k] = val_a + val_b - 2.0 * tc
-    created = float(created_e.sum())
-    # lifecycle: caught breaches end the contract; others age, expire, renew
-    left[caught_a | caught_b] = 0
-    running = left > 0
-    left[running] -= 1
-    expired = running & (left == 0)
-    draw = rng.random(e)
-    x = np.flatnonzero(expired)
-    renew = np.zeros(e, dtype=bool)
-    renew[x] = draw[x] < sigmoid(c.renewal_slope * (pair_trust[x] - c.renewal_threshold))
-    left[renew] = c.duration
-    free = live_ff & (left == 0) & ~expired & ~(caught_a | caught_b)
-    sign = free & (rng.random(e) < c.formation_rate * pair_trust)
-    left[sign] = c.duration
+    observed, br_a, br_b = np.empty(e, dtype=bool), np.empty(e, dtype=bool), np.empty(e, dtype=bool)
+    breaches, created = kernels.contract_pass(
+        st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.cooperating[:n], st.trust[: 2 * e],
+        st.product_group[:n], st.kind[:n], st.capacity[:n], rng.random(e),
+        float(c.value), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
+        int(c.duration), float(c.renewal_slope), float(c.renewal_threshold), float(c.formation_rate),
+        float(mk.channel_sharing), float(mk.leading_traction),
+        cash, surplus, caught, observed, br_a, br_b,
+    )
     return ContractResult(
         cash=cash,
-        breaches=int(br_a.sum() + br_b.sum()),
+        breaches=int(breaches),
         caught=caught,
-        created=created,
+        created=float(created),
         surplus=surplus,
-        observed=on,
+        observed=observed,
         breach_a=br_a,
         breach_b=br_b,
     )
