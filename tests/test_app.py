@@ -6,6 +6,7 @@ import io
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,7 +141,8 @@ def test_run_page_steps_switches_and_reports_errors(render):
     rc = render(RunPage())
     counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
     assert counter() == "Step 0"
-    assert len(rc.find(w.Image).widgets) == 3  # network, Morgan-Hunt, KPIs
+    assert len(rc.find(w.Image).widgets) == 2  # Morgan-Hunt, KPIs
+    assert _network_image(rc).src.startswith("data:image/png;base64,")  # the clickable network view
     step = rc.find(v.Btn, class_="cc-step-button").widget
     step.click()
     step.click()
@@ -151,6 +153,68 @@ def test_run_page_steps_switches_and_reports_errors(render):
     rc.find(v.TextField, label="Seed").widget.v_model = "not a seed"
     rc.find(v.Btn, class_="cc-reset-button").widget.click()
     assert "whole number" in str(rc.find(v.Alert).widgets[0].children)
+
+
+def _network_image(rc):
+    """The clickable network image widget (the Vue template with a ``pick`` event)."""
+    import ipyvue
+
+    found = [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "vue_pick")]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_network_picture_knows_where_each_firm_is_drawn():
+    from PIL import Image
+
+    res = session.build_model(_scenario("baseline").path, {}, 42)
+    session.advance(res.model, 2)
+    pic = figures.network_picture(res.model.graph_snapshot(), figures.NetworkLayout(), size_by="revenue")
+    rgb = np.asarray(Image.open(io.BytesIO(pic.png)).convert("RGB"))
+    assert rgb.shape[:2] == (pic.height, pic.width)
+    assert len(pic.firms) == len(res.model.firm_table())  # every firm is drawn and pickable at 200 firms
+    centres = rgb[pic.firms["y"].round().astype(int), pic.firms["x"].round().astype(int)]
+    assert (centres.min(axis=1) < 235).all(), "a recorded firm position is on white background"
+    for _, f in pic.firms.iloc[::17].iterrows():  # a click on a firm's centre picks that firm
+        assert figures.pick_node(pic.firms, f["x"], f["y"]) == f["id"]
+    assert figures.pick_node(pic.firms, 2, 2) is None  # empty corner: nothing picked
+    assert figures.pick_node(pic.firms.iloc[:0], 100, 100) is None
+
+
+def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
+    import ipyvuetify as v
+    import ipywidgets as w
+
+    from viz.components import RunPage
+
+    rc = render(RunPage())
+    label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
+    pngs = lambda: [bytes(x.value) for x in rc.find(w.Image).widgets]  # noqa: E731  (Morgan-Hunt and KPIs)
+    before_label, before_pngs = label(), pngs()
+    img = _network_image(rc)
+    current = int(before_label.split("firm ")[1].split()[0])
+    fid, x, y, _ = next(f for f in img.firms if f[0] != current)
+    src_before = img.src
+    # the browser reports offsets on the drawn (here half-size) image; the server scales them back
+    img.vue_pick({"x": x / 2, "y": y / 2, "w": img.width / 2, "h": img.height / 2})
+    assert label() == f"Selected: firm {fid} (enterprise)" != before_label
+    changed = [a != b for a, b in zip(pngs(), before_pngs)]
+    assert sum(changed) == 1  # the Morgan-Hunt figure is redrawn with the new firm, the KPIs are not
+    assert rc.find(v.TextField, label="Firm id").widget.v_model == str(fid)  # the id box follows
+    assert _network_image(rc).src != src_before  # the highlight moved
+    # stepping keeps the clicked firm (the largest firm changes as the run goes on)
+    for _ in range(3):
+        rc.find(v.Btn, class_="cc-step-button").widget.click()
+    assert rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 3"
+    assert label() == f"Selected: firm {fid} (enterprise)"
+    # a click on empty space keeps the selection
+    _network_image(rc).vue_pick({"x": 1, "y": 1, "w": img.width, "h": img.height})
+    assert label() == f"Selected: firm {fid} (enterprise)"
+    # the id box still works, and the network view rings the typed firm
+    box = rc.find(v.TextField, label="Firm id").widget
+    box.v_model = str(current)
+    box.fire_event("keyup.enter", str(current))  # the box applies its value on Enter or blur
+    assert label() == before_label
 
 
 def test_compare_page_draws_overlay(render):

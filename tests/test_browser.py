@@ -3,13 +3,17 @@
 Starts ``solara run app.py`` through ``viz.server.start`` (the launcher
 ``run.py viz`` uses) on a free loopback port, then checks what an analyst sees:
 no console errors, no request leaving localhost, a drawn network view and KPI
-plot, Step advancing the run, a scenario switch rebuilding the view, and the
+plot, a click on a firm in the network view selecting it for the Morgan-Hunt
+panel, Step advancing the run, a scenario switch rebuilding the view, and the
 compare page. Screenshots go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import math
+import re
 import socket
 import subprocess
 import sys
@@ -124,6 +128,25 @@ def test_app_in_chromium(server_url):
             kpi_before = kpi_img.screenshot()
             assert _ink(kpi_before) > 0.03, "KPI plot looks blank"
             src_before = net_img.get_attribute("src")
+
+            # click a firm in the network view: the Morgan-Hunt panel switches to it and the view rings it
+            picker = page.locator(".cc-network-picker")
+            firm_label = page.locator(".cc-selected-firm")
+            label_before = firm_label.inner_text()
+            current = re.search(r"firm (\d+)", label_before)
+            firms = [f for f in json.loads(picker.get_attribute("data-firms"))
+                     if current is None or f[0] != int(current.group(1))]
+            # the most isolated firm: a click on it cannot be mistaken for a neighbour
+            target = max(firms, key=lambda f: min((math.hypot(f[1] - g[1], f[2] - g[2]) for g in firms if g is not f),
+                                                  default=1e9))
+            box = net_img.bounding_box()
+            sx = box["width"] / float(picker.get_attribute("data-width"))
+            sy = box["height"] / float(picker.get_attribute("data-height"))
+            net_img.click(position={"x": target[1] * sx, "y": target[2] * sy})
+            expect(firm_label).to_have_text(re.compile(rf"firm {target[0]}\b"))
+            assert firm_label.inner_text() != label_before
+            expect(net_img).not_to_have_attribute("src", src_before or "")
+            page.screenshot(path=ARTIFACTS / "01b_firm_clicked.png", full_page=True)
 
             step = page.locator(".cc-step-button")
             for i in range(1, 4):

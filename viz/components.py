@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import solara
@@ -17,7 +17,7 @@ import solara
 from sim import ScenarioError, load_scenario
 from viz import figures, session
 
-__all__ = ["Run", "new_run", "LeverControls", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "ComparePage"]
+__all__ = ["Run", "new_run", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "ComparePage"]
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -63,6 +63,17 @@ def _largest_firm(model) -> int | None:
     return int(firms.loc[firms["revenue"].astype(float).idxmax(), "id"])
 
 
+def _firm_label(model, firm_id: int | None) -> str:
+    """What the Morgan-Hunt panel says about its firm, e.g. ``Selected: firm 17 (enterprise)``."""
+    if firm_id is None:
+        return "Selected: no firm — click one in the network view"
+    firms = model.firm_table()
+    row = firms.loc[firms["id"] == firm_id]
+    if row.empty:
+        return f"Selected: firm {firm_id} (not an active firm)"
+    return f"Selected: firm {firm_id} ({str(row['kind'].iloc[0]).replace('_', ' ')})"
+
+
 @solara.component
 def LeverControls(values: solara.Reactive[dict], disabled: bool = False):
     """Sliders, switches and dropdowns for ``session.LEVERS``, bound to ``values`` (dotted key -> value)."""
@@ -96,36 +107,72 @@ def LeverControls(values: solara.Reactive[dict], disabled: bool = False):
                                                    step=lev.step, on_value=setter(lev.key), disabled=disabled)
 
 
+@solara.component_vue("network_image.vue")
+def NetworkImage(src: str, width: int, height: int, firms: list, event_pick: Callable[[dict], None]):
+    """The network PNG as an ``<img>`` that reports clicks (offsets and drawn size) through ``event_pick``.
+
+    ``firms`` is ``NetworkPicture.firm_points()``; the page uses it for the hover
+    label only, the choice itself is made on the server by :func:`click_to_firm`.
+    """
+
+
+def click_to_firm(picture: figures.NetworkPicture, data: dict) -> int | None:
+    """The firm under a click on the network image, or None.
+
+    Args:
+        picture: what the image shows.
+        data: ``{"x", "y"}`` click offsets in CSS pixels and ``{"w", "h"}`` the image's drawn size
+            (the picture may be shown scaled down).
+    """
+    try:
+        x, y = float(data["x"]), float(data["y"])
+        w, h = float(data.get("w") or picture.width), float(data.get("h") or picture.height)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if w <= 0 or h <= 0:
+        return None
+    return figures.pick_node(picture.firms, x * picture.width / w, y * picture.height / h)
+
+
 @solara.component
-def NetworkPanel(run: Run, version: int, selected: int | None):
-    """The cluster network with colour/size choices, a legend and a PNG download."""
+def NetworkPanel(run: Run, version: int, selected: int | None, on_select: Callable[[int], None] | None = None):
+    """The cluster network with colour/size choices, a legend and a PNG download; click a firm to select it."""
     color_by = solara.use_reactive("kind")
     size_by = solara.use_reactive("revenue")
 
     def make():
         snap = run.model.graph_snapshot()
-        return figures.network_figure(snap, run.layout, color_by=color_by.value, size_by=size_by.value,
-                                      selected=selected, title=f"{run.name} — step {int(run.model.time)}")
+        return figures.network_picture(snap, run.layout, color_by=color_by.value, size_by=size_by.value,
+                                       selected=selected, title=f"{run.name} — step {int(run.model.time)}")
 
     key = [run, version, color_by.value, size_by.value, selected]
-    fig, caption = solara.use_memo(make, key)
+    picture = solara.use_memo(make, key)
+
+    def on_pick(data):
+        firm = click_to_firm(picture, data)
+        if firm is not None and on_select is not None:
+            on_select(firm)
+
     with solara.Card("Network", classes=["cc-network"]):
-        with solara.Row(gap="24px"):
+        with solara.Row(gap="24px", style={"align-items": "flex-end"}):
             with solara.Column(gap="0px"):
                 solara.Text("Colour by", style={"font-size": "12px"})
                 solara.ToggleButtonsSingle(color_by, ["kind", "cooperation"], dense=True)
             with solara.Column(gap="0px"):
                 solara.Text("Size by", style={"font-size": "12px"})
                 solara.ToggleButtonsSingle(size_by, ["revenue", "commitment"], dense=True)
-        solara.FigureMatplotlib(fig, dependencies=key, format="png")
-        solara.Text(caption, style={"font-size": "12px", "color": "#555"})
-        solara.FileDownload(lambda: figures.figure_png(fig), filename=f"network_{run.name}_step{int(run.model.time)}.png",
+            solara.Text("Click a firm to show it in the Morgan–Hunt panel.", style={"font-size": "12px", "color": "#555"})
+        NetworkImage(src=picture.data_url(), width=picture.width, height=picture.height, firms=picture.firm_points(),
+                     event_pick=on_pick)
+        solara.Text(picture.caption, style={"font-size": "12px", "color": "#555"})
+        solara.FileDownload(lambda: figures.figure_png(picture.fig),
+                            filename=f"network_{run.name}_step{int(run.model.time)}.png",
                             label="Network figure (PNG)", mime_type="image/png")
 
 
 @solara.component
 def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None]):
-    """Morgan-Hunt variables for the cluster and one firm (chosen by id)."""
+    """Morgan-Hunt variables for the cluster and one firm (clicked in the network view or typed by id)."""
 
     def make():
         values = figures.morgan_hunt_values(run.model.firm_table(), selected.value)
@@ -133,7 +180,10 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
 
     key = [run, version, selected.value]
     fig = solara.use_memo(make, key)
+    firm_label = _firm_label(run.model, selected.value)
     with solara.Card("Morgan–Hunt: cluster and selected firm", classes=["cc-morgan-hunt"]):
+        solara.Text(firm_label, classes=["cc-selected-firm"],
+                    style={"font-size": "14px", "font-weight": "bold", "display": "block", "margin-bottom": "14px"})
         with solara.Row():
             solara.InputInt("Firm id", value=selected, optional=True, clearable=True, dense=True,
                             style={"max-width": "140px"})
@@ -174,6 +224,9 @@ def RunPage():
         return base, new_run(first, {}, "42")
 
     init_levers, init_run = solara.use_memo(initial, [])
+    # computed once: use_reactive(value) resets the variable whenever ``value`` changes between renders,
+    # and the largest firm of the (stepping) first model changes as it runs
+    init_firm = solara.use_memo(lambda: _largest_firm(init_run.model) if init_run.model is not None else None, [])
     run = solara.use_reactive(init_run)
     levers = solara.use_reactive(init_levers)
     applied = solara.use_reactive(init_levers)
@@ -183,7 +236,7 @@ def RunPage():
     interval = solara.use_reactive(300)
     per_frame = solara.use_reactive(1)
     step_error = solara.use_reactive(None)
-    selected = solara.use_reactive(_largest_firm(init_run.model) if init_run.model is not None else None)
+    selected = solara.use_reactive(init_firm)
 
     def rebuild(info: session.ScenarioInfo, lever_values: dict[str, Any], reset_levers: bool = False):
         playing.set(False)
@@ -270,7 +323,7 @@ def RunPage():
             return
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             with solara.Column(style={"flex": "3 1 560px"}):
-                NetworkPanel(current, version.value, selected.value)
+                NetworkPanel(current, version.value, selected.value, on_select=selected.set)
             with solara.Column(style={"flex": "2 1 420px"}):
                 MorganHuntPanel(current, version.value, selected)
         KpiPanel(current, version.value)

@@ -8,8 +8,10 @@ spiral and is relaxed deterministically.
 
 from __future__ import annotations
 
+import base64
 import io
 import math
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -21,7 +23,8 @@ from matplotlib.lines import Line2D
 from viz.session import KPI_PANELS, MORGAN_HUNT
 
 __all__ = [
-    "KIND_COLORS", "COOP_COLORS", "NetworkLayout", "select_nodes", "network_figure",
+    "KIND_COLORS", "COOP_COLORS", "NetworkLayout", "select_nodes", "network_figure", "NetworkPicture",
+    "network_picture", "pick_node",
     "kpi_figure", "morgan_hunt_values", "morgan_hunt_figure", "compare_figure", "figure_png",
 ]
 
@@ -140,6 +143,14 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
     Returns:
         The figure and a caption (what is shown).
     """
+    fig, caption, *_ = _draw_network(snapshot, layout, color_by=color_by, size_by=size_by, max_firms=max_firms,
+                                     selected=selected, title=title)
+    return fig, caption
+
+
+def _draw_network(snapshot: dict, layout: NetworkLayout, *, color_by: str, size_by: str, max_firms: int,
+                  selected: int | None, title: str):
+    """The drawing behind :func:`network_figure`; also returns the axes and what was drawn where (data units)."""
     mask, caption = select_nodes(snapshot, max_firms)
     ids = np.asarray(snapshot["node_id"])[mask]
     kind = np.asarray(snapshot["node_kind"]).astype(str)[mask]
@@ -182,8 +193,11 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
                             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": KIND_COLORS[k], "alpha": 0.85})
     if selected is not None and int(selected) in where:
         x, y = pos[where[int(selected)]]
-        ax.scatter([x], [y], s=420, facecolors="none", edgecolors="black", linewidths=2.0, zorder=6)
-        ax.annotate(f"firm {selected}", (x, y), xytext=(8, -12), textcoords="offset points", fontsize=8, zorder=6)
+        ring = max(420.0, float(sizes[where[int(selected)]]) * 2.6)
+        ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="#E8A317", linewidths=3.2, zorder=6)
+        ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="black", linewidths=1.2, zorder=6)
+        ax.annotate(f"firm {selected}", (x, y), xytext=(10, 8), textcoords="offset points", fontsize=9, weight="bold",
+                    zorder=8, bbox={"boxstyle": "round,pad=0.2", "fc": "#FFF3C4", "ec": "#E8A317", "alpha": 0.95})
 
     handles = []
     if color_by == "cooperation":
@@ -203,7 +217,74 @@ def network_figure(snapshot: dict, layout: NetworkLayout, *, color_by: str = "ki
     ax.margins(0.08)
     ax.autoscale_view()
     ax.set_axis_off()
-    return fig, caption
+    return fig, caption, ax, ids, kind, pos, sizes
+
+
+@dataclass(eq=False)
+class NetworkPicture:
+    """The network view as a PNG plus where each firm was drawn in it, for picking a firm by clicking.
+
+    Attributes:
+        fig: the matplotlib figure (for the PNG download at a higher resolution).
+        caption: what is shown (all firms, or a sample).
+        png: the picture shown on the page.
+        width, height: its size in pixels.
+        firms: one row per drawn firm (enterprises and leading firms): ``id``, ``kind``,
+            ``x``, ``y`` (pixels from the picture's top-left corner) and ``r`` (drawn radius, pixels).
+    """
+
+    fig: Figure
+    caption: str
+    png: bytes
+    width: int
+    height: int
+    firms: pd.DataFrame
+
+    def data_url(self) -> str:
+        """The PNG as a ``data:`` URL (served inline, nothing fetched)."""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+    def firm_points(self) -> list[list[float]]:
+        """``[[id, x, y, r], ...]`` rounded, for the page (hover labels and the browser test)."""
+        f = self.firms
+        return [[int(i), round(float(x), 1), round(float(y), 1), round(float(r), 1)]
+                for i, x, y, r in zip(f["id"], f["x"], f["y"], f["r"])]
+
+
+def network_picture(snapshot: dict, layout: NetworkLayout, *, color_by: str = "kind", size_by: str = "revenue",
+                    max_firms: int = 300, selected: int | None = None, title: str = "") -> NetworkPicture:
+    """Render :func:`network_figure` to a PNG and record the pixel position of every drawn firm.
+
+    The positions are read from the axes' transform after drawing (so the
+    equal-aspect adjustment is included) and measured from the top-left corner
+    of the PNG, the way a browser reports click offsets on an ``<img>``.
+    """
+    fig, caption, ax, ids, kind, pos, sizes = _draw_network(snapshot, layout, color_by=color_by, size_by=size_by,
+                                                            max_firms=max_firms, selected=selected, title=title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    width, height = int(round(fig.bbox.width)), int(round(fig.bbox.height))
+    firm = (kind == "enterprise") | (kind == "leading_firm")
+    xy = ax.transData.transform(pos[firm]) if firm.any() else np.zeros((0, 2))
+    radius = np.sqrt(np.asarray(sizes, dtype=float)[firm]) / 2 * fig.dpi / 72  # marker area is in points^2
+    firms = pd.DataFrame({"id": ids[firm].astype(int), "kind": kind[firm], "x": xy[:, 0], "y": height - xy[:, 1],
+                          "r": radius})
+    return NetworkPicture(fig, caption, buf.getvalue(), width, height, firms)
+
+
+def pick_node(firms: pd.DataFrame, x: float, y: float, slack: float = 6.0) -> int | None:
+    """The firm drawn at pixel ``(x, y)`` of a :class:`NetworkPicture`, or None if none is there.
+
+    A click counts for a firm if it falls within the firm's drawn radius plus
+    ``slack`` pixels; among several, the one whose centre is nearest wins.
+    """
+    if firms.empty:
+        return None
+    d = np.hypot(firms["x"].to_numpy(float) - x, firms["y"].to_numpy(float) - y)
+    hit = d <= firms["r"].to_numpy(float) + slack
+    if not hit.any():
+        return None
+    return int(firms["id"].to_numpy()[np.flatnonzero(hit)[np.argmin(d[hit])]])
 
 
 def kpi_figure(df: pd.DataFrame, title: str = "") -> Figure:
