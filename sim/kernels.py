@@ -66,25 +66,22 @@ def exchange_messages(r, alive_d, ua, ub, inbox, now, later, rate, cdc_share, re
     Returns ``(sent, lost, delivered, relayed)``.
     """
     sent = lost = delivered = relayed = 0
+    # branch-free on the random outcomes (bitwise & and selects): mispredicted branches cost more than the work
     for d in range(alive_d.shape[0]):
         live = alive_d[d]
-        if live:
-            x = r[d]
-            if x < rate:
-                sent += 1
-                x = x / rate
-                via = x < cdc_share
-                x = _split(x, cdc_share, via)
-                p_loss = relay_loss if via else direct_loss
-                if x < p_loss:
-                    lost += 1
-                else:
-                    delivered += 1
-                    if via:
-                        relayed += 1
-                        inbox[later, d] += 1
-                    else:
-                        inbox[now, d] += 1
+        x = r[d]
+        send = live & (x < rate)
+        x = x / rate
+        via = x < cdc_share
+        x = _split(x, cdc_share, via)
+        p_loss = relay_loss if via else direct_loss
+        ok = send & (x >= p_loss)
+        sent += send
+        lost += send & (not ok)
+        delivered += ok
+        relayed += ok & via
+        inbox[later, d] += ok & via
+        inbox[now, d] += ok & (not via)
         got = inbox[now, d] > 0
         inbox[now, d] = 0
         arrived[d] = got
@@ -92,8 +89,7 @@ def exchange_messages(r, alive_d, ua, ub, inbox, now, later, rate, cdc_share, re
             comm[d] += memory * ((1.0 if got else 0.0) - comm[d])
             j = ub[d >> 1] if (d & 1) == 0 else ua[d >> 1]  # the partner, dst[d]
             partners[j] += 1.0
-            if got:
-                heard[j] += 1.0
+            heard[j] += 1.0 if got else 0.0
     return sent, lost, delivered, relayed
 
 
@@ -112,14 +108,14 @@ def shared_values(values, ua, ub, out):
 
 
 @numba.njit(cache=True)
-def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed, move_trust, sums,
-                      cnt, sv_sum, comm_sum, opp_sum, tr_sum):
+def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed, move_trust, sums, acc):
     """Morgan-Hunt per relationship (``trust.py``): antecedent sums, the trust update, trust sums.
 
     On each live directed edge d (observer ``src[d]``), in this order:
 
-    * when ``sums``: add SV_u, COMM_d, OPP_d to the observer's sums (the means
-      of ``update_antecedents``) and count the edge;
+    * when ``sums``: count the edge and add SV_u, COMM_d, OPP_d to the observer's
+      row of ``acc`` (N, 5) (columns: count, SV, COMM, OPP, trust; the means of
+      ``update_antecedents``);
     * when ``move_trust``: ``target = sigma(bias + w_sv SV + w_comm COMM - w_opp OPP)``,
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``;
     * when ``sums``: add the (new) trust to the observer's sum (``mean_trust_of``).
@@ -135,16 +131,16 @@ def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_com
         sv = e_sv[u]
         s = ua[u] if (d & 1) == 0 else ub[u]  # the observer, src[d]
         if sums:
-            cnt[s] += 1.0
-            sv_sum[s] += sv
-            comm_sum[s] += comm[d]
-            opp_sum[s] += opp[d]
+            acc[s, 0] += 1.0
+            acc[s, 1] += sv
+            acc[s, 2] += comm[d]
+            acc[s, 3] += opp[d]
         if move_trust:
             target = 1.0 / (1.0 + math.exp(-(bias + w_sv * sv + w_comm * comm[d] - w_opp * opp[d])))
             t = trust[d] + speed * (target - trust[d])
             trust[d] = min(1.0, max(0.0, t))
         if sums:
-            tr_sum[s] += trust[d]
+            acc[s, 4] += trust[d]
         total += trust[d]
         n_live += 1
     return total, n_live
@@ -238,18 +234,13 @@ def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, 
     defection (for an association partner: its unfairness share).
     """
     for d in range(alive_d.shape[0]):
-        if not alive_d[d]:
-            continue
         u = d >> 1
-        if observed[u]:
-            seen = breach_b[u] if (d & 1) == 0 else breach_a[u]
-            obs = 1.0 if seen else 0.0
-        elif arrived[d]:
-            j = ub[u] if (d & 1) == 0 else ua[u]  # the partner, dst[d]
-            obs = unfair[j] if kind[j] == _ASSOCIATION else (0.0 if coop[j] else 1.0)
-        else:
-            continue
-        opp[d] += memory * (obs - opp[d])
+        j = ub[u] if (d & 1) == 0 else ua[u]  # the partner, dst[d]
+        breach = breach_b[u] if (d & 1) == 0 else breach_a[u]
+        reported = unfair[j] if kind[j] == _ASSOCIATION else (0.0 if coop[j] else 1.0)
+        obs = (1.0 if breach else 0.0) if observed[u] else reported
+        seen = alive_d[d] & (observed[u] | arrived[d])
+        opp[d] += (memory * (obs - opp[d])) if seen else 0.0
 
 
 @numba.njit(cache=True)

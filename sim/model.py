@@ -325,7 +325,8 @@ class ClusterModel(mesa.Model):
         self.exits = sum(self.exit_reasons.values()) - exits_before
         stayed = firms & st.active[:n]  # behavioural KPIs are over firms that acted this step
         self.entries = self._entries(firms)
-        self._mask_key = None  # exits and entries change the masks
+        if self.exits or self.entries:
+            self._mask_key = None  # exits and entries change the masks
 
         # --- KPIs
         spend = pool_in + dues + fees + fair_spend

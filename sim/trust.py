@@ -62,17 +62,17 @@ def _relationship_pass(st, alive_d: np.ndarray, p, *, move_trust: bool, sums: bo
     n, e = st.n_nodes, st.n_edges
     t = p.trust if move_trust else None
     weights = (t.bias, t.w_shared_values, t.w_communication, t.w_opportunism, t.speed) if move_trust else (0.0,) * 5
-    acc = np.zeros((5, n)) if sums else np.zeros((5, 0))
+    acc = np.zeros((n, 5)) if sums else np.zeros((0, 5))
     total, n_live = kernels.relationship_pass(
         alive_d, st.ua[:e], st.ub[:e], st.e_shared_values[:e], st.comm[: 2 * e], st.opp[: 2 * e], st.trust[: 2 * e],
-        *map(float, weights), move_trust, sums, *acc,
+        *map(float, weights), move_trust, sums, acc,
     )
     return acc, total, n_live
 
 
 def _set_antecedents(st, acc: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
     n = st.n_nodes
-    cnt, sv_sum, comm_sum, opp_sum = acc[0], acc[1], acc[2], acc[3]
+    cnt, sv_sum, comm_sum, opp_sum = acc[:, 0], acc[:, 1], acc[:, 2], acc[:, 3]
     has, denom = cnt > 0, np.maximum(cnt, 1)
     own_sv = _own_shared_values(st, culture)
     # shared values with partners, and with the cluster culture for actors without partners
@@ -88,7 +88,7 @@ def _set_antecedents(st, acc: np.ndarray, culture: np.ndarray, contracts_of: np.
 
 
 def _mean_trust(st, acc: np.ndarray, total: float, n_live: int) -> np.ndarray:
-    cnt, tr_sum = acc[0], acc[4]
+    cnt, tr_sum = acc[:, 0], acc[:, 4]
     fallback = total / n_live if n_live else st.trust[0] if st.n_edges else 0.5
     return np.where(cnt > 0, tr_sum / np.maximum(cnt, 1), fallback)
 

@@ -36,8 +36,8 @@ class RegulationResult:
 def culture_pull(st, members: np.ndarray, culture: np.ndarray, p) -> None:
     """Move member values towards the culture."""
     rate = p.mechanisms.regulation.culture_strength * (0.5 + p.internal_marketing.promotion)
-    idx = np.flatnonzero(members)
-    st.values[idx] += min(1.0, rate) * (culture - st.values[idx])
+    vals = st.values[: len(members)]
+    vals += np.where(members[:, None], min(1.0, rate) * (culture - vals), 0.0)
 
 
 def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p) -> RegulationResult:
