@@ -62,7 +62,7 @@ def exchange_messages(st, alive_d: np.ndarray, t: int, p, rng: np.random.Generat
     arrived = np.empty(e2, dtype=np.bool_)
     heard, partners = np.zeros(n), np.zeros(n)
     n_sent, n_lost, n_deliv, n_relayed = kernels.exchange_messages(
-        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[:, :e2], t % slots, (t + delay) % slots, rate,
+        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[t % slots, :e2], st.inbox[(t + delay) % slots, :e2], rate,
         info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
         p.trust.memory, st.comm[:e2], arrived, heard, partners,
     )

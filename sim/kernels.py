@@ -51,21 +51,23 @@ def _split(x: float, q: float, hit: bool) -> float:
 
 
 @numba.njit(cache=True)
-def exchange_messages(r, alive_d, ua, ub, inbox, now, later, rate, cdc_share, relay_loss, direct_loss, memory,
+def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, relay_loss, direct_loss, memory,
                       comm, arrived, heard, partners):
     """Information (002, ``information.py``): send, route, lose, delay, deliver; then COMM_d.
 
     Per live directed edge, with one uniform ``r[d]`` split into three trials:
     sent with ``rate``; via the CDC with ``cdc_share`` (else direct); lost with
     ``relay_loss`` (relay) or ``direct_loss`` (direct). Delivered messages go
-    to ``inbox[now]`` (direct) or ``inbox[later]`` (relay). Arrivals empty
-    ``inbox[now]``; ``COMM_d <- COMM_d + memory (arrived_d - COMM_d)`` on live
+    to the inbox row ``inbox_now`` (direct) or ``inbox_later`` (relay; the same
+    row when there is no delay). Arrivals empty ``inbox_now``; ``COMM_d <- COMM_d + memory (arrived_d - COMM_d)`` on live
     edges; ``heard``/``partners`` count, per partner ``dst[d]``, the live edges
     on which a message arrived (the exposure of ODD "information").
 
     Returns ``(sent, lost, delivered, relayed)``.
     """
-    sent = lost = delivered = relayed = 0
+    sent = 0
+    delivered = 0
+    relayed = 0
     # branch-free on the random outcomes (bitwise & and selects): mispredicted branches cost more than the work
     for d in range(alive_d.shape[0]):
         live = alive_d[d]
@@ -73,24 +75,26 @@ def exchange_messages(r, alive_d, ua, ub, inbox, now, later, rate, cdc_share, re
         send = live & (x < rate)
         x = x / rate
         via = x < cdc_share
-        x = _split(x, cdc_share, via)
+        x = (x / cdc_share) if via else ((x - cdc_share) / (1.0 - cdc_share))  # split again
         p_loss = relay_loss if via else direct_loss
         ok = send & (x >= p_loss)
         sent += send
-        lost += send & (not ok)
-        delivered += ok
-        relayed += ok & via
-        inbox[later, d] += ok & via
-        inbox[now, d] += ok & (not via)
-        got = inbox[now, d] > 0
-        inbox[now, d] = 0
+        delivered += 1 if ok else 0  # (an int select: adding bools to all three counters is 3x slower)
+        relayed += 1 if (ok and via) else 0
+        inbox_later[d] += ok & via
+        inbox_now[d] += ok & (not via)
+        got = inbox_now[d] > 0
+        inbox_now[d] = 0
         arrived[d] = got
-        if live:
-            comm[d] += memory * ((1.0 if got else 0.0) - comm[d])
+        c = comm[d]
+        comm[d] = c + memory * ((1.0 if got else 0.0) - c) if live else c
+    # the per-node counts in a loop of their own: scattered stores in the loop above stall it
+    for d in range(alive_d.shape[0]):
+        if alive_d[d]:
             j = ub[d >> 1] if (d & 1) == 0 else ua[d >> 1]  # the partner, dst[d]
             partners[j] += 1.0
-            heard[j] += 1.0 if got else 0.0
-    return sent, lost, delivered, relayed
+            heard[j] += 1.0 if arrived[d] else 0.0
+    return sent, sent - delivered, delivered, relayed
 
 
 @numba.njit(cache=True)
@@ -111,35 +115,35 @@ def shared_values(values, ua, ub, out):
 def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed, move_trust, sums, acc):
     """Morgan-Hunt per relationship (``trust.py``): antecedent sums, the trust update, trust sums.
 
-    On each live directed edge d (observer ``src[d]``), in this order:
+    On each live directed edge d (observer ``src[d]``):
 
-    * when ``sums``: count the edge and add SV_u, COMM_d, OPP_d to the observer's
-      row of ``acc`` (N, 5) (columns: count, SV, COMM, OPP, trust; the means of
-      ``update_antecedents``);
     * when ``move_trust``: ``target = sigma(bias + w_sv SV + w_comm COMM - w_opp OPP)``,
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``;
-    * when ``sums``: add the (new) trust to the observer's sum (``mean_trust_of``).
+    * then, when ``sums``: count the edge and add SV_u, COMM_d, OPP_d and the
+      new trust to the observer's row of ``acc`` (N, 5) (columns: count, SV,
+      COMM, OPP, trust; the means of ``update_antecedents`` and ``mean_trust_of``;
+      the trust update does not change SV, COMM, OPP).
 
     Returns ``(sum of trust, number of live edges)`` for the isolates' fallback.
     """
+    if move_trust:
+        for d in range(alive_d.shape[0]):
+            x = bias + w_sv * e_sv[d >> 1] + w_comm * comm[d] - w_opp * opp[d]
+            t = trust[d] + speed * (1.0 / (1.0 + math.exp(-x)) - trust[d])
+            trust[d] = min(1.0, max(0.0, t)) if alive_d[d] else trust[d]
+    # the sums in a loop of their own: scattered stores stall a loop that also computes
     total = 0.0
     n_live = 0
     for d in range(alive_d.shape[0]):
         if not alive_d[d]:
             continue
         u = d >> 1
-        sv = e_sv[u]
-        s = ua[u] if (d & 1) == 0 else ub[u]  # the observer, src[d]
         if sums:
+            s = ua[u] if (d & 1) == 0 else ub[u]  # the observer, src[d]
             acc[s, 0] += 1.0
-            acc[s, 1] += sv
+            acc[s, 1] += e_sv[u]
             acc[s, 2] += comm[d]
             acc[s, 3] += opp[d]
-        if move_trust:
-            target = 1.0 / (1.0 + math.exp(-(bias + w_sv * sv + w_comm * comm[d] - w_opp * opp[d])))
-            t = trust[d] + speed * (target - trust[d])
-            trust[d] = min(1.0, max(0.0, t))
-        if sums:
             acc[s, 4] += trust[d]
         total += trust[d]
         n_live += 1
@@ -226,19 +230,20 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
 
 
 @numba.njit(cache=True)
-def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, kind, unfair, coop, memory, opp):
+def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, kind, unfair, coop, memory, opp, reported):
     """Opportunism observed (ODD, ``model.py``): ``OPP_d <- OPP_d + memory (obs_d - OPP_d)``.
 
     On live edges where the pair traded under contract, ``obs_d`` is the
     partner's breach; otherwise, where a report arrived, it is the partner's
     defection (for an association partner: its unfairness share).
     """
+    for j in range(reported.shape[0]):  # what a report about node j tells (scratch array, length N)
+        reported[j] = unfair[j] if kind[j] == _ASSOCIATION else (0.0 if coop[j] else 1.0)
     for d in range(alive_d.shape[0]):
         u = d >> 1
         j = ub[u] if (d & 1) == 0 else ua[u]  # the partner, dst[d]
         breach = breach_b[u] if (d & 1) == 0 else breach_a[u]
-        reported = unfair[j] if kind[j] == _ASSOCIATION else (0.0 if coop[j] else 1.0)
-        obs = (1.0 if breach else 0.0) if observed[u] else reported
+        obs = (1.0 if breach else 0.0) if observed[u] else reported[j]
         seen = alive_d[d] & (observed[u] | arrived[d])
         opp[d] += (memory * (obs - opp[d])) if seen else 0.0
 

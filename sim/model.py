@@ -268,7 +268,7 @@ class ClusterModel(mesa.Model):
         # opp_d <- opp_d + memory (obs - opp_d)
         unfair = self._unfairness(members, coop, detected, n)
         kernels.observe_opportunism(alive_d, info.arrived, observed_contract, breach_a, breach_b, st.ua[:e], st.ub[:e],
-                                    st.kind[:n], unfair, coop, p.trust.memory, st.opp[: 2 * e])
+                                    st.kind[:n], unfair, coop, p.trust.memory, st.opp[: 2 * e], np.empty(n))
 
         # --- regulation
         dues = fines = treasury_spend = 0.0
