@@ -170,7 +170,8 @@ class ClusterModel(mesa.Model):
     def _masks(self) -> dict[str, np.ndarray]:
         """Masks and index lists that change only on entry or exit, cached (read-only) until they do.
 
-        ``firms``, ``firms_idx``, ``members`` (N,); ``assoc_idx``; ``alive``,
+        ``firms``, ``firms_idx``, ``members``, ``member_assoc`` (N,); ``assoc_idx``,
+        ``assoc_members`` (members per association); ``alive``,
         ``live_ff`` (E,); ``alive_d`` (2E,). ``_step_cluster`` drops the cache
         after exits and entries; the key (rows, edges, active rows) also catches
         an exit from elsewhere (``Enterprise.leave``): rows are only appended
@@ -191,6 +192,9 @@ class ClusterModel(mesa.Model):
                 "alive_d": np.repeat(alive, 2),
                 "live_ff": alive & st.is_ff[:e],
             }
+            n_assoc = len(masks["assoc_idx"])
+            masks["member_assoc"] = np.where(masks["members"], st.assoc_of[:n], n_assoc)  # association of members
+            masks["assoc_members"] = np.bincount(masks["member_assoc"], minlength=n_assoc + 1)[:n_assoc]
             for v in masks.values():
                 v.setflags(write=False)
             self._mask_cache, self._mask_key = masks, key
@@ -214,13 +218,12 @@ class ClusterModel(mesa.Model):
 
         # --- culture (associations hold their members' mean values) and shared values
         assoc_idx = masks["assoc_idx"]
-        culture = st.values[firms_idx].mean(axis=0) if len(firms_idx) else np.full(st.values_dim, 0.5)
+        values = st.values[:n]
+        culture = np.einsum("i,ij->j", masks["firms"] / len(firms_idx), values) if len(firms_idx) else np.full(st.values_dim, 0.5)
         if len(assoc_idx):
-            a = st.assoc_of[firms_idx]
-            ok = a >= 0
-            cnt = np.bincount(a[ok], minlength=len(assoc_idx))
+            bins, cnt = masks["member_assoc"], masks["assoc_members"]  # non-members fall in a last, unused bin
             for dim in range(st.values_dim):
-                tot = np.bincount(a[ok], weights=st.values[firms_idx[ok], dim], minlength=len(assoc_idx))
+                tot = np.bincount(bins, weights=values[:, dim], minlength=len(assoc_idx) + 1)[: len(assoc_idx)]
                 st.values[assoc_idx, dim] = np.where(cnt > 0, tot / np.maximum(cnt, 1), culture[dim])
         st.e_shared_values[:e] = trust.edge_shared_values(st.values[:n], st.ua[:e], st.ub[:e])
 
@@ -443,19 +446,20 @@ class ClusterModel(mesa.Model):
         st = self.state
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         f = np.flatnonzero(firms)
-        mean = (lambda x: float(x[f].mean()) if len(f) else 0.0)
+        w = firms / len(f) if len(f) else firms.astype(np.float64)  # means over f as one dot product each
+        mean = (lambda x: float(np.einsum("i,i->", x[:n], w)) if len(f) else 0.0)  # (not @: BLAS threads)
         # mean trust over live edges observed by firms (after exits and entries)
         tr_sum, tr_n = kernels.live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
         self.step_count = int(self.time)
         self.members = len(st.firms())  # after exits and entries
-        self.cooperation_rate = mean(st.cooperating[:n].astype(float))
+        self.cooperation_rate = mean(st.cooperating[:n].view(np.int8))
         self.mean_trust = float(tr_sum / tr_n) if tr_n else 0.0
         self.mean_commitment = mean(st.commitment[:n])
         self.partner_commitment = mean(st.partner_commitment[:n])
         for name in ("propensity_to_leave", "acquiescence", "functional_conflict", "decision_uncertainty", *ANTECEDENT_COLUMNS):
             setattr(self, name, mean(getattr(st, name)[:n]))
-        self.revenue = float(st.revenue[f].sum())
-        self.profit = float(st.profit[f].sum())
+        self.revenue = float(np.where(firms, st.revenue[:n], 0.0).sum())
+        self.profit = float(np.where(firms, st.profit[:n], 0.0).sum())
         self.brand_equity = self.market.equity
         for name, value in zip(ASPECTS, self.market.brand):
             setattr(self, f"brand_{name}", float(value))
@@ -467,8 +471,9 @@ class ClusterModel(mesa.Model):
         self.contract_breaches = breaches
         self.info_sent, self.info_lost, self.info_delay = info.sent, info.lost, info.delay
         self.payoff_gini = gini(st.profit[f])
-        rev = st.revenue[f]
-        self.energy_intensity = float((st.energy_intensity[f] * rev).sum() / rev.sum()) if rev.sum() > 0 else mean(st.energy_intensity[:n])
+        rev = np.where(firms, st.revenue[:n], 0.0)
+        rev_sum = rev.sum()
+        self.energy_intensity = float(np.einsum("i,i->", st.energy_intensity[:n], rev) / rev_sum) if rev_sum > 0 else mean(st.energy_intensity[:n])
         self.marketing_spend = spend
         self.marketing_roi = roi
         self.public_good_in = pool_in

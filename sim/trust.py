@@ -53,8 +53,13 @@ def edge_shared_values(values: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np
 
 
 def _own_shared_values(st, culture: np.ndarray) -> np.ndarray:
+    """Similarity of each actor's values to the culture, as ``edge_shared_values``."""
     n = st.n_nodes
-    return np.clip(1.0 - np.sqrt(((st.values[:n] - culture) ** 2).sum(axis=1) / st.values.shape[1]), 0.0, 1.0)
+    acc = np.zeros(n)
+    for k in range(st.values_dim):  # column by column: faster than .sum(axis=1) over a few columns
+        d = st.values[:n, k] - culture[k]
+        acc += d * d
+    return np.clip(1.0 - np.sqrt(acc / st.values_dim), 0.0, 1.0)
 
 
 def _relationship_pass(st, alive_d: np.ndarray, p, *, move_trust: bool, sums: bool):
