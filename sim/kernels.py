@@ -68,14 +68,19 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
     sent = 0
     delivered = 0
     relayed = 0
+    # safe reciprocals: at rate 0 nothing is sent, at cdc_share 0 or 1 one route is never taken,
+    # so the rescaled number is not used there and 0 avoids a division by zero
+    inv_rate = 1.0 / rate if rate > 0.0 else 0.0
+    inv_cdc = 1.0 / cdc_share if cdc_share > 0.0 else 0.0
+    inv_direct = 1.0 / (1.0 - cdc_share) if cdc_share < 1.0 else 0.0
     # branch-free on the random outcomes (bitwise & and selects): mispredicted branches cost more than the work
     for d in range(alive_d.shape[0]):
         live = alive_d[d]
         x = r[d]
         send = live & (x < rate)
-        x = x / rate
+        x = x * inv_rate
         via = x < cdc_share
-        x = (x / cdc_share) if via else ((x - cdc_share) / (1.0 - cdc_share))  # split again
+        x = (x * inv_cdc) if via else ((x - cdc_share) * inv_direct)  # split again
         p_loss = relay_loss if via else direct_loss
         ok = send & (x >= p_loss)
         sent += send

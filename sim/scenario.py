@@ -30,7 +30,7 @@ Unit = Field(ge=0.0, le=1.0)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)  # no "1" for 1, no true for 1.0
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)  # no "1" for 1, no true for 1.0
 
 
 class StructureParams(_Section):

@@ -173,3 +173,23 @@ def test_model_is_picklable():
     m.run_for(2)
     clone = pickle.loads(pickle.dumps(m))
     assert clone.kpis().equals(m.kpis())
+
+
+@pytest.mark.parametrize("over", [
+    {"information.message_rate": 0.0}, {"information.cdc_share": 1.0}, {"information.cdc_share": 0.0},
+    {"information.digitalization": 1.0, "information.relay_loss": 1.0},
+])
+def test_information_levers_at_their_bounds_run(over):
+    m = ClusterModel(small(**over), rng=2)
+    m.run_for(4)
+    check_invariants(m)
+    if over.get("information.message_rate") == 0.0:
+        assert m.kpis()["info_sent"].sum() == 0
+
+
+def test_nan_and_infinity_are_refused():
+    from sim import ScenarioError
+
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ScenarioError, match="trust.bias"):
+            Scenario().with_overrides({"trust.bias": value})
