@@ -236,9 +236,8 @@ class ClusterModel(mesa.Model):
 
         # --- decisions
         p_detect = fi_mech.detection_probability(st.exposure[:n], p)
-        a_of = np.where(members, st.assoc_of[:n], 0)
-        group = np.bincount(a_of[members], minlength=max(1, len(assoc_idx)))
-        group_size = np.where(members, group[a_of], 1)
+        # members of each firm's association (1 for non-members), from the cached member counts
+        group_size = np.append(masks["assoc_members"], 1)[masks["member_assoc"]]
         gain = behaviour.expected_gain(st, members, p_detect, group_size, self._last_share, contracts_of, p)
         behaviour.decide(st, firms, gain, p, rng)
         coop = st.cooperating[:n]
@@ -269,7 +268,7 @@ class ClusterModel(mesa.Model):
         # on live edge d: obs = the partner's breach where the pair traded under contract (a observes b),
         # else, where a report arrived, the partner's defection (an association's: its unfairness);
         # opp_d <- opp_d + memory (obs - opp_d)
-        unfair = self._unfairness(members, coop, detected, n)
+        unfair = self._unfairness(masks, coop, detected, n)
         kernels.observe_opportunism(alive_d, info.arrived, observed_contract, breach_a, breach_b, st.ua[:e], st.ub[:e],
                                     st.kind[:n], unfair, coop, p.trust.memory, st.opp[: 2 * e], np.empty(n))
 
@@ -351,17 +350,15 @@ class ClusterModel(mesa.Model):
             live_ff=live_ff,
         )
 
-    def _unfairness(self, members, coop, detected, n) -> np.ndarray:
+    def _unfairness(self, masks, coop, detected, n) -> np.ndarray:
         """Per association node: share of its members who free-rode unexposed (what members resent)."""
-        st = self.state
         out = np.zeros(n)
-        assoc_idx = np.flatnonzero(st.kind[:n] == ASSOCIATION)
+        assoc_idx, cnt = masks["assoc_idx"], masks["assoc_members"]
         if len(assoc_idx) == 0:
             return out
-        a = st.assoc_of[:n]
-        cnt = np.bincount(a[members], minlength=len(assoc_idx))
-        bad = np.bincount(a[members & ~coop & ~detected], minlength=len(assoc_idx))
-        out[assoc_idx] = np.where(cnt > 0, bad / np.maximum(cnt, 1), 0.0)[: len(assoc_idx)]
+        unexposed = masks["members"] & ~coop & ~detected
+        bad = np.bincount(masks["member_assoc"][unexposed], minlength=len(assoc_idx))
+        out[assoc_idx] = np.where(cnt > 0, bad / np.maximum(cnt, 1), 0.0)
         return out
 
     def _channel_bonus(self, live_ff, n) -> np.ndarray:
