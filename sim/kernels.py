@@ -126,7 +126,7 @@ def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_com
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``;
     * then, when ``sums``: count the edge and add SV_u, COMM_d, OPP_d and the
       new trust to the observer's row of ``acc`` (N, 5) (columns: count, SV,
-      COMM, OPP, trust; the means of ``update_antecedents`` and ``mean_trust_of``;
+      COMM, OPP, trust; the per-actor means of ``trust.update_relationships``;
       the trust update does not change SV, COMM, OPP).
 
     Returns ``(sum of trust, number of live edges)`` for the isolates' fallback.

@@ -120,7 +120,6 @@ class ClusterModel(mesa.Model):
             self.node_agent[int(a)] = Association(self, int(a))
         self.cdc = DevelopmentCenter(self)
         self._last_share = np.zeros(st.n_nodes)
-        self._edge_cache_n = -1
 
     def _init_firms(self, nodes: np.ndarray, kind: np.ndarray, tier: np.ndarray, assoc: np.ndarray) -> None:
         """Draw the attributes of new firms (at start and on entry) and create their agents."""
@@ -158,14 +157,6 @@ class ClusterModel(mesa.Model):
         else:
             self._step_cluster(int(self.time))
         self.datacollector.collect(self)
-
-    def _edges_view(self):
-        """``(src, dst)`` of every directed edge, cached until edges are added."""
-        st = self.state
-        if self._edge_cache_n != st.n_edges:
-            self._src, self._dst = st.src(), st.dst()
-            self._edge_cache_n = st.n_edges
-        return self._src, self._dst
 
     def _masks(self) -> dict[str, np.ndarray]:
         """Masks and index lists that change only on entry or exit, cached (read-only) until they do.
@@ -229,7 +220,7 @@ class ClusterModel(mesa.Model):
 
         # --- Morgan-Hunt: antecedents -> trust -> commitment -> outcomes
         contracts_of = contract_mech.contracts_per_node(st, live_ff) if mech.contract.enabled else np.zeros(n, np.int64)
-        # update_antecedents, update_trust and mean_trust_of, fused into one pass over the edges
+        # antecedents, trust and mean trust in one pass over the edges
         trust.update_relationships(st, alive_d, culture, contracts_of, p)
         trust.update_commitment(st, contracts_of, p)
         trust.update_outcomes(st)

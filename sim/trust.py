@@ -30,7 +30,7 @@ import numpy as np
 
 from . import kernels
 
-__all__ = ["sigmoid", "edge_shared_values", "update_antecedents", "update_trust", "update_relationships", "mean_trust_of", "update_commitment", "update_outcomes", "OUTCOME_SLOPE"]
+__all__ = ["sigmoid", "edge_shared_values", "update_trust", "update_relationships", "update_commitment", "update_outcomes", "OUTCOME_SLOPE"]
 
 #: Slope of the outcome curves around their midpoint (an assumption; see docs/ODD.md).
 OUTCOME_SLOPE = 6.0
@@ -98,26 +98,6 @@ def _mean_trust(st, acc: np.ndarray, total: float, n_live: int) -> np.ndarray:
     return np.where(cnt > 0, tr_sum / np.maximum(cnt, 1), fallback)
 
 
-def update_antecedents(st, alive_d: np.ndarray, src: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
-    """Compute the five antecedents per actor from the edge state.
-
-    SV_i, COMM_i, OPP_i are the means over the actor's live relationships
-    (SV_i half that mean, half the similarity to the cluster culture; the
-    culture alone for isolates); TC_i = 0.6 k/(k+2) + 0.4 sunk/(sunk+capacity)
-    with k live contracts; RB_i = b/(b+0.5), b the perceived benefits.
-
-    Args:
-        st: the ``ClusterState``.
-        alive_d: ``(2E,)`` mask of live directed edges.
-        src: ``(2E,)`` observers (unused: the kernel reads ``ua``/``ub``; kept for callers).
-        culture: ``(V,)`` the cluster culture (mean member values).
-        contracts_of: ``(N,)`` number of live contracts per actor.
-        p: the ``Scenario``.
-    """
-    acc, _, _ = _relationship_pass(st, alive_d, p, move_trust=False, sums=True)
-    _set_antecedents(st, acc, culture, contracts_of, p)
-
-
 def update_trust(st, alive_d: np.ndarray, p) -> None:
     """Move trust on every live directed edge towards its KMV target::
 
@@ -128,20 +108,26 @@ def update_trust(st, alive_d: np.ndarray, p) -> None:
 
 
 def update_relationships(st, alive_d: np.ndarray, culture: np.ndarray, contracts_of: np.ndarray, p) -> None:
-    """Antecedents, then trust, then mean trust, in one pass over the edges.
+    """Antecedents per actor, the trust update per edge, and mean trust per actor, in one pass.
 
-    Exactly ``update_antecedents``; ``update_trust``; ``st.mean_trust = mean_trust_of(...)``
-    (the antecedents read COMM/OPP/SV, which the trust update does not change).
+    Antecedents: SV_i, COMM_i, OPP_i are the means over the actor's live
+    relationships (SV_i half that mean, half the similarity to the cluster
+    culture; the culture alone for isolates); TC_i = 0.6 k/(k+2) + 0.4
+    sunk/(sunk+capacity) with k live contracts; RB_i = b/(b+0.5), b the
+    perceived benefits. They read COMM/OPP/SV, which the trust update (see
+    ``update_trust``) does not change, so one pass serves both. Mean trust is
+    over live partners (the cluster mean for isolates).
+
+    Args:
+        st: the ``ClusterState``.
+        alive_d: ``(2E,)`` mask of live directed edges.
+        culture: ``(V,)`` the cluster culture (mean member values).
+        contracts_of: ``(N,)`` number of live contracts per actor.
+        p: the ``Scenario``.
     """
     acc, total, n_live = _relationship_pass(st, alive_d, p, move_trust=True, sums=True)
     _set_antecedents(st, acc, culture, contracts_of, p)
     st.mean_trust[: st.n_nodes] = _mean_trust(st, acc, total, n_live)
-
-
-def mean_trust_of(st, alive_d: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """Mean trust of each actor in its live partners (the cluster mean for isolates)."""
-    acc, total, n_live = _relationship_pass(st, alive_d, None, move_trust=False, sums=True)
-    return _mean_trust(st, acc, total, n_live)
 
 
 def update_commitment(st, contracts_of: np.ndarray, p) -> None:
