@@ -26,56 +26,57 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .game import imitation_probability, random_neighbours
 from .mechanisms.function_interest import effective_terms
-from .trust import sigmoid
 
-__all__ = ["expected_gain", "decide", "imitate", "INCENTIVE_SCALE"]
+__all__ = ["decide", "imitate", "INCENTIVE_SCALE"]
 
 #: Money per unit capacity at which an expected gain counts as large (tanh(1) ~ 0.76); an assumption.
 INCENTIVE_SCALE = 0.25
 
 
-def expected_gain(st, members: np.ndarray, p_detect: np.ndarray, group_size: np.ndarray, last_share: np.ndarray, contracts_of: np.ndarray, p) -> np.ndarray:
-    """Expected gain of cooperating over defecting, per firm (money units)."""
-    n = st.n_nodes
-    cap = st.capacity[:n]
-    gain = np.zeros(n)
-    mech = p.mechanisms
-    if mech.function_interest.enabled:
-        fi = mech.function_interest
-        brand_s, rnd_s, r = effective_terms(p)
-        c = fi.contribution * cap
-        own_return = r * (1.0 - brand_s - rnd_s) * c
-        if fi.sharing == "equal":
-            own_return = own_return / np.maximum(group_size, 1)
-            kept = p_detect * last_share  # exposed free riders lose their share
-        else:
-            kept = 0.0
-        gain += np.where(members, own_return - c + kept, 0.0)
-    sanction = mech.regulation.sanction * cap if mech.regulation.enabled else 0.0
-    if mech.regulation.enabled and mech.function_interest.enabled:
-        # free riders are exposed only through the pool (monitoring or reputation)
-        gain += np.where(members, p_detect * sanction, 0.0)
-    if mech.contract.enabled:
-        c = mech.contract
-        # a caught breach costs the penalty and the rest of the contract (half its duration on average)
-        at_stake = c.breach_penalty + c.value * c.duration / 2.0
-        gain += contracts_of * cap * (c.enforcement_prob * at_stake - c.breach_gain)
-        # and, under regulation, the association's fine (once per step, however many breaches)
-        gain += np.where(members & (contracts_of > 0), c.enforcement_prob * sanction, 0.0)
-    return gain
+def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, group_size: np.ndarray,
+           contracts_of: np.ndarray, last_share: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
+    """Expected gain, propensity to cooperate and this step's draw, per actor (``kernels.decision_pass``).
 
+    The expected gain (module docstring; ODD 7.7) folds the mechanisms that
+    are on into a few coefficients here; the loop computes it per firm with
+    the detection probability ``1 - (1 - monitoring)(1 - reputation_detection
+    * exposure)``, then ``cooperation = sigma(...)`` (stored as the KMV
+    outcome, 0 for non-firms) and ``cooperating ~ Bernoulli(cooperation)``
+    for firms, from one uniform per actor (``rng.random(N)``).
 
-def decide(st, firms: np.ndarray, gain: np.ndarray, p, rng: np.random.Generator) -> None:
-    """Draw this step's cooperation and store the propensity as the KMV outcome."""
+    Args:
+        st: the state (reads exposure, capacity, commitment, mean trust, disposition).
+        firms: ``(N,)`` bool, active firms.
+        members: ``(N,)`` bool, firms in an association.
+        group_of: ``(N,)`` index of a member's association in ``group_size``.
+        group_size: members per association (the ``n_a`` of equal sharing).
+        contracts_of: ``(N,)`` live contracts per actor.
+        last_share: ``(N,)`` last step's pool share.
+
+    Returns:
+        ``(N,)`` detection probability of a defecting member (the pool uses it).
+    """
     n = st.n_nodes
-    lp = p.learning
-    cap = np.maximum(st.capacity[:n], 1e-9)
-    x = lp.bias + lp.w_commitment * st.commitment[:n] + lp.w_trust * st.mean_trust[:n] + lp.w_disposition * st.disposition[:n] + lp.w_incentive * np.tanh(gain / (INCENTIVE_SCALE * cap))
-    prob = sigmoid(x)
-    st.cooperation[:n] = np.where(firms, prob, 0.0)
-    st.cooperating[:n] = firms & (rng.random(n) < prob)
+    mech, lp = p.mechanisms, p.learning
+    fi, reg, con = mech.function_interest, mech.regulation, mech.contract
+    brand_s, rnd_s, r = effective_terms(p)
+    p_detect = np.empty(n)
+    r_draw = rng.random(n)
+    kernels.decision_pass(
+        r_draw, firms, members, np.asarray(group_of, dtype=np.int64), np.asarray(group_size, dtype=np.int64), st.capacity[:n],
+        st.exposure[:n], last_share, np.asarray(contracts_of, dtype=np.int64), st.commitment[:n], st.mean_trust[:n], st.disposition[:n],
+        float(reg.monitoring_prob) if reg.enabled else 0.0, float(fi.reputation_detection),
+        bool(fi.enabled), float(r * (1.0 - brand_s - rnd_s)), float(fi.contribution), fi.sharing == "equal",
+        float(reg.sanction) if reg.enabled else 0.0, bool(reg.enabled and fi.enabled),
+        bool(con.enabled), float(con.enforcement_prob * (con.breach_penalty + con.value * con.duration / 2.0) - con.breach_gain),
+        float(con.enforcement_prob),
+        float(lp.bias), float(lp.w_commitment), float(lp.w_trust), float(lp.w_disposition), float(lp.w_incentive), INCENTIVE_SCALE,
+        p_detect, st.cooperation[:n], st.cooperating[:n],
+    )
+    return p_detect
 
 
 def imitate(st, firms_idx: np.ndarray, p, rng: np.random.Generator) -> None:

@@ -29,11 +29,14 @@ import numpy as np
 
 __all__ = [
     "exchange_messages",
-    "shared_values",
     "relationship_pass",
-    "count_contracts",
+    "actor_antecedents",
+    "commitment_pass",
+    "outcome_pass",
+    "decision_pass",
     "contract_pass",
     "observe_opportunism",
+    "kpi_sums",
     "live_trust_sum",
     "csr_by_source",
 ]
@@ -103,34 +106,41 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
 
 
 @numba.njit(cache=True)
-def shared_values(values, ua, ub, out):
-    """Trust (``trust.edge_shared_values``): SV_u = clip(1 - sqrt(mean_k (v_ak - v_bk)^2), 0, 1)."""
-    dim = values.shape[1]
-    for u in range(ua.shape[0]):
-        a, b = ua[u], ub[u]
-        acc = 0.0
-        for k in range(dim):
-            diff = values[a, k] - values[b, k]
-            acc += diff * diff
-        s = 1.0 - math.sqrt(acc / dim)
-        out[u] = min(1.0, max(0.0, s))
+def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
+                      move_trust, sums, e_sv, contracts, acc):
+    """Morgan-Hunt per relationship (``trust.py``): shared values, contracts, trust, per-actor sums.
 
+    Per undirected edge u (ends a, b):
 
-@numba.njit(cache=True)
-def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed, move_trust, sums, acc):
-    """Morgan-Hunt per relationship (``trust.py``): antecedent sums, the trust update, trust sums.
+    * ``SV_u = clip(1 - sqrt(mean_k (v_ak - v_bk)^2), 0, 1)`` into ``e_sv[u]``;
+    * a live contract on a live firm-firm link (``live_ff[u]``, ``left[u] > 0``)
+      adds 1 to ``contracts[a]`` and ``contracts[b]`` (``contract.contracts_per_node``);
+    * when ``move_trust``, on each live direction d in (2u, 2u + 1):
+      ``target = sigma(bias + w_sv SV_u + w_comm COMM_d - w_opp OPP_d)``,
+      ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``.
 
-    On each live directed edge d (observer ``src[d]``):
+    Then, when ``sums``: per live directed edge, count it and add SV, COMM, OPP
+    and the new trust to the observer's row of ``acc`` (N, 5) (columns: count,
+    SV, COMM, OPP, trust; the per-actor means of ``trust.update_relationships``;
+    the trust update does not change SV, COMM, OPP).
 
-    * when ``move_trust``: ``target = sigma(bias + w_sv SV + w_comm COMM - w_opp OPP)``,
-      ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``;
-    * then, when ``sums``: count the edge and add SV_u, COMM_d, OPP_d and the
-      new trust to the observer's row of ``acc`` (N, 5) (columns: count, SV,
-      COMM, OPP, trust; the per-actor means of ``trust.update_relationships``;
-      the trust update does not change SV, COMM, OPP).
-
-    Returns ``(sum of trust, number of live edges)`` for the isolates' fallback.
+    Returns ``(sum of trust, number of live directed edges)`` for the isolates' fallback.
     """
+    dim = values.shape[1]
+    m = ua.shape[0]
+    # SV: dimension by dimension (the inner loop over edges compiles better than a short loop over k)
+    for u in range(m):
+        e_sv[u] = 0.0
+    for k in range(dim):
+        for u in range(m):
+            diff = values[ua[u], k] - values[ub[u], k]
+            e_sv[u] += diff * diff
+    for u in range(m):
+        e_sv[u] = min(1.0, max(0.0, 1.0 - math.sqrt(e_sv[u] / dim)))
+        if live_ff[u] and left[u] > 0:
+            contracts[ua[u]] += 1
+            contracts[ub[u]] += 1
+    # the trust update in a flat loop of its own: it compiles to a tighter loop than one nested in the above
     if move_trust:
         for d in range(alive_d.shape[0]):
             x = bias + w_sv * e_sv[d >> 1] + w_comm * comm[d] - w_opp * opp[d]
@@ -156,12 +166,127 @@ def relationship_pass(alive_d, ua, ub, e_sv, comm, opp, trust, bias, w_sv, w_com
 
 
 @numba.njit(cache=True)
-def count_contracts(ua, ub, live, left, out):
-    """Contracts (``contract.contracts_per_node``): live contracts per actor, into ``out``."""
-    for u in range(ua.shape[0]):
-        if live[u] and left[u] > 0:
-            out[ua[u]] += 1
-            out[ub[u]] += 1
+def actor_antecedents(acc, values, culture, contracts, sunk, capacity, benefit, product, fallback_trust,
+                      shared_values, communication, opportunism, termination_costs, relationship_benefits, mean_trust):
+    """Antecedents and mean trust per actor (``trust.update_relationships``, ODD 7.3-7.4).
+
+    From the per-actor sums ``acc`` of ``relationship_pass`` (isolates: no live edge)::
+
+        own_SV_i = clip(1 - sqrt(mean_k (v_ik - culture_k)^2), 0, 1)
+        SV_i     = 0.5 mean SV_d + 0.5 own_SV_i          (own_SV_i for the mean of isolates)
+        COMM_i, OPP_i = mean COMM_d, OPP_d              (0 for isolates)
+        TC_i     = 0.6 k_i / (k_i + 2) + 0.4 sunk_i / (sunk_i + cap_i)
+        RB_i     = b / (b + 0.5),  b = max(benefit_i (0.5 + product), 0)
+        T_i      = mean trust_d                          (``fallback_trust`` for isolates)
+    """
+    dim = values.shape[1]
+    for i in range(acc.shape[0]):
+        sq = 0.0
+        for k in range(dim):
+            diff = values[i, k] - culture[k]
+            sq += diff * diff
+        own = min(1.0, max(0.0, 1.0 - math.sqrt(sq / dim)))
+        cnt = acc[i, 0]
+        if cnt > 0:
+            shared_values[i] = 0.5 * (acc[i, 1] / cnt) + 0.5 * own
+            communication[i] = acc[i, 2] / cnt
+            opportunism[i] = acc[i, 3] / cnt
+            mean_trust[i] = acc[i, 4] / cnt
+        else:
+            shared_values[i] = 0.5 * own + 0.5 * own
+            communication[i] = 0.0
+            opportunism[i] = 0.0
+            mean_trust[i] = fallback_trust
+        k_i = float(contracts[i])
+        cap = max(capacity[i], 1e-9)
+        termination_costs[i] = 0.6 * k_i / (k_i + 2.0) + 0.4 * sunk[i] / (sunk[i] + cap)
+        perceived = max(benefit[i] * (0.5 + product), 0.0)
+        relationship_benefits[i] = perceived / (perceived + 0.5)
+
+
+@numba.njit(cache=True)
+def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust, termination_costs, bias, w_rb, w_sv,
+                    w_trust, w_tc, speed, commitment, partner_commitment):
+    """Commitment (``trust.update_commitment``, ODD 7.5), to the cluster and to partners::
+
+        common_i = bias + w_rb RB_i + w_sv SV_i + w_trust T_i
+        C_i  <- C_i + speed (sigma(common_i + w_tc TC_i) - C_i)
+        PC_i <- PC_i + speed (sigma(common_i + w_tc k_i / (k_i + 2)) - PC_i)
+    """
+    for i in range(commitment.shape[0]):
+        common = bias + w_rb * relationship_benefits[i] + w_sv * shared_values[i] + w_trust * mean_trust[i]
+        target = 1.0 / (1.0 + math.exp(-(common + w_tc * termination_costs[i])))
+        commitment[i] += speed * (target - commitment[i])
+        k_i = float(contracts[i])
+        target_p = 1.0 / (1.0 + math.exp(-(common + w_tc * (k_i / (k_i + 2.0)))))
+        partner_commitment[i] += speed * (target_p - partner_commitment[i])
+
+
+@numba.njit(cache=True)
+def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leave, functional_conflict, decision_uncertainty):
+    """Outcomes (``trust.update_outcomes``, ODD 7.6), mediated by C and T::
+
+        acquiescence = sigma(K (C - 0.5)),   propensity_to_leave = sigma(-K (C - 0.35))
+        functional_conflict = sigma(K (T - 0.5)),   decision_uncertainty = sigma(-K (T - 0.5))
+    """
+    for i in range(commitment.shape[0]):
+        c = commitment[i]
+        t = mean_trust[i]
+        acquiescence[i] = 1.0 / (1.0 + math.exp(-slope * (c - 0.5)))
+        propensity_to_leave[i] = 1.0 / (1.0 + math.exp(slope * (c - 0.35)))
+        fc = 1.0 / (1.0 + math.exp(-slope * (t - 0.5)))
+        functional_conflict[i] = fc
+        decision_uncertainty[i] = 1.0 - fc  # sigma(-x) = 1 - sigma(x)
+
+
+@numba.njit(cache=True)
+def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, last_share, contracts,
+                  commitment, mean_trust, disposition,
+                  monitoring, reputation_detection, fi_on, fi_return, contribution, equal_sharing, sanction, fi_fine_on,
+                  contract_on, contract_stake, enforcement_prob,
+                  bias, w_commitment, w_trust, w_disposition, w_incentive, scale,
+                  p_detect, cooperation, cooperating):
+    """Detection probability, expected gain and the cooperation draw (``behaviour.decide``, ODD 7.7).
+
+    Per actor i, with one uniform ``r[i]``, ``c_i = contribution cap_i``,
+    ``S_i = sanction cap_i`` (0 without regulation) and ``fi_return = r (1 - b_s - r_s)``::
+
+        p_detect_i = 1 - (1 - monitoring)(1 - reputation_detection exposure_i)
+        gain_i  = [fi_on, member] (fi_return c_i / n_a - c_i + p_detect_i share_i^{t-1})   (equal sharing)
+                  [fi_on, member] (fi_return c_i - c_i)                                  (proportional)
+                + [fi_fine_on, member] p_detect_i S_i
+                + [contract_on] (k_i cap_i contract_stake + [member, k_i >= 1] enforcement_prob S_i)
+        cooperation_i = sigma(bias + w_c C_i + w_t T_i + w_d disposition_i + w_inc tanh(gain_i / (scale cap_i)))
+        cooperating_i = [firm] and r_i < cooperation_i     (cooperation_i is 0 for non-firms)
+
+    ``n_a = max(group_size[group_of[i]], 1)``; ``contract_stake = enforcement_prob
+    (breach_penalty + value duration / 2) - breach_gain``.
+    """
+    for i in range(firms.shape[0]):
+        cap = capacity[i]
+        pd = 1.0 - (1.0 - monitoring) * (1.0 - reputation_detection * exposure[i])
+        p_detect[i] = pd
+        fine = sanction * cap
+        gain = 0.0
+        if fi_on and members[i]:
+            c = contribution * cap
+            own = fi_return * c
+            if equal_sharing:
+                own = own / max(group_size[group_of[i]], 1)
+                gain += own - c + pd * last_share[i]
+            else:
+                gain += own - c
+        if fi_fine_on and members[i]:
+            gain += pd * fine
+        if contract_on:
+            gain += contracts[i] * cap * contract_stake
+            if members[i] and contracts[i] > 0:
+                gain += enforcement_prob * fine
+        x = (bias + w_commitment * commitment[i] + w_trust * mean_trust[i] + w_disposition * disposition[i]
+             + w_incentive * math.tanh(gain / (scale * max(cap, 1e-9))))
+        prob = 1.0 / (1.0 + math.exp(-x))
+        cooperation[i] = prob if firms[i] else 0.0
+        cooperating[i] = firms[i] and r[i] < prob
 
 
 @numba.njit(cache=True)
@@ -251,6 +376,34 @@ def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, 
         obs = (1.0 if breach else 0.0) if observed[u] else reported[j]
         seen = alive_d[d] & (observed[u] | arrived[d])
         opp[d] += (memory * (obs - opp[d])) if seen else 0.0
+
+
+@numba.njit(cache=True)
+def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
+    """KPIs (``model._record``): per-type sums over the firms of the step, in one pass.
+
+    ``sums[g]`` for g = ``kind`` (0 enterprise, 1 leading firm): count,
+    cooperators, then the sum of each array in ``columns``. Returns
+    ``(members, free riders among them, sum of energy intensity * revenue)``.
+    """
+    n_members = 0
+    free_riders = 0
+    energy_revenue = 0.0
+    for i in range(firms.shape[0]):
+        if not firms[i]:
+            continue
+        g = kind[i]
+        sums[g, 0] += 1.0
+        if cooperating[i]:
+            sums[g, 1] += 1.0
+        for j in range(len(columns)):
+            sums[g, 2 + j] += columns[j][i]
+        energy_revenue += energy[i] * revenue[i]
+        if members[i]:
+            n_members += 1
+            if not cooperating[i]:
+                free_riders += 1
+    return n_members, free_riders, energy_revenue
 
 
 @numba.njit(cache=True)

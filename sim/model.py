@@ -216,21 +216,16 @@ class ClusterModel(mesa.Model):
             for dim in range(st.values_dim):
                 tot = np.bincount(bins, weights=values[:, dim], minlength=len(assoc_idx) + 1)[: len(assoc_idx)]
                 st.values[assoc_idx, dim] = np.where(cnt > 0, tot / np.maximum(cnt, 1), culture[dim])
-        st.e_shared_values[:e] = trust.edge_shared_values(st.values[:n], st.ua[:e], st.ub[:e])
 
-        # --- Morgan-Hunt: antecedents -> trust -> commitment -> outcomes
-        contracts_of = contract_mech.contracts_per_node(st, live_ff) if mech.contract.enabled else np.zeros(n, np.int64)
-        # antecedents, trust and mean trust in one pass over the edges
-        trust.update_relationships(st, alive_d, culture, contracts_of, p)
+        # --- Morgan-Hunt: shared values, antecedents -> trust -> commitment -> outcomes
+        # (SV per edge, live contracts per actor, trust and the per-actor means in one pass over the edges)
+        contracts_of = trust.update_relationships(st, alive_d, live_ff, culture, p)
         trust.update_commitment(st, contracts_of, p)
         trust.update_outcomes(st)
 
-        # --- decisions
-        p_detect = fi_mech.detection_probability(st.exposure[:n], p)
-        # members of each firm's association (1 for non-members), from the cached member counts
-        group_size = np.append(masks["assoc_members"], 1)[masks["member_assoc"]]
-        gain = behaviour.expected_gain(st, members, p_detect, group_size, self._last_share, contracts_of, p)
-        behaviour.decide(st, firms, gain, p, rng)
+        # --- decisions (detection probability, expected gain, the draw), with the cached member counts
+        p_detect = behaviour.decide(st, firms, members, masks["member_assoc"], masks["assoc_members"], contracts_of,
+                                    self._last_share, p, rng)
         coop = st.cooperating[:n]
 
         # --- mechanisms
@@ -430,62 +425,66 @@ class ClusterModel(mesa.Model):
         return pairs[:, 0], pairs[:, 1]
 
     # ================================================================== KPIs
+    #: Node arrays whose mean over the step's firms is a KPI of the same name.
+    _MEAN_KPIS = ("commitment", "partner_commitment", "propensity_to_leave", "acquiescence", "functional_conflict",
+                  "decision_uncertainty", *ANTECEDENT_COLUMNS)
+
     def _record(self, *, firms, members, alive_d, info, breaches, detected, expelled, spend, roi, pool_in, pool_out, digi, demand, live_ff) -> None:
         st = self.state
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
-        f = np.flatnonzero(firms)
-        w = firms / len(f) if len(f) else firms.astype(np.float64)  # means over f as one dot product each
-        mean = (lambda x: float(np.einsum("i,i->", x[:n], w)) if len(f) else 0.0)  # (not @: BLAS threads)
+        # per-type sums over the firms of the step (kernels.kpi_sums): count, cooperators, then these columns
+        columns = tuple(getattr(st, name)[:n] for name in (*self._MEAN_KPIS, "mean_trust", "revenue", "profit"))
+        sums = np.zeros((2, 2 + len(columns)))
+        n_mem, free_riders, energy_revenue = kernels.kpi_sums(firms, members, st.kind[:n], st.cooperating[:n], columns,
+                                                              st.revenue[:n], st.energy_intensity[:n], sums)
+        total = sums.sum(axis=0)
+        count = total[0]
+        mean = (lambda j: float(total[j] / count) if count else 0.0)  # noqa: E731
+        col = {name: 2 + j for j, name in enumerate((*self._MEAN_KPIS, "mean_trust", "revenue", "profit"))}
         # mean trust over live edges observed by firms (after exits and entries)
         tr_sum, tr_n = kernels.live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
         self.step_count = int(self.time)
-        self.members = len(st.firms())  # after exits and entries
-        self.cooperation_rate = mean(st.cooperating[:n].view(np.int8))
+        now_kind = st.kind[: st.n_nodes][st.firm_mask()]  # after exits and entries
+        self.members = len(now_kind)
+        self.cooperation_rate = mean(1)
         self.mean_trust = float(tr_sum / tr_n) if tr_n else 0.0
-        self.mean_commitment = mean(st.commitment[:n])
-        self.partner_commitment = mean(st.partner_commitment[:n])
-        for name in ("propensity_to_leave", "acquiescence", "functional_conflict", "decision_uncertainty", *ANTECEDENT_COLUMNS):
-            setattr(self, name, mean(getattr(st, name)[:n]))
-        self.revenue = float(np.where(firms, st.revenue[:n], 0.0).sum())
-        self.profit = float(np.where(firms, st.profit[:n], 0.0).sum())
+        self.mean_commitment = mean(col["commitment"])
+        for name in self._MEAN_KPIS[1:]:
+            setattr(self, name, mean(col[name]))
+        self.revenue = float(total[col["revenue"]])
+        self.profit = float(total[col["profit"]])
         self.brand_equity = self.market.equity
         for name, value in zip(ASPECTS, self.market.brand):
             setattr(self, f"brand_{name}", float(value))
-        mem = members
-        self.free_rider_share = float((mem & ~st.cooperating[:n]).sum() / mem.sum()) if mem.any() else 0.0
+        self.free_rider_share = free_riders / n_mem if n_mem else 0.0
         self.free_riders_detected = detected
         self.expulsions = expelled
         self.contracts_active = int((live_ff & (st.contract_left[: len(live_ff)] > 0)).sum())
         self.contract_breaches = breaches
         self.info_sent, self.info_lost, self.info_delay = info.sent, info.lost, info.delay
-        self.payoff_gini = gini(st.profit[f])
-        rev = np.where(firms, st.revenue[:n], 0.0)
-        rev_sum = rev.sum()
-        self.energy_intensity = float(np.einsum("i,i->", st.energy_intensity[:n], rev) / rev_sum) if rev_sum > 0 else mean(st.energy_intensity[:n])
+        self.payoff_gini = gini(st.profit[:n][firms])
+        rev_sum = total[col["revenue"]]
+        self.energy_intensity = float(energy_revenue / rev_sum) if rev_sum > 0 else (float(st.energy_intensity[:n][firms].mean()) if count else 0.0)
         self.marketing_spend = spend
         self.marketing_roi = roi
         self.public_good_in = pool_in
         self.public_good_out = pool_out
         self.digitalization_cost = digi
         self.demand = demand
-        self._record_by_type(firms)
-
-    def _record_by_type(self, firms) -> None:
-        st = self.state
-        n = len(firms)
-        now = st.firm_mask()
-        for kind, tname in ((ENTERPRISE, "enterprise"), (LEADING, "leading_firm")):
-            sel = np.flatnonzero(firms & (st.kind[:n] == kind))
+        # per actor type
+        now = np.bincount(now_kind, minlength=2)
+        for g, tname in ((ENTERPRISE, "enterprise"), (LEADING, "leading_firm")):
+            k = sums[g, 0]
             vals = {
-                "members": int((now & (st.kind[: st.n_nodes] == kind)).sum()),
-                "cooperation_rate": float(st.cooperating[sel].mean()) if len(sel) else 0.0,
-                "mean_trust": float(st.mean_trust[sel].mean()) if len(sel) else 0.0,
-                "mean_commitment": float(st.commitment[sel].mean()) if len(sel) else 0.0,
-                "revenue": float(st.revenue[sel].sum()),
-                "profit": float(st.profit[sel].sum()),
+                "members": int(now[g]),
+                "cooperation_rate": float(sums[g, 1] / k) if k else 0.0,
+                "mean_trust": float(sums[g, col["mean_trust"]] / k) if k else 0.0,
+                "mean_commitment": float(sums[g, col["commitment"]] / k) if k else 0.0,
+                "revenue": float(sums[g, col["revenue"]]),
+                "profit": float(sums[g, col["profit"]]),
             }
-            for k in BY_TYPE_KPIS:
-                setattr(self, f"{tname}_{k}", vals[k])
+            for key in BY_TYPE_KPIS:
+                setattr(self, f"{tname}_{key}", vals[key])
 
     def _record_validation(self) -> None:
         g = self.game

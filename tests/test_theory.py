@@ -31,7 +31,9 @@ def one_edge_state(**node):
 
 def trust_target(sv=0.5, comm=0.5, opp=0.1):
     st = one_edge_state()
-    st.e_shared_values[0] = sv
+    # value profiles 1 - sv apart in every dimension: SV_u = 1 - |v_a - v_b| = sv
+    st.values[0] = 0.0
+    st.values[1] = 1.0 - sv
     st.comm[:2] = comm
     st.opp[:2] = opp
     p = Scenario()
@@ -91,7 +93,9 @@ def test_cooperation_rises_with_trust_and_commitment():
     probs = {}
     for label, c, t in (("low", 0.2, 0.2), ("commit", 0.8, 0.2), ("trust", 0.2, 0.8)):
         st = one_edge_state(commitment=c, mean_trust=t, disposition=0.5)
-        decide(st, np.array([True, True]), np.zeros(2), p, np.random.default_rng(0))
+        none = np.zeros(2, dtype=bool)
+        decide(st, np.array([True, True]), none, np.zeros(2, np.int64), np.ones(1, np.int64), np.zeros(2, np.int64), np.zeros(2), p,
+               np.random.default_rng(0))
         probs[label] = st.cooperation[0]
     assert probs["commit"] > probs["low"] and probs["trust"] > probs["low"]
 

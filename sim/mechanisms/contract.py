@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import kernels
 
-__all__ = ["ContractResult", "run_contracts", "contracts_per_node"]
+__all__ = ["ContractResult", "run_contracts"]
 
 
 @dataclass
@@ -40,14 +40,6 @@ class ContractResult:
     observed: np.ndarray  # (E,) bool: the pair traded under contract this step
     breach_a: np.ndarray  # (E,) bool
     breach_b: np.ndarray  # (E,) bool
-
-
-def contracts_per_node(st, live: np.ndarray) -> np.ndarray:
-    """Live contracts per actor (``kernels.count_contracts``)."""
-    e = st.n_edges
-    out = np.zeros(st.n_nodes, dtype=np.int64)
-    kernels.count_contracts(st.ua[:e], st.ub[:e], live, st.contract_left[:e], out)
-    return out
 
 
 def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> ContractResult:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PoolResult", "effective_terms", "detection_probability", "run_pool"]
+__all__ = ["PoolResult", "effective_terms", "run_pool"]
 
 
 @dataclass
@@ -45,20 +45,14 @@ def effective_terms(p) -> tuple[float, float, float]:
     return brand, rnd, r
 
 
-def detection_probability(exposure: np.ndarray, p) -> np.ndarray:
-    """Chance a defecting member is exposed: monitoring or reputation."""
-    monitoring = p.mechanisms.regulation.monitoring_prob if p.mechanisms.regulation.enabled else 0.0
-    reputation = p.mechanisms.function_interest.reputation_detection * exposure
-    return 1.0 - (1.0 - monitoring) * (1.0 - reputation)
-
-
 def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Generator) -> PoolResult:
     """Collect contributions, expose free riders, share the pool.
 
     Args:
         st: the state; ``cooperating`` decides who contributes.
         members: ``(N,)`` bool, active firms that belong to an association.
-        p_detect: ``(N,)`` detection probability of a defecting member.
+        p_detect: ``(N,)`` detection probability of a defecting member
+            (``1 - (1 - monitoring)(1 - reputation_detection * exposure)``, from ``behaviour.decide``).
     """
     n = st.n_nodes
     fi = p.mechanisms.function_interest
