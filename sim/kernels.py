@@ -39,6 +39,8 @@ __all__ = [
     "kpi_sums",
     "live_trust_sum",
     "csr_by_source",
+    "live_ff_degree",
+    "pull_values",
 ]
 
 _ASSOCIATION = 2  # sim.structures.ASSOCIATION (checked in sim/state.py)
@@ -396,13 +398,23 @@ def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
         sums[g, 0] += 1.0
         if cooperating[i]:
             sums[g, 1] += 1.0
-        for j in range(len(columns)):
-            sums[g, 2 + j] += columns[j][i]
         energy_revenue += energy[i] * revenue[i]
         if members[i]:
             n_members += 1
             if not cooperating[i]:
                 free_riders += 1
+    for j in range(len(columns)):  # column by column: each a straight pass over one array
+        col = columns[j]
+        s0 = 0.0
+        s1 = 0.0
+        for i in range(firms.shape[0]):
+            if firms[i]:
+                if kind[i] == 0:
+                    s0 += col[i]
+                else:
+                    s1 += col[i]
+        sums[0, 2 + j] = s0
+        sums[1, 2 + j] = s1
     return n_members, free_riders, energy_revenue
 
 
@@ -421,6 +433,25 @@ def live_trust_sum(ua, ub, active, kind, trust):
                 total += trust[2 * u + 1]
                 n += 1
     return total, n
+
+
+@numba.njit(cache=True)
+def live_ff_degree(ua, ub, is_ff, active, out):
+    """Entry (``model._entrant_links``): live firm-firm links per node (both ends active), into ``out``."""
+    for u in range(ua.shape[0]):
+        a, b = ua[u], ub[u]
+        if is_ff[u] and active[a] and active[b]:
+            out[a] += 1
+            out[b] += 1
+
+
+@numba.njit(cache=True)
+def pull_values(values, members, culture, rate):
+    """Regulation, culture (``regulation.culture_pull``): ``v_i <- v_i + rate (culture - v_i)`` for members."""
+    for i in range(members.shape[0]):
+        if members[i]:
+            for k in range(values.shape[1]):
+                values[i, k] += rate * (culture[k] - values[i, k])
 
 
 @numba.njit(cache=True)

@@ -416,13 +416,16 @@ class ClusterModel(mesa.Model):
         if k == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         e = st.n_edges
-        live = st.is_ff[:e] & st.active[st.ua[:e]] & st.active[st.ub[:e]]  # links to departed firms do not count
-        deg = np.bincount(st.ua[:e][live], minlength=n_old) + np.bincount(st.ub[:e][live], minlength=n_old)
-        w = deg[pool] + 1.0 if kind != "hierarchical" else np.ones(len(pool))
-        # one draw for all entrants; a repeated target is linked once
+        if kind != "hierarchical":  # degree over live firm-firm links: links to departed firms do not count
+            deg = np.zeros(n_old, dtype=np.int64)
+            kernels.live_ff_degree(st.ua[:e], st.ub[:e], st.is_ff[:e], st.active[:n_old], deg)
+            w = deg[pool] + 1.0
+        else:
+            w = np.ones(len(pool))
+        # one draw for all entrants; a repeated target is linked once (pairs in (entrant, target) order)
         targets = rng.choice(pool, size=len(nodes) * k, p=w / w.sum())
-        pairs = np.unique(np.stack([np.repeat(nodes, k), targets], axis=1), axis=0)
-        return pairs[:, 0], pairs[:, 1]
+        key = np.unique(np.repeat(nodes, k) * n_old + targets)  # targets < n_old <= entrants: a 1-D key sorts as the pair
+        return key // n_old, key % n_old
 
     # ================================================================== KPIs
     #: Node arrays whose mean over the step's firms is a KPI of the same name.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels
+
 __all__ = ["RegulationResult", "apply_regulation", "culture_pull", "STRIKE_MEMORY"]
 
 #: Share of a strike kept from one step to the next (an assumption: about ten steps of memory).
@@ -36,8 +38,7 @@ class RegulationResult:
 def culture_pull(st, members: np.ndarray, culture: np.ndarray, p) -> None:
     """Move member values towards the culture."""
     rate = p.mechanisms.regulation.culture_strength * (0.5 + p.internal_marketing.promotion)
-    vals = st.values[: len(members)]
-    vals += np.where(members[:, None], min(1.0, rate) * (culture - vals), 0.0)
+    kernels.pull_values(st.values[: len(members)], members, np.ascontiguousarray(culture, dtype=np.float64), min(1.0, rate))
 
 
 def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p) -> RegulationResult:
