@@ -34,6 +34,10 @@ __all__ = [
     "commitment_pass",
     "outcome_pass",
     "decision_pass",
+    "pool_pass",
+    "revenue_pass",
+    "profit_pass",
+    "regulation_pass",
     "contract_pass",
     "observe_opportunism",
     "kpi_sums",
@@ -289,6 +293,135 @@ def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, l
         prob = 1.0 / (1.0 + math.exp(-x))
         cooperation[i] = prob if firms[i] else 0.0
         cooperating[i] = firms[i] and r[i] < prob
+
+
+@numba.njit(cache=True)
+def pool_pass(r, members, coop, assoc_of, capacity, p_detect, contribution, brand_share, rnd_share, multiplier,
+              equal_sharing, pool, brand, rnd, unshared, contrib, detected, share, cash):
+    """Function-interest pool (``function_interest.run_pool``, ODD 7.8), per association ``a``.
+
+    Per actor (one uniform ``r[i]``): ``c_i = [member, cooperating] contribution cap_i``;
+    a defecting member is exposed when ``r_i < p_detect_i``. Per association::
+
+        pool_a = sum c_i,  brand_a = brand_share pool_a,  rnd_a = rnd_share pool_a
+        returned_a = multiplier (pool_a - brand_a - rnd_a)
+
+    shared among the eligible (members not exposed): equally
+    (``returned_a / eligible_a``; a pool nobody may share is ``unshared_a``)
+    or in proportion to contributions (``returned_a c_i / pool_a``).
+    ``cash_i += share_i - c_i``. The per-association arrays (``pool`` ...
+    ``unshared``, zeroed, one row per association) are filled for the totals.
+    """
+    n = members.shape[0]
+    n_assoc = pool.shape[0]
+    eligible = np.zeros(n_assoc)
+    for i in range(n):
+        c = 0.0
+        exposed = False
+        if members[i]:
+            if coop[i]:
+                c = contribution * capacity[i]
+            else:
+                exposed = r[i] < p_detect[i]
+            pool[assoc_of[i]] += c
+            if not exposed:
+                eligible[assoc_of[i]] += 1.0
+        contrib[i] = c
+        detected[i] = exposed
+    for k in range(n_assoc):
+        brand[k] = brand_share * pool[k]
+        rnd[k] = rnd_share * pool[k]
+        returned = multiplier * (pool[k] - brand[k] - rnd[k])
+        if equal_sharing:
+            unshared[k] = returned if eligible[k] == 0 else 0.0
+            eligible[k] = returned / eligible[k] if eligible[k] > 0 else 0.0  # now: the share per head
+        else:
+            unshared[k] = 0.0
+            eligible[k] = returned  # now: the amount to share in proportion
+    for i in range(n):
+        s = 0.0
+        if members[i] and not detected[i]:
+            a = assoc_of[i]
+            if equal_sharing:
+                s = eligible[a]
+            elif pool[a] > 0:
+                s = eligible[a] * (contrib[i] / pool[a])
+        share[i] = s
+        cash[i] += s - contrib[i]
+
+
+@numba.njit(cache=True)
+def regulation_pass(members, offenders, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
+                    income, dues, fines, reputation, strikes, cash):
+    """Regulation (``regulation.apply_regulation``, ODD 7.10): dues, fines, reputation, strikes.
+
+    Per actor: ``dues_i = [member] dues_rate cap_i``, ``fines_i = [member, offender]
+    sanction cap_i``, both paid to the association (``income``, one row per
+    association) and taken from ``cash``; an offender loses
+    ``reputation_penalty`` of reputation (floor 0); ``strikes_i <- strike_memory
+    strikes_i + [member, offender]``.
+    """
+    for i in range(members.shape[0]):
+        d = 0.0
+        f = 0.0
+        if members[i]:
+            d = dues_rate * capacity[i]
+            if offenders[i]:
+                f = sanction * capacity[i]
+            income[assoc_of[i]] += d + f
+        dues[i] = d
+        fines[i] = f
+        cash[i] += -(d + f)
+        if offenders[i]:
+            reputation[i] = max(0.0, reputation[i] - reputation_penalty)
+        strikes[i] = strike_memory * strikes[i] + (1.0 if (members[i] and offenders[i]) else 0.0)
+
+
+@numba.njit(cache=True)
+def revenue_pass(firms, members, brand_users, kind, capacity, channel_bonus, demand, premium, equity, corporate,
+                 revenue, brand_revenue):
+    """Market (``Market.revenue``, ODD 7.13): revenue of every actor (0 for non-firms) and its brand part::
+
+        base_i = cap_i demand
+        lift_i = premium (equity [member] + 0.5 corporate [brand user]) + premium corporate [leading firm]
+        revenue_i = base_i (1 + lift_i)(1 + channel_bonus_i),   brand_revenue_i = base_i lift_i
+    """
+    for i in range(firms.shape[0]):
+        base = capacity[i] * demand if firms[i] else 0.0
+        lift = premium * (equity * (1.0 if members[i] else 0.0) + (0.5 * corporate) * (1.0 if (brand_users[i] and firms[i]) else 0.0))
+        lift = lift + (premium * corporate) * (1.0 if kind[i] == _LEADING else 0.0)
+        revenue[i] = base * (1.0 + lift) * (1.0 + channel_bonus[i])
+        brand_revenue[i] = base * lift
+
+
+@numba.njit(cache=True)
+def profit_pass(firms, members, capacity, energy, revenue, cash, share, surplus, brand_revenue, contribution,
+                margin, energy_price, fixed_cost, memory, dues_rate,
+                profit, resources, payoff, benefit, sunk):
+    """Profit (ODD 7.14) and what members take from it into the next step (7.3), per actor::
+
+        gross_i   = revenue_i (margin - energy_price energy_i) - fixed_cost cap_i
+        profit_i  = gross_i + cash_i          (0 for non-firms);  resources_i += profit_i
+        payoff_i  = profit_i / cap_i
+        benefit_i <- benefit_i + memory ((share_i + surplus_i + margin brand_revenue_i) / cap_i - benefit_i)
+        sunk_i    <- 0.95 sunk_i + contribution_i + [member] dues_rate cap_i
+
+    (``dues_rate`` is 0 without regulation.)
+    """
+    for i in range(firms.shape[0]):
+        cap = max(capacity[i], 1e-9)
+        if firms[i]:
+            gross = revenue[i] * (margin - energy_price * energy[i]) - fixed_cost * capacity[i]
+            pr = gross + cash[i]
+            profit[i] = pr
+            payoff[i] = pr / cap
+            received = (share[i] + surplus[i] + brand_revenue[i] * margin) / cap
+            benefit[i] += memory * (received - benefit[i])
+        else:
+            profit[i] = 0.0
+            payoff[i] = 0.0
+        resources[i] += profit[i]
+        sunk[i] = 0.95 * sunk[i] + (contribution[i] + (dues_rate * capacity[i] if members[i] else 0.0))
 
 
 @numba.njit(cache=True)

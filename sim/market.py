@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 __all__ = ["Market", "ASPECTS"]
 
 ASPECTS = ("technological", "economic", "social", "energy")
@@ -81,11 +83,9 @@ class Market:
         self.corporate = max(self.corporate, 0.3)  # leaders keep their own base brand
 
     def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray, brand_users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Revenue of every node (0 for non-firms) and the part due to brand premiums."""
+        """Revenue of every node (0 for non-firms) and the part due to brand premiums (loop: ``kernels.revenue_pass``)."""
         n = st.n_nodes
-        m = self.p.market
-        base = np.where(firms, st.capacity[:n] * self.demand_now, 0.0)
-        lift = m.brand_premium * (self.equity * members + 0.5 * self.corporate * (brand_users & firms))
-        lift = lift + m.brand_premium * self.corporate * (st.kind[:n] == 1)
-        revenue = base * (1.0 + lift) * (1.0 + channel_bonus)
-        return revenue, base * lift
+        revenue, brand_revenue = np.empty(n), np.empty(n)
+        kernels.revenue_pass(firms, members, brand_users, st.kind[:n], st.capacity[:n], channel_bonus, float(self.demand_now),
+                             float(self.p.market.brand_premium), self.equity, float(self.corporate), revenue, brand_revenue)
+        return revenue, brand_revenue

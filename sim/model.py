@@ -235,8 +235,7 @@ class ClusterModel(mesa.Model):
         pool_in = pool_out = brand_spend = rnd_spend = 0.0
         st.contribution[:n] = 0.0
         if mech.function_interest.enabled:
-            pool = fi_mech.run_pool(st, members, p_detect, p, rng)
-            cash += pool.cash
+            pool = fi_mech.run_pool(st, members, p_detect, p, rng, cash)
             detected, share = pool.detected, pool.share
             pool_in, pool_out, brand_spend, rnd_spend = pool.pool_in, pool.pool_out, pool.brand_spend, pool.rnd_spend
         self._last_share = share
@@ -262,8 +261,7 @@ class ClusterModel(mesa.Model):
         dues = fines = treasury_spend = 0.0
         expelled = np.zeros(0, dtype=np.int64)
         if mech.regulation.enabled:
-            rr = reg_mech.apply_regulation(st, members, detected | caught, p)
-            cash += rr.cash
+            rr = reg_mech.apply_regulation(st, members, detected | caught, p, cash)
             dues, fines, treasury_spend, expelled = rr.dues, rr.fines, rr.treasury_spend, rr.expelled
             reg_mech.culture_pull(st, members, culture, p)
         st.reputation[:n] += np.where(firms & coop, 0.2 * st.exposure[:n] * (1.0 - st.reputation[:n]), 0.0)
@@ -295,16 +293,13 @@ class ClusterModel(mesa.Model):
         channel_bonus = self._channel_bonus(live_ff, n) if mk.channel_sharing > 0 else np.zeros(n)
         brand_users = users if leaders.any() else np.zeros(n, dtype=bool)  # no leader, no brand to use
         revenue, brand_revenue = self.market.revenue(st, firms, members, channel_bonus, brand_users)
-        gross = np.where(firms, revenue * (p.market.margin - p.market.energy_price * st.energy_intensity[:n]) - p.firms.fixed_cost * cap, 0.0)
-        profit = np.where(firms, gross + cash, 0.0)
-        st.revenue[:n], st.profit[:n] = revenue, profit
-        st.resources[:n] += profit
-        st.payoff[:n] = np.where(firms, profit / np.maximum(cap, 1e-9), 0.0)
-        received = (share + surplus + brand_revenue * p.market.margin) / np.maximum(cap, 1e-9)
-        m = p.trust.memory
-        st.benefit[:n] += np.where(firms, m * (received - st.benefit[:n]), 0.0)
-        paid_in = st.contribution[:n] + np.where(members & mech.regulation.enabled, mech.regulation.dues * (0.5 + p.internal_marketing.price) * cap, 0.0)
-        st.sunk[:n] = 0.95 * st.sunk[:n] + paid_in
+        st.revenue[:n] = revenue
+        # profit, resources, payoff; benefit and sunk investment for the next step's antecedents (kernels.profit_pass)
+        dues_rate = mech.regulation.dues * (0.5 + p.internal_marketing.price) if mech.regulation.enabled else 0.0
+        kernels.profit_pass(firms, members, cap, st.energy_intensity[:n], revenue, cash, share, surplus, brand_revenue,
+                            st.contribution[:n], float(p.market.margin), float(p.market.energy_price), float(p.firms.fixed_cost),
+                            float(p.trust.memory), float(dues_rate), st.profit[:n], st.resources[:n], st.payoff[:n],
+                            st.benefit[:n], st.sunk[:n])
 
         # --- learning, exits, entries
         behaviour.imitate(st, firms_idx, p, rng)

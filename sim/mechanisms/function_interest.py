@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels
+
 __all__ = ["PoolResult", "effective_terms", "run_pool"]
 
 
 @dataclass
 class PoolResult:
-    cash: np.ndarray  # (N,) share received minus contribution
     share: np.ndarray  # (N,) share received
     pool_in: float
     pool_out: float
@@ -45,43 +46,31 @@ def effective_terms(p) -> tuple[float, float, float]:
     return brand, rnd, r
 
 
-def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Generator) -> PoolResult:
-    """Collect contributions, expose free riders, share the pool.
+def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Generator, cash: np.ndarray) -> PoolResult:
+    """Collect contributions, expose free riders, share the pool (loop: ``kernels.pool_pass``).
 
     Args:
-        st: the state; ``cooperating`` decides who contributes.
+        st: the state; ``cooperating`` decides who contributes (``contribution`` is written).
         members: ``(N,)`` bool, active firms that belong to an association.
         p_detect: ``(N,)`` detection probability of a defecting member
             (``1 - (1 - monitoring)(1 - reputation_detection * exposure)``, from ``behaviour.decide``).
+        rng: one uniform per actor (``rng.random(N)``) decides exposure.
+        cash: ``(N,)`` this step's cash of every actor; share minus contribution is added.
     """
     n = st.n_nodes
     fi = p.mechanisms.function_interest
     brand_s, rnd_s, r = effective_terms(p)
-    coop = st.cooperating[:n]
-    c = np.where(members & coop, fi.contribution * st.capacity[:n], 0.0)
-    st.contribution[:n] = c
-    detected = members & ~coop & (rng.random(n) < p_detect)
-    a = np.where(members, st.assoc_of[:n], 0)
-    n_assoc = int(a.max()) + 1 if n else 1
-    pool = np.bincount(a, weights=c, minlength=n_assoc)
-    brand = brand_s * pool
-    rnd = rnd_s * pool
-    returned = r * (pool - brand - rnd)
-    eligible = members & ~detected
-    if fi.sharing == "equal":
-        n_elig = np.bincount(a[eligible], minlength=n_assoc).astype(float)
-        per_head = np.divide(returned, n_elig, out=np.zeros_like(returned), where=n_elig > 0)
-        share = np.where(eligible, per_head[a], 0.0)
-        unshared = np.where(n_elig > 0, 0.0, returned)
-    else:
-        frac = np.divide(c, pool[a], out=np.zeros(n), where=pool[a] > 0)
-        share = np.where(eligible, returned[a] * frac, 0.0)
-        unshared = np.zeros_like(returned)
+    n_assoc = int(st.assoc_of[:n][members].max()) + 1 if members.any() else 1
+    pool, brand, rnd, unshared = (np.zeros(n_assoc) for _ in range(4))
+    detected = np.empty(n, dtype=bool)
+    share = np.empty(n)
+    kernels.pool_pass(rng.random(n), members, st.cooperating[:n], st.assoc_of[:n], st.capacity[:n], p_detect,
+                      float(fi.contribution), float(brand_s), float(rnd_s), float(r), fi.sharing == "equal",
+                      pool, brand, rnd, unshared, st.contribution[:n], detected, share, cash)
     # a pool nobody may share goes to the brand
     brand_total = float(brand.sum() + unshared.sum())
     shares_paid = float(share.sum())
     return PoolResult(
-        cash=share - c,
         share=share,
         pool_in=float(pool.sum()),
         pool_out=shares_paid + brand_total + float(rnd.sum()),

@@ -28,7 +28,6 @@ STRIKE_MEMORY = 0.9
 
 @dataclass
 class RegulationResult:
-    cash: np.ndarray  # (N,) dues and fines paid (negative for firms)
     dues: float
     fines: float
     treasury_spend: float
@@ -41,24 +40,24 @@ def culture_pull(st, members: np.ndarray, culture: np.ndarray, p) -> None:
     kernels.pull_values(st.values[: len(members)], members, np.ascontiguousarray(culture, dtype=np.float64), min(1.0, rate))
 
 
-def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p) -> RegulationResult:
-    """Dues, sanctions, reputation, strikes, expulsion and treasury spending.
+def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p, cash: np.ndarray) -> RegulationResult:
+    """Dues, sanctions, reputation, strikes, expulsion and treasury spending (loop: ``kernels.regulation_pass``).
 
     Args:
         members: ``(N,)`` bool, active firms in an association.
         offenders: ``(N,)`` bool, exposed free riders and caught breachers.
+        cash: ``(N,)`` this step's cash of every actor; dues and fines are taken from it.
     """
     n = st.n_nodes
     reg = p.mechanisms.regulation
-    cap = st.capacity[:n]
-    dues = np.where(members, reg.dues * (0.5 + p.internal_marketing.price) * cap, 0.0)
-    fines = np.where(offenders & members, reg.sanction * cap, 0.0)
-    a = np.where(members, st.assoc_of[:n], 0)
-    income = np.bincount(a, weights=dues + fines, minlength=max(1, int(a.max()) + 1 if n else 1))
-    st.treasury[: len(income)] += income
-    spend = float(st.treasury[: len(income)].sum())
-    st.treasury[: len(income)] = 0.0
-    st.reputation[:n] = np.where(offenders, np.maximum(0.0, st.reputation[:n] - reg.reputation_penalty), st.reputation[:n])
-    st.strikes[:n] = STRIKE_MEMORY * st.strikes[:n] + (offenders & members)
+    n_assoc = max(1, int(st.assoc_of[:n][members].max()) + 1 if members.any() else 1)
+    income = np.zeros(n_assoc)
+    dues, fines = np.empty(n), np.empty(n)
+    kernels.regulation_pass(members, offenders, st.assoc_of[:n], st.capacity[:n], float(reg.dues * (0.5 + p.internal_marketing.price)),
+                            float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, income, dues, fines,
+                            st.reputation[:n], st.strikes[:n], cash)
+    st.treasury[:n_assoc] += income
+    spend = float(st.treasury[:n_assoc].sum())
+    st.treasury[:n_assoc] = 0.0
     expelled = np.flatnonzero(members & (st.strikes[:n] >= reg.expulsion_strikes))
-    return RegulationResult(cash=-(dues + fines), dues=float(dues.sum()), fines=float(fines.sum()), treasury_spend=spend, expelled=expelled)
+    return RegulationResult(dues=float(dues.sum()), fines=float(fines.sum()), treasury_spend=spend, expelled=expelled)
