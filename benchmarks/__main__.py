@@ -36,7 +36,8 @@ PLANS = {
         "structures": ["hierarchical", "star", "chain", "network"],
         "structure_reference": True,
         "memory_n": [10_000, 100_000],
-        "throughput_runs": [3000],  # long enough that start-up is small next to the runs
+        "throughput_runs": [2000],  # long enough that start-up is small next to the runs
+        "throughput_rounds": 3,  # interleaved rounds; the tables use the median per executor (shared, noisy machine)
         "sweep_memory_runs": [2_000, 10_000],
     },
     "quick": {
@@ -48,6 +49,7 @@ PLANS = {
         "structure_reference": False,
         "memory_n": [10_000],
         "throughput_runs": [160],
+        "throughput_rounds": 1,
         "sweep_memory_runs": [100, 400],
     },
 }
@@ -117,14 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     for m in res["memory"]:
         print(f"  N={m['n_firms']:<7} peak RSS {m['peak'] / 2**20:8.1f} MiB", flush=True)
 
-    print("sweep throughput:", flush=True)
+    print("sweep throughput (rounds of serial, --jobs 2, --dask-local 2, interleaved):", flush=True)
     res["throughput"] = []
-    for ex in ([], ["--jobs", "2"], ["--dask-local", "2"]):
-        for runs in plan["throughput_runs"]:
-            s = run_sweep(runs, ex)
-            print(f"  {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s; "
-                  f"steady state {s.steady_runs_per_s:6.2f} runs/s", flush=True)
-            res["throughput"].append({**s.__dict__, "runs_per_s": s.runs_per_s})
+    for rnd in range(plan["throughput_rounds"]):
+        for ex in ([], ["--jobs", "2"], ["--dask-local", "2"]):
+            for runs in plan["throughput_runs"]:
+                s = run_sweep(runs, ex)
+                print(f"  round {rnd + 1} {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s; "
+                      f"steady state {s.steady_runs_per_s:6.2f} runs/s", flush=True)
+                res["throughput"].append({**s.__dict__, "runs_per_s": s.runs_per_s, "round": rnd + 1})
 
     print("sweep memory against runs (--jobs 2):", flush=True)
     res["sweep_memory"] = []
