@@ -6,7 +6,8 @@ Usage::
     python -m benchmarks --quick    # a smaller subset (a few minutes)
 
 Sections: step speed (vectorized vs the naive reference, edge-updates/s),
-per structure, cost growth with N and mean degree, peak memory of a model,
+where the step's time goes (per phase, and the floor of its exp/tanh calls
+and random draws), per structure, cost growth with N and mean degree, peak memory of a model,
 sweep throughput (serial, ``--jobs 2``, ``--dask-local 2``) and sweep memory
 against the number of runs. Raw numbers go to ``results.json`` beside it.
 """
@@ -18,9 +19,12 @@ import json
 import time
 from pathlib import Path
 
+from sim import ClusterModel
+
 from . import report
 from .machine import machine_info
 from .memory import model_peak_rss
+from .phases import floor, phase_times
 from .sweeps import run_sweep
 from .timing import scenario_for, time_model
 
@@ -95,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         if n in plan["reference_n"]:
             speed.append(_timed("reference", n))
     res["speed"] = speed
+
+    print("where the step's time goes (N = 10,000, core configuration):", flush=True)
+    res["phases"] = phase_times(scenario_for(10_000))
+    for r in res["phases"]:
+        print(f"  {r['phase']:<82} {1000 * r['median_s']:7.3f} ms  {100 * r['share']:5.1f} %", flush=True)
+    floor_model = ClusterModel(scenario_for(10_000), rng=1)
+    res["floor"] = floor(floor_model)
+    res["floor_edges"] = int(floor_model.state.edge_alive().sum())  # undirected live edges of the graph
+    print(f"  floor (exp, tanh, uniforms): {1000 * res['floor']['total_s']:.2f} ms", flush=True)
 
     print("per structure (N = 10,000):", flush=True)
     structures = []

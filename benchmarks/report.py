@@ -170,6 +170,31 @@ def _plot_speed(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _phase_section(res: dict) -> list[str]:
+    """Per-phase times of one step and the exp/tanh/uniform floor (absent in results of older runs)."""
+    if "phases" not in res:
+        return []
+    fl = res["floor"]
+    step = res["phases"][-1]["median_s"]
+    return [
+        "## Where the step's time goes (N = 10,000, mean degree 8, core configuration)",
+        "",
+        "Median time per step of each phase (`benchmarks/phases.py` wraps the functions the step calls with a timer; "
+        "the phases run in this order). This measured step is a separate model from the speed table's, so its total differs "
+        "a little.",
+        "",
+        _table(["phase", "ms/step", "share"],
+               [[r["phase"], f"{1000 * r['median_s']:.3f}", f"{100 * r['share']:.1f} %"] for r in res["phases"]]),
+        "",
+        f"Floor: what any implementation of these rules computes per step here, timed alone in tight loops: "
+        f"{fl['n_exp']:,} `exp` ({1000 * fl['exp_s']:.2f} ms), {fl['n_tanh']:,} `tanh` ({1000 * fl['tanh_s']:.2f} ms) "
+        f"and {fl['n_uniform']:,} uniform draws ({1000 * fl['uniform_s']:.2f} ms): {1000 * fl['total_s']:.2f} ms, "
+        f"{100 * fl['total_s'] / step:.0f} % of this step. The 20 M edge-updates/s target allows "
+        f"{1000 * 2 * res['floor_edges'] / 20e6:.1f} ms for this graph." if "floor_edges" in res else "",
+        "",
+    ]
+
+
 def write(res: dict, out: Path) -> None:
     """Write ``results.md``, ``growth.png`` and ``structures.png`` into ``out``."""
     bn, bk = _plot_growth(res, out / "growth.png")
@@ -201,6 +226,7 @@ def write(res: dict, out: Path) -> None:
         "",
         _table(STEP_HEADER, _step_rows(res["speed"])),
         "",
+        *_phase_section(res),
         "## Per structure (N = 10,000)",
         "",
         _table(STEP_HEADER, _step_rows(res["structures"])),

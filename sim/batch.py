@@ -573,9 +573,17 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
     # stack every 10 ms from the event-loop thread, competing for the GIL with the
     # pure-Python model step; nobody reads those profiles here (no dashboard), so it is
     # off for the workers we start (the nanny hands this config to its worker).
+    # Housekeeping timers also wake every process of a LocalCluster (scheduler, nannies, workers)
+    # many times a second; on a machine whose cores all run workers that time comes out of the
+    # runs, so the event-loop health check, the system monitor and the nanny's memory poll run
+    # at a calmer pace, and work stealing (equal-sized chunks, submitted a few at a time) is off.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536,
                           "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
-                          "distributed.worker.profile.enabled": False}):
+                          "distributed.worker.profile.enabled": False,
+                          "distributed.admin.tick.interval": "500ms",
+                          "distributed.admin.system-monitor.interval": "5s",
+                          "distributed.worker.memory.monitor-interval": "1s",
+                          "distributed.scheduler.work-stealing": False}):
         if scheduler:
             try:
                 return Client(scheduler, timeout="20s"), None

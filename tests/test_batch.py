@@ -175,8 +175,10 @@ def test_resume_after_lost_parts_gives_the_same_rows(tiny, tmp_path):
 
 
 def _sweep_cmd(scenario: Path, out: Path, *extra: str) -> list[str]:
+    # 150 steps per run: the 12 chunks left after the fourth part take a few seconds, so the signal
+    # lands mid-sweep even when this test process waits for a core on a loaded machine
     return [sys.executable, "run.py", "sweep", str(scenario), "--param", "mechanisms.regulation.sanction=0:2:8",
-            "--param", "structure.kind=star,chain,network", "--replicates", "2", "--seed", "9", "--steps", "40",
+            "--param", "structure.kind=star,chain,network", "--replicates", "2", "--seed", "9", "--steps", "150",
             "--out", str(out), *extra]
 
 
