@@ -43,6 +43,7 @@ __all__ = [
     "kpi_sums",
     "live_trust_sum",
     "csr_by_source",
+    "association_values",
     "live_ff_degree",
     "pull_values",
 ]
@@ -566,6 +567,25 @@ def live_trust_sum(ua, ub, active, kind, trust):
                 total += trust[2 * u + 1]
                 n += 1
     return total, n
+
+
+@numba.njit(cache=True)
+def association_values(values, group_of, group_size, culture, assoc_idx):
+    """Culture (``model._step_cluster``, ODD 7.3): each association holds its members' mean values.
+
+    ``group_of[i]`` is member i's association (``len(assoc_idx)`` for non-members);
+    an association without members holds the cluster ``culture``.
+    """
+    n_assoc = assoc_idx.shape[0]
+    dim = values.shape[1]
+    total = np.zeros((n_assoc + 1, dim))
+    for i in range(group_of.shape[0]):
+        g = group_of[i]
+        for k in range(dim):
+            total[g, k] += values[i, k]
+    for a in range(n_assoc):
+        for k in range(dim):
+            values[assoc_idx[a], k] = total[a, k] / max(group_size[a], 1) if group_size[a] > 0 else culture[k]
 
 
 @numba.njit(cache=True)

@@ -211,11 +211,8 @@ class ClusterModel(mesa.Model):
         assoc_idx = masks["assoc_idx"]
         values = st.values[:n]
         culture = np.einsum("i,ij->j", masks["firms"] / len(firms_idx), values) if len(firms_idx) else np.full(st.values_dim, 0.5)
-        if len(assoc_idx):
-            bins, cnt = masks["member_assoc"], masks["assoc_members"]  # non-members fall in a last, unused bin
-            for dim in range(st.values_dim):
-                tot = np.bincount(bins, weights=values[:, dim], minlength=len(assoc_idx) + 1)[: len(assoc_idx)]
-                st.values[assoc_idx, dim] = np.where(cnt > 0, tot / np.maximum(cnt, 1), culture[dim])
+        if len(assoc_idx):  # non-members fall in a last, unused group
+            kernels.association_values(values, masks["member_assoc"], masks["assoc_members"], culture, assoc_idx)
 
         # --- Morgan-Hunt: shared values, antecedents -> trust -> commitment -> outcomes
         # (SV per edge, live contracts per actor, trust and the per-actor means in one pass over the edges)
