@@ -180,9 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Resumable: run the same command again to continue.")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--param", action="append", metavar="KEY=SPEC",
-                   help="parameter and values: a,b,c or lo:hi:n (lo:hi for lhs/sobol); repeatable")
-    p.add_argument("--design", default="grid", choices=["grid", "lhs", "sobol"])
-    p.add_argument("--samples", type=int, help="lhs: points; sobol: base sample N (power of 2; N*(2k+2) points); default 16")
+                   help="parameter and values: a,b,c or lo:hi:n (lo:hi for lhs/sobol/morris); repeatable")
+    p.add_argument("--design", default="grid", choices=["grid", "lhs", "sobol", "morris"],
+                   help="grid: every combination; lhs: Latin hypercube; sobol: Saltelli design (Sobol' indices "
+                        "and radial Morris in the report); morris: Morris trajectories (elementary effects, cheaper "
+                        "screening)")
+    p.add_argument("--samples", type=int, help="lhs: points; sobol: base sample N (power of 2; N*(2k+2) points); "
+                                               "morris: trajectories (N*(k+1) points); default 16")
     p.add_argument("--replicates", type=int, default=1, help="seeded replicates per design point (default 1)")
     p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
     p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")

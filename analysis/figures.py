@@ -200,6 +200,36 @@ def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> 
     return fig
 
 
+def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figure:
+    """Morris screening per KPI: mu* per lever (95% interval), and sigma against mu* (the usual Morris plane)."""
+    kpis = list(kpis or dict.fromkeys(table["kpi"]))
+    fig, axes = plt.subplots(len(kpis), 2, figsize=(11, 0.45 * table["param"].nunique() * len(kpis) + 1.8 * len(kpis)),
+                             squeeze=False)
+    for row, kpi in zip(axes, kpis):
+        t = table[table["kpi"] == kpi].sort_values("mu_star")
+        y = np.arange(len(t))
+        ax = row[0]
+        ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#55A868", capsize=2)
+        ax.set_yticks(y)
+        ax.set_yticklabels(t["param"], fontsize=8)
+        ax.set_xlabel(f"mu* ({kpi} change per full range of the lever)")
+        ax.set_title(f"{kpi}: Morris mu*, 95% bootstrap CI", fontsize=10)
+        ax = row[1]
+        ax.scatter(t["mu_star"], t["sigma"], color="#4C72B0")
+        for _, r in t.iterrows():
+            ax.annotate(r["param"], (r["mu_star"], r["sigma"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        top = float(np.nanmax(np.r_[t["mu_star"].to_numpy(float), t["sigma"].to_numpy(float), 1e-12]))
+        ax.plot([0, top], [0, top], color="grey", lw=0.6, ls="--", label="sigma = mu*")
+        ax.set_xlabel("mu* (overall influence)")
+        ax.set_ylabel("sigma (interactions, non-linearity)")
+        ax.set_title(f"{kpi}: Morris plane", fontsize=10)
+        ax.margins(x=0.3, y=0.15)  # room for the labels
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("Morris screening: which levers move the KPIs", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
 def _layout(n: int, src: np.ndarray, dst: np.ndarray, seed: int = 0) -> np.ndarray:
     import networkx as nx
 

@@ -31,7 +31,7 @@ from sim.scenario import ScenarioError
 from . import figures
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
-from .sensitivity import sweep_sensitivity
+from .sensitivity import sweep_morris, sweep_sensitivity
 from .stats import kpi_table, paired_differences
 
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
@@ -384,6 +384,8 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
           + f". Design: {design.get('kind')}, {design.get('points')} points × {design.get('replicates', 1)} "
           f"replicate(s), master seed {res.manifest.get('master_seed', 'n/a')}.")
     doc.h2("Sensitivity analysis")
+    if design.get("kind") == "morris":
+        return _morris_section(doc, res, kpis)
     if design.get("kind") != "sobol":
         doc.p("Sobol' indices need a sweep with --design sobol. Shown instead: Spearman rank correlation of each "
               "lever with each KPI over the design points (a screening, not a variance decomposition).")
@@ -423,6 +425,38 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
     overall = table.groupby("param")["ST"].mean().sort_values(ascending=False)
     doc.table(overall.rename("mean ST over KPIs").reset_index())
     _methods_sweep(doc)
+    return doc, table
+
+
+def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.DataFrame]:
+    design = res.manifest["design"]
+    table = sweep_morris(res, kpis)
+    doc.p(f"Morris elementary effects (SALib) from {design.get('trajectories')} trajectories on a "
+          f"{design.get('levels')}-level grid. mu*: mean absolute change of the KPI per full range of the lever "
+          "(overall influence), with a 95% bootstrap half-width; sigma: spread of the effects (interactions or "
+          "non-linearity); mu: signed mean (effects of both signs cancel in it). noise_share: share of the output "
+          "variance between replicates of one design point (n/a with one replicate).")
+    if int(design.get("trajectories", 0)) < 10:
+        doc.p(f"Caution: {design.get('trajectories')} trajectories; 10 to 50 are usual for a stable ranking "
+              "(--samples).")
+    if int(design.get("replicates", 1)) < 2:
+        doc.p("One replicate per design point: replicate noise shows up as lever effect (mu*, sigma); "
+              "use --replicates 2 or more to measure it (noise_share).")
+    shown = [k for k in HEADLINE if k in set(table["kpi"])]
+    doc.figure(figures.morris_plot(table, shown), "morris", "Morris mu* per lever and the Morris plane for the headline KPIs")
+    doc.table(table)
+    doc.h2("Lever ranking")
+    doc.p("Most influential lever per KPI (largest mu*):")
+    doc.table(table[table["rank"] == 1][["kpi", "param", "mu_star", "mu_star_conf", "sigma"]])
+    doc.table(table.groupby("param")["rank"].mean().sort_values().rename("mean rank over KPIs").reset_index())
+    doc.h2("Methods")
+    doc.bullets([
+        ("", "Design: SALib morris.sample (trajectories of k + 1 points, one lever moved per step by 2/3 of its "
+             "range on a 4-level grid), seeded by the sweep's master seed; the analysis draws it again and checks "
+             "it against the stored design points."),
+        ("", "Analysis: SALib morris.analyze on the design-point means over replicates; mu* intervals are 95% "
+             "bootstrap half-widths. A list-valued lever moves between values on the same grid (index scale)."),
+    ])
     return doc, table
 
 

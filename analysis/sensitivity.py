@@ -13,12 +13,18 @@ A sweep with ``--design sobol`` evaluates the Saltelli design of SALib
   (Campolongo, Saltelli & Cariboni 2011). Elementary effects
   ``(f(AB_i) − f(A)) / Δx_i`` with ``Δx_i`` in units of the parameter's range give
   ``mu``, ``mu_star`` (mean absolute effect), ``sigma`` and a bootstrap interval of
-  ``mu_star``, as SALib's Morris analysis reports them. (``sweep`` has no
-  Morris trajectory design; :func:`morris_function` runs SALib's own Morris on a
-  Python function.)
+  ``mu_star``, as SALib's Morris analysis reports them.
 
 Levers are ranked by ``ST`` (what share of the variance the lever is involved in),
 then ``mu_star``.
+
+A sweep with ``--design morris`` evaluates SALib's Morris trajectories
+(``r`` trajectories of ``k + 1`` points on a 4-level grid), a cheaper
+screening: :func:`sweep_morris` draws the same design again from the sweep's
+seed, checks it against the design points stored with the runs, and runs
+``SALib.analyze.morris`` (``mu``, ``mu_star`` with a 95% bootstrap interval,
+``sigma``); levers are ranked by ``mu_star``. :func:`morris_function` does the
+same for a Python function.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "sobol_analyze",
     "radial_morris",
     "sweep_sensitivity",
+    "sweep_morris",
     "rank_levers",
     "sobol_function",
     "morris_function",
@@ -205,6 +212,70 @@ def sweep_sensitivity(folder: str | Path | Results, kpis: Sequence[str], stat: s
         r.insert(0, "kpi", kpi)
         r["noise_share"] = noise
         out.append(r)
+    if not out:
+        raise ScenarioError(f"{res.folder}: none of {', '.join(kpis)} has finite values in every run")
+    return pd.concat(out, ignore_index=True)
+
+
+def _morris_design(res: Results, problem: dict[str, Any]) -> np.ndarray:
+    """The Morris design of a ``--design morris`` sweep, drawn again and checked against the stored points."""
+    from sim.batch import morris_sample
+
+    design = res.manifest["design"]
+    x = morris_sample(problem, int(design["trajectories"]), int(res.manifest["master_seed"]))
+    stored = design_matrix(res)
+    if x.shape != stored.shape:
+        raise ScenarioError(f"{res.folder}: {stored.shape[0]} design points, but the Morris design of this sweep has "
+                            f"{x.shape[0]}; was it written by another version?")
+    for j, p in enumerate(design["params"]):
+        if "values" in p:
+            want = np.minimum(np.floor(x[:, j]), len(p["values"]) - 1)
+        elif p.get("type") == "int":
+            want = np.round(x[:, j])
+        else:
+            want = x[:, j]
+        if not np.allclose(want, stored[:, j], rtol=0, atol=1e-9):
+            raise ScenarioError(f"{res.folder}: the design points of {p['name']} differ from the Morris design drawn "
+                                "from the sweep's seed; was it written by another version?")
+    return x
+
+
+def sweep_morris(folder: str | Path | Results, kpis: Sequence[str], stat: str = "mean", seed: int = 0) -> pd.DataFrame:
+    """Morris screening (SALib) of each KPI for a ``--design morris`` sweep.
+
+    Returns:
+        Long table: ``kpi, rank, param, mu, mu_star, mu_star_conf, sigma, noise_share``; ``mu`` and
+        ``mu_star`` are KPI changes per full range of the lever, ranked by ``mu_star``.
+
+    Raises:
+        ScenarioError: not a sweep, or not a Morris design.
+    """
+    from SALib.analyze import morris as morris_analyze
+
+    res = folder if isinstance(folder, Results) else load_results(folder)
+    if res.kind != "sweep":
+        raise ScenarioError(f"{res.folder}: sensitivity analysis needs a sweep folder (this is a {res.kind})")
+    design = res.manifest["design"]
+    if design.get("kind") != "morris":
+        raise ScenarioError(f"{res.folder}: Morris screening needs a sweep with --design morris "
+                            f"(this one is {design.get('kind')})")
+    problem = problem_from_manifest(res.manifest)
+    x = _morris_design(res, problem)
+    out = []
+    for kpi in kpis:
+        y, noise = point_outputs(res, kpi, stat)
+        if not np.isfinite(y).all():
+            continue
+        si = morris_analyze.analyze(problem, x, y, num_levels=int(design["levels"]), conf_level=0.95,
+                                    num_resamples=1000, seed=seed)
+        t = pd.DataFrame({"param": problem["names"], "mu": np.asarray(si["mu"], float),
+                          "mu_star": np.asarray(si["mu_star"], float), "mu_star_conf": np.asarray(si["mu_star_conf"], float),
+                          "sigma": np.asarray(si["sigma"], float)})
+        t = t.sort_values("mu_star", ascending=False).reset_index(drop=True)
+        t.insert(0, "rank", np.arange(1, len(t) + 1))
+        t.insert(0, "kpi", kpi)
+        t["noise_share"] = noise
+        out.append(t)
     if not out:
         raise ScenarioError(f"{res.folder}: none of {', '.join(kpis)} has finite values in every run")
     return pd.concat(out, ignore_index=True)

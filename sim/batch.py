@@ -53,6 +53,7 @@ __all__ = [
     "MAIN_SCENARIOS",
     "ParamSpec",
     "build_design",
+    "morris_sample",
     "compare",
     "compare_main",
     "parse_overrides",
@@ -106,7 +107,10 @@ MAIN_SCENARIOS: tuple[str, ...] = (
 MAIN_REPLICATES = 20
 MAIN_SEED = 20240601
 
-DESIGNS = ("grid", "lhs", "sobol")
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+
+#: Grid levels of the Morris trajectory design (SALib ``num_levels``); the step is levels / (2 (levels - 1)) of a range.
+MORRIS_LEVELS = 4
 MAX_CHUNK = 50
 MANIFEST = "manifest.json"
 
@@ -349,7 +353,7 @@ def parse_param(text: str, base: Scenario, design: str) -> ParamSpec:
     """Parse ``dotted.key=SPEC`` against the base scenario.
 
     SPEC is a list ``a,b,c`` or a range ``lo:hi:n`` (``n`` points on a grid;
-    ``lo:hi`` suffices for lhs and sobol). Values are checked against the schema.
+    ``lo:hi`` suffices for lhs, sobol and morris). Values are checked against the schema.
 
     Raises:
         ScenarioError: naming the parameter, the bad value and what is allowed.
@@ -395,15 +399,28 @@ def parse_param(text: str, base: Scenario, design: str) -> ParamSpec:
     return ParamSpec(name, spec, kind, values=tuple(values))
 
 
+def morris_sample(problem: dict[str, Any], trajectories: int, seed: int) -> np.ndarray:
+    """SALib's Morris trajectories for ``problem``: ``trajectories * (k + 1)`` rows within the bounds.
+
+    Deterministic in ``seed`` (the sweep's master seed), so the analysis can draw
+    the same design again (``analysis.sensitivity.sweep_morris``).
+    """
+    from SALib.sample import morris
+
+    return morris.sample(problem, int(trajectories), num_levels=MORRIS_LEVELS, seed=int(seed) % (2**32))
+
+
 def build_design(params: Sequence[ParamSpec], design: str, samples: int | None, seed: int) -> pd.DataFrame:
     """The design points, one row per point and one column per parameter.
 
     Args:
         params: the swept parameters.
         design: ``grid`` (all combinations), ``lhs`` (SALib Latin hypercube,
-            ``samples`` points) or ``sobol`` (SALib Saltelli/Sobol' sequence,
-            ``samples * (2 * len(params) + 2)`` points).
-        samples: base sample size for lhs and sobol.
+            ``samples`` points), ``sobol`` (SALib Saltelli/Sobol' sequence,
+            ``samples * (2 * len(params) + 2)`` points) or ``morris`` (SALib
+            Morris trajectories on :data:`MORRIS_LEVELS` levels, ``samples``
+            trajectories of ``len(params) + 1`` points).
+        samples: base sample size for lhs and sobol; trajectories for morris.
         seed: the master seed (seeds the samplers).
 
     Raises:
@@ -418,13 +435,15 @@ def build_design(params: Sequence[ParamSpec], design: str, samples: int | None, 
         raise ScenarioError(f"--param: a parameter is given twice: {', '.join(names)}")
     if design == "grid":
         if samples is not None:
-            raise ScenarioError("--samples: only for --design lhs or sobol (a grid visits every combination)")
+            raise ScenarioError("--samples: only for --design lhs, sobol or morris (a grid visits every combination)")
         rows = list(itertools.product(*(p.grid_values() for p in params)))
         cols = {p.name: [r[i] for r in rows] for i, p in enumerate(params)}
         return pd.DataFrame(cols)
     n = 16 if samples is None else int(samples)
     if n < 1:
         raise ScenarioError(f"--samples {n}: must be >= 1")
+    if design == "morris" and n < 2:
+        raise ScenarioError(f"--samples {n}: the Morris design needs at least 2 trajectories (10 to 50 is usual)")
     if design == "sobol" and n & (n - 1):
         lower = 1 << (n.bit_length() - 1)
         raise ScenarioError(f"--samples {n}: the Sobol' design needs a power of 2; allowed e.g. {lower} or {lower * 2}")
@@ -433,6 +452,8 @@ def build_design(params: Sequence[ParamSpec], design: str, samples: int | None, 
         from SALib.sample import latin
 
         x = latin.sample(problem, n, seed=int(seed) % (2**32))
+    elif design == "morris":
+        x = morris_sample(problem, n, seed)
     else:
         from SALib.sample import sobol
 
@@ -1071,7 +1092,8 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
     record = {
         "scenario_file": scenario_record(Path(scenario_path)),
         "design": {"kind": design, "params": [s.describe() for s in specs], "samples": samples,
-                   "points": len(records), "replicates": replicates, "columns": names},
+                   "points": len(records), "replicates": replicates, "columns": names,
+                   **({"levels": MORRIS_LEVELS, "trajectories": len(records) // (len(specs) + 1)} if design == "morris" else {})},
         "master_seed": master,
         "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"
                    ".generate_state(1, uint64) >> 11, the same for every design point",

@@ -19,7 +19,7 @@ import run  # noqa: E402
 from analysis.io import load_results  # noqa: E402
 from analysis.report import COMPARE_SECTIONS, SWEEP_SECTIONS, build_report  # noqa: E402
 from analysis.scorecard import scorecard  # noqa: E402
-from analysis.sensitivity import morris_function, sobol_function, sweep_sensitivity  # noqa: E402
+from analysis.sensitivity import morris_function, sobol_function, sweep_morris, sweep_sensitivity  # noqa: E402
 from analysis.stats import holm, paired_differences, replicates_needed, t_interval  # noqa: E402
 from sim.scenario import ScenarioError  # noqa: E402
 
@@ -163,6 +163,52 @@ def test_sweep_sensitivity_reads_a_sobol_sweep(tmp_path):
     assert si["mu_star"].gt(0).all() and si.loc["x3", "ST"] > si.loc["x3", "S1"] + 0.1
     trust = table[table["kpi"] == "mean_trust"]
     assert trust.iloc[0]["param"] == "x1" and trust.iloc[0]["label"] == "influential"
+
+
+def _fake_morris_sweep(folder: Path, trajectories: int = 50, seed: int = 7) -> Path:
+    """A ``--design morris`` sweep folder whose KPI is the Ishigami function of the design points."""
+    from sim.batch import MORRIS_LEVELS, morris_sample
+
+    x = morris_sample(ISHIGAMI, trajectories, seed)
+    y = ishigami(x)
+    names = ISHIGAMI["names"]
+    runs = pd.DataFrame({"run_id": np.arange(len(y)), **{nm: x[:, i] for i, nm in enumerate(names)},
+                         "replicate": 0, "seed": 7, "cooperation_rate_mean": y, "cooperation_rate_final": y})
+    folder.mkdir()
+    runs.to_parquet(folder / "results.parquet", index=False)
+    manifest = {"kind": "sweep", "status": "complete", "master_seed": seed,
+                "design": {"kind": "morris", "samples": trajectories, "points": len(y), "replicates": 1, "columns": names,
+                           "levels": MORRIS_LEVELS, "trajectories": trajectories,
+                           "params": [{"name": nm, "spec": "-pi:pi", "type": "float", "low": -np.pi,
+                                       "high": np.pi, "n": None} for nm in names]}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_sweep_morris_matches_salib_on_the_same_design(tmp_path):
+    table = sweep_morris(_fake_morris_sweep(tmp_path / "mo"), ["cooperation_rate"]).set_index("param")
+    direct = morris_function(ishigami, ISHIGAMI, trajectories=50, seed=7).set_index("param")
+    np.testing.assert_allclose(table.loc[ISHIGAMI["names"], "mu_star"], direct.loc[ISHIGAMI["names"], "mu_star"], rtol=1e-12)
+    assert (table["mu_star"] > 1).all() and table.loc["x1", "rank"] < table.loc["x3", "rank"]
+
+
+def test_sweep_morris_refuses_a_design_it_cannot_redraw(tmp_path):
+    folder = _fake_morris_sweep(tmp_path / "mo")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["master_seed"] = 8  # the stored points no longer match the design drawn from the seed
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ScenarioError, match="differ from the Morris design"):
+        sweep_morris(folder, ["cooperation_rate"])
+    with pytest.raises(ScenarioError, match="--design morris"):
+        sweep_morris(_fake_sweep(tmp_path / "sw", n=16), ["cooperation_rate"])
+
+
+def test_morris_report_has_every_section(tmp_path):
+    path = build_report(_fake_morris_sweep(tmp_path / "mo", trajectories=8), tmp_path / "rep")
+    text = path.read_text()
+    for section in SWEEP_SECTIONS:
+        assert f"<h2>{section}</h2>" in text
+    assert "Morris plane" in text and (tmp_path / "rep" / "figures" / "morris.svg").is_file()
 
 
 def test_sweep_report_has_every_section(tmp_path):

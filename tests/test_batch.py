@@ -76,6 +76,23 @@ def test_designs_have_the_expected_size_and_are_deterministic():
     sob = build_design(specs, "sobol", 8, 7)
     assert len(sob) == 8 * (2 * 2 + 2)
     assert set(sob["structure.kind"]) <= {"star", "chain", "network"}
+    mor = build_design(specs, "morris", 5, 7)
+    assert len(mor) == 5 * (2 + 1) and build_design(specs, "morris", 5, 7).equals(mor)
+    assert mor["market.margin"].between(0.1, 0.5).all() and set(mor["structure.kind"]) <= {"star", "chain", "network"}
+    with pytest.raises(ScenarioError, match="at least 2 trajectories"):
+        build_design(specs, "morris", 1, 7)
+
+
+def test_morris_sweep_end_to_end(tiny, tmp_path):
+    from analysis.sensitivity import sweep_morris
+
+    params = ["mechanisms.regulation.sanction=0:2", "mechanisms.contract.duration=2:10", "structure.kind=star,chain,network"]
+    sweep(tiny, params, tmp_path / "mo", design="morris", samples=3, seed=4, steps=6, quiet=True)
+    runs = read(tmp_path / "mo")
+    assert len(runs) == 3 * (3 + 1)
+    table = sweep_morris(tmp_path / "mo", ["cooperation_rate", "profit"])
+    assert len(table) == 2 * 3 and set(table["param"]) == {p.split("=")[0] for p in params}
+    assert (table["mu_star"] >= table["mu"].abs() - 1e-12).all() and sorted(table["rank"].unique()) == [1, 2, 3]
 
 
 # --------------------------------------------------------------------------- executors
