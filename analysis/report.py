@@ -8,7 +8,9 @@ differences against the reference with Holm-corrected p-values and the
 replicates that would be needed, the marketing scorecard, time series,
 distributions, a network snapshot and a Morgan–Hunt panel of one run of the
 reference. For a ``sweep --design sobol`` folder it gives the Sobol' and
-Morris sensitivity analysis and the lever ranking.
+(radial) Morris sensitivity analysis and the lever ranking; for ``--design
+morris``, the Morris screening of the trajectory design and the Morris plane;
+for other designs, Spearman correlations.
 
 The HTML file is self-contained: CSS inline, figures embedded as base64 PNG,
 no external address.
