@@ -1,9 +1,13 @@
 """Compiled loops (Numba) behind the step's hot blocks.
 
-Each kernel fuses what used to be several numpy passes over the edges into
-one loop. The equations stay documented where they belong (``trust.py``,
-``information.py``, ``mechanisms/contract.py``, ``model.py``, docs/ODD.md);
-the kernels only compute them, and each docstring names its equation.
+Each kernel fuses what would be several numpy passes over the edges or the
+actors into one loop. The equations stay documented where they belong
+(``trust.py``, ``behaviour.py``, ``information.py``, ``mechanisms/``,
+``market.py``, ``model.py``, docs/ODD.md); the kernels only compute them,
+and each docstring names its equation. Where a loop keeps a pass of its own
+(scatters, the trust ``exp``), that measured faster than merging it: one loop
+doing messages, trust and the per-actor sums took 1.4x the time of the
+separate kernels (``benchmarks/phases.py`` measures each phase).
 
 Conventions (``sim/state.py``): undirected edge ``u`` has ends ``ua[u]``,
 ``ub[u]``; directed edge ``d = 2u`` observes ``ub`` from ``ua``, ``d = 2u + 1``
