@@ -171,6 +171,17 @@ def forest(diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], r
     return fig
 
 
+def _mu_star_bars(ax, t: pd.DataFrame, xlabel: str, title: str) -> None:
+    """Morris mu* per lever (rows of ``t`` in plot order) with its 95% half-width, if ``t`` has it."""
+    y = np.arange(len(t))
+    if "mu_star" in t.columns:
+        ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#55A868", capsize=2)
+    ax.set_yticks(y)
+    ax.set_yticklabels(t["param"], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+
+
 def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figure:
     """Sobol' S1 and ST (with 95% intervals) and Morris mu* per lever, one row of panels per KPI."""
     kpis = list(kpis or dict.fromkeys(table["kpi"]))
@@ -188,13 +199,8 @@ def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> 
         ax.set_title(f"{kpi}: Sobol' indices, 95% bootstrap CI", fontsize=10)
         ax.axvline(0, color="black", lw=0.6)
         ax.legend(fontsize=7, loc="lower right")
-        ax = row[1]
-        if "mu_star" in t.columns:
-            ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#55A868", capsize=2)
-        ax.set_yticks(y)
-        ax.set_yticklabels(t["param"], fontsize=8)
-        ax.set_xlabel(f"Morris mu* ({kpi} change per full range of the lever)")
-        ax.set_title(f"{kpi}: Morris screening (radial design), 95% CI", fontsize=10)
+        _mu_star_bars(row[1], t, f"Morris mu* ({kpi} change per full range of the lever)",
+                      f"{kpi}: Morris screening (radial design), 95% CI")
     fig.suptitle("Global sensitivity: which levers move the KPIs", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
@@ -207,13 +213,7 @@ def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figur
                              squeeze=False)
     for row, kpi in zip(axes, kpis):
         t = table[table["kpi"] == kpi].sort_values("mu_star")
-        y = np.arange(len(t))
-        ax = row[0]
-        ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#55A868", capsize=2)
-        ax.set_yticks(y)
-        ax.set_yticklabels(t["param"], fontsize=8)
-        ax.set_xlabel(f"mu* ({kpi} change per full range of the lever)")
-        ax.set_title(f"{kpi}: Morris mu*, 95% bootstrap CI", fontsize=10)
+        _mu_star_bars(row[0], t, f"mu* ({kpi} change per full range of the lever)", f"{kpi}: Morris mu*, 95% bootstrap CI")
         ax = row[1]
         ax.scatter(t["mu_star"], t["sigma"], color="#4C72B0")
         for _, r in t.iterrows():

@@ -183,6 +183,36 @@ def rank_levers(sobol: pd.DataFrame, morris: pd.DataFrame | None = None, thresho
     return t
 
 
+def _sweep_of(folder: str | Path | Results, kind: str, what: str) -> Results:
+    """The results of a sweep folder written with ``--design kind`` (``what`` names the analysis in errors)."""
+    res = folder if isinstance(folder, Results) else load_results(folder)
+    if res.kind != "sweep":
+        raise ScenarioError(f"{res.folder}: sensitivity analysis needs a sweep folder (this is a {res.kind})")
+    design = res.manifest["design"].get("kind")
+    if design != kind:
+        raise ScenarioError(f"{res.folder}: {what} a sweep with --design {kind} (this one is {design})")
+    return res
+
+
+def _per_kpi(res: Results, kpis: Sequence[str], stat: str, analyze: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
+    """``analyze(y)`` of each KPI's design-point means, with ``kpi`` and ``noise_share`` columns, as one long table.
+
+    KPIs with a non-finite value at some design point are left out; none left is an error.
+    """
+    out = []
+    for kpi in kpis:
+        y, noise = point_outputs(res, kpi, stat)
+        if not np.isfinite(y).all():
+            continue
+        t = analyze(y)
+        t.insert(0, "kpi", kpi)
+        t["noise_share"] = noise
+        out.append(t)
+    if not out:
+        raise ScenarioError(f"{res.folder}: none of {', '.join(kpis)} has finite values in every run")
+    return pd.concat(out, ignore_index=True)
+
+
 def sweep_sensitivity(folder: str | Path | Results, kpis: Sequence[str], stat: str = "mean",
                       seed: int = 0) -> pd.DataFrame:
     """Sobol' indices, Morris screening and lever rank of each KPI for a ``--design sobol`` sweep.
@@ -193,28 +223,11 @@ def sweep_sensitivity(folder: str | Path | Results, kpis: Sequence[str], stat: s
     Raises:
         ScenarioError: not a sweep, or not a Sobol' design.
     """
-    res = folder if isinstance(folder, Results) else load_results(folder)
-    if res.kind != "sweep":
-        raise ScenarioError(f"{res.folder}: sensitivity analysis needs a sweep folder (this is a {res.kind})")
-    design = res.manifest["design"].get("kind")
-    if design != "sobol":
-        raise ScenarioError(f"{res.folder}: Sobol' indices need a sweep with --design sobol (this one is {design})")
+    res = _sweep_of(folder, "sobol", "Sobol' indices need")
     problem = problem_from_manifest(res.manifest)
     x = design_matrix(res)
-    out = []
-    for kpi in kpis:
-        y, noise = point_outputs(res, kpi, stat)
-        if not np.isfinite(y).all():
-            continue
-        s = sobol_analyze(problem, y, seed=seed)
-        m = radial_morris(problem, x, y, seed=seed)
-        r = rank_levers(s, m)
-        r.insert(0, "kpi", kpi)
-        r["noise_share"] = noise
-        out.append(r)
-    if not out:
-        raise ScenarioError(f"{res.folder}: none of {', '.join(kpis)} has finite values in every run")
-    return pd.concat(out, ignore_index=True)
+    return _per_kpi(res, kpis, stat,
+                    lambda y: rank_levers(sobol_analyze(problem, y, seed=seed), radial_morris(problem, x, y, seed=seed)))
 
 
 def _morris_design(res: Results, problem: dict[str, Any]) -> np.ndarray:
@@ -244,7 +257,7 @@ def sweep_morris(folder: str | Path | Results, kpis: Sequence[str], stat: str = 
     """Morris screening (SALib) of each KPI for a ``--design morris`` sweep.
 
     Returns:
-        Long table: ``kpi, rank, param, mu, mu_star, mu_star_conf, sigma, noise_share``; ``mu`` and
+        Long table: ``kpi, rank, param, mu, mu_star, sigma, mu_star_conf, noise_share``; ``mu`` and
         ``mu_star`` are KPI changes per full range of the lever, ranked by ``mu_star``.
 
     Raises:
@@ -252,33 +265,25 @@ def sweep_morris(folder: str | Path | Results, kpis: Sequence[str], stat: str = 
     """
     from SALib.analyze import morris as morris_analyze
 
-    res = folder if isinstance(folder, Results) else load_results(folder)
-    if res.kind != "sweep":
-        raise ScenarioError(f"{res.folder}: sensitivity analysis needs a sweep folder (this is a {res.kind})")
-    design = res.manifest["design"]
-    if design.get("kind") != "morris":
-        raise ScenarioError(f"{res.folder}: Morris screening needs a sweep with --design morris "
-                            f"(this one is {design.get('kind')})")
+    res = _sweep_of(folder, "morris", "Morris screening needs")
+    levels = int(res.manifest["design"]["levels"])
     problem = problem_from_manifest(res.manifest)
     x = _morris_design(res, problem)
-    out = []
-    for kpi in kpis:
-        y, noise = point_outputs(res, kpi, stat)
-        if not np.isfinite(y).all():
-            continue
-        si = morris_analyze.analyze(problem, x, y, num_levels=int(design["levels"]), conf_level=0.95,
-                                    num_resamples=1000, seed=seed)
-        t = pd.DataFrame({"param": problem["names"], "mu": np.asarray(si["mu"], float),
-                          "mu_star": np.asarray(si["mu_star"], float), "mu_star_conf": np.asarray(si["mu_star_conf"], float),
-                          "sigma": np.asarray(si["sigma"], float)})
-        t = t.sort_values("mu_star", ascending=False).reset_index(drop=True)
+
+    def analyze(y: np.ndarray) -> pd.DataFrame:
+        si = morris_analyze.analyze(problem, x, y, num_levels=levels, conf_level=0.95, num_resamples=1000, seed=seed)
+        t = _morris_table(problem, si).sort_values("mu_star", ascending=False).reset_index(drop=True)
         t.insert(0, "rank", np.arange(1, len(t) + 1))
-        t.insert(0, "kpi", kpi)
-        t["noise_share"] = noise
-        out.append(t)
-    if not out:
-        raise ScenarioError(f"{res.folder}: none of {', '.join(kpis)} has finite values in every run")
-    return pd.concat(out, ignore_index=True)
+        return t
+
+    return _per_kpi(res, kpis, stat, analyze)
+
+
+def _morris_table(problem: dict[str, Any], si) -> pd.DataFrame:
+    """SALib's Morris result as a table: ``param, mu, mu_star, sigma, mu_star_conf``."""
+    return pd.DataFrame({"param": problem["names"], "mu": np.asarray(si["mu"], float),
+                         "mu_star": np.asarray(si["mu_star"], float), "sigma": np.asarray(si["sigma"], float),
+                         "mu_star_conf": np.asarray(si["mu_star_conf"], float)})
 
 
 def sobol_function(func: Callable[[np.ndarray], np.ndarray], problem: dict[str, Any], n: int = 1024,
@@ -298,5 +303,4 @@ def morris_function(func: Callable[[np.ndarray], np.ndarray], problem: dict[str,
 
     x = morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
     si = morris_analyze.analyze(problem, x, func(x), num_levels=levels, conf_level=0.95, seed=seed)
-    return pd.DataFrame({"param": problem["names"], "mu": si["mu"], "mu_star": si["mu_star"],
-                         "sigma": si["sigma"], "mu_star_conf": si["mu_star_conf"]})
+    return _morris_table(problem, si)

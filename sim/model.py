@@ -423,19 +423,22 @@ class ClusterModel(mesa.Model):
     #: Node arrays whose mean over the step's firms is a KPI of the same name.
     _MEAN_KPIS = ("commitment", "partner_commitment", "propensity_to_leave", "acquiescence", "functional_conflict",
                   "decision_uncertainty", *ANTECEDENT_COLUMNS)
+    #: Node arrays summed per actor type by ``kernels.kpi_sums``, and their column in its result (after count, cooperators).
+    _SUMMED = (*_MEAN_KPIS, "mean_trust", "revenue", "profit")
+    _COL = {name: 2 + j for j, name in enumerate(_SUMMED)}
 
     def _record(self, *, firms, members, alive_d, info, breaches, detected, expelled, spend, roi, pool_in, pool_out, digi, demand, live_ff) -> None:
         st = self.state
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         # per-type sums over the firms of the step (kernels.kpi_sums): count, cooperators, then these columns
-        columns = tuple(getattr(st, name)[:n] for name in (*self._MEAN_KPIS, "mean_trust", "revenue", "profit"))
+        columns = tuple(getattr(st, name)[:n] for name in self._SUMMED)
         sums = np.zeros((2, 2 + len(columns)))
         n_mem, free_riders, energy_revenue = kernels.kpi_sums(firms, members, st.kind[:n], st.cooperating[:n], columns,
                                                               st.revenue[:n], st.energy_intensity[:n], sums)
         total = sums.sum(axis=0)
         count = total[0]
         mean = (lambda j: float(total[j] / count) if count else 0.0)  # noqa: E731
-        col = {name: 2 + j for j, name in enumerate((*self._MEAN_KPIS, "mean_trust", "revenue", "profit"))}
+        col = self._COL
         # mean trust over live edges observed by firms (after exits and entries)
         tr_sum, tr_n = kernels.live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
         self.step_count = int(self.time)
