@@ -33,8 +33,6 @@ class InfoStats:
     lost: int = 0
     delay: float = 0.0  # mean delay (steps) of the messages delivered from this step's sends
     arrived: np.ndarray | None = None  # (2E,) bool: a message arrived on the edge this step
-    heard: np.ndarray | None = None  # (N,) live edges on which a message about the node arrived
-    partners: np.ndarray | None = None  # (N,) live edges of the node
 
 
 def relay_delay(p) -> int:
@@ -43,14 +41,14 @@ def relay_delay(p) -> int:
     return int(round(i.relay_delay * (1.0 - i.digitalization)))
 
 
-def exchange_messages(st, alive_d: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:
+def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:
     """Send, lose, delay and deliver this step's messages; update ``comm``.
 
     One uniform per directed edge (``rng.random(2E)``) decides sending,
     routing and loss (split in turn, see ``sim/kernels.py``); the loop is
-    ``kernels.exchange_messages``. Also fills ``InfoStats.heard``/``partners``:
-    per partner node, the live edges on which a message about it arrived, and
-    all its live edges (the exposure of the step).
+    ``kernels.exchange_messages``. Also sets ``st.exposure``: per node, the
+    share of its live edges (``degree``, cached by the model) on which a
+    message about it arrived this step.
     """
     info = p.information
     e2 = 2 * st.n_edges
@@ -60,11 +58,10 @@ def exchange_messages(st, alive_d: np.ndarray, t: int, p, rng: np.random.Generat
     slots = st.inbox_slots
     # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
     arrived = np.empty(e2, dtype=np.bool_)
-    heard, partners = np.zeros(n), np.zeros(n)
     n_sent, n_lost, n_deliv, n_relayed = kernels.exchange_messages(
         rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[t % slots, :e2], st.inbox[(t + delay) % slots, :e2], rate,
         info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
-        p.trust.memory, st.comm[:e2], arrived, heard, partners,
+        p.trust.memory, st.comm[:e2], arrived, degree, st.exposure[:n],
     )
     mean_delay = float(delay * n_relayed / n_deliv) if n_deliv else 0.0
-    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, arrived=arrived, heard=heard, partners=partners)
+    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, arrived=arrived)

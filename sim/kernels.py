@@ -21,6 +21,14 @@ by *splitting*: after testing ``x < q``, ``x / q`` (on success) or
 ``(x - q) / (1 - q)`` (on failure) is again uniform on [0, 1) and
 independent of the outcome. Same scenario + seed => bit-identical results.
 
+Vectorization: the loops that evaluate the logistic curves (the trust
+update, commitment, outcomes, the decision) are written so that LLVM turns
+them into 4-wide AVX2 code: no division checks (``error_model="numpy"``), no
+``d >> 1`` gathers (loops over the pairs 2u, 2u + 1 instead), no branches, and
+an ``exp`` of our own (``_exp`` below) in place of the C library's scalar
+call. ``tests/test_kernels.py`` checks both the accuracy of ``_exp`` and that
+these loops stay vectorized.
+
 All kernels are compiled on first use and cached on disk (``cache=True``).
 """
 
@@ -30,6 +38,8 @@ import math
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 __all__ = [
     "exchange_messages",
@@ -50,13 +60,22 @@ __all__ = [
     "association_values",
     "live_ff_degree",
     "pull_values",
+    "live_edge_trust",
+    "exp_array",
+    "sigmoid_array",
+    "tanh_array",
 ]
+
+#: Options of every kernel: compiled once and cached on disk; a float division by zero gives inf/nan as in
+#: numpy instead of raising (the kernels guard their divisions), which drops a check per division and lets
+#: LLVM vectorize the loops that have one.
+_JIT = {"cache": True, "error_model": "numpy"}
 
 _ASSOCIATION = 2  # sim.structures.ASSOCIATION (checked in sim/state.py)
 _LEADING = 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always", **_JIT)
 def _split(x: float, q: float, hit: bool) -> float:
     """Rescale uniform ``x`` after the trial ``x < q`` so it is uniform again."""
     if hit:
@@ -64,9 +83,100 @@ def _split(x: float, q: float, hit: bool) -> float:
     return (x - q) / (1.0 - q)
 
 
-@numba.njit(cache=True)
+# ---------------------------------------------------------------- exp, sigmoid, tanh
+# libm's exp is a scalar call that LLVM cannot vectorize (numba's SVML path needs a patched llvmlite,
+# and numpy's float64 exp is not SIMD on AVX2), and the step calls it about 140k times at N = 10k.
+# ``_exp`` computes the same function in plain arithmetic that LLVM vectorizes: exp(x) = 2^k exp(r)
+# with k = round(x / ln 2) and r = x - k ln 2 (ln 2 split in two for exactness, Cody-Waite), exp(r) on
+# |r| <= ln(2)/2 by its Taylor polynomial of degree 12 (truncation below 2e-16 relative), and 2^k
+# written into the exponent bits. Within 3 ulp of libm over the whole range (tests/test_kernels.py).
+
+@intrinsic
+def _bits_as_float(typingctx, bits):
+    """Reinterpret the 64 bits of an int64 as a float64 (an LLVM bitcast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """Reinterpret the 64 bits of a float64 as an int64 (an LLVM bitcast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    return types.int64(types.float64), codegen
+
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 = _LN2_HI + _LN2_LO; _LN2_HI has zeros in its low bits
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_ROUNDER = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer, kept in the low mantissa bits
+_ROUNDER_BITS = 0x4338000000000000  # the bits of _ROUNDER
+
+
+@numba.njit(inline="always", **_JIT)
+def _exp(x: float) -> float:
+    """exp(x), within 3 ulp of libm, in arithmetic LLVM vectorizes (arguments clamped to [-708, 709])."""
+    x = 709.0 if x > 709.0 else x
+    x = -708.0 if x < -708.0 else x
+    t = x * _INV_LN2 + _ROUNDER
+    k = t - _ROUNDER  # round(x / ln 2), exactly
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 479001600.0  # Horner: sum of r^j / j!, j = 12 .. 0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    two_k = _bits_as_float((_float_bits(t) - _ROUNDER_BITS + 1023) << 52)  # 2^k, k in [-1021, 1023]
+    return p * two_k
+
+
+@numba.njit(inline="always", **_JIT)
+def _sigmoid(x: float) -> float:
+    """The logistic curve 1 / (1 + exp(-x)) of every KMV target and outcome."""
+    return 1.0 / (1.0 + _exp(-x))
+
+
+@numba.njit(inline="always", **_JIT)
+def _tanh(x: float) -> float:
+    """tanh(x) = sign(x) (1 - e) / (1 + e), e = exp(-2 |x|): within 3e-16 of libm's."""
+    e = _exp(-2.0 * abs(x))
+    t = (1.0 - e) / (1.0 + e)
+    return t if x >= 0.0 else -t
+
+
+@numba.njit(**_JIT)
+def exp_array(x, out):
+    """``out[i] = _exp(x[i])``: the kernels' exp over an array (tests and benchmarks)."""
+    for i in range(x.shape[0]):
+        out[i] = _exp(x[i])
+
+
+@numba.njit(**_JIT)
+def sigmoid_array(x, out):
+    """``out[i] = _sigmoid(x[i])`` (tests and benchmarks)."""
+    for i in range(x.shape[0]):
+        out[i] = _sigmoid(x[i])
+
+
+@numba.njit(**_JIT)
+def tanh_array(x, out):
+    """``out[i] = _tanh(x[i])`` (tests and benchmarks)."""
+    for i in range(x.shape[0]):
+        out[i] = _tanh(x[i])
+
+
+@numba.njit(**_JIT)
 def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, relay_loss, direct_loss, memory,
-                      comm, arrived, heard, partners):
+                      comm, arrived, degree, exposure):
     """Information (002, ``information.py``): send, route, lose, delay, deliver; then COMM_d.
 
     Per live directed edge, with one uniform ``r[d]`` split into three trials:
@@ -74,8 +184,8 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
     ``relay_loss`` (relay) or ``direct_loss`` (direct). Delivered messages go
     to the inbox row ``inbox_now`` (direct) or ``inbox_later`` (relay; the same
     row when there is no delay). Arrivals empty ``inbox_now``; ``COMM_d <- COMM_d + memory (arrived_d - COMM_d)`` on live
-    edges; ``heard``/``partners`` count, per partner ``dst[d]``, the live edges
-    on which a message arrived (the exposure of ODD "information").
+    edges; ``exposure[j]`` is the share of node j's live edges (``degree[j]``)
+    on which a message about j arrived (ODD "information"; 0 without edges).
 
     Returns ``(sent, lost, delivered, relayed)``.
     """
@@ -107,16 +217,19 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
         arrived[d] = got
         c = comm[d]
         comm[d] = c + memory * ((1.0 if got else 0.0) - c) if live else c
-    # the per-node counts in a loop of their own: scattered stores in the loop above stall it
-    for d in range(alive_d.shape[0]):
-        if alive_d[d]:
-            j = ub[d >> 1] if (d & 1) == 0 else ua[d >> 1]  # the partner, dst[d]
-            partners[j] += 1.0
-            heard[j] += 1.0 if arrived[d] else 0.0
+    # the per-node counts in a loop of their own: scattered stores in the loop above stall it.
+    # Directed edge 2u is about ub[u] (its dst), 2u + 1 about ua[u]; a relayed message can still
+    # arrive on an edge that died meanwhile, hence the mask.
+    heard = np.zeros(exposure.shape[0], dtype=np.int64)
+    for u in range(ua.shape[0]):
+        heard[ub[u]] += arrived[2 * u] & alive_d[2 * u]
+        heard[ua[u]] += arrived[2 * u + 1] & alive_d[2 * u + 1]
+    for j in range(exposure.shape[0]):
+        exposure[j] = heard[j] / degree[j] if degree[j] > 0 else 0.0
     return sent, sent - delivered, delivered, relayed
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
                       move_trust, sums, e_sv, contracts, acc):
     """Morgan-Hunt per relationship (``trust.py``): shared values, contracts, trust, per-actor sums.
@@ -130,12 +243,10 @@ def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, 
       ``target = sigma(bias + w_sv SV_u + w_comm COMM_d - w_opp OPP_d)``,
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``.
 
-    Then, when ``sums``: per live directed edge, count it and add SV, COMM, OPP
-    and the new trust to the observer's row of ``acc`` (N, 5) (columns: count,
-    SV, COMM, OPP, trust; the per-actor means of ``trust.update_relationships``;
-    the trust update does not change SV, COMM, OPP).
-
-    Returns ``(sum of trust, number of live directed edges)`` for the isolates' fallback.
+    Then, when ``sums``: per live directed edge, add SV, COMM, OPP and the new
+    trust to the observer's row of ``acc`` (N, 4) (columns: SV, COMM, OPP,
+    trust; divided by the live degree they are the per-actor means of
+    ``trust.update_relationships``; the trust update does not change SV, COMM, OPP).
     """
     dim = values.shape[1]
     m = ua.shape[0]
@@ -148,47 +259,60 @@ def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, 
             e_sv[u] += diff * diff
     for u in range(m):
         e_sv[u] = min(1.0, max(0.0, 1.0 - math.sqrt(e_sv[u] / dim)))
-        if live_ff[u] and left[u] > 0:
-            contracts[ua[u]] += 1
-            contracts[ub[u]] += 1
-    # the trust update in a flat loop of its own: it compiles to a tighter loop than one nested in the above
+    for u in range(m):  # branch-free: whether a link holds a contract is a coin flip to the branch predictor
+        on = live_ff[u] & (left[u] > 0)
+        contracts[ua[u]] += on
+        contracts[ub[u]] += on
+    # the trust update in a loop of its own, over the pairs (2u, 2u + 1): LLVM vectorizes this shape
+    # (a flat loop over d reading e_sv[d >> 1] stays scalar), and with it the sigmoid's exp
     if move_trust:
-        for d in range(alive_d.shape[0]):
-            x = bias + w_sv * e_sv[d >> 1] + w_comm * comm[d] - w_opp * opp[d]
-            t = trust[d] + speed * (1.0 / (1.0 + math.exp(-x)) - trust[d])
-            trust[d] = min(1.0, max(0.0, t)) if alive_d[d] else trust[d]
-    # the sums in a loop of their own: scattered stores stall a loop that also computes
+        for u in range(m):
+            common = bias + w_sv * e_sv[u]
+            for d in (2 * u, 2 * u + 1):
+                x = common + w_comm * comm[d] - w_opp * opp[d]
+                t = trust[d] + speed * (_sigmoid(x) - trust[d])
+                trust[d] = min(1.0, max(0.0, t)) if alive_d[d] else trust[d]
+    # the sums in a loop of their own: scattered stores stall a loop that also computes.
+    # Directed edge 2u is observed by ua[u], 2u + 1 by ub[u]; edges in order of d.
+    if sums:
+        for u in range(m):
+            if not alive_d[2 * u]:
+                continue
+            for d, s in ((2 * u, ua[u]), (2 * u + 1, ub[u])):
+                acc[s, 0] += e_sv[u]
+                acc[s, 1] += comm[d]
+                acc[s, 2] += opp[d]
+                acc[s, 3] += trust[d]
+
+
+@numba.njit(**_JIT)
+def live_edge_trust(alive_d, trust):
+    """Sum and number of trust values on live directed edges (the isolates' fallback of ``actor_antecedents``)."""
     total = 0.0
     n_live = 0
     for d in range(alive_d.shape[0]):
-        if not alive_d[d]:
-            continue
-        u = d >> 1
-        if sums:
-            s = ua[u] if (d & 1) == 0 else ub[u]  # the observer, src[d]
-            acc[s, 0] += 1.0
-            acc[s, 1] += e_sv[u]
-            acc[s, 2] += comm[d]
-            acc[s, 3] += opp[d]
-            acc[s, 4] += trust[d]
-        total += trust[d]
-        n_live += 1
+        if alive_d[d]:
+            total += trust[d]
+            n_live += 1
     return total, n_live
 
 
-@numba.njit(cache=True)
-def actor_antecedents(acc, values, culture, contracts, sunk, capacity, benefit, product, fallback_trust,
+@numba.njit(**_JIT)
+def actor_antecedents(acc, degree, active, values, culture, contracts, sunk, capacity, benefit, product, fallback_trust,
                       shared_values, communication, opportunism, termination_costs, relationship_benefits, mean_trust):
     """Antecedents and mean trust per actor (``trust.update_relationships``, ODD 7.3-7.4).
 
-    From the per-actor sums ``acc`` of ``relationship_pass`` (isolates: no live edge)::
+    From the per-actor sums ``acc`` of ``relationship_pass`` and the live degree
+    ``degree`` (isolates: no live edge)::
 
         own_SV_i = clip(1 - sqrt(mean_k (v_ik - culture_k)^2), 0, 1)
         SV_i     = 0.5 mean SV_d + 0.5 own_SV_i          (own_SV_i for the mean of isolates)
         COMM_i, OPP_i = mean COMM_d, OPP_d              (0 for isolates)
         TC_i     = 0.6 k_i / (k_i + 2) + 0.4 sunk_i / (sunk_i + cap_i)
         RB_i     = b / (b + 0.5),  b = max(benefit_i (0.5 + product), 0)
-        T_i      = mean trust_d                          (``fallback_trust`` for isolates)
+        T_i      = mean trust_d                          (``fallback_trust`` for active isolates)
+
+    An inactive row (a firm that left) keeps its last mean trust.
     """
     dim = values.shape[1]
     for i in range(acc.shape[0]):
@@ -197,17 +321,18 @@ def actor_antecedents(acc, values, culture, contracts, sunk, capacity, benefit, 
             diff = values[i, k] - culture[k]
             sq += diff * diff
         own = min(1.0, max(0.0, 1.0 - math.sqrt(sq / dim)))
-        cnt = acc[i, 0]
+        cnt = degree[i]
         if cnt > 0:
-            shared_values[i] = 0.5 * (acc[i, 1] / cnt) + 0.5 * own
-            communication[i] = acc[i, 2] / cnt
-            opportunism[i] = acc[i, 3] / cnt
-            mean_trust[i] = acc[i, 4] / cnt
+            shared_values[i] = 0.5 * (acc[i, 0] / cnt) + 0.5 * own
+            communication[i] = acc[i, 1] / cnt
+            opportunism[i] = acc[i, 2] / cnt
+            mean_trust[i] = acc[i, 3] / cnt
         else:
             shared_values[i] = 0.5 * own + 0.5 * own
             communication[i] = 0.0
             opportunism[i] = 0.0
-            mean_trust[i] = fallback_trust
+            if active[i]:
+                mean_trust[i] = fallback_trust
         k_i = float(contracts[i])
         cap = max(capacity[i], 1e-9)
         termination_costs[i] = 0.6 * k_i / (k_i + 2.0) + 0.4 * sunk[i] / (sunk[i] + cap)
@@ -215,7 +340,7 @@ def actor_antecedents(acc, values, culture, contracts, sunk, capacity, benefit, 
         relationship_benefits[i] = perceived / (perceived + 0.5)
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust, termination_costs, bias, w_rb, w_sv,
                     w_trust, w_tc, speed, commitment, partner_commitment):
     """Commitment (``trust.update_commitment``, ODD 7.5), to the cluster and to partners::
@@ -226,14 +351,14 @@ def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust,
     """
     for i in range(commitment.shape[0]):
         common = bias + w_rb * relationship_benefits[i] + w_sv * shared_values[i] + w_trust * mean_trust[i]
-        target = 1.0 / (1.0 + math.exp(-(common + w_tc * termination_costs[i])))
+        target = _sigmoid(common + w_tc * termination_costs[i])
         commitment[i] += speed * (target - commitment[i])
         k_i = float(contracts[i])
-        target_p = 1.0 / (1.0 + math.exp(-(common + w_tc * (k_i / (k_i + 2.0)))))
+        target_p = _sigmoid(common + w_tc * (k_i / (k_i + 2.0)))
         partner_commitment[i] += speed * (target_p - partner_commitment[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leave, functional_conflict, decision_uncertainty):
     """Outcomes (``trust.update_outcomes``, ODD 7.6), mediated by C and T::
 
@@ -243,14 +368,14 @@ def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leav
     for i in range(commitment.shape[0]):
         c = commitment[i]
         t = mean_trust[i]
-        acquiescence[i] = 1.0 / (1.0 + math.exp(-slope * (c - 0.5)))
-        propensity_to_leave[i] = 1.0 / (1.0 + math.exp(slope * (c - 0.35)))
-        fc = 1.0 / (1.0 + math.exp(-slope * (t - 0.5)))
+        acquiescence[i] = _sigmoid(slope * (c - 0.5))
+        propensity_to_leave[i] = _sigmoid(-slope * (c - 0.35))
+        fc = _sigmoid(slope * (t - 0.5))
         functional_conflict[i] = fc
         decision_uncertainty[i] = 1.0 - fc  # sigma(-x) = 1 - sigma(x)
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, last_share, contracts,
                   commitment, mean_trust, disposition,
                   monitoring, reputation_detection, fi_on, fi_return, contribution, equal_sharing, sanction, fi_fine_on,
@@ -293,14 +418,17 @@ def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, l
             gain += contracts[i] * cap * contract_stake
             if members[i] and contracts[i] > 0:
                 gain += enforcement_prob * fine
+        cooperation[i] = gain / (scale * max(cap, 1e-9))  # scratch: the scaled gain, for the loop below
+    # the curves in a branch-free loop of their own, which LLVM vectorizes with the tanh and the exp
+    for i in range(firms.shape[0]):
         x = (bias + w_commitment * commitment[i] + w_trust * mean_trust[i] + w_disposition * disposition[i]
-             + w_incentive * math.tanh(gain / (scale * max(cap, 1e-9))))
-        prob = 1.0 / (1.0 + math.exp(-x))
+             + w_incentive * _tanh(cooperation[i]))
+        prob = _sigmoid(x)
         cooperation[i] = prob if firms[i] else 0.0
-        cooperating[i] = firms[i] and r[i] < prob
+        cooperating[i] = firms[i] & (r[i] < prob)
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def pool_pass(r, members, coop, assoc_of, capacity, p_detect, contribution, brand_share, rnd_share, multiplier,
               equal_sharing, pool, brand, rnd, unshared, contrib, detected, share, cash):
     """Function-interest pool (``function_interest.run_pool``, ODD 7.8), per association ``a``.
@@ -355,7 +483,7 @@ def pool_pass(r, members, coop, assoc_of, capacity, p_detect, contribution, bran
         cash[i] += s - contrib[i]
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def regulation_pass(members, offenders, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
                     income, dues, fines, reputation, strikes, cash):
     """Regulation (``regulation.apply_regulation``, ODD 7.10): dues, fines, reputation, strikes.
@@ -382,7 +510,7 @@ def regulation_pass(members, offenders, assoc_of, capacity, dues_rate, sanction,
         strikes[i] = strike_memory * strikes[i] + (1.0 if (members[i] and offenders[i]) else 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def revenue_pass(firms, members, brand_users, kind, capacity, channel_bonus, demand, premium, equity, corporate,
                  revenue, brand_revenue):
     """Market (``Market.revenue``, ODD 7.13): revenue of every actor (0 for non-firms) and its brand part::
@@ -399,7 +527,7 @@ def revenue_pass(firms, members, brand_users, kind, capacity, channel_bonus, dem
         brand_revenue[i] = base * lift
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def profit_pass(firms, members, capacity, energy, revenue, cash, share, surplus, brand_revenue, contribution,
                 margin, energy_price, fixed_cost, memory, dues_rate,
                 profit, resources, payoff, benefit, sunk):
@@ -429,7 +557,7 @@ def profit_pass(firms, members, capacity, energy, revenue, cash, share, surplus,
         sunk[i] = 0.95 * sunk[i] + (contribution[i] + (dues_rate * capacity[i] if members[i] else 0.0))
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capacity, r,
                   value, breach_gain, breach_penalty, transaction_cost, enforcement_prob, duration,
                   renewal_slope, renewal_threshold, formation_rate, channel_sharing, leading_traction,
@@ -490,7 +618,7 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
             else:
                 left[u] -= 1
                 if left[u] == 0:
-                    renew = 1.0 / (1.0 + math.exp(-renewal_slope * (pair_trust - renewal_threshold)))
+                    renew = _sigmoid(renewal_slope * (pair_trust - renewal_threshold))
                     if x < renew:
                         left[u] = duration
         elif live_ff[u]:
@@ -499,7 +627,7 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
     return breaches, created
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, kind, unfair, coop, memory, opp, reported):
     """Opportunism observed (ODD, ``model.py``): ``OPP_d <- OPP_d + memory (obs_d - OPP_d)``.
 
@@ -518,7 +646,7 @@ def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, 
         opp[d] += (memory * (obs - opp[d])) if seen else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
     """KPIs (``model._record``): per-type sums over the firms of the step, in one pass.
 
@@ -556,7 +684,7 @@ def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
     return n_members, free_riders, energy_revenue
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def live_trust_sum(ua, ub, active, kind, trust):
     """KPI ``mean_trust`` (``model._record``): sum and count of trust on live edges observed by firms."""
     total = 0.0
@@ -573,7 +701,7 @@ def live_trust_sum(ua, ub, active, kind, trust):
     return total, n
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def association_values(values, group_of, group_size, culture, assoc_idx):
     """Culture (``model._step_cluster``, ODD 7.3): each association holds its members' mean values.
 
@@ -592,7 +720,7 @@ def association_values(values, group_of, group_size, culture, assoc_idx):
             values[assoc_idx[a], k] = total[a, k] / max(group_size[a], 1) if group_size[a] > 0 else culture[k]
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def live_ff_degree(ua, ub, is_ff, active, out):
     """Entry (``model._entrant_links``): live firm-firm links per node (both ends active), into ``out``."""
     for u in range(ua.shape[0]):
@@ -602,7 +730,7 @@ def live_ff_degree(ua, ub, is_ff, active, out):
             out[b] += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def pull_values(values, members, culture, rate):
     """Regulation, culture (``regulation.culture_pull``): ``v_i <- v_i + rate (culture - v_i)`` for members."""
     for i in range(members.shape[0]):
@@ -611,7 +739,7 @@ def pull_values(values, members, culture, rate):
                 values[i, k] += rate * (culture[k] - values[i, k])
 
 
-@numba.njit(cache=True)
+@numba.njit(**_JIT)
 def csr_by_source(ua, ub, is_ff, n_nodes):
     """Neighbour index (``state.ff_csr``): CSR of firm-firm directed edges by observer.
 

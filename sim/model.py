@@ -163,7 +163,7 @@ class ClusterModel(mesa.Model):
 
         ``firms``, ``firms_idx``, ``members``, ``member_assoc`` (N,); ``assoc_idx``,
         ``assoc_members`` (members per association); ``alive``,
-        ``live_ff`` (E,); ``alive_d`` (2E,). ``_step_cluster`` drops the cache
+        ``live_ff`` (E,); ``alive_d`` (2E,); ``degree`` (N,) live edges per node. ``_step_cluster`` drops the cache
         after exits and entries; the key (rows, edges, active rows) also catches
         an exit from elsewhere (``Enterprise.leave``): rows are only appended
         and ``active`` only turns False.
@@ -182,6 +182,7 @@ class ClusterModel(mesa.Model):
                 "alive": alive,
                 "alive_d": np.repeat(alive, 2),
                 "live_ff": alive & st.is_ff[:e],
+                "degree": (np.bincount(st.ua[:e][alive], minlength=n) + np.bincount(st.ub[:e][alive], minlength=n)).astype(float),
             }
             n_assoc = len(masks["assoc_idx"])
             masks["member_assoc"] = np.where(masks["members"], st.assoc_of[:n], n_assoc)  # association of members
@@ -203,9 +204,8 @@ class ClusterModel(mesa.Model):
 
         # --- market conditions and information
         demand = self.market.demand(t)
-        info = information.exchange_messages(st, alive_d, t, p, rng, has_cdc=True)
-        # exposure: share of the actor's live partners that heard about it (counted in the message loop)
-        st.exposure[:n] = np.divide(info.heard, info.partners, out=np.zeros(n), where=info.partners > 0)
+        # (and the exposure: the share of the actor's live partners that heard about it, into st.exposure)
+        info = information.exchange_messages(st, alive_d, masks["degree"], t, p, rng, has_cdc=True)
 
         # --- culture (associations hold their members' mean values) and shared values
         assoc_idx = masks["assoc_idx"]
@@ -216,7 +216,7 @@ class ClusterModel(mesa.Model):
 
         # --- Morgan-Hunt: shared values, antecedents -> trust -> commitment -> outcomes
         # (SV per edge, live contracts per actor, trust and the per-actor means in one pass over the edges)
-        contracts_of = trust.update_relationships(st, alive_d, live_ff, culture, p)
+        contracts_of = trust.update_relationships(st, alive_d, live_ff, masks["degree"], culture, p)
         trust.update_commitment(st, contracts_of, p)
         trust.update_outcomes(st)
 

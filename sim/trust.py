@@ -45,14 +45,14 @@ def _relationship_pass(st, alive_d: np.ndarray, live_ff: np.ndarray, p, *, sums:
     """One fused loop over the edges (``kernels.relationship_pass``): SV_u, contracts, trust, sums."""
     n, e = st.n_nodes, st.n_edges
     t = p.trust
-    acc = np.zeros((n, 5)) if sums else np.zeros((0, 5))
+    acc = np.zeros((n, 4)) if sums else np.zeros((0, 4))
     contracts = np.zeros(n, dtype=np.int64)
-    total, n_live = kernels.relationship_pass(
+    kernels.relationship_pass(
         alive_d, st.ua[:e], st.ub[:e], st.values[:n], live_ff, st.contract_left[:e], st.comm[: 2 * e], st.opp[: 2 * e],
         st.trust[: 2 * e], float(t.bias), float(t.w_shared_values), float(t.w_communication), float(t.w_opportunism),
         float(t.speed), True, sums, st.e_shared_values[:e], contracts, acc,
     )
-    return acc, contracts, total, n_live
+    return acc, contracts
 
 
 def update_trust(st, alive_d: np.ndarray, p) -> None:
@@ -65,7 +65,7 @@ def update_trust(st, alive_d: np.ndarray, p) -> None:
     _relationship_pass(st, alive_d, np.zeros(st.n_edges, dtype=bool), p, sums=False)
 
 
-def update_relationships(st, alive_d: np.ndarray, live_ff: np.ndarray, culture: np.ndarray, p) -> np.ndarray:
+def update_relationships(st, alive_d: np.ndarray, live_ff: np.ndarray, degree: np.ndarray, culture: np.ndarray, p) -> np.ndarray:
     """Shared values and the trust update per edge; antecedents and mean trust per actor.
 
     Per edge (one loop, ``kernels.relationship_pass``): SV_u from the value
@@ -75,13 +75,15 @@ def update_relationships(st, alive_d: np.ndarray, live_ff: np.ndarray, culture: 
     mean, half the similarity to the cluster culture; the culture alone for
     isolates); TC_i = 0.6 k/(k+2) + 0.4 sunk/(sunk+capacity) with k live
     contracts; RB_i = b/(b+0.5), b the perceived benefits; mean trust over
-    live partners (the mean over all live edges for isolates). The sums read
+    live partners (the mean over all live edges for active isolates; a firm
+    that left keeps its last). The sums read
     COMM/OPP/SV, which the trust update does not change.
 
     Args:
         st: the ``ClusterState``.
         alive_d: ``(2E,)`` mask of live directed edges.
         live_ff: ``(E,)`` mask of live firm-firm edges (where contracts count).
+        degree: ``(N,)`` live edges per actor (float; the denominators of the means).
         culture: ``(V,)`` the cluster culture (mean member values).
         p: the ``Scenario``.
 
@@ -89,10 +91,13 @@ def update_relationships(st, alive_d: np.ndarray, live_ff: np.ndarray, culture: 
         ``(N,)`` number of live contracts per actor.
     """
     n = st.n_nodes
-    acc, contracts, total, n_live = _relationship_pass(st, alive_d, live_ff, p, sums=True)
-    fallback = total / n_live if n_live else st.trust[0] if st.n_edges else 0.5
+    acc, contracts = _relationship_pass(st, alive_d, live_ff, p, sums=True)
+    fallback = 0.5  # mean trust of an active isolate: the mean over all live edges (only worked out when needed)
+    if np.any((degree == 0) & st.active[:n]):
+        total, n_live = kernels.live_edge_trust(alive_d, st.trust[: 2 * st.n_edges])
+        fallback = total / n_live if n_live else st.trust[0] if st.n_edges else 0.5
     kernels.actor_antecedents(
-        acc, st.values[:n], np.ascontiguousarray(culture, dtype=np.float64), contracts, st.sunk[:n], st.capacity[:n],
+        acc, degree, st.active[:n], st.values[:n], np.ascontiguousarray(culture, dtype=np.float64), contracts, st.sunk[:n], st.capacity[:n],
         st.benefit[:n], float(p.internal_marketing.product), float(fallback), st.shared_values[:n], st.communication[:n],
         st.opportunistic_behaviour[:n], st.termination_costs[:n], st.relationship_benefits[:n], st.mean_trust[:n],
     )
