@@ -56,8 +56,9 @@ __all__ = [
     "observe_opportunism",
     "kpi_sums",
     "live_trust_sum",
+    "gini_of_sorted",
     "csr_by_source",
-    "association_values",
+    "culture_and_associations",
     "live_ff_degree",
     "pull_values",
     "live_edge_trust",
@@ -571,10 +572,11 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
     the module docstring of ``contract.py``; cash and surplus accumulate into
     ``cash``/``surplus`` (zeroed by the caller).
 
-    Returns ``(breaches, created)``.
+    Returns ``(breaches, created, contracts in force after the step)``.
     """
     breaches = 0
     created = 0.0
+    in_force = 0
     for u in range(ua.shape[0]):
         if not live_ff[u]:
             left[u] = 0
@@ -624,19 +626,31 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
         elif live_ff[u]:
             if x < formation_rate * pair_trust:
                 left[u] = duration
-    return breaches, created
+        in_force += left[u] > 0
+    return breaches, created, in_force
 
 
 @numba.njit(**_JIT)
-def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, kind, unfair, coop, memory, opp, reported):
-    """Opportunism observed (ODD, ``model.py``): ``OPP_d <- OPP_d + memory (obs_d - OPP_d)``.
+def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, coop, members, detected,
+                        group_of, group_size, assoc_idx, memory, opp):
+    """Opportunism observed (ODD 7.3, ``model.py``): ``OPP_d <- OPP_d + memory (obs_d - OPP_d)``.
 
     On live edges where the pair traded under contract, ``obs_d`` is the
     partner's breach; otherwise, where a report arrived, it is the partner's
-    defection (for an association partner: its unfairness share).
+    defection; for an association partner, its unfairness: the share of its
+    members (``group_of``, ``group_size`` as in ``decision_pass``) who
+    defected and were not detected.
     """
-    for j in range(reported.shape[0]):  # what a report about node j tells (scratch array, length N)
-        reported[j] = unfair[j] if kind[j] == _ASSOCIATION else (0.0 if coop[j] else 1.0)
+    n = coop.shape[0]
+    reported = np.empty(n)  # what a report about node j tells
+    for j in range(n):
+        reported[j] = 0.0 if coop[j] else 1.0
+    n_assoc = assoc_idx.shape[0]
+    unexposed = np.zeros(n_assoc + 1)  # non-members fall in the last, unused group
+    for i in range(n):
+        unexposed[group_of[i]] += 1.0 if (members[i] and not coop[i] and not detected[i]) else 0.0
+    for a in range(n_assoc):
+        reported[assoc_idx[a]] = unexposed[a] / group_size[a] if group_size[a] > 0 else 0.0
     for d in range(alive_d.shape[0]):
         u = d >> 1
         j = ub[u] if (d & 1) == 0 else ua[u]  # the partner, dst[d]
@@ -646,13 +660,17 @@ def observe_opportunism(alive_d, arrived, observed, breach_a, breach_b, ua, ub, 
         opp[d] += (memory * (obs - opp[d])) if seen else 0.0
 
 
-@numba.njit(**_JIT)
+@numba.njit(fastmath={"reassoc", "nsz"}, **_JIT)
 def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
     """KPIs (``model._record``): per-type sums over the firms of the step, in one pass.
 
     ``sums[g]`` for g = ``kind`` (0 enterprise, 1 leading firm): count,
     cooperators, then the sum of each array in ``columns``. Returns
     ``(members, free riders among them, sum of energy intensity * revenue)``.
+
+    Compiled with reassociation allowed, so LLVM vectorizes the sums: they
+    may differ from a left-to-right sum in the last bits. Only KPIs read them;
+    nothing feeds back into the model.
     """
     n_members = 0
     free_riders = 0
@@ -669,19 +687,35 @@ def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
             n_members += 1
             if not cooperating[i]:
                 free_riders += 1
-    for j in range(len(columns)):  # column by column: each a straight pass over one array
+    for j in range(len(columns)):  # column by column: each a straight, branch-free pass over one array
         col = columns[j]
         s0 = 0.0
         s1 = 0.0
         for i in range(firms.shape[0]):
-            if firms[i]:
-                if kind[i] == 0:
-                    s0 += col[i]
-                else:
-                    s1 += col[i]
+            s0 += col[i] if (firms[i] & (kind[i] == 0)) else 0.0
+            s1 += col[i] if (firms[i] & (kind[i] != 0)) else 0.0
         sums[0, 2 + j] = s0
         sums[1, 2 + j] = s1
     return n_members, free_riders, energy_revenue
+
+
+@numba.njit(fastmath={"reassoc", "nsz"}, **_JIT)
+def gini_of_sorted(xs):
+    """Gini coefficient (``metrics.gini``) of ``xs`` sorted ascending, after shifting it to be non-negative.
+
+    With ``v = xs - min(0, xs[0])``, ``C = sum of the running sums of v`` =
+    ``sum_i (n - i) v_i``: ``G = (n + 1 - 2 C / sum v) / n`` (0 when sum v <= 0).
+    A KPI only (summation order free, as in ``kpi_sums``).
+    """
+    n = xs.shape[0]
+    shift = -min(0.0, xs[0])
+    total = 0.0
+    running = 0.0
+    for i in range(n):
+        v = xs[i] + shift
+        total += v
+        running += (n - i) * v
+    return (n + 1 - 2 * (running / total)) / n if total > 0 else 0.0
 
 
 @numba.njit(**_JIT)
@@ -702,8 +736,9 @@ def live_trust_sum(ua, ub, active, kind, trust):
 
 
 @numba.njit(**_JIT)
-def association_values(values, group_of, group_size, culture, assoc_idx):
-    """Culture (``model._step_cluster``, ODD 7.3): each association holds its members' mean values.
+def culture_and_associations(values, firms, group_of, group_size, assoc_idx, culture):
+    """Culture (``model._step_cluster``, ODD 7.3): the mean values of the active firms, into ``culture``
+    (0.5 in every dimension without firms); then each association holds its members' mean values.
 
     ``group_of[i]`` is member i's association (``len(assoc_idx)`` for non-members);
     an association without members holds the cluster ``culture``.
@@ -711,10 +746,18 @@ def association_values(values, group_of, group_size, culture, assoc_idx):
     n_assoc = assoc_idx.shape[0]
     dim = values.shape[1]
     total = np.zeros((n_assoc + 1, dim))
+    n_firms = 0
+    culture[:] = 0.0
     for i in range(group_of.shape[0]):
         g = group_of[i]
         for k in range(dim):
             total[g, k] += values[i, k]
+        if firms[i]:
+            n_firms += 1
+            for k in range(dim):
+                culture[k] += values[i, k]
+    for k in range(dim):
+        culture[k] = culture[k] / n_firms if n_firms else 0.5
     for a in range(n_assoc):
         for k in range(dim):
             values[assoc_idx[a], k] = total[a, k] / max(group_size[a], 1) if group_size[a] > 0 else culture[k]

@@ -210,9 +210,8 @@ class ClusterModel(mesa.Model):
         # --- culture (associations hold their members' mean values) and shared values
         assoc_idx = masks["assoc_idx"]
         values = st.values[:n]
-        culture = np.einsum("i,ij->j", masks["firms"] / len(firms_idx), values) if len(firms_idx) else np.full(st.values_dim, 0.5)
-        if len(assoc_idx):  # non-members fall in a last, unused group
-            kernels.association_values(values, masks["member_assoc"], masks["assoc_members"], culture, assoc_idx)
+        culture = np.empty(st.values_dim)  # (non-members fall in a last, unused group)
+        kernels.culture_and_associations(values, firms, masks["member_assoc"], masks["assoc_members"], assoc_idx, culture)
 
         # --- Morgan-Hunt: shared values, antecedents -> trust -> commitment -> outcomes
         # (SV per edge, live contracts per actor, trust and the per-actor means in one pass over the edges)
@@ -238,21 +237,21 @@ class ClusterModel(mesa.Model):
         self._last_share = share
         surplus = np.zeros(n)
         caught = np.zeros(n, dtype=bool)
-        breaches = 0
+        breaches = in_force = 0
         observed_contract = breach_a = breach_b = np.zeros(e, dtype=bool)
         if mech.contract.enabled:
             cr = contract_mech.run_contracts(st, live_ff, p, rng)
             cash += cr.cash
-            surplus, caught, breaches = cr.surplus, cr.caught, cr.breaches
+            surplus, caught, breaches, in_force = cr.surplus, cr.caught, cr.breaches, cr.in_force
             observed_contract, breach_a, breach_b = cr.observed, cr.breach_a, cr.breach_b
 
         # --- opportunism observed: reports that arrived, and trade under contract
         # on live edge d: obs = the partner's breach where the pair traded under contract (a observes b),
         # else, where a report arrived, the partner's defection (an association's: its unfairness);
         # opp_d <- opp_d + memory (obs - opp_d)
-        unfair = self._unfairness(masks, coop, detected, n)
         kernels.observe_opportunism(alive_d, info.arrived, observed_contract, breach_a, breach_b, st.ua[:e], st.ub[:e],
-                                    st.kind[:n], unfair, coop, p.trust.memory, st.opp[: 2 * e], np.empty(n))
+                                    coop, members, detected, masks["member_assoc"], masks["assoc_members"],
+                                    assoc_idx, p.trust.memory, st.opp[: 2 * e])
 
         # --- regulation
         dues = fines = treasury_spend = 0.0
@@ -317,6 +316,7 @@ class ClusterModel(mesa.Model):
             alive_d=alive_d,
             info=info,
             breaches=breaches,
+            contracts_active=in_force,
             detected=int(detected.sum()),
             expelled=len(expelled),
             spend=spend,
@@ -325,19 +325,7 @@ class ClusterModel(mesa.Model):
             pool_out=pool_out,
             digi=digi_cost * n_members,
             demand=demand,
-            live_ff=live_ff,
         )
-
-    def _unfairness(self, masks, coop, detected, n) -> np.ndarray:
-        """Per association node: share of its members who free-rode unexposed (what members resent)."""
-        out = np.zeros(n)
-        assoc_idx, cnt = masks["assoc_idx"], masks["assoc_members"]
-        if len(assoc_idx) == 0:
-            return out
-        unexposed = masks["members"] & ~coop & ~detected
-        bad = np.bincount(masks["member_assoc"][unexposed], minlength=len(assoc_idx))
-        out[assoc_idx] = np.where(cnt > 0, bad / np.maximum(cnt, 1), 0.0)
-        return out
 
     def _channel_bonus(self, live_ff, n) -> np.ndarray:
         """Channel network sharing: extra sales through contracted partners of other product groups."""
@@ -427,7 +415,7 @@ class ClusterModel(mesa.Model):
     _SUMMED = (*_MEAN_KPIS, "mean_trust", "revenue", "profit")
     _COL = {name: 2 + j for j, name in enumerate(_SUMMED)}
 
-    def _record(self, *, firms, members, alive_d, info, breaches, detected, expelled, spend, roi, pool_in, pool_out, digi, demand, live_ff) -> None:
+    def _record(self, *, firms, members, alive_d, info, breaches, contracts_active, detected, expelled, spend, roi, pool_in, pool_out, digi, demand) -> None:
         st = self.state
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         # per-type sums over the firms of the step (kernels.kpi_sums): count, cooperators, then these columns
@@ -457,7 +445,7 @@ class ClusterModel(mesa.Model):
         self.free_rider_share = free_riders / n_mem if n_mem else 0.0
         self.free_riders_detected = detected
         self.expulsions = expelled
-        self.contracts_active = int((live_ff & (st.contract_left[: len(live_ff)] > 0)).sum())
+        self.contracts_active = contracts_active
         self.contract_breaches = breaches
         self.info_sent, self.info_lost, self.info_delay = info.sent, info.lost, info.delay
         self.payoff_gini = gini(st.profit[:n][firms])

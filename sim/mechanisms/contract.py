@@ -34,6 +34,7 @@ __all__ = ["ContractResult", "run_contracts"]
 class ContractResult:
     cash: np.ndarray  # (N,)
     breaches: int
+    in_force: int  # contracts running after the step (the KPI contracts_active)
     caught: np.ndarray  # (N,) bool: a breach of the node was caught
     created: float  # value created minus transaction costs; cash.sum() must equal it
     surplus: np.ndarray  # (N,) honoured value received
@@ -55,7 +56,7 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
     cash, surplus = np.zeros(n), np.zeros(n)
     caught = np.zeros(n, dtype=bool)
     observed, br_a, br_b = np.empty(e, dtype=bool), np.empty(e, dtype=bool), np.empty(e, dtype=bool)
-    breaches, created = kernels.contract_pass(
+    breaches, created, in_force = kernels.contract_pass(
         st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.cooperating[:n], st.trust[: 2 * e],
         st.product_group[:n], st.kind[:n], st.capacity[:n], rng.random(e),
         float(c.value), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
@@ -66,6 +67,7 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
     return ContractResult(
         cash=cash,
         breaches=int(breaches),
+        in_force=int(in_force),
         caught=caught,
         created=float(created),
         surplus=surplus,
