@@ -62,6 +62,10 @@ __all__ = [
     "live_ff_degree",
     "pull_values",
     "live_edge_trust",
+    "recover_reputation",
+    "exit_candidates",
+    "imitation_partners",
+    "imitation_moves",
     "exp_array",
     "sigmoid_array",
     "tanh_array",
@@ -485,30 +489,43 @@ def pool_pass(r, members, coop, assoc_of, capacity, p_detect, contribution, bran
 
 
 @numba.njit(**_JIT)
-def regulation_pass(members, offenders, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
-                    income, dues, fines, reputation, strikes, cash):
-    """Regulation (``regulation.apply_regulation``, ODD 7.10): dues, fines, reputation, strikes.
+def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
+                    expulsion_strikes, income, reputation, strikes, cash, expelled):
+    """Regulation (``regulation.apply_regulation``, ODD 7.10): dues, fines, reputation, strikes, expulsion.
 
-    Per actor: ``dues_i = [member] dues_rate cap_i``, ``fines_i = [member, offender]
-    sanction cap_i``, both paid to the association (``income``, one row per
-    association) and taken from ``cash``; an offender loses
-    ``reputation_penalty`` of reputation (floor 0); ``strikes_i <- strike_memory
-    strikes_i + [member, offender]``.
+    Offenders are the exposed free riders (``detected``) and the caught
+    breachers (``caught``). Per actor: ``dues_i = [member] dues_rate cap_i``,
+    ``fines_i = [member, offender] sanction cap_i``, both paid to the
+    association (``income``, one row per association) and taken from
+    ``cash``; an offender loses ``reputation_penalty`` of reputation (floor 0);
+    ``strikes_i <- strike_memory strikes_i + [member, offender]``; a member
+    with ``strikes_i >= expulsion_strikes`` is to be expelled: its row goes to
+    the front of ``expelled`` (in row order).
+
+    Returns ``(sum of dues, sum of fines, number expelled)``.
     """
+    dues_total = 0.0
+    fines_total = 0.0
+    n_expelled = 0
     for i in range(members.shape[0]):
+        offender = detected[i] or caught[i]
         d = 0.0
         f = 0.0
         if members[i]:
             d = dues_rate * capacity[i]
-            if offenders[i]:
+            if offender:
                 f = sanction * capacity[i]
             income[assoc_of[i]] += d + f
-        dues[i] = d
-        fines[i] = f
+        dues_total += d
+        fines_total += f
         cash[i] += -(d + f)
-        if offenders[i]:
+        if offender:
             reputation[i] = max(0.0, reputation[i] - reputation_penalty)
-        strikes[i] = strike_memory * strikes[i] + (1.0 if (members[i] and offenders[i]) else 0.0)
+        strikes[i] = strike_memory * strikes[i] + (1.0 if (members[i] and offender) else 0.0)
+        if members[i] and strikes[i] >= expulsion_strikes:
+            expelled[n_expelled] = i
+            n_expelled += 1
+    return dues_total, fines_total, n_expelled
 
 
 @numba.njit(**_JIT)
@@ -780,6 +797,81 @@ def pull_values(values, members, culture, rate):
         if members[i]:
             for k in range(values.shape[1]):
                 values[i, k] += rate * (culture[k] - values[i, k])
+
+
+@numba.njit(**_JIT)
+def recover_reputation(firms, coop, exposure, reputation):
+    """Reputation (ODD 7.10, ``model._step_cluster``): a cooperating firm recovers in proportion to its exposure,
+    ``reputation_i <- reputation_i + 0.2 exposure_i (1 - reputation_i)``."""
+    for i in range(firms.shape[0]):
+        if firms[i] and coop[i]:
+            reputation[i] += 0.2 * exposure[i] * (1.0 - reputation[i])
+
+
+@numba.njit(**_JIT)
+def exit_candidates(firms, active, resources, r, leave_rate, propensity_to_leave, bankrupt, leaving):
+    """Exits (``model._exits``): active firms with negative resources go bankrupt; of the others, a firm
+    leaves when ``r_i < leave_rate propensity_to_leave_i`` (one uniform per row). Rows go to the front
+    of ``bankrupt`` and ``leaving`` (in row order); returns how many of each."""
+    n_bankrupt = 0
+    n_leaving = 0
+    for i in range(firms.shape[0]):
+        if not (firms[i] and active[i]):
+            continue
+        if resources[i] < 0:
+            bankrupt[n_bankrupt] = i
+            n_bankrupt += 1
+        elif r[i] < leave_rate * propensity_to_leave[i]:
+            leaving[n_leaving] = i
+            n_leaving += 1
+    return n_bankrupt, n_leaving
+
+
+@numba.njit(**_JIT)
+def imitation_partners(indptr, nbr, who, r, active, who_out, other_out):
+    """Imitation (``behaviour.imitate``): a uniformly random firm-firm neighbour of each firm in ``who``.
+
+    Neighbour ``nbr[indptr[i] + floor(r_k deg_i)]`` for the k-th firm i (one
+    uniform each, as ``game.random_neighbours``); firms without neighbours or
+    whose pick has left are dropped. The kept pairs go to the front of
+    ``who_out``/``other_out``; returns how many.
+    """
+    kept = 0
+    for k in range(who.shape[0]):
+        i = who[k]
+        start = indptr[i]
+        deg = indptr[i + 1] - start
+        if deg > 0:
+            j = nbr[start + np.int64(math.floor(r[k] * deg))]
+            if active[j]:
+                who_out[kept] = i
+                other_out[kept] = j
+                kept += 1
+    return kept
+
+
+@numba.njit(**_JIT)
+def imitation_moves(who, other, r, payoff, firms_idx, step_size, disposition):
+    """Imitation (``behaviour.imitate``, ``game.imitation_probability``): adopt towards a better partner.
+
+    ``D`` = the payoff range over ``firms_idx`` (at least 1e-9); firm ``who[k]``
+    moves with probability ``clip((P_other - P_who) / D, 0, 1)`` (uniform
+    ``r[k]``): ``disposition <- disposition + step_size (disposition_other -
+    disposition)``, all moves from the dispositions before any of them.
+    """
+    lo = np.inf
+    hi = -np.inf
+    for i in firms_idx:
+        lo = min(lo, payoff[i])
+        hi = max(hi, payoff[i])
+    spread = max(1e-9, hi - lo)
+    delta = np.zeros(who.shape[0])
+    for k in range(who.shape[0]):
+        prob = min(1.0, max(0.0, (payoff[other[k]] - payoff[who[k]]) / spread))
+        if r[k] < prob:
+            delta[k] = step_size * (disposition[other[k]] - disposition[who[k]])
+    for k in range(who.shape[0]):
+        disposition[who[k]] += delta[k]
 
 
 @numba.njit(**_JIT)

@@ -231,7 +231,7 @@ class ClusterModel(mesa.Model):
         pool_in = pool_out = brand_spend = rnd_spend = 0.0
         st.contribution[:n] = 0.0
         if mech.function_interest.enabled:
-            pool = fi_mech.run_pool(st, members, p_detect, p, rng, cash)
+            pool = fi_mech.run_pool(st, members, len(assoc_idx), p_detect, p, rng, cash)
             detected, share = pool.detected, pool.share
             pool_in, pool_out, brand_spend, rnd_spend = pool.pool_in, pool.pool_out, pool.brand_spend, pool.rnd_spend
         self._last_share = share
@@ -257,10 +257,10 @@ class ClusterModel(mesa.Model):
         dues = fines = treasury_spend = 0.0
         expelled = np.zeros(0, dtype=np.int64)
         if mech.regulation.enabled:
-            rr = reg_mech.apply_regulation(st, members, detected | caught, p, cash)
+            rr = reg_mech.apply_regulation(st, members, len(assoc_idx), detected, caught, p, cash)
             dues, fines, treasury_spend, expelled = rr.dues, rr.fines, rr.treasury_spend, rr.expelled
             reg_mech.culture_pull(st, members, culture, p)
-        st.reputation[:n] += np.where(firms & coop, 0.2 * st.exposure[:n] * (1.0 - st.reputation[:n]), 0.0)
+        kernels.recover_reputation(firms, coop, st.exposure[:n], st.reputation[:n])
 
         # --- marketing modes: brand fees (traction), fairs (exhibition), R&D, digitalization
         mk = p.marketing
@@ -342,13 +342,14 @@ class ClusterModel(mesa.Model):
         for node in expelled.tolist():
             if st.active[node]:
                 self.node_agent[node].leave("expelled")
-        firms = firms & st.active[:n]
-        bankrupt = np.flatnonzero(firms & (st.resources[:n] < 0))
-        for node in bankrupt.tolist():
+        # bankrupt: active firms with negative resources; then voluntary exits among the rest (one uniform per row)
+        rows = np.empty((2, n), dtype=np.int64)
+        n_bankrupt, n_leaving = kernels.exit_candidates(firms, st.active[:n], st.resources[:n], rng.random(n),
+                                                        float(p.demography.leave_rate), st.propensity_to_leave[:n],
+                                                        rows[0], rows[1])
+        for node in rows[0, :n_bankrupt].tolist():
             self.node_agent[node].leave("bankrupt")
-        firms = firms & st.active[:n]
-        leaving = np.flatnonzero(firms & (rng.random(n) < p.demography.leave_rate * st.propensity_to_leave[:n]))
-        for node in leaving.tolist():
+        for node in rows[1, :n_leaving].tolist():
             self.node_agent[node].leave("left")
 
     def _entries(self, firms: np.ndarray) -> int:

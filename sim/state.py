@@ -64,11 +64,14 @@ NODE_FIELDS: dict[str, type] = {
     "exposure": np.float64,  # share of partners that heard about the actor this step
 }
 
+#: Messages waiting per directed edge and inbox slot: at most 2 (one direct, one relayed) before the slot is emptied.
+INBOX_DTYPE = np.uint8
+
 EDGE_FIELDS: dict[str, type] = {  # per undirected edge
-    "ua": np.int64,
-    "ub": np.int64,
+    "ua": np.int32,  # node rows (int32: half the memory traffic of the edge loops; 2^31 rows is no limit here)
+    "ub": np.int32,
     "is_ff": np.bool_,
-    "contract_left": np.int64,  # steps left on the contract, 0 = none
+    "contract_left": np.int32,  # steps left on the contract, 0 = none
     "shared_values": np.float64,
 }
 
@@ -96,7 +99,7 @@ class ClusterState:
             setattr(self, "e_" + name if name == "shared_values" else name, np.zeros(self._edge_cap, dtype=dt))
         for name, dt in DIRECTED_FIELDS.items():
             setattr(self, name, np.zeros(2 * self._edge_cap, dtype=dt))
-        self.inbox = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=np.int32)
+        self.inbox = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=INBOX_DTYPE)
         self._csr_dirty = True
         self._csr_edges = 0
 
@@ -134,7 +137,7 @@ class ClusterState:
             new = np.zeros(2 * cap, dtype=old.dtype)
             new[: 2 * self.n_edges] = old[: 2 * self.n_edges]
             setattr(self, name, new)
-        inbox = np.zeros((self.inbox_slots, 2 * cap), dtype=np.int32)
+        inbox = np.zeros((self.inbox_slots, 2 * cap), dtype=INBOX_DTYPE)
         inbox[:, : 2 * self.n_edges] = self.inbox[:, : 2 * self.n_edges]
         self.inbox = inbox
         self._edge_cap = cap

@@ -77,3 +77,16 @@ def test_trust_and_curve_loops_are_vectorized():
         fresh.compile(kernel.signatures[0])
         asm = fresh.inspect_asm(fresh.signatures[0])
         assert re.search(r"vpsllq\s+\$52,\s*%ymm", asm), f"{name}: the loop with the exp is not vectorized"
+
+
+def test_inbox_counts_stay_within_their_small_dtype():
+    """The inbox is uint8: a slot holds at most one direct and one relayed message before it is emptied."""
+    sc = Scenario().with_overrides({"structure.n_firms": 60, "information.message_rate": 1.0, "internal_marketing.place": 1.0,
+                                    "information.relay_loss": 0.0, "information.direct_loss": 0.0, "information.digitalization": 0.0},
+                                   source="test")
+    model = ClusterModel(sc, rng=2)
+    peak = 0
+    for _ in range(12):
+        model.step()
+        peak = max(peak, int(model.state.inbox.max()))
+    assert 1 <= peak <= 2

@@ -46,12 +46,13 @@ def effective_terms(p) -> tuple[float, float, float]:
     return brand, rnd, r
 
 
-def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Generator, cash: np.ndarray) -> PoolResult:
+def run_pool(st, members: np.ndarray, n_assoc: int, p_detect: np.ndarray, p, rng: np.random.Generator, cash: np.ndarray) -> PoolResult:
     """Collect contributions, expose free riders, share the pool (loop: ``kernels.pool_pass``).
 
     Args:
         st: the state; ``cooperating`` decides who contributes (``contribution`` is written).
         members: ``(N,)`` bool, active firms that belong to an association.
+        n_assoc: number of associations (the first rows of the state).
         p_detect: ``(N,)`` detection probability of a defecting member
             (``1 - (1 - monitoring)(1 - reputation_detection * exposure)``, from ``behaviour.decide``).
         rng: one uniform per actor (``rng.random(N)``) decides exposure.
@@ -60,7 +61,7 @@ def run_pool(st, members: np.ndarray, p_detect: np.ndarray, p, rng: np.random.Ge
     n = st.n_nodes
     fi = p.mechanisms.function_interest
     brand_s, rnd_s, r = effective_terms(p)
-    n_assoc = int(st.assoc_of[:n][members].max()) + 1 if members.any() else 1
+    n_assoc = max(1, n_assoc)
     pool, brand, rnd, unshared = (np.zeros(n_assoc) for _ in range(4))
     detected = np.empty(n, dtype=bool)
     share = np.empty(n)

@@ -40,24 +40,27 @@ def culture_pull(st, members: np.ndarray, culture: np.ndarray, p) -> None:
     kernels.pull_values(st.values[: len(members)], members, np.ascontiguousarray(culture, dtype=np.float64), min(1.0, rate))
 
 
-def apply_regulation(st, members: np.ndarray, offenders: np.ndarray, p, cash: np.ndarray) -> RegulationResult:
+def apply_regulation(st, members: np.ndarray, n_assoc: int, detected: np.ndarray, caught: np.ndarray, p,
+                     cash: np.ndarray) -> RegulationResult:
     """Dues, sanctions, reputation, strikes, expulsion and treasury spending (loop: ``kernels.regulation_pass``).
 
     Args:
         members: ``(N,)`` bool, active firms in an association.
-        offenders: ``(N,)`` bool, exposed free riders and caught breachers.
+        n_assoc: number of associations (the first rows of the state).
+        detected, caught: ``(N,)`` bool, exposed free riders and caught breachers (the offenders).
         cash: ``(N,)`` this step's cash of every actor; dues and fines are taken from it.
     """
     n = st.n_nodes
     reg = p.mechanisms.regulation
-    n_assoc = max(1, int(st.assoc_of[:n][members].max()) + 1 if members.any() else 1)
+    n_assoc = max(1, n_assoc)
     income = np.zeros(n_assoc)
-    dues, fines = np.empty(n), np.empty(n)
-    kernels.regulation_pass(members, offenders, st.assoc_of[:n], st.capacity[:n], float(reg.dues * (0.5 + p.internal_marketing.price)),
-                            float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, income, dues, fines,
-                            st.reputation[:n], st.strikes[:n], cash)
+    expelled = np.empty(n, dtype=np.int64)
+    dues, fines, n_expelled = kernels.regulation_pass(
+        members, detected, caught, st.assoc_of[:n], st.capacity[:n], float(reg.dues * (0.5 + p.internal_marketing.price)),
+        float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, float(reg.expulsion_strikes), income,
+        st.reputation[:n], st.strikes[:n], cash, expelled,
+    )
     st.treasury[:n_assoc] += income
     spend = float(st.treasury[:n_assoc].sum())
     st.treasury[:n_assoc] = 0.0
-    expelled = np.flatnonzero(members & (st.strikes[:n] >= reg.expulsion_strikes))
-    return RegulationResult(dues=float(dues.sum()), fines=float(fines.sum()), treasury_spend=spend, expelled=expelled)
+    return RegulationResult(dues=float(dues), fines=float(fines), treasury_spend=spend, expelled=expelled[:n_expelled])
