@@ -235,15 +235,15 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
 
 
 @numba.njit(**_JIT)
-def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
+def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
                       move_trust, sums, e_sv, contracts, acc):
     """Morgan-Hunt per relationship (``trust.py``): shared values, contracts, trust, per-actor sums.
 
-    Per undirected edge u (ends a, b):
+    Per undirected edge u (ends a, b), with ``values_t`` the (V, N) transpose of the value profiles:
 
     * ``SV_u = clip(1 - sqrt(mean_k (v_ak - v_bk)^2), 0, 1)`` into ``e_sv[u]``;
     * a live contract on a live firm-firm link (``live_ff[u]``, ``left[u] > 0``)
-      adds 1 to ``contracts[a]`` and ``contracts[b]`` (``contract.contracts_per_node``);
+      adds 1 to ``contracts[a]`` and ``contracts[b]`` (the k_i of the termination costs);
     * when ``move_trust``, on each live direction d in (2u, 2u + 1):
       ``target = sigma(bias + w_sv SV_u + w_comm COMM_d - w_opp OPP_d)``,
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``.
@@ -253,14 +253,16 @@ def relationship_pass(alive_d, ua, ub, values, live_ff, left, comm, opp, trust, 
     trust; divided by the live degree they are the per-actor means of
     ``trust.update_relationships``; the trust update does not change SV, COMM, OPP).
     """
-    dim = values.shape[1]
+    dim = values_t.shape[0]
     m = ua.shape[0]
-    # SV: dimension by dimension (the inner loop over edges compiles better than a short loop over k)
+    # SV: dimension by dimension over the transposed values (V, N): each pass gathers from one
+    # contiguous row, and the inner loop over edges compiles better than a short loop over k
     for u in range(m):
         e_sv[u] = 0.0
     for k in range(dim):
+        row = values_t[k]
         for u in range(m):
-            diff = values[ua[u], k] - values[ub[u], k]
+            diff = row[ua[u]] - row[ub[u]]
             e_sv[u] += diff * diff
     for u in range(m):
         e_sv[u] = min(1.0, max(0.0, 1.0 - math.sqrt(e_sv[u] / dim)))

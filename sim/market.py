@@ -29,6 +29,8 @@ Firm revenue: ``capacity * demand_t * (1 + premium * (B_cluster [member]
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import kernels
@@ -72,14 +74,14 @@ class Market:
     def invest(self, pool_brand: float, rnd: float, treasury: float, fair_spend: float, fees: float, members: int) -> None:
         """Decay, then build the aspects from this step's spending."""
         m = self.p.market
-        spend = np.full(4, pool_brand / 4.0)
-        spend[[0, 3]] += rnd / 2.0
-        spend[[1, 2]] += treasury / 2.0
-        spend[2] += fair_spend
+        # four numbers: plain floats (numpy's per-call overhead is most of the cost at this size)
+        q = pool_brand / 4.0
+        spend = (q + rnd / 2.0, q + treasury / 2.0, q + treasury / 2.0 + fair_spend, q + rnd / 2.0)
         k = m.brand_efficiency / max(1, members)
-        self.brand = self.brand * (1.0 - m.brand_decay)
-        self.brand += (1.0 - self.brand) * (1.0 - np.exp(-k * spend))
-        self.corporate = self.corporate * (1.0 - m.brand_decay) + (1.0 - self.corporate) * (1.0 - np.exp(-k * fees * 4.0))
+        keep = 1.0 - m.brand_decay
+        decayed = [b * keep for b in self.brand.tolist()]
+        self.brand = np.array([b + (1.0 - b) * (1.0 - math.exp(-k * s)) for b, s in zip(decayed, spend)])
+        self.corporate = self.corporate * keep + (1.0 - self.corporate) * (1.0 - math.exp(-k * fees * 4.0))
         self.corporate = max(self.corporate, 0.3)  # leaders keep their own base brand
 
     def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray, brand_users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
