@@ -187,7 +187,8 @@ def _phase_section(res: dict) -> list[str]:
                [[r["phase"], f"{1000 * r['median_s']:.3f}", f"{100 * r['share']:.1f} %"] for r in res["phases"]]),
         "",
         f"Floor: what any implementation of these rules computes per step here, timed alone in tight loops: "
-        f"{fl['n_exp']:,} `exp` ({1000 * fl['exp_s']:.2f} ms), {fl['n_tanh']:,} `tanh` ({1000 * fl['tanh_s']:.2f} ms) "
+        f"{fl['n_exp']:,} logistic curves with the kernels' vectorized `exp` ({1000 * fl['exp_s']:.2f} ms), "
+        f"{fl['n_tanh']:,} `tanh` from the same `exp` ({1000 * fl['tanh_s']:.2f} ms) "
         f"and {fl['n_uniform']:,} uniform draws ({1000 * fl['uniform_s']:.2f} ms): {1000 * fl['total_s']:.2f} ms, "
         f"{100 * fl['total_s'] / step:.0f} % of this step. The 20 M edge-updates/s target allows "
         f"{1000 * 2 * res['floor_edges'] / 20e6:.1f} ms for this graph." if "floor_edges" in res else "",
