@@ -173,16 +173,17 @@ class ClusterModel(mesa.Model):
         key = (n, e, int(np.count_nonzero(st.active[:n])))
         if getattr(self, "_mask_key", None) != key:
             firms = st.firm_mask()
-            alive = st.edge_alive()
+            alive, alive_d, live_ff, degree = np.empty(e, bool), np.empty(2 * e, bool), np.empty(e, bool), np.zeros(n)
+            kernels.edge_masks(st.ua[:e], st.ub[:e], st.active[:n], st.is_ff[:e], alive, alive_d, live_ff, degree)
             masks = {
                 "firms": firms,
                 "firms_idx": np.flatnonzero(firms),
                 "members": firms & (st.assoc_of[:n] >= 0),
                 "assoc_idx": np.flatnonzero(st.kind[:n] == ASSOCIATION),
                 "alive": alive,
-                "alive_d": np.repeat(alive, 2),
-                "live_ff": alive & st.is_ff[:e],
-                "degree": (np.bincount(st.ua[:e][alive], minlength=n) + np.bincount(st.ub[:e][alive], minlength=n)).astype(float),
+                "alive_d": alive_d,
+                "live_ff": live_ff,
+                "degree": degree,
             }
             n_assoc = len(masks["assoc_idx"])
             masks["member_assoc"] = np.where(masks["members"], st.assoc_of[:n], n_assoc)  # association of members
