@@ -239,20 +239,18 @@ class ClusterModel(mesa.Model):
         surplus = np.zeros(n)
         caught = np.zeros(n, dtype=bool)
         breaches = in_force = 0
-        observed_contract = breach_a = breach_b = np.zeros(e, dtype=bool)
+        # --- opportunism observed: on live edge d, obs = the partner's breach where the pair traded under
+        # contract (a observes b), else, where a report arrived, what it tells: the partner's defection (an
+        # association's: its unfairness); opp_d <- opp_d + memory (obs - opp_d). With contracts on, their
+        # loop does it (one pass over the edges); else observe_opportunism.
+        reported = np.empty(n)
+        kernels.partner_reports(coop, members, detected, masks["member_assoc"], masks["assoc_members"], assoc_idx, reported)
         if mech.contract.enabled:
-            cr = contract_mech.run_contracts(st, live_ff, p, rng)
+            cr = contract_mech.run_contracts(st, live_ff, p, rng, alive_d, info.arrived, reported)
             cash += cr.cash
             surplus, caught, breaches, in_force = cr.surplus, cr.caught, cr.breaches, cr.in_force
-            observed_contract, breach_a, breach_b = cr.observed, cr.breach_a, cr.breach_b
-
-        # --- opportunism observed: reports that arrived, and trade under contract
-        # on live edge d: obs = the partner's breach where the pair traded under contract (a observes b),
-        # else, where a report arrived, the partner's defection (an association's: its unfairness);
-        # opp_d <- opp_d + memory (obs - opp_d)
-        kernels.observe_opportunism(alive_d, info.arrived, observed_contract, breach_a, breach_b, st.ua[:e], st.ub[:e],
-                                    coop, members, detected, masks["member_assoc"], masks["assoc_members"],
-                                    assoc_idx, p.trust.memory, st.opp[: 2 * e])
+        else:
+            kernels.observe_opportunism(alive_d, info.arrived, st.ua[:e], st.ub[:e], reported, p.trust.memory, st.opp[: 2 * e])
 
         # --- regulation
         dues = fines = treasury_spend = 0.0

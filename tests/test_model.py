@@ -138,10 +138,43 @@ def test_contract_money_is_conserved():
     st_ = m.state
     rng = np.random.default_rng(0)
     st_.cooperating[: st_.n_nodes] = rng.random(st_.n_nodes) < 0.5
-    live_ff = st_.edge_alive() & st_.is_ff[: st_.n_edges]
-    res = run_contracts(st_, live_ff, m.params, rng)
+    alive = st_.edge_alive()
+    live_ff = alive & st_.is_ff[: st_.n_edges]
+    no_reports = np.zeros(2 * st_.n_edges, dtype=bool)
+    res = run_contracts(st_, live_ff, m.params, rng, np.repeat(alive, 2), no_reports, np.zeros(st_.n_nodes))
     assert res.breaches > 0
     assert res.cash.sum() == pytest.approx(res.created, rel=1e-12, abs=1e-9)
+
+
+def test_contract_loop_observes_opportunism_as_a_separate_pass_would():
+    """The contracts' loop also updates opp (one pass over the edges): same numbers as the rule applied on its own."""
+    from sim.mechanisms.contract import run_contracts
+
+    m = ClusterModel(small(**{"structure.n_firms": 200}), rng=7)
+    m.run_for(3)
+    st_ = m.state
+    n, e = st_.n_nodes, st_.n_edges
+    rng = np.random.default_rng(1)
+    coop = rng.random(n) < 0.6
+    st_.cooperating[:n] = coop
+    alive = st_.edge_alive()
+    live_ff = alive & st_.is_ff[:e]
+    alive_d = np.repeat(alive, 2)
+    arrived = rng.random(2 * e) < 0.4
+    reported = rng.random(n)
+    memory = m.params.trust.memory
+    # the rule on its own, from the state before the contracts' step (ODD 7.3)
+    ua, ub = st_.ua[:e], st_.ub[:e]
+    traded = live_ff & (st_.contract_left[:e] > 0)
+    obs = np.empty(2 * e)
+    obs[0::2] = np.where(traded, ~coop[ub], reported[ub])  # d = 2u: ua observes ub
+    obs[1::2] = np.where(traded, ~coop[ua], reported[ua])
+    seen = alive_d & (np.repeat(traded, 2) | arrived)
+    opp0 = st_.opp[: 2 * e].copy()
+    expected = opp0 + np.where(seen, memory * (obs - opp0), 0.0)
+    run_contracts(st_, live_ff, m.params, rng, alive_d, arrived, reported)
+    assert traded.sum() > 0 and seen.sum() > traded.sum()
+    assert np.array_equal(st_.opp[: 2 * e], expected)
 
 
 def test_entry_and_exit_keep_agents_and_rows_in_step():

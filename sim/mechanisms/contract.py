@@ -38,31 +38,32 @@ class ContractResult:
     caught: np.ndarray  # (N,) bool: a breach of the node was caught
     created: float  # value created minus transaction costs; cash.sum() must equal it
     surplus: np.ndarray  # (N,) honoured value received
-    observed: np.ndarray  # (E,) bool: the pair traded under contract this step
-    breach_a: np.ndarray  # (E,) bool
-    breach_b: np.ndarray  # (E,) bool
 
 
-def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> ContractResult:
+def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator, alive_d: np.ndarray, arrived: np.ndarray,
+                  reported: np.ndarray) -> ContractResult:
     """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links.
 
     One uniform per undirected edge (``rng.random(E)``) serves, split in turn,
     the catch of a's breach, of b's, and the renewal, or the signing on an
-    uncontracted link; the loop is ``kernels.contract_pass``.
+    uncontracted link; the loop is ``kernels.contract_pass``. The same loop
+    updates the opportunism observed (``st.opp``, ODD 7.3) on every live
+    directed edge (``alive_d``): the partner's breach where the pair traded
+    under contract, else, where a report arrived (``arrived``), what it
+    tells (``reported``, per node).
     """
     c = p.mechanisms.contract
     mk = p.marketing
     n, e = st.n_nodes, st.n_edges
     cash, surplus = np.zeros(n), np.zeros(n)
     caught = np.zeros(n, dtype=bool)
-    observed, br_a, br_b = np.empty(e, dtype=bool), np.empty(e, dtype=bool), np.empty(e, dtype=bool)
     breaches, created, in_force = kernels.contract_pass(
         st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.cooperating[:n], st.trust[: 2 * e],
         st.product_group[:n], st.kind[:n], st.capacity[:n], rng.random(e),
         float(c.value), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
         int(c.duration), float(c.renewal_slope), float(c.renewal_threshold), float(c.formation_rate),
         float(mk.channel_sharing), float(mk.leading_traction),
-        cash, surplus, caught, observed, br_a, br_b,
+        cash, surplus, caught, alive_d, arrived, reported, float(p.trust.memory), st.opp[: 2 * e],
     )
     return ContractResult(
         cash=cash,
@@ -71,7 +72,4 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
         caught=caught,
         created=float(created),
         surplus=surplus,
-        observed=observed,
-        breach_a=br_a,
-        breach_b=br_b,
     )
