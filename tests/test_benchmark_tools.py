@@ -33,3 +33,19 @@ def test_floor_counts_follow_the_graph():
     n, e = model.state.n_nodes, model.state.n_edges
     assert (fl["n_exp"], fl["n_tanh"], fl["n_uniform"]) == (2 * e + 6 * n, n, 3 * e + 2 * n)
     assert fl["total_s"] == pytest.approx(fl["exp_s"] + fl["tanh_s"] + fl["uniform_s"])
+
+
+def test_versus_times_another_commit_interleaved_and_cleans_up():
+    """``python -m benchmarks.versus REV``: same-run ratio against a commit; its worktree is gone afterwards."""
+    import subprocess
+
+    from benchmarks.versus import ROOT, compare, main
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    before = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    res = compare("HEAD", rounds=2, n=60, steps=3, progress=lambda line: None)
+    assert len(res["this"]) == len(res["other"]) == len(res["ratios"]) == 2
+    assert all(t > 0 for t in res["this"] + res["other"]) and res["ratio"] > 0
+    assert subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout == before
+    assert main(["no-such-revision-anywhere"]) == 2

@@ -1,0 +1,124 @@
+"""Step time of this tree against another commit, measured in the same run, interleaved.
+
+Usage::
+
+    python -m benchmarks.versus REV                 # e.g. HEAD~3, a tag, a commit
+    python -m benchmarks.versus REV --rounds 7 --firms 10000 --steps 60
+
+The machines we measure on are shared: the same code's step time moves by
+25 % or more within an hour (on 2026-11-23 the step at N = 10,000 took
+between about 4.3 and 5.7 ms, and the naive reference between 1.9 and
+3.0 s). Absolute figures from different runs are not comparable; a ratio
+measured in one run is. This command checks ``REV`` out
+into a temporary git worktree, then alternates fresh processes of the two
+trees (the order flips every round), each building the core-configuration
+model of its own ``benchmarks.timing.scenario_for`` and timing ``--steps``
+steps after a warm-up. Both trees run with this interpreter and its
+packages. It prints each side's median step time and the median over rounds
+of the per-round ratio ``REV / this tree`` (above 1: this tree is faster).
+The worktree is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["compare", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Run inside each tree: build, warm up, time single steps; print the times as JSON.
+_TIMER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from benchmarks.timing import scenario_for
+from sim import ClusterModel
+n, degree, steps = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+model = ClusterModel(scenario_for(n, degree), rng=1)
+for _ in range(3):
+    model.step()
+times = []
+for _ in range(steps):
+    t0 = time.perf_counter()
+    model.step()
+    times.append(time.perf_counter() - t0)
+print(json.dumps(times))
+"""
+
+
+def _time_tree(tree: Path, n: int, degree: float, steps: int) -> float:
+    """Median step time (s) of a fresh process running ``tree``'s model."""
+    out = subprocess.run([sys.executable, "-c", _TIMER, str(tree), str(n), str(degree), str(steps)],
+                         cwd=tree, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"timing {tree} failed:\n{out.stderr.strip()[-2000:]}")
+    return statistics.median(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, steps: int = 60,
+            repo: Path = ROOT, progress=print) -> dict:
+    """Interleaved step timings of ``rev`` and of the tree at ``repo``.
+
+    Returns ``{"rev", "this", "other", "ratios", "ratio"}``: the per-round
+    median step times (s) of this tree and of ``rev``, the per-round ratios
+    ``other / this`` and their median.
+    """
+    resolved = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo,
+                              capture_output=True, text=True, check=False)
+    if resolved.returncode != 0:
+        raise ValueError(f"benchmarks.versus: {rev!r} is not a commit of the repository at {repo}")
+    commit = resolved.stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="clustercoop-versus-") as tmp:
+        other = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(other), commit], cwd=repo, check=True,
+                       capture_output=True)
+        try:
+            this_t, other_t = [], []
+            for r in range(rounds):
+                order = [("this", repo), ("other", other)] if r % 2 == 0 else [("other", other), ("this", repo)]
+                got = {name: _time_tree(tree, n, degree, steps) for name, tree in order}
+                this_t.append(got["this"])
+                other_t.append(got["other"])
+                progress(f"  round {r + 1}/{rounds}: this tree {1000 * got['this']:.2f} ms, "
+                         f"{rev} {1000 * got['other']:.2f} ms per step")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=repo, check=False, capture_output=True)
+    ratios = [o / t for o, t in zip(other_t, this_t)]
+    return {"rev": rev, "commit": commit, "this": this_t, "other": other_t, "ratios": ratios, "ratio": statistics.median(ratios)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: print the interleaved comparison as a small Markdown table."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.versus", description=__doc__.splitlines()[0])
+    ap.add_argument("rev", help="the commit to compare with (anything git rev-parse takes: HEAD~3, a tag, a hash)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds, a fresh process per tree each (default 5)")
+    ap.add_argument("--firms", type=int, default=10_000, help="firms in the core-configuration network (default 10000)")
+    ap.add_argument("--degree", type=float, default=8.0, help="mean degree (default 8)")
+    ap.add_argument("--steps", type=int, default=60, help="timed steps per process, after 3 warm-up steps (default 60)")
+    args = ap.parse_args(argv)
+    for name in ("rounds", "firms", "steps"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.degree <= 0:
+        ap.error(f"--degree must be positive, got {args.degree}")
+    try:
+        res = compare(args.rev, rounds=args.rounds, n=args.firms, degree=args.degree, steps=args.steps)
+    except (ValueError, RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    this_ms, other_ms = 1000 * statistics.median(res["this"]), 1000 * statistics.median(res["other"])
+    print(f"\n| tree | median ms/step (N = {args.firms:,}, mean degree {args.degree:g}, {args.rounds} rounds) |\n|---|---:|")
+    print(f"| this tree | {this_ms:.2f} |\n| {args.rev} ({res['commit'][:9]}) | {other_ms:.2f} |")
+    spread = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
+    print(f"\n{args.rev} / this tree: {res['ratio']:.2f}x (median of the per-round ratios; range {spread})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
