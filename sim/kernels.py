@@ -5,9 +5,13 @@ actors into one loop. The equations stay documented where they belong
 (``trust.py``, ``behaviour.py``, ``information.py``, ``mechanisms/``,
 ``market.py``, ``model.py``, docs/ODD.md); the kernels only compute them,
 and each docstring names its equation. Where a loop keeps a pass of its own
-(scatters, the trust ``exp``), that measured faster than merging it: one loop
-doing messages, trust and the per-actor sums took 1.4x the time of the
-separate kernels (``benchmarks/phases.py`` measures each phase).
+(scatters, the vectorized curves), that measured faster than merging it: one
+loop doing messages, trust and the per-actor sums took 1.4x the time of the
+separate kernels. One merge paid: the contracts' loop also updates the
+opportunism observed (0.65 instead of 0.82 ms for the pair at N = 10k).
+``benchmarks/phases.py`` measures each phase; compare versions with
+``python -m benchmarks.versus REV`` (same run, interleaved), because the
+shared machine moves absolute timings by 25 %.
 
 Conventions (``sim/state.py``): undirected edge ``u`` has ends ``ua[u]``,
 ``ub[u]``; directed edge ``d = 2u`` observes ``ub`` from ``ua``, ``d = 2u + 1``
