@@ -911,20 +911,26 @@ def imitation_moves(who, other, r, payoff, firms_idx, step_size, disposition):
 
 
 @numba.njit(**_JIT)
-def csr_by_source(ua, ub, is_ff, n_nodes):
+def csr_by_source(ua, ub, is_ff, indptr, nbr):
     """Neighbour index (``state.ff_csr``): CSR of firm-firm directed edges by observer.
 
     A stable counting sort: neighbours of each node keep edge order, ``ua -> ub``
     edges before ``ub -> ua`` ones (as the former concatenate-and-sort did).
+    Fills ``indptr`` (N + 1, zeroed by the caller) and the front of ``nbr``
+    (at least 2 E long); returns how many entries of ``nbr`` it filled.
+
+    The caller allocates both: a kernel that returned arrays it allocated would
+    box them into Python objects on its way out, and a Ctrl-C landing there
+    surfaced as ``SystemError: ... returned a result with an exception set``
+    instead of ``KeyboardInterrupt`` (seen in a sweep interrupted mid-run).
     """
-    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    n_nodes = indptr.shape[0] - 1
     for u in range(ua.shape[0]):
         if is_ff[u]:
             indptr[ua[u] + 1] += 1
             indptr[ub[u] + 1] += 1
     for i in range(n_nodes):
         indptr[i + 1] += indptr[i]
-    nbr = np.empty(indptr[n_nodes], dtype=np.int64)
     fill = indptr[:-1].copy()
     for u in range(ua.shape[0]):  # all ua -> ub first, as in the former order
         if is_ff[u]:
@@ -934,4 +940,4 @@ def csr_by_source(ua, ub, is_ff, n_nodes):
         if is_ff[u]:
             nbr[fill[ub[u]]] = ua[u]
             fill[ub[u]] += 1
-    return indptr, nbr
+    return indptr[n_nodes]

@@ -222,7 +222,9 @@ class ClusterState:
             self._csr_wait = getattr(self, "_csr_wait", 0) + 1
         if self._csr_dirty and (not hasattr(self, "_indptr") or grown > self.CSR_GROWTH * self._csr_edges or self._csr_wait >= self.CSR_MAX_WAIT):
             e = self.n_edges
-            self._indptr, self._nbr = kernels.csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], self.n_nodes)
+            indptr, nbr = np.zeros(self.n_nodes + 1, dtype=np.int64), np.empty(2 * e, dtype=np.int64)
+            filled = kernels.csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], indptr, nbr)
+            self._indptr, self._nbr = indptr, nbr[:filled]
             self._csr_edges = e
             self._csr_dirty = False
             self._csr_wait = 0

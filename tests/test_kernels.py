@@ -90,3 +90,24 @@ def test_inbox_counts_stay_within_their_small_dtype():
         model.step()
         peak = max(peak, int(model.state.inbox.max()))
     assert 1 <= peak <= 2
+
+
+def test_no_kernel_returns_an_array_it_allocated():
+    """Kernels write into arrays the caller allocated and return scalars only.
+
+    Boxing an array allocated in compiled code runs Python on the way out; a
+    Ctrl-C landing there turned into ``SystemError: ... returned a result with
+    an exception set`` (an interrupted sweep exited 1 instead of 130).
+    """
+    for contracts in (True, False):
+        sc = Scenario().with_overrides({"structure.n_firms": 60, "mechanisms.contract.enabled": contracts,
+                                        "demography.leave_rate": 0.3}, source="test")
+        ClusterModel(sc, rng=3).run_for(6)
+    checked = 0
+    for name in kernels.__all__:
+        for sig in getattr(kernels, name).nopython_signatures:
+            ret = sig.return_type
+            parts = ret.types if isinstance(ret, numba.types.BaseTuple) else (ret,)
+            assert not any(isinstance(t, numba.types.Array) for t in parts), f"{name} returns an array: {ret}"
+            checked += 1
+    assert checked >= 20
