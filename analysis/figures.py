@@ -182,11 +182,17 @@ def _mu_star_bars(ax, t: pd.DataFrame, xlabel: str, title: str) -> None:
     ax.set_title(title, fontsize=10)
 
 
+def _kpi_rows(table: pd.DataFrame, kpis: Sequence[str] | None, header: float):
+    """The KPIs to draw (all of ``table``'s by default) and a grid of two panels per KPI, sized to the levers."""
+    kpis = list(kpis or dict.fromkeys(table["kpi"]))
+    fig, axes = plt.subplots(len(kpis), 2, figsize=(11, 0.45 * table["param"].nunique() * len(kpis) + header * len(kpis)),
+                             squeeze=False)
+    return kpis, fig, axes
+
+
 def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figure:
     """Sobol' S1 and ST (with 95% intervals) and Morris mu* per lever, one row of panels per KPI."""
-    kpis = list(kpis or dict.fromkeys(table["kpi"]))
-    fig, axes = plt.subplots(len(kpis), 2, figsize=(11, 0.45 * table["param"].nunique() * len(kpis) + 1.5 * len(kpis)),
-                             squeeze=False)
+    kpis, fig, axes = _kpi_rows(table, kpis, 1.5)
     for row, kpi in zip(axes, kpis):
         t = table[table["kpi"] == kpi].sort_values("ST")
         y = np.arange(len(t))
@@ -208,9 +214,7 @@ def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> 
 
 def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figure:
     """Morris screening per KPI: mu* per lever (95% interval), and sigma against mu* (the usual Morris plane)."""
-    kpis = list(kpis or dict.fromkeys(table["kpi"]))
-    fig, axes = plt.subplots(len(kpis), 2, figsize=(11, 0.45 * table["param"].nunique() * len(kpis) + 1.8 * len(kpis)),
-                             squeeze=False)
+    kpis, fig, axes = _kpi_rows(table, kpis, 1.8)
     for row, kpi in zip(axes, kpis):
         t = table[table["kpi"] == kpi].sort_values("mu_star")
         _mu_star_bars(row[0], t, f"mu* ({kpi} change per full range of the lever)", f"{kpi}: Morris mu*, 95% bootstrap CI")

@@ -68,10 +68,7 @@ __all__ = [
     "pull_values",
     "live_edge_trust",
     "edge_masks",
-    "recover_reputation",
     "exit_candidates",
-    "imitation_partners",
-    "imitation_moves",
     "exp_array",
     "sigmoid_array",
     "tanh_array",
@@ -242,7 +239,7 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
 
 @numba.njit(**_JIT)
 def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
-                      move_trust, sums, e_sv, contracts, acc):
+                      sums, e_sv, contracts, acc):
     """Morgan-Hunt per relationship (``trust.py``): shared values, contracts, trust, per-actor sums.
 
     Per undirected edge u (ends a, b), with ``values_t`` the (V, N) transpose of the value profiles:
@@ -250,7 +247,7 @@ def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust
     * ``SV_u = clip(1 - sqrt(mean_k (v_ak - v_bk)^2), 0, 1)`` into ``e_sv[u]``;
     * a live contract on a live firm-firm link (``live_ff[u]``, ``left[u] > 0``)
       adds 1 to ``contracts[a]`` and ``contracts[b]`` (the k_i of the termination costs);
-    * when ``move_trust``, on each live direction d in (2u, 2u + 1):
+    * on each live direction d in (2u, 2u + 1):
       ``target = sigma(bias + w_sv SV_u + w_comm COMM_d - w_opp OPP_d)``,
       ``trust_d <- clip(trust_d + speed (target - trust_d), 0, 1)``.
 
@@ -278,13 +275,12 @@ def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust
         contracts[ub[u]] += on
     # the trust update in a loop of its own, over the pairs (2u, 2u + 1): LLVM vectorizes this shape
     # (a flat loop over d reading e_sv[d >> 1] stays scalar), and with it the sigmoid's exp
-    if move_trust:
-        for u in range(m):
-            common = bias + w_sv * e_sv[u]
-            for d in (2 * u, 2 * u + 1):
-                x = common + w_comm * comm[d] - w_opp * opp[d]
-                t = trust[d] + speed * (_sigmoid(x) - trust[d])
-                trust[d] = min(1.0, max(0.0, t)) if alive_d[d] else trust[d]
+    for u in range(m):
+        common = bias + w_sv * e_sv[u]
+        for d in (2 * u, 2 * u + 1):
+            x = common + w_comm * comm[d] - w_opp * opp[d]
+            t = trust[d] + speed * (_sigmoid(x) - trust[d])
+            trust[d] = min(1.0, max(0.0, t)) if alive_d[d] else trust[d]
     # the sums in a loop of their own: scattered stores stall a loop that also computes.
     # Directed edge 2u is observed by ua[u], 2u + 1 by ub[u]; edges in order of d.
     if sums:
@@ -836,15 +832,6 @@ def pull_values(values, members, culture, rate):
 
 
 @numba.njit(**_JIT)
-def recover_reputation(firms, coop, exposure, reputation):
-    """Reputation (ODD 7.10, ``model._step_cluster``): a cooperating firm recovers in proportion to its exposure,
-    ``reputation_i <- reputation_i + 0.2 exposure_i (1 - reputation_i)``."""
-    for i in range(firms.shape[0]):
-        if firms[i] and coop[i]:
-            reputation[i] += 0.2 * exposure[i] * (1.0 - reputation[i])
-
-
-@numba.njit(**_JIT)
 def exit_candidates(firms, active, resources, r, leave_rate, propensity_to_leave, bankrupt, leaving):
     """Exits (``model._exits``): active firms with negative resources go bankrupt; of the others, a firm
     leaves when ``r_i < leave_rate propensity_to_leave_i`` (one uniform per row). Rows go to the front
@@ -861,53 +848,6 @@ def exit_candidates(firms, active, resources, r, leave_rate, propensity_to_leave
             leaving[n_leaving] = i
             n_leaving += 1
     return n_bankrupt, n_leaving
-
-
-@numba.njit(**_JIT)
-def imitation_partners(indptr, nbr, who, r, active, who_out, other_out):
-    """Imitation (``behaviour.imitate``): a uniformly random firm-firm neighbour of each firm in ``who``.
-
-    Neighbour ``nbr[indptr[i] + floor(r_k deg_i)]`` for the k-th firm i (one
-    uniform each, as ``game.random_neighbours``); firms without neighbours or
-    whose pick has left are dropped. The kept pairs go to the front of
-    ``who_out``/``other_out``; returns how many.
-    """
-    kept = 0
-    for k in range(who.shape[0]):
-        i = who[k]
-        start = indptr[i]
-        deg = indptr[i + 1] - start
-        if deg > 0:
-            j = nbr[start + np.int64(math.floor(r[k] * deg))]
-            if active[j]:
-                who_out[kept] = i
-                other_out[kept] = j
-                kept += 1
-    return kept
-
-
-@numba.njit(**_JIT)
-def imitation_moves(who, other, r, payoff, firms_idx, step_size, disposition):
-    """Imitation (``behaviour.imitate``, ``game.imitation_probability``): adopt towards a better partner.
-
-    ``D`` = the payoff range over ``firms_idx`` (at least 1e-9); firm ``who[k]``
-    moves with probability ``clip((P_other - P_who) / D, 0, 1)`` (uniform
-    ``r[k]``): ``disposition <- disposition + step_size (disposition_other -
-    disposition)``, all moves from the dispositions before any of them.
-    """
-    lo = np.inf
-    hi = -np.inf
-    for i in firms_idx:
-        lo = min(lo, payoff[i])
-        hi = max(hi, payoff[i])
-    spread = max(1e-9, hi - lo)
-    delta = np.zeros(who.shape[0])
-    for k in range(who.shape[0]):
-        prob = min(1.0, max(0.0, (payoff[other[k]] - payoff[who[k]]) / spread))
-        if r[k] < prob:
-            delta[k] = step_size * (disposition[other[k]] - disposition[who[k]])
-    for k in range(who.shape[0]):
-        disposition[who[k]] += delta[k]
 
 
 @numba.njit(**_JIT)

@@ -259,7 +259,7 @@ class ClusterModel(mesa.Model):
             rr = reg_mech.apply_regulation(st, members, len(assoc_idx), detected, caught, p, cash)
             dues, fines, treasury_spend, expelled = rr.dues, rr.fines, rr.treasury_spend, rr.expelled
             reg_mech.culture_pull(st, members, culture, p)
-        kernels.recover_reputation(firms, coop, st.exposure[:n], st.reputation[:n])
+        st.reputation[:n] += np.where(firms & coop, 0.2 * st.exposure[:n] * (1.0 - st.reputation[:n]), 0.0)
 
         # --- marketing modes: brand fees (traction), fairs (exhibition), R&D, digitalization
         mk = p.marketing
@@ -312,7 +312,6 @@ class ClusterModel(mesa.Model):
         self._record(
             firms=stayed,
             members=members & stayed,
-            alive_d=alive_d,
             info=info,
             breaches=breaches,
             contracts_active=in_force,
@@ -415,7 +414,7 @@ class ClusterModel(mesa.Model):
     _SUMMED = (*_MEAN_KPIS, "mean_trust", "revenue", "profit")
     _COL = {name: 2 + j for j, name in enumerate(_SUMMED)}
 
-    def _record(self, *, firms, members, alive_d, info, breaches, contracts_active, detected, expelled, spend, roi, pool_in, pool_out, digi, demand) -> None:
+    def _record(self, *, firms, members, info, breaches, contracts_active, detected, expelled, spend, roi, pool_in, pool_out, digi, demand) -> None:
         st = self.state
         n, e = len(firms), st.n_edges  # rows of this step's firms; entrants are counted in members only
         # per-type sums over the firms of the step (kernels.kpi_sums): count, cooperators, then these columns

@@ -50,7 +50,7 @@ def _relationship_pass(st, alive_d: np.ndarray, live_ff: np.ndarray, p, *, sums:
     kernels.relationship_pass(
         alive_d, st.ua[:e], st.ub[:e], np.ascontiguousarray(st.values[:n].T), live_ff, st.contract_left[:e], st.comm[: 2 * e], st.opp[: 2 * e],
         st.trust[: 2 * e], float(t.bias), float(t.w_shared_values), float(t.w_communication), float(t.w_opportunism),
-        float(t.speed), True, sums, st.e_shared_values[:e], contracts, acc,
+        float(t.speed), sums, st.e_shared_values[:e], contracts, acc,
     )
     return acc, contracts
 
