@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .game import imitation_probability, random_neighbours
 from .mechanisms.function_interest import effective_terms
 
 __all__ = ["decide", "imitate", "INCENTIVE_SCALE"]
@@ -88,14 +87,10 @@ def imitate(st, firms_idx: np.ndarray, p, rng: np.random.Generator) -> None:
     who = firms_idx[rng.random(len(firms_idx)) < lp.imitation]
     if len(who) == 0:
         return
-    other = random_neighbours(indptr, nbr, who, rng)
-    ok = other >= 0
-    ok[ok] &= st.active[other[ok]]
-    who, other = who[ok], other[ok]
-    pay = st.payoff
-    spread = max(1e-9, float(np.ptp(pay[firms_idx])))
+    # a random partner each, kept if it is still active (game.random_neighbours; kernels.imitation_partners)
+    pairs = np.empty((2, len(who)), dtype=np.int64)
+    kept = kernels.imitation_partners(indptr, nbr, who, rng.random(len(who)), st.active, pairs[0], pairs[1])
+    who, other = pairs[0, :kept], pairs[1, :kept]
     # payoffs are per unit capacity, so no degree normalisation: D is the payoff range
-    prob = imitation_probability(pay[who], pay[other], 1, 1, spread)
-    move = rng.random(len(who)) < prob
-    w, o = who[move], other[move]
-    st.disposition[w] += lp.step_size * (st.disposition[o] - st.disposition[w])
+    # (game.imitation_probability with k = 1, and the move: kernels.imitation_moves)
+    kernels.imitation_moves(who, other, rng.random(kept), st.payoff, firms_idx, float(lp.step_size), st.disposition)

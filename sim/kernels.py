@@ -11,7 +11,10 @@ separate kernels. One merge paid: the contracts' loop also updates the
 opportunism observed (0.65 instead of 0.82 ms for the pair at N = 10k).
 ``benchmarks/phases.py`` measures each phase; compare versions with
 ``python -m benchmarks.versus REV`` (same run, interleaved), because the
-shared machine moves absolute timings by 25 %.
+shared machine moves absolute timings by 25 %. Time a kernel inside the
+step, not by replaying one step's inputs: replayed inputs let the branch
+predictor learn the random outcomes, and a branchy loop that looked 20 %
+faster that way was 30 % slower in the step.
 
 Conventions (``sim/state.py``): undirected edge ``u`` has ends ``ua[u]``,
 ``ub[u]``; directed edge ``d = 2u`` observes ``ub`` from ``ua``, ``d = 2u + 1``
@@ -454,6 +457,51 @@ def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, l
 
 
 @numba.njit(**_JIT)
+def imitation_partners(indptr, nbr, who, r, active, who_out, other_out):
+    """Imitation (``behaviour.imitate``, ODD 7.15): a uniformly random firm-firm neighbour of each
+    firm in ``who``, as ``game.random_neighbours`` draws it: ``nbr[indptr[i] + floor(r_k deg_i)]``
+    for the k-th firm i. Firms without a neighbour, or whose pick has left, are dropped; the kept
+    pairs go to the front of ``who_out``/``other_out``. Returns how many were kept.
+    """
+    kept = 0
+    for k in range(who.shape[0]):
+        i = who[k]
+        start = indptr[i]
+        deg = indptr[i + 1] - start
+        if deg > 0:
+            j = nbr[start + np.int64(math.floor(r[k] * deg))]
+            if active[j]:
+                who_out[kept] = i
+                other_out[kept] = j
+                kept += 1
+    return kept
+
+
+@numba.njit(**_JIT)
+def imitation_moves(who, other, r, payoff, firms_idx, step_size, disposition):
+    """Imitation (``behaviour.imitate``, ODD 7.15): ``game.imitation_probability`` with k = 1, and the move.
+
+    ``D`` = the payoff range over ``firms_idx`` (at least 1e-9); firm ``who[k]``
+    moves when ``r[k] < clip((P_other - P_who) / D, 0, 1)``:
+    ``disposition <- disposition + step_size (disposition_other - disposition)``,
+    every move reading the dispositions from before any of them.
+    """
+    lo = np.inf
+    hi = -np.inf
+    for i in firms_idx:
+        lo = min(lo, payoff[i])
+        hi = max(hi, payoff[i])
+    spread = max(1e-9, hi - lo)
+    delta = np.zeros(who.shape[0])
+    for k in range(who.shape[0]):
+        prob = min(1.0, max(0.0, (payoff[other[k]] - payoff[who[k]]) / spread))
+        if r[k] < prob:
+            delta[k] = step_size * (disposition[other[k]] - disposition[who[k]])
+    for k in range(who.shape[0]):
+        disposition[who[k]] += delta[k]
+
+
+@numba.njit(**_JIT)
 def pool_pass(r, members, coop, assoc_of, capacity, p_detect, contribution, brand_share, rnd_share, multiplier,
               equal_sharing, pool, brand, rnd, unshared, contrib, detected, share, cash):
     """Function-interest pool (``function_interest.run_pool``, ODD 7.8), per association ``a``.
@@ -721,28 +769,40 @@ def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
     may differ from a left-to-right sum in the last bits. Only KPIs read them;
     nothing feeds back into the model.
     """
+    n = firms.shape[0]
+    # per row, whether it counts for enterprises (w0) or leading firms (w1); then branch-free passes
+    # (a runtime row index ``sums[kind[i], ...]`` and a branch per row kept this at 3x the time)
+    w0 = np.empty(n)
+    w1 = np.empty(n)
+    count0 = count1 = coop0 = coop1 = energy_revenue = 0.0
     n_members = 0
     free_riders = 0
-    energy_revenue = 0.0
-    for i in range(firms.shape[0]):
-        if not firms[i]:
-            continue
-        g = kind[i]
-        sums[g, 0] += 1.0
-        if cooperating[i]:
-            sums[g, 1] += 1.0
-        energy_revenue += energy[i] * revenue[i]
-        if members[i]:
-            n_members += 1
-            if not cooperating[i]:
-                free_riders += 1
-    for j in range(len(columns)):  # column by column: each a straight, branch-free pass over one array
+    for i in range(n):
+        leading = kind[i] != 0
+        a = 1.0 if (firms[i] & (not leading)) else 0.0
+        b = 1.0 if (firms[i] & leading) else 0.0
+        w0[i] = a
+        w1[i] = b
+        c = 1.0 if cooperating[i] else 0.0
+        count0 += a
+        count1 += b
+        coop0 += a * c
+        coop1 += b * c
+        energy_revenue += (energy[i] * revenue[i]) if firms[i] else 0.0
+        member = firms[i] & members[i]
+        n_members += 1 if member else 0
+        free_riders += 1 if (member & (not cooperating[i])) else 0
+    sums[0, 0] += count0
+    sums[1, 0] += count1
+    sums[0, 1] += coop0
+    sums[1, 1] += coop1
+    for j in range(len(columns)):  # column by column: each a straight pass over one array
         col = columns[j]
         s0 = 0.0
         s1 = 0.0
-        for i in range(firms.shape[0]):
-            s0 += col[i] if (firms[i] & (kind[i] == 0)) else 0.0
-            s1 += col[i] if (firms[i] & (kind[i] != 0)) else 0.0
+        for i in range(n):
+            s0 += col[i] if w0[i] > 0.0 else 0.0  # selects, not products: 0 * inf would be nan
+            s1 += col[i] if w1[i] > 0.0 else 0.0
         sums[0, 2 + j] = s0
         sums[1, 2 + j] = s1
     return n_members, free_riders, energy_revenue

@@ -1,4 +1,5 @@
-"""The kernels' own exp, sigmoid and tanh (sim/kernels.py) against libm, and the loops that must stay vectorized."""
+"""The kernels' own exp, sigmoid and tanh (sim/kernels.py) against libm, the loops that must stay vectorized,
+and the imitation loops against the rule of sim/game.py."""
 
 from __future__ import annotations
 
@@ -111,3 +112,52 @@ def test_no_kernel_returns_an_array_it_allocated():
             assert not any(isinstance(t, numba.types.Array) for t in parts), f"{name} returns an array: {ret}"
             checked += 1
     assert checked >= 20
+
+
+def _imitate_with_game_functions(indptr, nbr, active, payoff, disposition, firms_idx, imitation, step_size, rng):
+    """The imitation rule written with ``game.random_neighbours`` and ``game.imitation_probability``
+    (what the validation game uses), drawing in the same order as ``behaviour.imitate``."""
+    from sim.game import imitation_probability, random_neighbours
+
+    who = firms_idx[rng.random(len(firms_idx)) < imitation]
+    if len(who) == 0:
+        return
+    other = random_neighbours(indptr, nbr, who, rng)
+    ok = other >= 0
+    ok[ok] &= active[other[ok]]
+    who, other = who[ok], other[ok]
+    spread = max(1e-9, float(np.ptp(payoff[firms_idx])))
+    move = rng.random(len(who)) < imitation_probability(payoff[who], payoff[other], 1, 1, spread)
+    w, o = who[move], other[move]
+    disposition[w] += step_size * (disposition[o] - disposition[w])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 60), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_imitation_kernels_follow_the_game_functions(n, density, imitation, seed):
+    """behaviour.imitate (kernels.imitation_partners, imitation_moves) moves the same firms by the same
+    amounts as the rule written with game.py's functions, from the same draws: bit for bit."""
+    from types import SimpleNamespace
+
+    from sim import behaviour
+
+    rng = np.random.default_rng(seed)
+    a, b = np.triu_indices(n, 1)
+    keep = rng.random(len(a)) < density
+    src = np.concatenate([a[keep], b[keep]])
+    dst = np.concatenate([b[keep], a[keep]])
+    order = np.argsort(src, kind="stable")
+    nbr = dst[order]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))])
+    active = rng.random(n) < 0.8
+    payoff = rng.normal(0.0, 1.0, n)
+    disposition = rng.random(n)
+    firms_idx = np.flatnonzero(active)
+    if len(firms_idx) == 0:
+        return
+    p = SimpleNamespace(learning=SimpleNamespace(imitation=imitation, step_size=0.3))
+    state = SimpleNamespace(ff_csr=lambda: (indptr, nbr), active=active, payoff=payoff, disposition=disposition.copy())
+    behaviour.imitate(state, firms_idx, p, np.random.default_rng(seed + 1))
+    want = disposition.copy()
+    _imitate_with_game_functions(indptr, nbr, active, payoff, want, firms_idx, imitation, 0.3, np.random.default_rng(seed + 1))
+    assert np.array_equal(state.disposition, want)
