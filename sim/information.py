@@ -32,7 +32,7 @@ class InfoStats:
     sent: int = 0
     lost: int = 0
     delay: float = 0.0  # mean delay (steps) of the messages delivered from this step's sends
-    arrived: np.ndarray | None = None  # (2E,) bool: a message arrived on the edge this step
+    reports: np.ndarray | None = None  # int32: the live directed edges on which a message arrived this step, in order
 
 
 def relay_delay(p) -> int:
@@ -48,7 +48,8 @@ def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rn
     routing and loss (split in turn, see ``sim/kernels.py``); the loop is
     ``kernels.exchange_messages``. Also sets ``st.exposure``: per node, the
     share of its live edges (``degree``, cached by the model) on which a
-    message about it arrived this step.
+    message about it arrived this step; and lists those edges in
+    ``InfoStats.reports`` (what the observers learn, ``kernels.observe_reports``).
     """
     info = p.information
     e2 = 2 * st.n_edges
@@ -58,10 +59,11 @@ def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rn
     slots = st.inbox_slots
     # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
     arrived = np.empty(e2, dtype=np.bool_)
-    n_sent, n_lost, n_deliv, n_relayed = kernels.exchange_messages(
+    reports = np.empty(e2, dtype=np.int32)
+    n_sent, n_lost, n_deliv, n_relayed, n_reports = kernels.exchange_messages(
         rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[t % slots, :e2], st.inbox[(t + delay) % slots, :e2], rate,
         info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
-        p.trust.memory, st.comm[:e2], arrived, degree, st.exposure[:n],
+        p.trust.memory, st.comm[:e2], arrived, degree, st.exposure[:n], reports,
     )
     mean_delay = float(delay * n_relayed / n_deliv) if n_deliv else 0.0
-    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, arrived=arrived)
+    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, reports=reports[:n_reports])

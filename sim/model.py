@@ -240,17 +240,17 @@ class ClusterModel(mesa.Model):
         caught = np.zeros(n, dtype=bool)
         breaches = in_force = 0
         # --- opportunism observed: on live edge d, obs = the partner's breach where the pair traded under
-        # contract (a observes b), else, where a report arrived, what it tells: the partner's defection (an
-        # association's: its unfairness); opp_d <- opp_d + memory (obs - opp_d). With contracts on, their
-        # loop does it (one pass over the edges); else observe_opportunism.
+        # contract (a observes b: in the contracts' loop), else, where a report arrived (info.reports), what
+        # it tells: the partner's defection (an association's: its unfairness) (kernels.observe_reports);
+        # opp_d <- opp_d + memory (obs - opp_d). The reports go first: they skip the pairs under contract,
+        # which the contracts' loop may end.
         reported = np.empty(n)
         kernels.partner_reports(coop, members, detected, masks["member_assoc"], masks["assoc_members"], assoc_idx, reported)
+        kernels.observe_reports(info.reports, st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], reported, p.trust.memory, st.opp[: 2 * e])
         if mech.contract.enabled:
-            cr = contract_mech.run_contracts(st, live_ff, p, rng, alive_d, info.arrived, reported)
+            cr = contract_mech.run_contracts(st, live_ff, p, rng)
             cash += cr.cash
             surplus, caught, breaches, in_force = cr.surplus, cr.caught, cr.breaches, cr.in_force
-        else:
-            kernels.observe_opportunism(alive_d, info.arrived, st.ua[:e], st.ub[:e], reported, p.trust.memory, st.opp[: 2 * e])
 
         # --- regulation
         dues = fines = treasury_spend = 0.0

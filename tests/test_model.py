@@ -140,14 +140,15 @@ def test_contract_money_is_conserved():
     st_.cooperating[: st_.n_nodes] = rng.random(st_.n_nodes) < 0.5
     alive = st_.edge_alive()
     live_ff = alive & st_.is_ff[: st_.n_edges]
-    no_reports = np.zeros(2 * st_.n_edges, dtype=bool)
-    res = run_contracts(st_, live_ff, m.params, rng, np.repeat(alive, 2), no_reports, np.zeros(st_.n_nodes))
+    res = run_contracts(st_, live_ff, m.params, rng)
     assert res.breaches > 0
     assert res.cash.sum() == pytest.approx(res.created, rel=1e-12, abs=1e-9)
 
 
-def test_contract_loop_observes_opportunism_as_a_separate_pass_would():
-    """The contracts' loop also updates opp (one pass over the edges): same numbers as the rule applied on its own."""
+def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
+    """observe_reports (the edges with an arrival, not under contract) then the contracts' loop (the pairs
+    under contract): the same numbers as the rule of ODD 7.3 applied to every edge in one pass."""
+    from sim import kernels
     from sim.mechanisms.contract import run_contracts
 
     m = ClusterModel(small(**{"structure.n_firms": 200}), rng=7)
@@ -157,10 +158,11 @@ def test_contract_loop_observes_opportunism_as_a_separate_pass_would():
     rng = np.random.default_rng(1)
     coop = rng.random(n) < 0.6
     st_.cooperating[:n] = coop
+    st_.active[rng.choice(n, 10, replace=False)] = False  # some dead edges
     alive = st_.edge_alive()
     live_ff = alive & st_.is_ff[:e]
     alive_d = np.repeat(alive, 2)
-    arrived = rng.random(2 * e) < 0.4
+    arrived = rng.random(2 * e) < 0.4  # messages, some on dead edges (a relayed one can outlive its edge)
     reported = rng.random(n)
     memory = m.params.trust.memory
     # the rule on its own, from the state before the contracts' step (ODD 7.3)
@@ -172,9 +174,33 @@ def test_contract_loop_observes_opportunism_as_a_separate_pass_would():
     seen = alive_d & (np.repeat(traded, 2) | arrived)
     opp0 = st_.opp[: 2 * e].copy()
     expected = opp0 + np.where(seen, memory * (obs - opp0), 0.0)
-    run_contracts(st_, live_ff, m.params, rng, alive_d, arrived, reported)
-    assert traded.sum() > 0 and seen.sum() > traded.sum()
+    # what the step does: the list of live arrivals (as exchange_messages makes it), reports, then contracts
+    reports = np.flatnonzero(arrived & alive_d).astype(np.int32)
+    kernels.observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], reported, memory, st_.opp[: 2 * e])
+    run_contracts(st_, live_ff, m.params, rng)
+    assert traded.sum() > 0 and seen.sum() > traded.sum() and (arrived & ~alive_d).any()
     assert np.array_equal(st_.opp[: 2 * e], expected)
+
+
+def test_messages_list_the_live_arrivals_in_order():
+    """exchange_messages lists in InfoStats.reports exactly the live directed edges on which a message arrived."""
+    from sim import information
+
+    m = ClusterModel(small(**{"structure.n_firms": 200, "information.relay_delay": 3}), rng=3)
+    m.run_for(4)
+    st_ = m.state
+    e2 = 2 * st_.n_edges
+    st_.active[np.random.default_rng(2).choice(st_.n_nodes, 10, replace=False)] = False
+    m._mask_key = None
+    masks = m._masks()
+    info = information.exchange_messages(st_, masks["alive_d"], masks["degree"], int(m.time), m.params, m.rng, has_cdc=True)
+    assert info.reports.dtype == np.int32 and np.all(np.diff(info.reports) > 0) and len(info.reports) < e2
+    assert np.all(masks["alive_d"][info.reports])
+    # each node heard on as many of its edges as the list says: the exposure the same loop computed
+    heard = np.bincount(np.where(info.reports % 2 == 0, st_.ub[info.reports // 2], st_.ua[info.reports // 2]), minlength=st_.n_nodes)
+    deg = masks["degree"]
+    np.testing.assert_array_equal(st_.exposure[: st_.n_nodes], np.where(deg > 0, heard / np.maximum(deg, 1), 0.0))
+    assert len(info.reports) > 0 and (st_.exposure[: st_.n_nodes] > 0).any()
 
 
 def test_entry_and_exit_keep_agents_and_rows_in_step():

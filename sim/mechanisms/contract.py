@@ -40,17 +40,16 @@ class ContractResult:
     surplus: np.ndarray  # (N,) honoured value received
 
 
-def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator, alive_d: np.ndarray, arrived: np.ndarray,
-                  reported: np.ndarray) -> ContractResult:
+def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> ContractResult:
     """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links.
 
     One uniform per undirected edge (``rng.random(E)``) serves, split in turn,
     the catch of a's breach, of b's, and the renewal, or the signing on an
     uncontracted link; the loop is ``kernels.contract_pass``. The same loop
-    updates the opportunism observed (``st.opp``, ODD 7.3) on every live
-    directed edge (``alive_d``): the partner's breach where the pair traded
-    under contract, else, where a report arrived (``arrived``), what it
-    tells (``reported``, per node).
+    updates the opportunism observed (``st.opp``, ODD 7.3) on both directions
+    of each pair that traded under contract: the partner's breach. (Every
+    other live edge observes through reports, ``kernels.observe_reports``,
+    which the model calls first.)
     """
     c = p.mechanisms.contract
     mk = p.marketing
@@ -63,7 +62,7 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator, alive_d:
         float(c.value), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
         int(c.duration), float(c.renewal_slope), float(c.renewal_threshold), float(c.formation_rate),
         float(mk.channel_sharing), float(mk.leading_traction),
-        cash, surplus, caught, alive_d, arrived, reported, float(p.trust.memory), st.opp[: 2 * e],
+        cash, surplus, caught, float(p.trust.memory), st.opp[: 2 * e],
     )
     return ContractResult(
         cash=cash,
