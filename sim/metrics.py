@@ -1,17 +1,19 @@
 """KPI names and the small reductions behind them (MODEL.md, "What comes out").
 
-The model computes one row of KPIs per step (see ``ClusterModel._collect``);
-this module names the columns so that the runner, the analysis and the app
-agree on them, and holds the reductions that are not one-liners.
+The model computes one row of KPIs per step (``ClusterModel._record``) and
+collects it with :class:`KPICollector`; this module names the columns so that
+the runner, the analysis and the app agree on them, and holds the reductions
+that are not one-liners.
 """
 
 from __future__ import annotations
 
+import mesa
 import numpy as np
 
 from . import kernels
 
-__all__ = ["KPI_COLUMNS", "ANTECEDENT_COLUMNS", "BY_TYPE_COLUMNS", "gini", "summarize"]
+__all__ = ["KPI_COLUMNS", "ANTECEDENT_COLUMNS", "BY_TYPE_COLUMNS", "KPICollector", "gini", "summarize"]
 
 #: The model-level columns of ``datacollector.get_model_vars_dataframe()``, one row per step.
 KPI_COLUMNS: tuple[str, ...] = (
@@ -65,6 +67,33 @@ BY_TYPE_KPIS: tuple[str, ...] = ("members", "cooperation_rate", "mean_trust", "m
 BY_TYPE_COLUMNS: tuple[str, ...] = tuple(
     f"{t}_{k}" for t in ("enterprise", "leading_firm") for k in BY_TYPE_KPIS
 )
+
+
+class KPICollector(mesa.DataCollector):
+    """Mesa's DataCollector for model attributes named by strings, without a deep copy per value.
+
+    Every reporter names a model attribute that ``ClusterModel._record`` sets
+    to a Python int or float, which a copy cannot protect from change; Mesa's
+    ``collect`` deep-copies each of them (52 per step, about 0.04 ms of a 4 ms
+    step at N = 10k). The first collection, which validates the reporters, and
+    any collector with other kinds of reporters go through Mesa's own ``collect``;
+    afterwards this appends the same values to the same places. The frames are
+    identical (``tests/test_model.py``).
+    """
+
+    def collect(self, model) -> None:
+        """Append this step's value of every reporter (see the class docstring)."""
+        if not self._validated:  # the first collection: Mesa's, which validates; then decide the path
+            super().collect(model)
+            self._plain = not (self.agent_reporters or self.agenttype_reporters) and all(
+                isinstance(r, str) for r in self.model_reporters.values())
+            return
+        if not self._plain:
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        for var, attribute in self.model_reporters.items():
+            self.model_vars[var].append(getattr(model, attribute))
 
 
 def gini(x: np.ndarray) -> float:

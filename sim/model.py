@@ -28,7 +28,7 @@ from .market import ASPECTS, Market
 from .mechanisms import contract as contract_mech
 from .mechanisms import function_interest as fi_mech
 from .mechanisms import regulation as reg_mech
-from .metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, gini
+from .metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, KPICollector, gini
 from .scenario import Scenario
 from .state import ASSOCIATION, ENTERPRISE, LEADING, ClusterState
 from .structures import build_structure
@@ -72,7 +72,7 @@ class ClusterModel(mesa.Model):
             setattr(self, c, 0)
         self.step_count = 0
         # attribute-name reporters keep the model picklable; "step" is the step number
-        self.datacollector = mesa.DataCollector(model_reporters={"step": "step_count", **{c: c for c in columns}})
+        self.datacollector = KPICollector(model_reporters={"step": "step_count", **{c: c for c in columns}})
 
     # ================================================================== set-up
     def _init_validation(self) -> None:

@@ -1,5 +1,7 @@
 """The model's interface, determinism and invariants."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -252,3 +254,23 @@ def test_nan_and_infinity_are_refused():
     for value in (float("nan"), float("inf")):
         with pytest.raises(ScenarioError, match="trust.bias"):
             Scenario().with_overrides({"trust.bias": value})
+
+
+@pytest.mark.parametrize("validation", [False, True])
+def test_kpi_collector_collects_what_mesas_datacollector_does(validation):
+    """KPICollector skips Mesa's deep copy of each value: the frame is the same as Mesa's own collector's,
+    index included, and every collected value is an immutable number (so the copy protected nothing)."""
+    import mesa
+
+    from sim.metrics import KPICollector
+
+    s = small(**{"structure.n_firms": 60}) if not validation else load_scenario(Path(__file__).resolve().parent.parent / "scenarios/validation/santos_pacheco_regular.toml", {"run.steps": 5})
+    m = ClusterModel(s, rng=4)
+    assert type(m.datacollector) is KPICollector
+    plain = mesa.DataCollector(model_reporters=dict(m.datacollector.model_reporters))
+    for _ in range(6):
+        m.step()
+        plain.collect(m)
+    ours, theirs = m.kpis(), plain.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ours, theirs)
+    assert all(isinstance(v, (int, float)) for col in m.datacollector.model_vars.values() for v in col)
