@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m benchmarks            # the full set (about 10-15 minutes on 2 cores)
-    python -m benchmarks --quick    # a smaller subset (a few minutes)
+    python -m benchmarks            # the full set (3 to 6 minutes on 2 cores)
+    python -m benchmarks --quick    # a smaller subset (under a minute)
 
 Sections: step speed (vectorized vs the naive reference, edge-updates/s),
 where the step's time goes (per phase, and the floor of its exp/tanh calls
@@ -78,7 +78,7 @@ def _timed(impl: str, n: int, degree: float = 8.0, structure: str = "network", f
 def main(argv: list[str] | None = None) -> int:
     """Run the plan and write the report."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a smaller subset (a few minutes)")
+    ap.add_argument("--quick", action="store_true", help="a smaller subset (under a minute on 2 cores)")
     ap.add_argument("--sweep-runs", type=int, nargs=2, metavar=("SMALL", "LARGE"),
                     help="run counts of the sweep-memory check (default: 2000 10000; --quick: 100 400)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="output folder (default: benchmarks/results)")
