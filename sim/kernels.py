@@ -85,6 +85,11 @@ __all__ = [
 #: numpy instead of raising (the kernels guard their divisions), which drops a check per division and lets
 #: LLVM vectorize the loops that have one.
 _JIT = {"cache": True, "error_model": "numpy"}
+#: The kernels that evaluate the logistic curves on every edge or actor (and the array helpers that test
+#: their ``exp``) also let LLVM fuse a multiply and an add into one FMA instruction, rounded once instead
+#: of twice: the step 1.04x faster (interleaved). Results move in the last bits only (``_exp`` stays within
+#: 3 ulp of libm) and stay the same run to run; a CPU without FMA (none made since 2015) rounds twice.
+_CURVES_JIT = {**_JIT, "fastmath": {"contract"}}
 
 _ASSOCIATION = 2  # sim.structures.ASSOCIATION (checked in sim/state.py)
 _LEADING = 1
@@ -169,21 +174,21 @@ def _tanh(x: float) -> float:
     return t if x >= 0.0 else -t
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def exp_array(x, out):
     """``out[i] = _exp(x[i])``: the kernels' exp over an array (tests and benchmarks)."""
     for i in range(x.shape[0]):
         out[i] = _exp(x[i])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def sigmoid_array(x, out):
     """``out[i] = _sigmoid(x[i])`` (tests and benchmarks)."""
     for i in range(x.shape[0]):
         out[i] = _sigmoid(x[i])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def tanh_array(x, out):
     """``out[i] = _tanh(x[i])`` (tests and benchmarks)."""
     for i in range(x.shape[0]):
@@ -256,7 +261,7 @@ def exchange_messages(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_shar
     return sent, sent - delivered, delivered, relayed, n_reports
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust, bias, w_sv, w_comm, w_opp, speed,
                       sums, e_sv, contracts, acc):
     """Morgan-Hunt per relationship (``trust.py``): shared values, contracts, trust, per-actor sums.
@@ -384,7 +389,7 @@ def actor_antecedents(acc, degree, active, values, culture, contracts, sunk, cap
         relationship_benefits[i] = perceived / (perceived + 0.5)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust, termination_costs, bias, w_rb, w_sv,
                     w_trust, w_tc, speed, commitment, partner_commitment):
     """Commitment (``trust.update_commitment``, ODD 7.5), to the cluster and to partners::
@@ -402,7 +407,7 @@ def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust,
         partner_commitment[i] += speed * (target_p - partner_commitment[i])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leave, functional_conflict, decision_uncertainty):
     """Outcomes (``trust.update_outcomes``, ODD 7.6), mediated by C and T::
 
@@ -419,7 +424,7 @@ def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leav
         decision_uncertainty[i] = 1.0 - fc  # sigma(-x) = 1 - sigma(x)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_CURVES_JIT)
 def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, last_share, contracts,
                   commitment, mean_trust, disposition,
                   monitoring, reputation_detection, fi_on, fi_return, contribution, equal_sharing, sanction, fi_fine_on,

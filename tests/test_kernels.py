@@ -72,9 +72,11 @@ def test_trust_and_curve_loops_are_vectorized():
     """
     model = ClusterModel(Scenario().with_overrides({"structure.n_firms": 40, "run.steps": 2}, source="test"), rng=1)
     model.run_for(2)  # compiles the kernels for the model's argument types
+    _apply(kernels.sigmoid_array, [0.0])  # and the array helper, which the model does not call
     for name in ("relationship_pass", "commitment_pass", "outcome_pass", "decision_pass", "sigmoid_array"):
         kernel = getattr(kernels, name)
-        fresh = numba.njit(**{**kernels._JIT, "cache": False})(kernel.py_func)  # cached code cannot be inspected
+        options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}  # its own flags (fastmath)
+        fresh = numba.njit(**options, cache=False)(kernel.py_func)  # cached code cannot be inspected
         fresh.compile(kernel.signatures[0])
         asm = fresh.inspect_asm(fresh.signatures[0])
         assert re.search(r"vpsllq\s+\$52,\s*%ymm", asm), f"{name}: the loop with the exp is not vectorized"
