@@ -87,8 +87,8 @@ __all__ = [
 _JIT = {"cache": True, "error_model": "numpy"}
 #: The kernels that evaluate the logistic curves on every edge or actor (and the array helpers that test
 #: their ``exp``) also let LLVM fuse a multiply and an add into one FMA instruction, rounded once instead
-#: of twice: the step 1.04x faster (interleaved). Results move in the last bits only (``_exp`` stays within
-#: 3 ulp of libm) and stay the same run to run; a CPU without FMA (none made since 2015) rounds twice.
+#: of twice: the step 1.03x faster (interleaved). Results move in the last bits only (``_exp`` stays within
+#: 3 ulp of libm) and stay the same run to run; a CPU without FMA rounds twice, so its last bits can differ.
 _CURVES_JIT = {**_JIT, "fastmath": {"contract"}}
 
 _ASSOCIATION = 2  # sim.structures.ASSOCIATION (checked in sim/state.py)
