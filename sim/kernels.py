@@ -319,14 +319,13 @@ def relationship_pass(alive_d, ua, ub, values_t, live_ff, left, comm, opp, trust
 
 
 @numba.njit(**_JIT)
-def edge_masks(ua, ub, active, is_ff, alive, alive_d, live_ff, degree):
-    """The model's edge masks (``ClusterModel._masks``) in one pass: ``alive[u]`` (both ends active),
-    ``alive_d`` (both directions), ``live_ff`` (alive firm-firm links) and the live degree per node
-    (``degree``, zeroed by the caller)."""
+def edge_masks(ua, ub, active, is_ff, alive_d, live_ff, degree):
+    """The model's edge masks (``ClusterModel._masks``) in one pass: ``alive_d`` (both directions of each
+    edge whose ends are both active), ``live_ff`` (the live firm-firm links) and the live degree per
+    node (``degree``, zeroed by the caller)."""
     for u in range(ua.shape[0]):
         a, b = ua[u], ub[u]
         live = active[a] & active[b]
-        alive[u] = live
         alive_d[2 * u] = live
         alive_d[2 * u + 1] = live
         live_ff[u] = live & is_ff[u]

@@ -162,8 +162,8 @@ class ClusterModel(mesa.Model):
         """Masks and index lists that change only on entry or exit, cached (read-only) until they do.
 
         ``firms``, ``firms_idx``, ``members``, ``member_assoc`` (N,); ``assoc_idx``,
-        ``assoc_members`` (members per association); ``alive``,
-        ``live_ff`` (E,); ``alive_d`` (2E,); ``degree`` (N,) live edges per node. ``_step_cluster`` drops the cache
+        ``assoc_members`` (members per association); ``live_ff`` (E,);
+        ``alive_d`` (2E,); ``degree`` (N,) live edges per node. ``_step_cluster`` drops the cache
         after exits and entries; the key (rows, edges, active rows) also catches
         an exit from elsewhere (``Enterprise.leave``): rows are only appended
         and ``active`` only turns False.
@@ -173,14 +173,13 @@ class ClusterModel(mesa.Model):
         key = (n, e, int(np.count_nonzero(st.active[:n])))
         if getattr(self, "_mask_key", None) != key:
             firms = st.firm_mask()
-            alive, alive_d, live_ff, degree = np.empty(e, bool), np.empty(2 * e, bool), np.empty(e, bool), np.zeros(n)
-            kernels.edge_masks(st.ua[:e], st.ub[:e], st.active[:n], st.is_ff[:e], alive, alive_d, live_ff, degree)
+            alive_d, live_ff, degree = np.empty(2 * e, bool), np.empty(e, bool), np.zeros(n)
+            kernels.edge_masks(st.ua[:e], st.ub[:e], st.active[:n], st.is_ff[:e], alive_d, live_ff, degree)
             masks = {
                 "firms": firms,
                 "firms_idx": np.flatnonzero(firms),
                 "members": firms & (st.assoc_of[:n] >= 0),
                 "assoc_idx": np.flatnonzero(st.kind[:n] == ASSOCIATION),
-                "alive": alive,
                 "alive_d": alive_d,
                 "live_ff": live_ff,
                 "degree": degree,
