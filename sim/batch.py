@@ -132,12 +132,15 @@ def _canonical_hash(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to a temporary name and rename it to ``path``: the file exists whole or not at all.
+    ``sync`` also flushes it to disk first (the manifest; part files skip it)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -145,23 +148,15 @@ def _write_json(path: Path, obj: Any) -> None:
     _write_atomic(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as the bytes of a Parquet file (what ``_write_parquet`` would write)."""
+    """``frame`` as the bytes of a Parquet file."""
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    _write_atomic(path, _parquet_bytes(frame), sync=False)
 
 
 def versions() -> dict[str, str]:
@@ -868,8 +863,8 @@ class ResultStore:
     def write(self, result: ChunkResult) -> None:
         """Write one chunk's parts: time series first, rows last (the rows mark it done)."""
         if result.timeseries is not None:
-            _write_bytes(self._part("ts", result.index), result.timeseries)
-        _write_bytes(self._part("part", result.index), result.rows)
+            _write_atomic(self._part("ts", result.index), result.timeseries, sync=False)
+        _write_atomic(self._part("part", result.index), result.rows, sync=False)
 
     # -- finishing
 
