@@ -600,13 +600,13 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - dask is a pinned dependency
         raise ScenarioError("--scheduler/--dask-local: needs dask[distributed]; pip install 'dask[distributed]'") from None
-    # Not set: MALLOC_TRIM_THRESHOLD_=65536, which Dask's docs suggest against fragmentation in
-    # long-lived workers holding large data. Ours hold one chunk at a time, as --jobs workers do
-    # (whose memory the benchmark measures flat over 5x the runs). With it, glibc hands memory
-    # back to the system whenever 64 KiB are free at the top of the heap and faults it in again
-    # on the next allocation. Without it, the steady-state throughput of 2,000 tiny runs was
-    # -0.4 to +6.7 % (median +2.5 %) in six interleaved rounds, and the peak memory of the
-    # whole cluster the same (2,000 runs: 880 vs 881 MiB; 10,000: 948 vs 945 MiB).
+    # Unset: MALLOC_TRIM_THRESHOLD_=65536, which Dask's default pre-spawn environment gives every
+    # worker a nanny starts (None removes a variable there), against fragmentation in long-lived
+    # workers holding large data. Ours hold one chunk at a time, as --jobs workers do (whose
+    # memory the benchmark measures flat over 5x the runs). With it, glibc hands memory back to
+    # the system whenever 64 KiB are free at the top of the heap and faults it in again on the
+    # next allocation: 40 chunks of 50 tiny runs on two workers ran 1 to 2 % faster without it
+    # (3 of 3 interleaved rounds: 387 vs 378, 384 vs 382, 387 vs 383 runs/s).
     # The workers' statistical profiler (on by default) samples the task thread's Python
     # stack every 10 ms from the event-loop thread, competing for the GIL with the
     # pure-Python model step; nobody reads those profiles here (no dashboard), so it is
@@ -615,7 +615,8 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
     # many times a second; on a machine whose cores all run workers that time comes out of the
     # runs, so the event-loop health check, the system monitor and the nanny's memory poll run
     # at a calmer pace, and work stealing (equal-sized chunks, submitted a few at a time) is off.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                          "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
                           "distributed.worker.profile.enabled": False,
                           "distributed.admin.tick.interval": "500ms",
                           "distributed.admin.system-monitor.interval": "5s",

@@ -115,6 +115,21 @@ def test_serial_jobs_and_dask_give_identical_results(tiny, tmp_path):
     assert serial.groupby("replicate")["seed"].nunique().eq(1).all()
 
 
+def test_dask_local_workers_get_our_environment(monkeypatch):
+    """Workers that --dask-local starts (spawned by nannies) run without Dask's malloc trimming."""
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    try:
+        with Executor(dask_local=1) as ex:
+            seen = ex._client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_")
+            threads = ex._client.run(os.getenv, "OMP_NUM_THREADS")
+    finally:  # the nanny writes its pre-spawn environment into this process's too
+        os.environ.clear()
+        os.environ.update(before)
+    assert list(seen.values()) == [None]
+    assert list(threads.values()) == ["1"]
+
+
 # --------------------------------------------------------------------------- the store
 
 
