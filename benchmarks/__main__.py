@@ -41,7 +41,7 @@ PLANS = {
         "structure_reference": True,
         "memory_n": [10_000, 100_000],
         "throughput_runs": [2000],  # long enough that start-up is small next to the runs
-        "throughput_rounds": 3,  # interleaved rounds; the tables use the median per executor (shared, noisy machine)
+        "throughput_rounds": 5,  # interleaved rounds; the tables use the median per executor (shared, noisy machine)
         "sweep_memory_runs": [2_000, 10_000],
     },
     "quick": {
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     for rnd in range(plan["throughput_rounds"]):
         for ex in ([], ["--jobs", "2"], ["--dask-local", "2"]):
             for runs in plan["throughput_runs"]:
-                s = run_sweep(runs, ex)
+                s = run_sweep(runs, ex, memory_interval=0.25)
                 print(f"  round {rnd + 1} {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s; "
                       f"steady state {s.steady_runs_per_s:6.2f} runs/s", flush=True)
                 res["throughput"].append({**s.__dict__, "runs_per_s": s.runs_per_s, "round": rnd + 1})

@@ -253,8 +253,10 @@ def write(res: dict, out: Path) -> None:
         "## Sweep throughput (`run.py sweep`, tiny scenario)",
         "",
         "Wall time of the whole command, including interpreter start-up and starting the worker processes or the Dask cluster. "
-        "The steady-state rate counts the runs of all chunks but the first to finish over the time between the first and the "
-        "last chunk's part file, which takes start-up and consolidation out; parallel efficiency = steady-state speed-up / 2 workers.",
+        "The steady-state rate starts once every worker has finished a chunk: with w workers it counts the runs of the chunks "
+        "finished after the w-th part file, over the time from that part file to the last. That takes start-up (processes, "
+        "imports, the Dask cluster) and consolidation out without crediting a parallel run with its other workers' first chunks. "
+        "Parallel efficiency = steady-state speed-up / 2 workers.",
         "",
         "Parallel figures are only meaningful on an otherwise idle machine: the load column shows the 1-minute load average "
         "when each sweep ended (above about 2 on 2 cores, other work was competing).",

@@ -45,3 +45,15 @@ def test_versus_times_another_commit_interleaved_and_cleans_up():
     assert all(t > 0 for t in res["this"] + res["other"]) and res["ratio"] > 0
     assert subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout == before
     assert main(["no-such-revision-anywhere"]) == 2
+
+
+def test_steady_rate_starts_when_every_worker_has_finished_a_chunk():
+    """Two workers alternating 10-run chunks every second run 20 runs/s; the first part file would say 19/0.95 s."""
+    from benchmarks.sweeps import _workers, steady_rate
+
+    two = [(10, 0.0), (10, 0.05)] + [(10, t + d) for t in range(1, 20) for d in (0.0, 0.05)]
+    assert steady_rate(two, 2) == pytest.approx(20.0)
+    one = [(10, float(t)) for t in range(40)] + [(5, 40.5)]  # a short last chunk
+    assert steady_rate(one, 1) == pytest.approx((39 * 10 + 5) / 40.5)
+    assert steady_rate(two[:2], 2) != steady_rate(two[:2], 2)  # nan: no chunk after the workers' first
+    assert (_workers([]), _workers(["--jobs", "2"]), _workers(["--dask-local", "3"])) == (1, 2, 3)
