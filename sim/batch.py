@@ -35,6 +35,7 @@ import platform
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,9 @@ __all__ = [
     "parse_overrides",
     "parse_param",
     "replicate_seeds",
+    "dask_batch_size",
     "run_chunk",
+    "run_chunks",
     "run_single",
     "scenario_files",
     "summarize_run",
@@ -113,6 +116,8 @@ DESIGNS = ("grid", "lhs", "sobol", "morris")
 #: Grid levels of the Morris trajectory design (SALib ``num_levels``); the step is levels / (2 (levels - 1)) of a range.
 MORRIS_LEVELS = 4
 MAX_CHUNK = 50
+#: A Dask task carries whole chunks until it takes about this long in its worker (see ``_dask``).
+DASK_TASK_SECONDS = 1.0
 MANIFEST = "manifest.json"
 
 
@@ -525,10 +530,12 @@ class ChunkResult:
     rows: bytes  # Parquet: one row per run
     timeseries: bytes | None = None  # Parquet: the KPI series of every run (compare only)
     n_runs: int = 0
+    seconds: float = 0.0  # wall time in the worker (sizes Dask's tasks; never written)
 
 
 def run_chunk(chunk: Chunk) -> ChunkResult:
     """Run every item of a chunk; return summaries (never models)."""
+    t0 = time.perf_counter()
     run_one = _model_run_one()
     rows, series = [], []
     for item in chunk.items:
@@ -544,7 +551,12 @@ def run_chunk(chunk: Chunk) -> ChunkResult:
                 ts.insert(i, k, item.meta[k])
             series.append(ts)
     ts_bytes = _parquet_bytes(pd.concat(series, ignore_index=True)) if series else None
-    return ChunkResult(chunk.index, _parquet_bytes(pd.DataFrame(rows)), ts_bytes, len(chunk.items))
+    return ChunkResult(chunk.index, _parquet_bytes(pd.DataFrame(rows)), ts_bytes, len(chunk.items), time.perf_counter() - t0)
+
+
+def run_chunks(chunks: list[Chunk]) -> list[ChunkResult]:
+    """Run several chunks in one task (Dask, ``_dask``); one result per chunk."""
+    return [run_chunk(c) for c in chunks]
 
 
 # --------------------------------------------------------------------------- executors
@@ -632,20 +644,63 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
         return Client(cluster), cluster
 
 
-def _dask(chunks: Iterator[Chunk], client, tag: str) -> Iterator[ChunkResult]:
+def dask_batch_size(chunk_seconds: float | None, left: int, workers: int, target: float = DASK_TASK_SECONDS) -> int:
+    """Chunks in the next Dask task: enough for about ``target`` seconds of work, one while unknown.
+
+    Each Dask task costs the machine about 20 ms beyond its runs (the scheduler's transitions, the
+    client fetching the result, the worker's messages and its event loop taking the GIL from the
+    runs): a tenth of a 0.25 s chunk of tiny runs on two cores. Tasks of several chunks spread that
+    over a second of work. So that no worker waits at the end for another's long task, a task takes
+    at most a ``2 * workers``-th of the chunks still to submit (``left``): the last tasks are single
+    chunks again.
+
+    Args:
+        chunk_seconds: mean worker time of the chunks finished so far (None before the first).
+        left: chunks not yet submitted.
+        workers: workers of the cluster.
+        target: seconds of work per task.
+    """
+    if not chunk_seconds or chunk_seconds <= 0:
+        return 1
+    return max(1, min(math.ceil(target / chunk_seconds), left // (2 * workers)))
+
+
+def _dask(chunks: Iterator[Chunk], client, tag: str, total: int | None = None) -> Iterator[ChunkResult]:
+    """Chunks on Dask, several per task once their time is known (``dask_batch_size``).
+
+    Batching changes only which task runs a chunk: every chunk still has its own result and
+    part file, so results, part files and resuming are the same as with one chunk per task.
+    """
     from distributed import wait
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
+    chunks = iter(chunks)
+    seconds: list[float] = []  # worker time of each finished chunk
 
-    def submit(chunk: Chunk):
-        # pure=False and the chunk index in the key: identical runs are never merged
-        return client.submit(run_chunk, chunk, key=f"clustercoop-{tag}-chunk-{chunk.index:06d}", pure=False)
+    def batches() -> Iterator[list[Chunk]]:
+        left = total
+        while True:
+            k = 1 if left is None else dask_batch_size(sum(seconds) / len(seconds) if seconds else None, left, workers)
+            batch = list(itertools.islice(chunks, k))
+            if not batch:
+                return
+            if left is not None:
+                left -= len(batch)
+            yield batch
+
+    def submit(batch: list[Chunk]):
+        # pure=False and the chunk indices in the key: identical runs are never merged
+        key = f"clustercoop-{tag}-chunks-{batch[0].index:06d}-{batch[-1].index:06d}"
+        return client.submit(run_chunks, batch, key=key, pure=False)
 
     def wait_one(pending):
         res = wait(list(pending), return_when="FIRST_COMPLETED")
         return res.done, set(res.not_done)
 
-    yield from _bounded(submit, wait_one, chunks, 2 * workers + 2)
+    for results in _bounded(submit, wait_one, batches(), 2 * workers + 2):
+        for result in results:
+            seconds.append(result.seconds)
+            yield result
 
 
 @dataclass
@@ -696,10 +751,14 @@ class Executor:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def map(self, chunks: Iterator[Chunk], tag: str) -> Iterator[ChunkResult]:
-        """Results of the chunks, in completion order (inside ``with executor:`` for Dask)."""
+    def map(self, chunks: Iterator[Chunk], tag: str, total: int | None = None) -> Iterator[ChunkResult]:
+        """Results of the chunks, in completion order (inside ``with executor:`` for Dask).
+
+        ``total`` (the number of chunks) lets Dask put several chunks in one task; without it,
+        every task is one chunk.
+        """
         if self.scheduler or self.dask_local:
-            return _dask(chunks, self._client, tag)
+            return _dask(chunks, self._client, tag, total)
         if self.jobs > 1:
             return _processes(chunks, self.jobs)
         return _serial(chunks)
@@ -979,7 +1038,7 @@ def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], b
         echo(f"{store.out}: resuming, {before} of {job.total} runs already done")
     bar = _progress(job.total, before, job.kind, quiet)
     done_now = 0
-    results = executor.map((job.chunk(i) for i in todo), tag=job.fingerprint[:12])
+    results = executor.map((job.chunk(i) for i in todo), tag=job.fingerprint[:12], total=len(todo))
     try:
         for result in results:
             store.write(result)

@@ -115,6 +115,32 @@ def test_serial_jobs_and_dask_give_identical_results(tiny, tmp_path):
     assert serial.groupby("replicate")["seed"].nunique().eq(1).all()
 
 
+def test_dask_batch_size():
+    from sim.batch import dask_batch_size
+
+    assert dask_batch_size(None, 40, 2) == 1  # no chunk finished yet
+    assert dask_batch_size(0.25, 34, 2) == 4  # about a second of work
+    assert dask_batch_size(0.25, 10, 2) == 2  # at most a quarter of what is left, for 2 workers
+    assert dask_batch_size(0.25, 3, 2) == 1  # the last tasks are single chunks
+    assert dask_batch_size(5.0, 100, 2) == 1  # chunks longer than a second go alone
+
+
+def test_dask_puts_short_chunks_together_and_returns_each_once(tiny):
+    """Many short chunks: fewer tasks than chunks, every chunk's result exactly once, as run alone."""
+    import sim.batch as batch
+    from distributed import get_task_stream
+
+    base = load_scenario(tiny, {"run.steps": 2, "structure.n_firms": 10})
+    chunks = [batch.Chunk(i, [base], [batch.RunItem(i, 0, {}, 100 + i, {"i": i})], None) for i in range(40)]
+    with Executor(dask_local=2, dask_processes=False) as ex, get_task_stream(client=ex._client) as stream:
+        results = list(ex.map(iter(chunks), tag="test", total=len(chunks)))
+    assert sorted(r.index for r in results) == list(range(40))
+    spans = [tuple(int(x) for x in t["key"].rsplit("-", 2)[1:]) for t in stream.data]  # (first, last) chunk of each task
+    assert sum(b - a + 1 for a, b in spans) == 40 and len(spans) < 40
+    alone = batch.run_chunk(chunks[17])
+    assert next(r for r in results if r.index == 17).rows == alone.rows
+
+
 def test_dask_local_workers_get_our_environment(monkeypatch):
     """Workers that --dask-local starts (spawned by nannies) run without Dask's malloc trimming."""
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
