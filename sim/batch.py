@@ -697,10 +697,14 @@ def _dask(chunks: Iterator[Chunk], client, tag: str, total: int | None = None) -
         res = wait(list(pending), return_when="FIRST_COMPLETED")
         return res.done, set(res.not_done)
 
-    for results in _bounded(submit, wait_one, batches(), 2 * workers + 2):
-        for result in results:
-            seconds.append(result.seconds)
-            yield result
+    tasks = _bounded(submit, wait_one, batches(), 2 * workers + 2)
+    try:
+        for results in tasks:
+            for result in results:
+                seconds.append(result.seconds)
+                yield result
+    finally:  # stopped early (Ctrl-C): drop the futures in flight now
+        tasks.close()
 
 
 @dataclass
