@@ -32,7 +32,7 @@ from sim.behaviour import INCENTIVE_SCALE
 from sim.market import Market
 from sim.mechanisms.regulation import STRIKE_MEMORY
 from sim.scenario import Scenario
-from sim.structures import ASSOCIATION, LEADING, build_structure
+from sim.structures import LEADING, build_structure
 
 __all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
 
