@@ -647,10 +647,11 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
 def dask_batch_size(chunk_seconds: float | None, left: int, workers: int, target: float = DASK_TASK_SECONDS) -> int:
     """Chunks in the next Dask task: enough for about ``target`` seconds of work, one while unknown.
 
-    Each Dask task costs the machine about 20 ms beyond its runs (the scheduler's transitions, the
-    client fetching the result, the worker's messages and its event loop taking the GIL from the
-    runs): a tenth of a 0.25 s chunk of tiny runs on two cores. Tasks of several chunks spread that
-    over a second of work. So that no worker waits at the end for another's long task, a task takes
+    Each Dask task costs the machine some 10 to 20 ms beyond its runs (the scheduler's transitions,
+    the client fetching the result, the worker's messages and its event loop taking the GIL from
+    the runs; estimated from the runner's CPU per task and Dask's gap to ``--jobs``): 4 to 8 % of a
+    0.25 s chunk of tiny runs on two cores. Tasks of several chunks spread that over a second of
+    work. So that no worker waits at the end for another's long task, a task takes
     at most a ``2 * workers``-th of the chunks still to submit (``left``): the last tasks are single
     chunks again.
 
