@@ -614,8 +614,9 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
         raise ScenarioError("--scheduler/--dask-local: needs dask[distributed]; pip install 'dask[distributed]'") from None
     # Unset: MALLOC_TRIM_THRESHOLD_=65536, which Dask's default pre-spawn environment gives every
     # worker a nanny starts (None removes a variable there), against fragmentation in long-lived
-    # workers holding large data. Ours hold one chunk at a time, as --jobs workers do (whose
-    # memory the benchmark measures flat over 5x the runs). With it, glibc hands memory back to
+    # workers holding large data. Ours hold one task at a time (a chunk or a few, see
+    # dask_batch_size), as --jobs workers hold one chunk (whose memory the benchmark measures
+    # flat over 5x the runs). With it, glibc hands memory back to
     # the system whenever 64 KiB are free at the top of the heap and faults it in again on the
     # next allocation: 40 chunks of 50 tiny runs on two workers ran 1 to 2 % faster without it
     # (3 of 3 interleaved rounds: 387 vs 378, 384 vs 382, 387 vs 383 runs/s).
@@ -626,7 +627,8 @@ def _dask_client(scheduler: str | None, local_workers: int | None, processes: bo
     # Housekeeping timers also wake every process of a LocalCluster (scheduler, nannies, workers)
     # many times a second; on a machine whose cores all run workers that time comes out of the
     # runs, so the event-loop health check, the system monitor and the nanny's memory poll run
-    # at a calmer pace, and work stealing (equal-sized chunks, submitted a few at a time) is off.
+    # at a calmer pace, and work stealing (tasks of about equal length, submitted a few at a time)
+    # is off.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                           "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
                           "distributed.worker.profile.enabled": False,
