@@ -34,7 +34,8 @@ independent of the outcome. Same scenario + seed => bit-identical results.
 
 Vectorization: the loops that evaluate the logistic curves (the trust
 update, commitment, outcomes, the decision) are written so that LLVM turns
-them into 4-wide AVX2 code: no division checks (``error_model="numpy"``), no
+them into SIMD code for the host CPU (4-wide AVX2, or 8-wide AVX-512 where
+LLVM picks it): no division checks (``error_model="numpy"``), no
 ``d >> 1`` gathers (loops over the pairs 2u, 2u + 1 instead), no branches, and
 an ``exp`` of our own (``_exp`` below) in place of the C library's scalar
 call. ``tests/test_kernels.py`` checks both the accuracy of ``_exp`` and that
