@@ -41,7 +41,7 @@ PLANS = {
         "structure_reference": True,
         "memory_n": [10_000, 100_000],
         "throughput_runs": [2000],  # long enough that start-up is small next to the runs
-        "throughput_rounds": 5,  # interleaved rounds; the tables use the median per executor (shared, noisy machine)
+        "throughput_rounds": 7,  # interleaved rounds; speed-ups are medians of per-round ratios (shared, noisy machine)
         "sweep_memory_runs": [2_000, 10_000],
     },
     "quick": {
@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     print("sweep throughput (rounds of serial, --jobs 2, --dask-local 2, interleaved):", flush=True)
     res["throughput"] = []
     for rnd in range(plan["throughput_rounds"]):
-        for ex in ([], ["--jobs", "2"], ["--dask-local", "2"]):
+        executors = [[], ["--jobs", "2"], ["--dask-local", "2"]]
+        for ex in executors[rnd % 3:] + executors[:rnd % 3]:  # each round starts one executor later
             for runs in plan["throughput_runs"]:
                 s = run_sweep(runs, ex, memory_interval=0.25)
                 print(f"  round {rnd + 1} {s.executor:<16} {s.runs:>5} runs in {s.wall_s:7.1f} s = {s.runs_per_s:6.2f} runs/s; "

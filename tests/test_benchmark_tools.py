@@ -57,3 +57,31 @@ def test_steady_rate_starts_when_every_worker_has_finished_a_chunk():
     assert steady_rate(one, 1) == pytest.approx((39 * 10 + 5) / 40.5)
     assert steady_rate(two[:2], 2) != steady_rate(two[:2], 2)  # nan: no chunk after the workers' first
     assert (_workers([]), _workers(["--jobs", "2"]), _workers(["--dask-local", "3"])) == (1, 2, 3)
+
+
+def test_speed_ups_pair_each_parallel_sweep_with_the_serial_sweep_of_its_round():
+    """A machine that drifts between rounds: the paired ratio sees the true 1.9x, the ratio of medians does not."""
+    import math
+
+    from benchmarks.report import _efficiency, _throughput, round_ratios
+
+    serial = [300.0, 200.0, 320.0, 180.0, 310.0]  # the machine's speed drifts from round to round
+    rows = []
+    for rnd, s in enumerate(serial, start=1):
+        order = [("serial", 1, s), ("--jobs 2", 2, 1.9 * s), ("--dask-local 2", 2, 1.8 * s)]
+        for name, workers, rate in order[rnd % 3:] + order[:rnd % 3]:
+            rows.append({"executor": name, "runs": 2000, "round": rnd, "workers": workers,
+                         "steady_runs_per_s": rate, "runs_per_s": rate / 2})
+    # a failed window in one round (nan) drops that round only
+    rows.append({"executor": "--jobs 2", "runs": 2000, "round": 6, "workers": 2, "steady_runs_per_s": math.nan, "runs_per_s": 1.0})
+    rows.append({"executor": "serial", "runs": 2000, "round": 6, "workers": 1, "steady_runs_per_s": 250.0, "runs_per_s": 1.0})
+    rows.append({"executor": "serial", "runs": 100, "round": 1, "workers": 1, "steady_runs_per_s": 1.0, "runs_per_s": 1.0})  # another size
+    res = {"throughput": rows}
+    ratios = round_ratios(res)
+    assert ratios["--jobs 2"] == pytest.approx([1.9] * 5)
+    assert ratios["--dask-local 2"] == pytest.approx([1.8] * 5)
+    eff = _efficiency(res)
+    assert eff["--jobs 2"][1] == pytest.approx(1.9) and eff["--jobs 2"][2] == pytest.approx(0.95)
+    assert eff["--dask-local 2"][1] == pytest.approx(1.8)
+    tp = _throughput(res)
+    assert tp["--dask-local 2"]["marginal"] / tp["serial"]["marginal"] != pytest.approx(1.8)  # what pairing corrects
