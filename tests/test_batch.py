@@ -330,3 +330,27 @@ def test_summarize_equals_the_pandas_reference_bit_for_bit():
                 for key, value in want.items():
                     assert type(got[key]) is float
                     assert np.float64(got[key]).tobytes() == np.float64(value).tobytes(), (name, burn_in, key)
+
+
+def test_the_first_chunk_of_a_process_freezes_what_the_imports_made(tiny):
+    """gc.freeze() once per process, before the first chunk's runs; later chunks freeze nothing more, results unchanged."""
+    code = f"""
+import gc, sys
+sys.path.insert(0, {str(ROOT)!r})
+import sim.batch as batch
+from sim.scenario import load_scenario
+base = load_scenario({str(tiny)!r}, {{"run.steps": 2, "structure.n_firms": 10}})
+chunks = [batch.Chunk(i, [base], [batch.RunItem(i, 0, {{}}, 100 + i, {{"i": i}})], None) for i in range(2)]
+print(gc.get_freeze_count())
+a = batch.run_chunk(chunks[0])
+print(gc.get_freeze_count())
+b = batch.run_chunk(chunks[1])
+print(gc.get_freeze_count())
+gc.unfreeze()
+print(batch.run_chunk(chunks[1]).rows == b.rows)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout.split()
+    before, after_first, after_second, same = int(out[0]), int(out[1]), int(out[2]), out[3]
+    assert after_first > before + 50_000  # the imports' objects
+    assert after_second == after_first  # once per process
+    assert same == "True"
