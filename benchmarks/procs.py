@@ -8,10 +8,10 @@ pages once per process, so it is an upper bound.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +41,8 @@ def _tree(proc: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def watch(args: list[str], interval: float = 0.1, timeout: float | None = None, on_poll: Callable[[], None] | None = None,
-          poll_interval: float | None = None) -> Watched:
+def watch(args: list[str], interval: float = 0.1, timeout: float | None = None,
+          env: dict[str, str] | None = None) -> Watched:
     """Run ``python args...`` from the repository root and sample its memory until it ends.
 
     Args:
@@ -51,15 +51,14 @@ def watch(args: list[str], interval: float = 0.1, timeout: float | None = None, 
             (about 1.5 ms of this process's CPU), so frequent samples take a few percent of a
             core from a command that keeps every core busy.
         timeout: kill the command after this many seconds.
-        on_poll: called every ``poll_interval`` seconds (e.g. to watch files the command writes).
-        poll_interval: seconds between ``on_poll`` calls (default: ``interval``).
+        env: variables to add to this process's environment for the command.
     """
     t0 = time.perf_counter()
-    popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **env} if env else None)
     proc = psutil.Process(popen.pid)
     peak_tree = peak_one = 0
     out_chunks: list[str] = []
-    tick = min(interval, poll_interval or interval)
     next_sample = t0
     while popen.poll() is None:
         now = time.perf_counter()
@@ -74,12 +73,10 @@ def watch(args: list[str], interval: float = 0.1, timeout: float | None = None, 
                 total += rss
                 peak_one = max(peak_one, rss)
             peak_tree = max(peak_tree, total)
-        if on_poll is not None:
-            on_poll()
         if timeout is not None and now - t0 > timeout:
             popen.kill()
             break
-        time.sleep(tick)
+        time.sleep(interval)
     stdout, stderr = popen.communicate()
     out_chunks.append(stdout)
     return Watched(time.perf_counter() - t0, peak_tree, peak_one, popen.returncode, "".join(out_chunks), stderr)

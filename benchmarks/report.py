@@ -291,9 +291,10 @@ def write(res: dict, out: Path) -> None:
         "## Sweep throughput (`run.py sweep`, tiny scenario)",
         "",
         "Wall time of the whole command, including interpreter start-up and starting the worker processes or the Dask cluster. "
-        "The steady-state rate starts once every worker has finished a chunk: with w workers it counts the runs of the chunks "
-        "finished after the w-th part file, over the time from that part file to the last. That takes start-up (processes, "
-        "imports, the Dask cluster) and consolidation out without crediting a parallel run with its other workers' first chunks. "
+        "The steady-state rate comes from the workers' own log of each chunk's start and end (`CLUSTERCOOP_CHUNK_LOG`): "
+        "its window opens when the last worker to finish a first chunk finishes it and closes when the last chunk ends, "
+        "and a chunk that straddles the opening counts with the share of its time inside. That leaves start-up (processes, "
+        "imports, the Dask cluster, a worker that started late) and consolidation out. "
         "Parallel efficiency = steady-state speed-up / 2 workers.",
         "",
         "Parallel figures are only meaningful on an otherwise idle machine: the load column shows the 1-minute load average "

@@ -5,29 +5,32 @@ shrinks it), a grid over the regulation sanction with replicates, written to
 a temporary folder that is removed afterwards. Wall time includes starting
 the worker processes or the Dask cluster, as an analyst would see it.
 
-The steady-state rate leaves start-up and the final consolidation out. The
-runner writes one part file per finished chunk (modification times are seen
-while the sweep runs). With ``w`` workers, steady state begins when the
-``w``-th chunk is done: by then every worker has started, imported the model
-and finished a chunk. The rate is the runs of the later chunks divided by the
-time from that part file to the last one. Starting at the first part file
-instead would count the other workers' first chunks, whose time lies mostly
-before the window: that inflates a 2-worker rate by about one chunk in forty
-(2,000 runs), and it charges a worker that starts late with its start-up.
+The steady-state rate leaves start-up and the final consolidation out. Every
+process that runs chunks logs each chunk's start and end (``CHUNK_LOG_ENV`` of
+``sim.batch``), so the window opens when the last worker to finish its first
+chunk finishes it: by then every worker has started, imported the model and
+run a chunk, whenever it started. (The part files, which an earlier version
+watched, do not say which worker wrote them: opening at the w-th part file
+assumed each of w workers had written one, but a Dask worker that registers
+late starts 0.2 to 0.4 s after the other, whose second chunk then opened a
+window holding the late worker's start-up.) The window closes when the last
+chunk ends; a chunk that straddles its opening counts with the share of its
+time inside.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.batch import default_chunk_size
+from sim.batch import CHUNK_LOG_ENV
 
 from .procs import watch
 
-__all__ = ["SweepRun", "run_sweep", "steady_rate"]
+__all__ = ["SweepRun", "read_chunk_log", "run_sweep", "steady_rate"]
 
 
 @dataclass
@@ -41,21 +44,15 @@ class SweepRun:
     wall_s: float
     peak_tree_rss: int
     peak_process_rss: int
-    steady_runs_per_s: float  # nan when there are no more chunks than workers
+    steady_runs_per_s: float  # nan when no chunk ends after every worker's first
     workers: int  # chunks that run at once: 1 serially, else the --jobs / --dask-local count
-    part_times: list[float]  # seconds from the first part file to each (in completion order)
+    chunk_ends: list[float]  # seconds from the first chunk's end to each chunk's end (in completion order)
     load_after: float  # 1-minute load average when the sweep ended (others' work shows here)
 
     @property
     def runs_per_s(self) -> float:
         """Runs per second of wall time, start-up included."""
         return self.runs / self.wall_s
-
-
-def _runs_in_chunk(part_name: str, size: int, total: int) -> int:
-    """Runs in the chunk whose part file is ``part-00012.parquet`` (chunk 12)."""
-    index = int(part_name.split("-")[1].split(".")[0])
-    return min(total, (index + 1) * size) - index * size
 
 
 def _workers(executor: list[str]) -> int:
@@ -66,18 +63,31 @@ def _workers(executor: list[str]) -> int:
     return 1
 
 
-def steady_rate(order: list[tuple[int, float]], workers: int) -> float:
-    """Runs per second once every worker is busy.
+def read_chunk_log(path: Path) -> list[tuple[int, int, float, float]]:
+    """``(pid, runs, start, end)`` of every chunk in a chunk log (``sim.batch.CHUNK_LOG_ENV``)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        pid, _index, runs, start, end = line.split()
+        rows.append((int(pid), int(runs), float(start), float(end)))
+    return rows
+
+
+def steady_rate(chunks: list[tuple[int, int, float, float]]) -> float:
+    """Runs per second once every worker has finished its first chunk.
 
     Args:
-        order: ``(runs in the chunk, time its part file appeared)`` in completion order.
-        workers: chunks that run at once.
+        chunks: ``(worker pid, runs, start, end)`` of every chunk, wall-clock seconds.
     """
-    if len(order) <= workers:
+    first_end: dict[int, float] = {}
+    for pid, _, _, end in chunks:
+        first_end[pid] = min(first_end.get(pid, math.inf), end)
+    if not first_end:
         return float("nan")
-    start = order[workers - 1][1]
-    span = order[-1][1] - start
-    return sum(r for r, _ in order[workers:]) / span if span > 0 else float("nan")
+    opens, closes = max(first_end.values()), max(end for *_, end in chunks)
+    if closes <= opens:
+        return float("nan")
+    runs = sum(r * (end - max(start, opens)) / (end - start) for _, r, start, end in chunks if end > opens and end > start)
+    return runs / (closes - opens)
 
 
 def run_sweep(runs: int, executor: list[str], *, n_firms: int = 20, steps: int = 5, points: int = 20,
@@ -92,35 +102,22 @@ def run_sweep(runs: int, executor: list[str], *, n_firms: int = 20, steps: int =
         points: grid points of the swept parameter.
         memory_interval: seconds between memory samples of the process tree. Each sample
             costs this process about 1.5 ms of CPU, which a sweep on every core pays for:
-            throughput runs sample every 0.25 s, memory runs every 0.05 s. Part files are
-            looked for every 0.02 s either way (a cheap directory listing).
+            throughput runs sample every 0.25 s, memory runs every 0.05 s.
     """
     if runs % points:
         raise ValueError(f"runs ({runs}) must be a multiple of points ({points})")
-    size = default_chunk_size(runs)
-    seen_parts: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="clustercoop-bench-") as tmp:
-        parts = Path(tmp) / "out" / "parts"
-
-        def poll() -> None:
-            for p in parts.glob("part-*.parquet") if parts.is_dir() else ():
-                if p.name not in seen_parts:
-                    try:
-                        seen_parts[p.name] = p.stat().st_mtime
-                    except FileNotFoundError:
-                        pass
-
+        log = Path(tmp) / "chunks.log"
         args = ["run.py", "sweep", "scenarios/baseline.toml",
                 "--param", f"mechanisms.regulation.sanction=0:1:{points}", "--replicates", str(runs // points),
                 "--steps", str(steps), "--set", f"structure.n_firms={n_firms}", "--set", "structure.mean_degree=4",
                 "--quiet", "--out", f"{tmp}/out", *executor]
-        seen = watch(args, interval=memory_interval, on_poll=poll, poll_interval=0.02)
+        seen = watch(args, interval=memory_interval, env={CHUNK_LOG_ENV: str(log)})
+        chunks = read_chunk_log(log) if log.is_file() else []
     if seen.returncode != 0:
         raise RuntimeError(f"sweep failed ({' '.join(executor) or 'serial'}): {seen.stderr[-2000:]}")
     name = " ".join(executor) if executor else "serial"
-    order = sorted(((_runs_in_chunk(part, size, runs), t) for part, t in seen_parts.items()), key=lambda rt: rt[1])
-    workers = _workers(executor)
-    times = [t - order[0][1] for _, t in order] if order else []
+    ends = sorted(end for *_, end in chunks)
     return SweepRun(name, runs, n_firms, steps, seen.wall_s, seen.peak_tree_rss, seen.peak_process_rss,
-                    steady_runs_per_s=steady_rate(order, workers), workers=workers, part_times=times,
-                    load_after=os.getloadavg()[0])
+                    steady_runs_per_s=steady_rate(chunks), workers=_workers(executor),
+                    chunk_ends=[t - ends[0] for t in ends], load_after=os.getloadavg()[0])

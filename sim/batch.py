@@ -536,6 +536,12 @@ class ChunkResult:
 
 _first_chunk_of_process = True  # cleared by run_chunk
 
+#: Environment variable naming a file to which every process that runs chunks (the runner
+#: serially, ``--jobs`` workers, Dask workers) appends one line per chunk: ``pid index runs start
+#: end``, wall-clock seconds. Unset, nothing is written. The benchmark times a sweep's steady state
+#: from it (``benchmarks/sweeps.py``).
+CHUNK_LOG_ENV = "CLUSTERCOOP_CHUNK_LOG"
+
 
 def run_chunk(chunk: Chunk) -> ChunkResult:
     """Run every item of a chunk; return summaries (never models).
@@ -548,7 +554,7 @@ def run_chunk(chunk: Chunk) -> ChunkResult:
     takes 0.02 to 0.03 s. The runs' own objects are collected as before.
     """
     global _first_chunk_of_process
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     run_one = _model_run_one()
     if _first_chunk_of_process:
         gc.freeze()
@@ -567,7 +573,12 @@ def run_chunk(chunk: Chunk) -> ChunkResult:
                 ts.insert(i, k, item.meta[k])
             series.append(ts)
     ts_bytes = _parquet_bytes(pd.concat(series, ignore_index=True)) if series else None
-    return ChunkResult(chunk.index, _parquet_bytes(pd.DataFrame(rows)), ts_bytes, len(chunk.items), time.perf_counter() - t0)
+    result = ChunkResult(chunk.index, _parquet_bytes(pd.DataFrame(rows)), ts_bytes, len(chunk.items), time.perf_counter() - t0)
+    log = os.environ.get(CHUNK_LOG_ENV)
+    if log:  # one short line in append mode: lines of concurrent workers do not interleave
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {chunk.index} {len(chunk.items)} {started:.6f} {time.time():.6f}\n")
+    return result
 
 
 def run_chunks(chunks: list[Chunk]) -> list[ChunkResult]:

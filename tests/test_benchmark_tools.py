@@ -47,16 +47,43 @@ def test_versus_times_another_commit_interleaved_and_cleans_up():
     assert main(["no-such-revision-anywhere"]) == 2
 
 
-def test_steady_rate_starts_when_every_worker_has_finished_a_chunk():
-    """Two workers alternating 10-run chunks every second run 20 runs/s; the first part file would say 19/0.95 s."""
+def test_steady_rate_opens_when_the_last_worker_finishes_its_first_chunk():
+    """Two workers, one starting 0.35 s late: the window holds no start-up of either."""
+    import math
+
     from benchmarks.sweeps import _workers, steady_rate
 
-    two = [(10, 0.0), (10, 0.05)] + [(10, t + d) for t in range(1, 20) for d in (0.0, 0.05)]
-    assert steady_rate(two, 2) == pytest.approx(20.0)
-    one = [(10, float(t)) for t in range(40)] + [(5, 40.5)]  # a short last chunk
-    assert steady_rate(one, 1) == pytest.approx((39 * 10 + 5) / 40.5)
-    assert steady_rate(two[:2], 2) != steady_rate(two[:2], 2)  # nan: no chunk after the workers' first
+    early = [(1, 10, 0.0, 0.5)] + [(1, 10, 0.5 + 0.5 * i, 1.0 + 0.5 * i) for i in range(20)]  # 20 runs/s
+    late = [(2, 10, 0.35, 0.85)] + [(2, 10, 0.85 + 0.5 * i, 1.35 + 0.5 * i) for i in range(19)]
+    # opens at 0.85 (the late worker's first end); early's chunk [0.5, 1.0] counts 0.15/0.5 of its runs
+    runs = 10 * 0.3 + 10 * 19 + 10 * 19
+    assert steady_rate(early + late) == pytest.approx(runs / (10.5 - 0.85))
+    assert steady_rate(early + late) == pytest.approx(40.0, rel=0.01)  # both workers at 20 runs/s
+    serial = [(7, 10, 0.1 * i, 0.1 * (i + 1)) for i in range(30)]
+    assert steady_rate(serial) == pytest.approx(100.0)
+    assert math.isnan(steady_rate([]))  # nothing ran
+    assert math.isnan(steady_rate([(1, 10, 0.0, 1.0), (2, 10, 0.0, 1.0)]))  # no chunk after every worker's first
     assert (_workers([]), _workers(["--jobs", "2"]), _workers(["--dask-local", "3"])) == (1, 2, 3)
+
+
+def test_every_process_that_runs_chunks_logs_them_when_asked(tmp_path):
+    """The chunk log of a real --jobs 2 sweep: one line per chunk, from the two workers."""
+    import subprocess
+    import sys
+
+    from benchmarks.procs import ROOT
+    from benchmarks.sweeps import read_chunk_log
+    from sim.batch import CHUNK_LOG_ENV
+
+    log = tmp_path / "chunks.log"
+    args = [sys.executable, "run.py", "sweep", "scenarios/baseline.toml", "--param", "mechanisms.regulation.sanction=0:1:4",
+            "--replicates", "8", "--steps", "2", "--set", "structure.n_firms=10", "--quiet", "--out", str(tmp_path / "out"),
+            "--jobs", "2"]
+    subprocess.run(args, cwd=ROOT, env={**__import__("os").environ, CHUNK_LOG_ENV: str(log)}, check=True,
+                   capture_output=True, timeout=300)
+    chunks = read_chunk_log(log)
+    assert len(chunks) == 16 and sum(r for _, r, _, _ in chunks) == 32  # 32 runs in chunks of 2
+    assert len({pid for pid, *_ in chunks}) == 2 and all(end > start for *_, start, end in chunks)
 
 
 def test_speed_ups_pair_each_parallel_sweep_with_the_serial_sweep_of_its_round():
