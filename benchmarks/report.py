@@ -91,9 +91,11 @@ def round_ratios(res: dict, key: str = "steady_runs_per_s") -> dict[str, list[fl
     for name, rs in rows.items():
         if name == "serial":
             continue
-        out[name] = [r[key] / serial[r.get("round", 1)] for r in rs
-                     if r.get("round", 1) in serial and math.isfinite(r[key]) and math.isfinite(serial[r.get("round", 1)])
-                     and serial[r.get("round", 1)] > 0]
+        out[name] = []
+        for r in rs:
+            base = serial.get(r.get("round", 1), math.nan)
+            if math.isfinite(r[key]) and math.isfinite(base) and base > 0:
+                out[name].append(r[key] / base)
     return out
 
 
