@@ -1052,6 +1052,12 @@ def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
     manifest ``interrupted`` and is re-raised.
     """
     echo = echo or (lambda s: print(s, file=sys.stderr))
+    log = os.environ.get(CHUNK_LOG_ENV)
+    if log:  # the workers append to it; say so now rather than fail in the middle of a sweep
+        try:
+            open(log, "a", encoding="utf-8").close()
+        except OSError as exc:
+            raise ScenarioError(f"{CHUNK_LOG_ENV}={log}: cannot append to this file ({exc.strerror})") from None
     store = ResultStore(out, job)
     if not job.chunk_size:
         job.chunk_size = default_chunk_size(job.total)

@@ -354,3 +354,12 @@ print(batch.run_chunk(chunks[1]).rows == b.rows)
     assert after_first > before + 50_000  # the imports' objects
     assert after_second == after_first  # once per process
     assert same == "True"
+
+
+def test_an_unwritable_chunk_log_is_refused_before_anything_is_written(tiny, tmp_path, monkeypatch):
+    from sim.batch import CHUNK_LOG_ENV
+
+    monkeypatch.setenv(CHUNK_LOG_ENV, str(tmp_path / "no-such-folder" / "chunks.log"))
+    with pytest.raises(ScenarioError, match=CHUNK_LOG_ENV):
+        sweep(tiny, ["market.margin=0.2:0.4:2"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -68,7 +68,7 @@ def test_trust_and_curve_loops_are_vectorized():
 
     Not a timing: it reads the compiled assembly for the vector form of the
     exponent step of ``_exp`` (``vpsllq $52`` on a ymm register with AVX2, a
-    zmm register where LLVM picks AVX-512 for the host, as on Zen 4 and 5).
+    zmm register where LLVM picks AVX-512 for the host, as on a Zen 5 EPYC).
     If a change makes LLVM fall back to scalar code (a division check, a
     ``d >> 1`` gather, a branch), the step at N = 10k gets about 1 ms slower,
     and this test names the kernel. Numba compiles for the host CPU, so on a
