@@ -1,0 +1,96 @@
+"""Fingerprints of seeded runs: the numbers a pure restructure must leave bit-identical.
+
+``python -m tests.fingerprint`` rewrites ``tests/fingerprints/runs.json``; do that only in a
+commit that changes the model's results on purpose, and say so in its message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+STORE = ROOT / "tests" / "fingerprints" / "runs.json"
+
+#: (scenario file, seeds, steps): every structure, each mechanism switched off, the marketing modes,
+#: the shocks, a digitalization stage and the validation game.
+CASES = [
+    ("scenarios/baseline.toml", (1, 2, 3), 60),
+    ("scenarios/hierarchical.toml", (1, 4), 60),
+    ("scenarios/star.toml", (1, 4), 60),
+    ("scenarios/chain.toml", (1, 4), 60),
+    ("scenarios/network.toml", (5,), 60),
+    ("scenarios/no_regulation.toml", (1,), 60),
+    ("scenarios/contracts_only.toml", (1,), 60),
+    ("scenarios/fi_equal.toml", (1,), 60),
+    ("scenarios/fi_proportional.toml", (1,), 60),
+    ("scenarios/channel_sharing.toml", (2,), 60),
+    ("scenarios/cluster_brand.toml", (2,), 60),
+    ("scenarios/cooperative_rnd.toml", (2,), 60),
+    ("scenarios/exhibition.toml", (2,), 60),
+    ("scenarios/leading_traction.toml", (2,), 60),
+    ("scenarios/alliance.toml", (2,), 60),
+    ("scenarios/demand_shock.toml", (3,), 60),
+    ("scenarios/competitor_entry.toml", (3,), 60),
+    ("scenarios/digitalization/digitalization_stage3.toml", (3,), 60),
+    ("scenarios/validation/santos_pacheco_ba.toml", (1,), 30),
+]
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    """SHA-256 over column names and the exact bits of every value."""
+    h = hashlib.sha256()
+    for name in sorted(frame.columns):
+        col = frame[name]
+        h.update(name.encode())
+        if col.dtype == object or str(col.dtype).startswith(("str", "string", "category")):
+            h.update("\x1f".join(map(str, col.tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(col.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def fingerprint(path: str, seed: int, steps: int) -> dict:
+    """Run one seeded model and digest its time series, final firm table and network snapshot."""
+    from sim import ClusterModel, load_scenario
+
+    model = ClusterModel(load_scenario(ROOT / path), rng=seed)
+    model.run_for(steps)
+    series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    snap = model.graph_snapshot()
+    nodes = pd.DataFrame({k: v for k, v in snap.items() if not k.startswith("edge_")})
+    edges = pd.DataFrame({k: v for k, v in snap.items() if k.startswith("edge_")})
+    last = series.iloc[-1]
+    return {
+        "series": _digest(series),
+        "firms": _digest(model.firm_table()),
+        "nodes": _digest(nodes),
+        "edges": _digest(edges),
+        # readable values, to see what moved when a digest differs
+        "last": {k: float(last[k]) for k in ("members", "cooperation_rate", "mean_trust", "profit") if k in last},
+    }
+
+
+def key(path: str, seed: int, steps: int) -> str:
+    return f"{path}@seed={seed}@steps={steps}"
+
+
+def compute() -> dict[str, dict]:
+    return {key(p, s, n): fingerprint(p, s, n) for p, seeds, n in CASES for s in seeds}
+
+
+if __name__ == "__main__":
+    STORE.parent.mkdir(parents=True, exist_ok=True)
+    STORE.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORE.relative_to(ROOT)}", file=sys.stderr)
+
+
+def results_digest(results_parquet: Path) -> str:
+    """Digest of a sweep or comparison's per-run results (rows in run_id order)."""
+    frame = pd.read_parquet(results_parquet).sort_values("run_id").reset_index(drop=True)
+    return _digest(frame.drop(columns=["scenario_file"], errors="ignore"))
