@@ -28,11 +28,12 @@ import mesa
 import networkx as nx
 from mesa.discrete_space import FixedAgent, Network
 
-from sim.behaviour import INCENTIVE_SCALE
-from sim.market import Market
-from sim.mechanisms.regulation import STRIKE_MEMORY
 from sim.scenario import Scenario
-from sim.structures import LEADING, build_structure
+from sim.state import LEADING
+from sim.structures import build_structure
+from sim.submodels.decision import INCENTIVE_SCALE
+from sim.submodels.market import Market
+from sim.submodels.regulation import STRIKE_MEMORY
 
 __all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
 

@@ -99,7 +99,7 @@ class DevelopmentCenter(ClusterActor):
 
     @property
     def relay_delay(self) -> int:
-        from .information import relay_delay
+        from .submodels.information import relay_delay
 
         return relay_delay(self.model.params)
 

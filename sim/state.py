@@ -17,14 +17,19 @@ Exits mask rows (``active`` False, edges die with their ends); nothing is compac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numba
 import numpy as np
 
-from . import kernels
-from .structures import ASSOCIATION, ENTERPRISE, LEADING
+from .numerics import JIT
 
-__all__ = ["ClusterState", "ENTERPRISE", "LEADING", "ASSOCIATION"]
+__all__ = ["ClusterState", "Masks", "ENTERPRISE", "LEADING", "ASSOCIATION", "KIND_NAMES"]
 
-assert kernels._ASSOCIATION == ASSOCIATION and kernels._LEADING == LEADING  # the kernels hard-code the kinds
+#: Kind codes of ``kind[i]``, defined here only. The compiled loops read them as globals, which numba freezes
+#: into their cached code: changing a code means clearing the numba caches (``__pycache__``).
+ENTERPRISE, LEADING, ASSOCIATION = 0, 1, 2
+KIND_NAMES = {ENTERPRISE: "enterprise", LEADING: "leading_firm", ASSOCIATION: "association"}
 
 NODE_FIELDS: dict[str, type] = {
     "kind": np.int8,
@@ -42,6 +47,7 @@ NODE_FIELDS: dict[str, type] = {
     "energy_intensity": np.float64,
     "product_group": np.int64,
     "contribution": np.float64,
+    "pool_share": np.float64,  # share of the joint-marketing pool received this step (next step's decision reads it)
     "sunk": np.float64,  # relationship-specific investment (EMA of contributions and dues)
     "benefit": np.float64,  # EMA of benefits received from the cluster, per unit capacity
     "revenue": np.float64,
@@ -80,6 +86,38 @@ DIRECTED_FIELDS: dict[str, type] = {  # per directed edge
     "comm": np.float64,
     "opp": np.float64,
 }
+
+
+@dataclass(frozen=True)
+class Masks:
+    """Masks and index lists of the live cluster, read-only, valid until a firm enters or exits.
+
+    Attributes:
+        firms: ``(N,)`` active firms.
+        firms_idx: their rows.
+        members: ``(N,)`` active firms in an association.
+        member_assoc: ``(N,)`` a member's association as an index into ``assoc_idx``
+            (``len(assoc_idx)`` for non-members: a last, unused group).
+        assoc_idx: the associations' rows.
+        assoc_members: members per association.
+        alive_d: ``(2E,)`` directed edges whose two ends are active.
+        live_ff: ``(E,)`` live firm-firm links (where contracts live).
+        degree: ``(N,)`` float, live edges per node.
+    """
+
+    firms: np.ndarray
+    firms_idx: np.ndarray
+    members: np.ndarray
+    member_assoc: np.ndarray
+    assoc_idx: np.ndarray
+    assoc_members: np.ndarray
+    alive_d: np.ndarray
+    live_ff: np.ndarray
+    degree: np.ndarray
+
+    @property
+    def n_assoc(self) -> int:
+        return len(self.assoc_idx)
 
 
 class ClusterState:
@@ -201,6 +239,31 @@ class ClusterState:
         e = self.n_edges
         return self.active[self.ua[:e]] & self.active[self.ub[:e]]
 
+    def masks(self) -> Masks:
+        """The live cluster's :class:`Masks`, cached until rows, edges or active rows change.
+
+        Rows are only appended and ``active`` only turns False, so that key
+        catches every entry and exit, from the step or from elsewhere
+        (``Enterprise.leave``).
+        """
+        n, e = self.n_nodes, self.n_edges
+        key = (n, e, int(np.count_nonzero(self.active[:n])))
+        if getattr(self, "_mask_key", None) != key:
+            firms = self.firm_mask()
+            alive_d, live_ff, degree = np.empty(2 * e, bool), np.empty(e, bool), np.zeros(n)
+            edge_masks(self.ua[:e], self.ub[:e], self.active[:n], self.is_ff[:e], alive_d, live_ff, degree)
+            members = firms & (self.assoc_of[:n] >= 0)
+            assoc_idx = np.flatnonzero(self.kind[:n] == ASSOCIATION)
+            member_assoc = np.where(members, self.assoc_of[:n], len(assoc_idx))
+            assoc_members = np.bincount(member_assoc, minlength=len(assoc_idx) + 1)[: len(assoc_idx)]
+            masks = Masks(firms=firms, firms_idx=np.flatnonzero(firms), members=members, member_assoc=member_assoc,
+                          assoc_idx=assoc_idx, assoc_members=assoc_members, alive_d=alive_d, live_ff=live_ff,
+                          degree=degree)
+            for v in vars(masks).values():
+                v.setflags(write=False)
+            self._mask_cache, self._mask_key = masks, key
+        return self._mask_cache
+
     #: ``ff_csr`` rebuilds when the edges added since the last build pass this share of the built ones ...
     CSR_GROWTH = 0.01
     #: ... or when edges have been waiting for this many calls (steps) -- the most an entrant waits.
@@ -215,7 +278,7 @@ class ClusterState:
         ``CSR_MAX_WAIT`` calls (one call per step, from imitation). Entrants so
         have no neighbours here for up to ``CSR_MAX_WAIT`` steps (they neither
         imitate nor are imitated meanwhile; their old partners just draw among
-        the others). A rebuild is one O(E) counting sort (``kernels.csr_by_source``).
+        the others). A rebuild is one O(E) counting sort (:func:`csr_by_source`).
         """
         grown = self.n_edges - self._csr_edges
         if self._csr_dirty:
@@ -223,7 +286,7 @@ class ClusterState:
         if self._csr_dirty and (not hasattr(self, "_indptr") or grown > self.CSR_GROWTH * self._csr_edges or self._csr_wait >= self.CSR_MAX_WAIT):
             e = self.n_edges
             indptr, nbr = np.zeros(self.n_nodes + 1, dtype=np.int64), np.empty(2 * e, dtype=np.int64)
-            filled = kernels.csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], indptr, nbr)
+            filled = csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], indptr, nbr)
             self._indptr, self._nbr = indptr, nbr[:filled]
             self._csr_edges = e
             self._csr_dirty = False
@@ -232,3 +295,46 @@ class ClusterState:
         if len(indptr) - 1 < self.n_nodes:  # new nodes without CSR rows yet: zero degree
             indptr = np.concatenate([indptr, np.full(self.n_nodes - (len(indptr) - 1), indptr[-1])])
         return indptr, self._nbr
+
+
+@numba.njit(**JIT)
+def edge_masks(ua, ub, active, is_ff, alive_d, live_ff, degree):
+    """:meth:`ClusterState.masks` in one pass over the edges: ``alive_d`` (both directions of each edge whose
+    ends are both active), ``live_ff`` (the live firm-firm links) and the live degree per node (``degree``,
+    zeroed by the caller)."""
+    for u in range(ua.shape[0]):
+        a, b = ua[u], ub[u]
+        live = active[a] & active[b]
+        alive_d[2 * u] = live
+        alive_d[2 * u + 1] = live
+        live_ff[u] = live & is_ff[u]
+        degree[a] += live
+        degree[b] += live
+
+
+@numba.njit(**JIT)
+def csr_by_source(ua, ub, is_ff, indptr, nbr):
+    """Neighbour index (:meth:`ClusterState.ff_csr`): CSR of firm-firm directed edges by observer.
+
+    A stable counting sort: neighbours of each node keep edge order, ``ua -> ub``
+    edges before ``ub -> ua`` ones. Fills ``indptr`` (N + 1, zeroed by the
+    caller) and the front of ``nbr`` (at least 2 E long); returns how many
+    entries of ``nbr`` it filled.
+    """
+    n_nodes = indptr.shape[0] - 1
+    for u in range(ua.shape[0]):
+        if is_ff[u]:
+            indptr[ua[u] + 1] += 1
+            indptr[ub[u] + 1] += 1
+    for i in range(n_nodes):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:-1].copy()
+    for u in range(ua.shape[0]):  # all ua -> ub first
+        if is_ff[u]:
+            nbr[fill[ua[u]]] = ub[u]
+            fill[ua[u]] += 1
+    for u in range(ua.shape[0]):
+        if is_ff[u]:
+            nbr[fill[ub[u]]] = ua[u]
+            fill[ub[u]] += 1
+    return indptr[n_nodes]

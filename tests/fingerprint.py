@@ -57,9 +57,9 @@ def _digest(frame: pd.DataFrame) -> str:
 
 def fingerprint(path: str, seed: int, steps: int) -> dict:
     """Run one seeded model and digest its time series, final firm table and network snapshot."""
-    from sim import ClusterModel, load_scenario
+    from sim import load_scenario, make_model
 
-    model = ClusterModel(load_scenario(ROOT / path), rng=seed)
+    model = make_model(load_scenario(ROOT / path), rng=seed)
     model.run_for(steps)
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     snap = model.graph_snapshot()

@@ -1,5 +1,6 @@
-"""The kernels' own exp, sigmoid and tanh (sim/kernels.py) against libm, the loops that must stay vectorized,
-and the imitation loops against the rule of sim/game.py."""
+"""The compiled loops' own exp, sigmoid and tanh (sim/numerics.py) against libm, the loops that must stay
+vectorized, and the one imitation rule (sim/submodels/imitation.py) against Santos and Pacheco's update
+written in numpy."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from llvmlite import binding as llvm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import ClusterModel, Scenario, kernels
+import importlib
+import pkgutil
+
+import sim.submodels
+from sim import ClusterModel, Scenario, metrics, numerics, state
+
+def _compiled_loops() -> dict[str, numba.core.registry.CPUDispatcher]:
+    """Every compiled loop of the model, by ``module.name``."""
+    modules = [numerics, state, metrics] + [importlib.import_module(f"sim.submodels.{m.name}")
+                                            for m in pkgutil.iter_modules(sim.submodels.__path__)]
+    return {f"{mod.__name__}.{name}": f for mod in modules for name, f in vars(mod).items()
+            if isinstance(f, numba.core.registry.CPUDispatcher) and f.py_func.__module__ == mod.__name__}
+
 
 FINITE = st.floats(min_value=-708.0, max_value=709.0, allow_nan=False, allow_infinity=False)
 
@@ -32,13 +45,13 @@ def _apply(f, x) -> np.ndarray:
 def test_exp_within_three_ulp_over_the_whole_range():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.uniform(-708.0, 709.0, 200_000), rng.normal(0.0, 3.0, 200_000), np.linspace(-40, 40, 80_001)])
-    assert _ulps(_apply(kernels.exp_array, x), np.exp(x)).max() <= 3.0
+    assert _ulps(_apply(numerics.exp_array, x), np.exp(x)).max() <= 3.0
 
 
 @settings(max_examples=300, deadline=None)
 @given(FINITE)
 def test_exp_matches_libm_at_any_argument(x):
-    got = _apply(kernels.exp_array, [x])[0]
+    got = _apply(numerics.exp_array, [x])[0]
     want = math.exp(x)
     assert abs(got - want) <= 3.0 * np.spacing(want)
 
@@ -46,8 +59,8 @@ def test_exp_matches_libm_at_any_argument(x):
 @settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
 def test_sigmoid_and_tanh_stay_in_range_and_match_libm(x):
-    s = _apply(kernels.sigmoid_array, [x])[0]
-    t = _apply(kernels.tanh_array, [x])[0]
+    s = _apply(numerics.sigmoid_array, [x])[0]
+    t = _apply(numerics.tanh_array, [x])[0]
     assert 0.0 <= s <= 1.0 and -1.0 <= t <= 1.0
     want = 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
     assert abs(s - want) <= 4.0 * np.spacing(max(want, 1e-300)) or abs(s - want) < 1e-300
@@ -56,11 +69,11 @@ def test_sigmoid_and_tanh_stay_in_range_and_match_libm(x):
 
 def test_sigmoid_symmetry_and_extremes():
     x = np.linspace(-30.0, 30.0, 6001)
-    s, s_neg = _apply(kernels.sigmoid_array, x), _apply(kernels.sigmoid_array, -x)
+    s, s_neg = _apply(numerics.sigmoid_array, x), _apply(numerics.sigmoid_array, -x)
     assert np.allclose(s + s_neg, 1.0, rtol=0, atol=4e-16)
-    assert _apply(kernels.sigmoid_array, [0.0])[0] == 0.5
-    assert np.array_equal(_apply(kernels.sigmoid_array, [np.inf, -np.inf]) > 0.5, [True, False])
-    assert np.isnan(_apply(kernels.exp_array, [np.nan])[0])
+    assert _apply(numerics.sigmoid_array, [0.0])[0] == 0.5
+    assert np.array_equal(_apply(numerics.sigmoid_array, [np.inf, -np.inf]) > 0.5, [True, False])
+    assert np.isnan(_apply(numerics.exp_array, [np.nan])[0])
 
 
 def test_trust_and_curve_loops_are_vectorized():
@@ -78,9 +91,11 @@ def test_trust_and_curve_loops_are_vectorized():
         pytest.skip("the host CPU has no AVX2: numba compiles the kernels without 256-bit vectors here")
     model = ClusterModel(Scenario().with_overrides({"structure.n_firms": 40, "run.steps": 2}, source="test"), rng=1)
     model.run_for(2)  # compiles the kernels for the model's argument types
-    _apply(kernels.sigmoid_array, [0.0])  # and the array helper, which the model does not call
-    for name in ("relationship_pass", "commitment_pass", "outcome_pass", "decision_pass", "sigmoid_array"):
-        kernel = getattr(kernels, name)
+    _apply(numerics.sigmoid_array, [0.0])  # and the array helper, which the model does not call
+    loops = _compiled_loops()
+    for name in ("submodels.trust.relationship_pass", "submodels.trust.commitment_pass", "submodels.trust.outcome_pass",
+                 "submodels.decision.decision_pass", "numerics.sigmoid_array"):
+        kernel = loops[f"sim.{name}"]
         options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}  # its own flags (fastmath)
         fresh = numba.njit(**options, cache=False)(kernel.py_func)  # cached code cannot be inspected
         fresh.compile(kernel.signatures[0])
@@ -113,8 +128,8 @@ def test_no_kernel_returns_an_array_it_allocated():
                                         "demography.leave_rate": 0.3}, source="test")
         ClusterModel(sc, rng=3).run_for(6)
     checked = 0
-    for name in kernels.__all__:
-        for sig in getattr(kernels, name).nopython_signatures:
+    for name, loop in _compiled_loops().items():
+        for sig in loop.nopython_signatures:
             ret = sig.return_type
             parts = ret.types if isinstance(ret, numba.types.BaseTuple) else (ret,)
             assert not any(isinstance(t, numba.types.Array) for t in parts), f"{name} returns an array: {ret}"
@@ -122,41 +137,39 @@ def test_no_kernel_returns_an_array_it_allocated():
     assert checked >= 20
 
 
-def _imitate_with_game_functions(indptr, nbr, active, payoff, disposition, firms_idx, imitation, step_size, rng):
-    """The imitation rule written with ``game.random_neighbours`` and ``game.imitation_probability``
-    (what the validation game uses), drawing in the same order as ``behaviour.imitate``."""
-    from sim.game import imitation_probability, random_neighbours
-
-    who = firms_idx[rng.random(len(firms_idx)) < imitation]
-    if len(who) == 0:
-        return
-    other = random_neighbours(indptr, nbr, who, rng)
-    ok = other >= 0
-    ok[ok] &= active[other[ok]]
-    who, other = who[ok], other[ok]
-    spread = max(1e-9, float(np.ptp(payoff[firms_idx])))
-    move = rng.random(len(who)) < imitation_probability(payoff[who], payoff[other], 1, 1, spread)
-    w, o = who[move], other[move]
-    disposition[w] += step_size * (disposition[o] - disposition[w])
+def _random_neighbours(indptr, nbr, nodes, rng):
+    """Santos and Pacheco's partner draw in numpy: one uniformly random neighbour per node (-1 for none)."""
+    start = indptr[nodes]
+    deg = indptr[nodes + 1] - start
+    pick = start + np.floor(rng.random(len(nodes)) * deg).astype(np.int64)
+    return np.where(deg > 0, nbr[np.minimum(pick, len(nbr) - 1)] if len(nbr) else -1, -1)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.integers(2, 60), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
-def test_imitation_kernels_follow_the_game_functions(n, density, imitation, seed):
-    """behaviour.imitate (kernels.imitation_partners, imitation_moves) moves the same firms by the same
-    amounts as the rule written with game.py's functions, from the same draws: bit for bit."""
-    from types import SimpleNamespace
+def _imitation_probability(p_self, p_other, k_self, k_other, d):
+    """(P_y - P_x) / (D max(k_x, k_y)) when P_y > P_x, else 0."""
+    return np.clip((p_other - p_self) / (d * np.maximum(np.maximum(k_self, k_other), 1)), 0.0, 1.0)
 
-    from sim import behaviour
 
-    rng = np.random.default_rng(seed)
+def _graph(n, density, rng):
     a, b = np.triu_indices(n, 1)
     keep = rng.random(len(a)) < density
     src = np.concatenate([a[keep], b[keep]])
     dst = np.concatenate([b[keep], a[keep]])
     order = np.argsort(src, kind="stable")
-    nbr = dst[order]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))])
+    return np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]), dst[order]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 60), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_cluster_imitation_follows_the_rule_written_in_numpy(n, density, imitation, seed):
+    """The cluster's imitation (k = 1, D the payoff range, partial moves of the disposition) moves the same
+    firms by the same amounts as the rule written in numpy, from the same draws: bit for bit."""
+    from types import SimpleNamespace
+
+    from sim.submodels.imitation import imitate
+
+    rng = np.random.default_rng(seed)
+    indptr, nbr = _graph(n, density, rng)
     active = rng.random(n) < 0.8
     payoff = rng.normal(0.0, 1.0, n)
     disposition = rng.random(n)
@@ -164,8 +177,49 @@ def test_imitation_kernels_follow_the_game_functions(n, density, imitation, seed
     if len(firms_idx) == 0:
         return
     p = SimpleNamespace(learning=SimpleNamespace(imitation=imitation, step_size=0.3))
-    state = SimpleNamespace(ff_csr=lambda: (indptr, nbr), active=active, payoff=payoff, disposition=disposition.copy())
-    behaviour.imitate(state, firms_idx, p, np.random.default_rng(seed + 1))
+    state_ = SimpleNamespace(ff_csr=lambda: (indptr, nbr), active=active, payoff=payoff, disposition=disposition.copy())
+    model = SimpleNamespace(state=state_, params=p, rng=np.random.default_rng(seed + 1))
+    imitate(model, SimpleNamespace(masks=SimpleNamespace(firms_idx=firms_idx)))
     want = disposition.copy()
-    _imitate_with_game_functions(indptr, nbr, active, payoff, want, firms_idx, imitation, 0.3, np.random.default_rng(seed + 1))
-    assert np.array_equal(state.disposition, want)
+    draw = np.random.default_rng(seed + 1)
+    who = firms_idx[draw.random(len(firms_idx)) < imitation]
+    if len(who):
+        other = _random_neighbours(indptr, nbr, who, draw)
+        ok = other >= 0
+        ok[ok] &= active[other[ok]]
+        who, other = who[ok], other[ok]
+        spread = max(1e-9, float(np.ptp(payoff[firms_idx])))
+        move = draw.random(len(who)) < _imitation_probability(payoff[who], payoff[other], 1, 1, spread)
+        w, o = who[move], other[move]
+        want[w] += 0.3 * (want[o] - want[w])
+    assert np.array_equal(state_.disposition, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 60), st.floats(0.0, 1.0), st.floats(1.0, 3.0), st.integers(0, 2**32 - 1))
+def test_validation_game_follows_santos_and_pacheco(n, density, b, seed):
+    """The game's synchronous update, through the cluster's imitation rule, equals Santos and Pacheco's
+    update written in numpy (every node draws a neighbour, then adopts its strategy with probability
+    (P_y - P_x) / (b max(k_x, k_y))), step after step from the same draws."""
+    from sim.validation import PDGame, pd_payoffs
+
+    rng = np.random.default_rng(seed)
+    a, c = np.triu_indices(n, 1)
+    keep = rng.random(len(a)) < density
+    edges = np.stack([a[keep], c[keep]], axis=1)
+    game = PDGame(n, edges, b, np.random.default_rng(seed + 1))
+    coop = game.coop.copy()
+    draw = np.random.default_rng(seed + 1)
+    draw.permutation(n)  # the game's initial draw
+    for _ in range(5):
+        game.step()
+        payoff = pd_payoffs(coop, game.src, game.dst, b, n)
+        y = _random_neighbours(game.indptr, game.nbr, np.arange(n), draw)
+        has = y >= 0
+        prob = np.zeros(n)
+        prob[has] = _imitation_probability(payoff[has], payoff[y[has]], game.degree[has], game.degree[y[has]], b)
+        adopt = draw.random(n) < prob
+        new = coop.copy()
+        new[adopt] = coop[y[adopt]]
+        coop = new
+        assert np.array_equal(game.coop, coop) and np.array_equal(game.payoff, payoff)

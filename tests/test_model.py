@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import Association, ClusterModel, DevelopmentCenter, Enterprise, LeadingFirm, Scenario, load_scenario, run_one
+from sim import (Association, ClusterModel, DevelopmentCenter, Enterprise, LeadingFirm, Scenario, ValidationModel, load_scenario,
+                 make_model, run_one)
 from sim.metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, KPI_COLUMNS
 
 REQUIRED = (
@@ -116,7 +117,7 @@ def test_invariants_hold_for_any_levers(kind, n, digital, sharing, fi, reg, con,
 
 def test_public_good_account_balances():
     """Pool out equals r * (pool in - brand and R&D spend) + that spend, every step."""
-    from sim.mechanisms.function_interest import effective_terms
+    from sim.submodels.marketing import effective_terms
 
     for sharing in ("equal", "proportional"):
         s = small(**{"mechanisms.function_interest.sharing": sharing, "marketing.cluster_brand": 0.5, "marketing.cooperative_rnd": 0.5})
@@ -133,7 +134,7 @@ def test_public_good_account_balances():
 
 def test_contract_money_is_conserved():
     """Breach gains and penalties are transfers: cash paid equals value created minus transaction costs."""
-    from sim.mechanisms.contract import run_contracts
+    from sim.submodels.contract import run_contracts
 
     m = ClusterModel(small(**{"structure.n_firms": 200}), rng=5)
     m.run_for(3)
@@ -149,9 +150,9 @@ def test_contract_money_is_conserved():
 
 def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
     """observe_reports (the edges with an arrival, not under contract) then the contracts' loop (the pairs
-    under contract): the same numbers as the rule of ODD 7.3 applied to every edge in one pass."""
-    from sim import kernels
-    from sim.mechanisms.contract import run_contracts
+    under contract): the same numbers as the rule of ODD 7.6 applied to every edge in one pass."""
+    from sim.submodels.contract import run_contracts
+    from sim.submodels.opportunism import observe_reports
 
     m = ClusterModel(small(**{"structure.n_firms": 200}), rng=7)
     m.run_for(3)
@@ -167,7 +168,7 @@ def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
     arrived = rng.random(2 * e) < 0.4  # messages, some on dead edges (a relayed one can outlive its edge)
     reported = rng.random(n)
     memory = m.params.trust.memory
-    # the rule on its own, from the state before the contracts' step (ODD 7.3)
+    # the rule on its own, from the state before the contracts' step (ODD 7.6)
     ua, ub = st_.ua[:e], st_.ub[:e]
     traded = live_ff & (st_.contract_left[:e] > 0)
     obs = np.empty(2 * e)
@@ -178,7 +179,7 @@ def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
     expected = opp0 + np.where(seen, memory * (obs - opp0), 0.0)
     # what the step does: the list of live arrivals (as exchange_messages makes it), reports, then contracts
     reports = np.flatnonzero(arrived & alive_d).astype(np.int32)
-    kernels.observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], reported, memory, st_.opp[: 2 * e])
+    observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], reported, memory, st_.opp[: 2 * e])
     run_contracts(st_, live_ff, m.params, rng)
     assert traded.sum() > 0 and seen.sum() > traded.sum() and (arrived & ~alive_d).any()
     assert np.array_equal(st_.opp[: 2 * e], expected)
@@ -186,21 +187,20 @@ def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
 
 def test_messages_list_the_live_arrivals_in_order():
     """exchange_messages lists in InfoStats.reports exactly the live directed edges on which a message arrived."""
-    from sim import information
+    from sim.submodels import information
 
     m = ClusterModel(small(**{"structure.n_firms": 200, "information.relay_delay": 3}), rng=3)
     m.run_for(4)
     st_ = m.state
     e2 = 2 * st_.n_edges
     st_.active[np.random.default_rng(2).choice(st_.n_nodes, 10, replace=False)] = False
-    m._mask_key = None
-    masks = m._masks()
-    info = information.exchange_messages(st_, masks["alive_d"], masks["degree"], int(m.time), m.params, m.rng, has_cdc=True)
+    masks = st_.masks()
+    info = information.exchange_messages(st_, masks.alive_d, masks.degree, int(m.time), m.params, m.rng, has_cdc=True)
     assert info.reports.dtype == np.int32 and np.all(np.diff(info.reports) > 0) and len(info.reports) < e2
-    assert np.all(masks["alive_d"][info.reports])
+    assert np.all(masks.alive_d[info.reports])
     # each node heard on as many of its edges as the list says: the exposure the same loop computed
     heard = np.bincount(np.where(info.reports % 2 == 0, st_.ub[info.reports // 2], st_.ua[info.reports // 2]), minlength=st_.n_nodes)
-    deg = masks["degree"]
+    deg = masks.degree
     np.testing.assert_array_equal(st_.exposure[: st_.n_nodes], np.where(deg > 0, heard / np.maximum(deg, 1), 0.0))
     assert len(info.reports) > 0 and (st_.exposure[: st_.n_nodes] > 0).any()
 
@@ -265,7 +265,7 @@ def test_kpi_collector_collects_what_mesas_datacollector_does(validation):
     from sim.metrics import KPICollector
 
     s = small(**{"structure.n_firms": 60}) if not validation else load_scenario(Path(__file__).resolve().parent.parent / "scenarios/validation/santos_pacheco_regular.toml", {"run.steps": 5})
-    m = ClusterModel(s, rng=4)
+    m = make_model(s, rng=4)
     assert type(m.datacollector) is KPICollector
     plain = mesa.DataCollector(model_reporters=dict(m.datacollector.model_reporters))
     for _ in range(6):
@@ -274,3 +274,16 @@ def test_kpi_collector_collects_what_mesas_datacollector_does(validation):
     ours, theirs = m.kpis(), plain.get_model_vars_dataframe()
     pd.testing.assert_frame_equal(ours, theirs)
     assert all(isinstance(v, (int, float)) for col in m.datacollector.model_vars.values() for v in col)
+
+
+def test_make_model_builds_the_model_a_scenario_asks_for():
+    """make_model gives the cluster or the validation game; ClusterModel refuses the game and names the factory."""
+    from sim import ScenarioError
+
+    game = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/validation/santos_pacheco_regular.toml")
+    assert type(make_model(small(), rng=1)) is ClusterModel
+    assert type(make_model(game, rng=1)) is ValidationModel
+    with pytest.raises(ScenarioError, match="make_model"):
+        ClusterModel(game, rng=1)
+    with pytest.raises(ScenarioError, match="make_model"):
+        ValidationModel(small(), rng=1)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from sim import Scenario
-from sim.structures import ENTERPRISE, LEADING, build_structure
+from sim.state import ENTERPRISE, LEADING
+from sim.structures import build_structure
 from sim.structures.hierarchical import tier_sizes
 
 

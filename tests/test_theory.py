@@ -12,7 +12,7 @@ import pytest
 
 from sim import ClusterModel, Scenario, run_one
 from sim.state import ClusterState
-from sim import trust as kmv
+from sim.submodels import trust as kmv
 
 # ----------------------------------------------------------------------------- unit level: the 13 paths
 
@@ -87,7 +87,7 @@ def test_outcomes_are_mediated():
 
 
 def test_cooperation_rises_with_trust_and_commitment():
-    from sim.behaviour import decide
+    from sim.submodels.decision import decide
 
     p = Scenario()
     probs = {}
@@ -181,12 +181,12 @@ def test_validation_mode_scale_free_beats_regular():
 
 
 def test_validation_game_rule():
-    from sim.game import PDGame
+    from sim.validation import PDGame
 
     edges = np.array([[0, 1], [1, 2]])
     g = PDGame(3, edges, b=1.5, rng=np.random.default_rng(0))
     g.coop[:] = [True, True, False]
-    from sim.game import pd_payoffs
+    from sim.validation import pd_payoffs
 
     pay = pd_payoffs(g.coop, g.src, g.dst, 1.5, 3)
     assert pay.tolist() == [1.0, 1.0, 1.5]  # C-C earns R=1 each; D next to one C earns b

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sim import ClusterModel, Scenario, ScenarioError, load_scenario
+from sim import ClusterModel, Scenario, ScenarioError, load_scenario, make_model
 
 __all__ = [
     "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS", "MORGAN_HUNT",
@@ -265,7 +265,7 @@ def build_model(path: Path | str, overrides: dict[str, Any] | None = None, seed:
     except ScenarioError as exc:
         return BuildResult(error=str(exc), overrides=overrides)
     try:
-        model = ClusterModel(scenario, rng=rng)
+        model = make_model(scenario, rng=rng)
     except ScenarioError as exc:
         return BuildResult(scenario=scenario, error=str(exc), overrides=overrides)
     except (ValueError, TypeError, ZeroDivisionError) as exc:  # e.g. a graph generator refusing the sizes

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Structure", "build_structure", "ENTERPRISE", "LEADING", "ASSOCIATION"]
+__all__ = ["Structure", "build_structure"]
 
-ENTERPRISE, LEADING, ASSOCIATION = 0, 1, 2
 
 
 @dataclass

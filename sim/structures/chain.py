@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ENTERPRISE, LEADING, Structure, assign_associations
+from ..state import ENTERPRISE, LEADING
+from . import Structure, assign_associations
 
 __all__ = ["build_chain"]
 

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..scenario import ScenarioError
-from . import ENTERPRISE, LEADING, Structure, canonical_edges
+from ..state import ENTERPRISE, LEADING
+from . import Structure, canonical_edges
 
 __all__ = ["build_edge_list"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ENTERPRISE, LEADING, Structure, assign_associations, canonical_edges
+from ..state import ENTERPRISE, LEADING
+from . import Structure, assign_associations, canonical_edges
 
 __all__ = ["build_hierarchical", "tier_sizes"]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from . import ENTERPRISE, LEADING, Structure, assign_associations, canonical_edges
+from ..state import ENTERPRISE, LEADING
+from . import Structure, assign_associations, canonical_edges
 
 __all__ = ["build_network", "generate_graph"]
 

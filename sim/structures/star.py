@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ENTERPRISE, LEADING, Structure
+from ..state import ENTERPRISE, LEADING
+from . import Structure
 
 __all__ = ["build_star"]
 

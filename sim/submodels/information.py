@@ -1,0 +1,141 @@
+"""Information (*Territorial cluster management digitalization*): direct contact or relay through the
+Cluster Development Center (ODD 7.2).
+
+Each step every live relationship carries at most one message each way, sent
+with probability ``message_rate * (0.5 + internal_marketing.place)`` (the 4P
+"place": the information space). A message goes through the CDC with
+probability ``cdc_share`` and directly otherwise:
+
+* direct: lost with probability ``direct_loss``, no delay;
+* relay: lost with probability ``relay_loss * (1 - digitalization)`` and
+  delayed ``round(relay_delay * (1 - digitalization))`` steps.
+
+Delivered messages land in a ring buffer ``inbox[slot, d]`` on the receiver's
+directed edge and arrive when their slot comes up. Arrivals feed the
+communication antecedent, ``COMM_d <- COMM_d + memory (arrived_d - COMM_d)``
+on live edges, and expose the sender's conduct to the receiver: the
+``exposure`` of actor j is the share of its live partners that heard about
+it this step (reputation), and the edges with an arrival are the ones on
+which opportunism is observed from reports (``submodels.opportunism``).
+
+The IT-actor costs every firm ``digitalization_cost * digitalization`` per
+step (:func:`pay_it_actor`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..context import InfoStats
+from ..numerics import JIT
+
+__all__ = ["InfoStats", "relay_delay", "exchange_messages", "message_pass", "exchange", "pay_it_actor"]
+
+
+def relay_delay(p) -> int:
+    """Relay delay in steps at the scenario's digitalization level."""
+    i = p.information
+    return int(round(i.relay_delay * (1.0 - i.digitalization)))
+
+
+def exchange(model, ctx) -> None:
+    """The step's messages (:func:`exchange_messages`) into ``ctx.info``."""
+    st, m = model.state, ctx.masks
+    ctx.info = exchange_messages(st, m.alive_d, m.degree, ctx.t, model.params, model.rng, has_cdc=True)
+
+
+def pay_it_actor(model, ctx) -> None:
+    """Every firm pays its share of the IT-actor: ``digitalization_cost * digitalization``."""
+    info = model.params.information
+    ctx.digitalization_cost = info.digitalization_cost * info.digitalization
+    ctx.cash -= np.where(ctx.masks.firms, ctx.digitalization_cost, 0.0)
+
+
+def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:
+    """Send, lose, delay and deliver this step's messages; update ``comm`` and ``exposure``.
+
+    One uniform per directed edge (``rng.random(2E)``) decides sending,
+    routing and loss (split in turn); the loop is :func:`message_pass`.
+    ``degree`` is the live degree per node (the denominator of ``exposure``).
+    The edges on which a message arrived are listed in ``InfoStats.reports``.
+    """
+    info = p.information
+    e2 = 2 * st.n_edges
+    n = st.n_nodes
+    rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
+    delay = relay_delay(p)
+    slots = st.inbox_slots
+    # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
+    arrived = np.empty(e2, dtype=np.bool_)
+    reports = np.empty(e2, dtype=np.int32)
+    n_sent, n_lost, n_deliv, n_relayed, n_reports = message_pass(
+        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[t % slots, :e2], st.inbox[(t + delay) % slots, :e2], rate,
+        info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
+        p.trust.memory, st.comm[:e2], arrived, degree, st.exposure[:n], reports,
+    )
+    mean_delay = float(delay * n_relayed / n_deliv) if n_deliv else 0.0
+    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, reports=reports[:n_reports])
+
+
+@numba.njit(**JIT)
+def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, relay_loss, direct_loss, memory,
+                 comm, arrived, degree, exposure, reports):
+    """Send, route, lose, delay and deliver; then COMM_d, ``exposure`` and the list of arrivals.
+
+    Per live directed edge, with one uniform ``r[d]`` split into three trials:
+    sent with ``rate``; via the CDC with ``cdc_share`` (else direct); lost with
+    ``relay_loss`` (relay) or ``direct_loss`` (direct). Delivered messages go
+    to the inbox row ``inbox_now`` (direct) or ``inbox_later`` (relay; the same
+    row when there is no delay). Arrivals empty ``inbox_now``. The live
+    directed edges on which a message arrived go, in order, to the front of
+    ``reports`` (int32, at least ``len(alive_d)`` long).
+
+    Returns ``(sent, lost, delivered, relayed, number of reports)``.
+    """
+    sent = 0
+    delivered = 0
+    relayed = 0
+    # safe reciprocals: at rate 0 nothing is sent, at cdc_share 0 or 1 one route is never taken,
+    # so the rescaled number is not used there and 0 avoids a division by zero
+    inv_rate = 1.0 / rate if rate > 0.0 else 0.0
+    inv_cdc = 1.0 / cdc_share if cdc_share > 0.0 else 0.0
+    inv_direct = 1.0 / (1.0 - cdc_share) if cdc_share < 1.0 else 0.0
+    # branch-free on the random outcomes (bitwise & and selects): mispredicted branches cost more than the work
+    for d in range(alive_d.shape[0]):
+        live = alive_d[d]
+        x = r[d]
+        send = live & (x < rate)
+        x = x * inv_rate
+        via = x < cdc_share
+        x = (x * inv_cdc) if via else ((x - cdc_share) * inv_direct)  # split again
+        p_loss = relay_loss if via else direct_loss
+        ok = send & (x >= p_loss)
+        sent += send
+        delivered += 1 if ok else 0  # an int select: adding bools to the counters compiles to slower code
+        relayed += 1 if (ok and via) else 0
+        inbox_later[d] += ok & via
+        inbox_now[d] += ok & (not via)
+        got = inbox_now[d] > 0
+        inbox_now[d] = 0
+        arrived[d] = got
+        c = comm[d]
+        comm[d] = c + memory * ((1.0 if got else 0.0) - c) if live else c
+    # the per-node counts in a loop of their own: scattered stores in the loop above stall it.
+    # Directed edge 2u is about ub[u] (its dst), 2u + 1 about ua[u]; a relayed message can still
+    # arrive on an edge that died meanwhile, hence the mask. The same loop compacts the arrivals
+    # into ``reports`` without branches.
+    heard = np.zeros(exposure.shape[0], dtype=np.int64)
+    n_reports = 0
+    for u in range(ua.shape[0]):
+        got_b = arrived[2 * u] & alive_d[2 * u]
+        got_a = arrived[2 * u + 1] & alive_d[2 * u + 1]
+        heard[ub[u]] += got_b
+        heard[ua[u]] += got_a
+        reports[n_reports] = 2 * u
+        n_reports += 1 if got_b else 0
+        reports[n_reports] = 2 * u + 1
+        n_reports += 1 if got_a else 0
+    for j in range(exposure.shape[0]):
+        exposure[j] = heard[j] / degree[j] if degree[j] > 0 else 0.0
+    return sent, sent - delivered, delivered, relayed, n_reports
