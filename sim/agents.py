@@ -58,7 +58,7 @@ class Enterprise(ClusterActor):
     opportunistic_behaviour = _row("opportunistic_behaviour", "KMV antecedent (seen in its partners)")
     acquiescence = _row("acquiescence", "KMV outcome")
     propensity_to_leave = _row("propensity_to_leave", "KMV outcome")
-    cooperation = _row("cooperation", "KMV outcome: propensity to cooperate")
+    cooperation = _row("propensity_to_cooperate", "KMV outcome: propensity to cooperate")
     functional_conflict = _row("functional_conflict", "KMV outcome")
     decision_uncertainty = _row("decision_uncertainty", "KMV outcome")
 

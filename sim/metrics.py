@@ -1,6 +1,6 @@
 """KPI names and the small reductions behind them (MODEL.md, "What comes out").
 
-The model computes one row of KPIs per step (``ClusterModel._record``) and
+The model computes one row of KPIs per step (``sim.model.record``) and
 collects it with :class:`KPICollector`; this module names the columns so that
 the runner, the analysis and the app agree on them, and holds the reductions
 that are not one-liners.
@@ -75,11 +75,11 @@ BY_TYPE_COLUMNS: tuple[str, ...] = tuple(
 class KPICollector(mesa.DataCollector):
     """Mesa's DataCollector for model attributes named by strings, without a deep copy per value.
 
-    Every reporter names a model attribute that ``ClusterModel._record`` sets
-    to a Python int or float, which a copy cannot protect from change; Mesa's
-    ``collect`` deep-copies each of them (52 per step, about 0.04 ms of a 4 ms
-    step at N = 10k). The first collection, which validates the reporters, and
-    any collector with other kinds of reporters go through Mesa's own ``collect``;
+    Every reporter names a model attribute that the step's KPIs (``sim.model.record``)
+    set to a Python int or float, which a copy cannot protect from change; Mesa's
+    ``collect`` deep-copies each of them, every step. The first collection,
+    which validates the reporters, and any collector with other kinds of
+    reporters go through Mesa's own ``collect``;
     afterwards this appends the same values to the same places. The frames are
     identical (``tests/test_model.py``).
     """
@@ -196,7 +196,7 @@ def _summarize_pandas(frame, tail: slice) -> dict[str, float]:
 
 @numba.njit(fastmath={"reassoc", "nsz"}, **JIT)
 def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
-    """KPIs (``ClusterModel._record``): per-type sums over the firms of the step, in one pass.
+    """KPIs (``sim.model.record``): per-type sums over the firms of the step, in one pass.
 
     ``sums[g]`` for g = ``kind`` (0 enterprise, 1 leading firm): count,
     cooperators, then the sum of each array in ``columns``. Returns
@@ -208,7 +208,7 @@ def kpi_sums(firms, members, kind, cooperating, columns, revenue, energy, sums):
     """
     n = firms.shape[0]
     # per row, whether it counts for enterprises (w0) or leading firms (w1); then branch-free passes
-    # (a runtime row index ``sums[kind[i], ...]`` and a branch per row kept this at 3x the time)
+    # (a runtime row index ``sums[kind[i], ...]`` and a branch per row keep LLVM from vectorizing)
     w0 = np.empty(n)
     w1 = np.empty(n)
     count0 = count1 = coop0 = coop1 = energy_revenue = 0.0
@@ -266,7 +266,7 @@ def gini_of_sorted(xs):
 
 @numba.njit(**JIT)
 def live_trust_sum(ua, ub, active, kind, trust):
-    """KPI ``mean_trust`` (``ClusterModel._record``): sum and count of trust on live edges observed by firms."""
+    """KPI ``mean_trust`` (``sim.model.record``): sum and count of trust on live edges observed by firms."""
     total = 0.0
     n = 0
     for u in range(ua.shape[0]):

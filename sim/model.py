@@ -62,6 +62,10 @@ class ModelBase(mesa.Model):
         return self.datacollector.get_model_vars_dataframe()
 
 
+#: firm_table columns whose state array has another name.
+_FIRM_TABLE_ROWS = {"cooperation": "propensity_to_cooperate"}
+
+
 class ClusterModel(ModelBase):
     """A cluster of firms, associations, leading firms and a CDC.
 
@@ -144,7 +148,7 @@ class ClusterModel(ModelBase):
         for name in ("cooperating", "mean_trust", "commitment", "partner_commitment", "reputation", *ANTECEDENT_COLUMNS,
                      "acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty",
                      "capacity", "resources", "revenue", "profit", "energy_intensity", "assoc_of", "tier"):
-            cols[name] = getattr(st, name)[f]
+            cols[name] = getattr(st, _FIRM_TABLE_ROWS.get(name, name))[f]
         return pd.DataFrame(cols)
 
     def graph_snapshot(self) -> dict[str, np.ndarray]:

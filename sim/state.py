@@ -39,7 +39,7 @@ NODE_FIELDS: dict[str, type] = {
     "capacity": np.float64,
     "resources": np.float64,
     "disposition": np.float64,  # cooperativeness trait, learnt by imitation
-    "cooperating": np.bool_,
+    "cooperating": np.bool_,  # cooperates this step (the draw)
     "commitment": np.float64,  # to the cluster
     "partner_commitment": np.float64,
     "reputation": np.float64,
@@ -64,7 +64,7 @@ NODE_FIELDS: dict[str, type] = {
     "mean_trust": np.float64,  # mean trust of the actor in its partners
     "acquiescence": np.float64,
     "propensity_to_leave": np.float64,
-    "cooperation": np.float64,  # propensity to cooperate (the KMV outcome)
+    "propensity_to_cooperate": np.float64,  # the KMV outcome "cooperation" (firm_table column "cooperation")
     "functional_conflict": np.float64,
     "decision_uncertainty": np.float64,
     "exposure": np.float64,  # share of partners that heard about the actor this step

@@ -77,15 +77,15 @@ def test_sigmoid_symmetry_and_extremes():
 
 
 def test_trust_and_curve_loops_are_vectorized():
-    """The point of the kernels' exp: the loops that call it compile to 256- or 512-bit vector code.
+    """The point of the loops' own exp: the loops that call it compile to 256- or 512-bit vector code.
 
     Not a timing: it reads the compiled assembly for the vector form of the
-    exponent step of ``_exp`` (``vpsllq $52`` on a ymm register with AVX2, a
-    zmm register where LLVM picks AVX-512 for the host, as on a Zen 5 EPYC).
-    If a change makes LLVM fall back to scalar code (a division check, a
-    ``d >> 1`` gather, a branch), the step at N = 10k gets about 1 ms slower,
-    and this test names the kernel. Numba compiles for the host CPU, so on a
-    CPU without AVX2 there is no such vector form to look for.
+    exponent step of ``numerics.exp`` (``vpsllq $52`` on a ymm register with
+    AVX2, a zmm register where LLVM picks AVX-512 for the host). If a change
+    makes LLVM fall back to scalar code (a division check, a ``d >> 1``
+    gather, a branch), the step slows down markedly, and this test names the
+    loop. Numba compiles for the host CPU, so on a CPU without AVX2 there is
+    no such vector form to look for.
     """
     if not llvm.get_host_cpu_features().get("avx2", False):
         pytest.skip("the host CPU has no AVX2: numba compiles the kernels without 256-bit vectors here")

@@ -67,7 +67,8 @@ def check_invariants(m):
         x = getattr(st_, name)[: 2 * e]
         assert np.isfinite(x).all() and (x >= 0).all() and (x <= 1).all()
     for name in ("commitment", "partner_commitment", "mean_trust", "reputation", *ANTECEDENT_COLUMNS,
-                 "acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty"):
+                 "acquiescence", "propensity_to_leave", "propensity_to_cooperate", "functional_conflict",
+                 "decision_uncertainty"):
         x = getattr(st_, name)[:n]
         assert np.isfinite(x).all(), name
         assert (x >= -1e-12).all() and (x <= 1 + 1e-12).all(), name
@@ -287,3 +288,16 @@ def test_make_model_builds_the_model_a_scenario_asks_for():
         ClusterModel(game, rng=1)
     with pytest.raises(ScenarioError, match="make_model"):
         ValidationModel(small(), rng=1)
+
+
+def test_the_model_description_lists_the_step_as_the_code_runs_it():
+    """docs/ODD.md section 3.1 lists the entries of sim.model.STEP, in order, with the functions they call."""
+    import re
+
+    from sim.model import STEP
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ODD.md").read_text()
+    section = text[text.index("### 3.1 "):text.index("### 3.2 ")]
+    rows = re.findall(r"^\| \d+ \| ([^|]+?) \| `([\w.]+)` \|", section, flags=re.M)
+    listed = [(name, f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}") for name, f in STEP]
+    assert rows == listed

@@ -96,7 +96,7 @@ def test_cooperation_rises_with_trust_and_commitment():
         none = np.zeros(2, dtype=bool)
         decide(st, np.array([True, True]), none, np.zeros(2, np.int64), np.ones(1, np.int64), np.zeros(2, np.int64), np.zeros(2), p,
                np.random.default_rng(0))
-        probs[label] = st.cooperation[0]
+        probs[label] = st.propensity_to_cooperate[0]
     assert probs["commit"] > probs["low"] and probs["trust"] > probs["low"]
 
 

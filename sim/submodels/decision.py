@@ -18,8 +18,8 @@ the pool terms after the marketing modes (``marketing.effective_terms``),
            + [contracts on] (k_i cap_i stake + [regulation on, member, k_i >= 1] enforcement_prob S_i)
     stake  = enforcement_prob (breach_penalty + value duration / 2) - breach_gain
 
-``cooperating_i ~ Bernoulli(cooperation_i)`` for firms; ``cooperation_i`` is 0
-for non-firms. The detection probability is also what the pool uses to expose
+``cooperating_i ~ Bernoulli(cooperation_i)`` for firms (``state.cooperating``);
+``cooperation_i`` (``state.propensity_to_cooperate``) is 0 for non-firms. The detection probability is also what the pool uses to expose
 free riders (``submodels.function_interest``).
 """
 
@@ -77,7 +77,7 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
         bool(con.enabled), float(con.enforcement_prob * (con.breach_penalty + con.value * con.duration / 2.0) - con.breach_gain),
         float(con.enforcement_prob),
         float(lp.bias), float(lp.w_commitment), float(lp.w_trust), float(lp.w_disposition), float(lp.w_incentive), INCENTIVE_SCALE,
-        p_detect, st.cooperation[:n], st.cooperating[:n],
+        p_detect, st.propensity_to_cooperate[:n], st.cooperating[:n],
     )
     return p_detect
 
