@@ -48,9 +48,11 @@ from ..state import LEADING
 from .marketing import fair_due
 from .regulation import dues_rate
 
-__all__ = ["Market", "ASPECTS", "set_demand", "sell", "revenue_pass", "profit_pass"]
+__all__ = ["Market", "ASPECTS", "CORPORATE_BASE", "set_demand", "sell", "revenue_pass", "profit_pass"]
 
 ASPECTS = ("technological", "economic", "social", "energy")
+#: The leading firms' corporate brand at the start and its floor: leaders keep a base brand (an assumption).
+CORPORATE_BASE = 0.3
 
 
 class Market:
@@ -59,7 +61,7 @@ class Market:
     def __init__(self, p):
         self.p = p
         self.brand = np.zeros(4)  # cluster brand aspects
-        self.corporate = 0.3  # leading firms' corporate brand
+        self.corporate = CORPORATE_BASE  # leading firms' corporate brand
         self.demand_now = p.market.demand
 
     def demand(self, t: int) -> float:
@@ -91,7 +93,7 @@ class Market:
         decayed = [b * keep for b in self.brand.tolist()]
         self.brand = np.array([b + (1.0 - b) * (1.0 - math.exp(-k * s)) for b, s in zip(decayed, spend)])
         self.corporate = self.corporate * keep + (1.0 - self.corporate) * (1.0 - math.exp(-k * fees * 4.0))
-        self.corporate = max(self.corporate, 0.3)  # leaders keep their own base brand
+        self.corporate = max(self.corporate, CORPORATE_BASE)
 
     def revenue(self, st, firms: np.ndarray, members: np.ndarray, channel_bonus: np.ndarray, brand_users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Revenue of every node (0 for non-firms) and the part due to brand premiums (loop: :func:`revenue_pass`)."""
