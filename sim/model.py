@@ -27,7 +27,7 @@ from .scenario import Scenario, ScenarioError
 from .state import ASSOCIATION, ENTERPRISE, KIND_NAMES, LEADING, ClusterState
 from .structures import build_structure
 from .submodels import (contract, decision, demography, function_interest, imitation, information, market, marketing,
-                        opportunism, regulation, trust)
+                        opportunism, policy, regulation, trust)
 from .submodels.market import ASPECTS, Market
 
 __all__ = ["ClusterModel", "ModelBase", "STEP", "record"]
@@ -90,6 +90,10 @@ class ClusterModel(ModelBase):
             raise ScenarioError(f"validation.kind = {params.validation.kind!r} is the validation game, not a cluster: "
                                 "build it with sim.make_model(scenario)")
         super().__init__(params, rng)
+        self.timeline = policy.timeline(params)
+        if self.timeline:
+            # events change the model's own copy, never the caller's scenario (a sweep reuses it)
+            self.params = params.model_copy(deep=True)
         self._set_up()
         self.phases = STEP
         self._start_collecting()
@@ -251,6 +255,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
 
 #: The step: the submodels in the order they run, each ``f(model, ctx)``. docs/ODD.md section 3 follows it.
 STEP: tuple[tuple[str, object], ...] = (
+    ("policy", policy.apply_due),
     ("demand", market.set_demand),
     ("information", information.exchange),
     ("culture", regulation.measure_culture),

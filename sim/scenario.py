@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "parse_value"]
+__all__ = ["Scenario", "ScenarioError", "PolicyEvent", "SET_UP_ONLY", "load_scenario", "scenario_from_dict", "parse_value",
+           "set_up_only_reason", "flatten_keys"]
 
 
 class ScenarioError(ValueError):
@@ -158,6 +159,7 @@ class MarketParams(_Section):
     shock_duration: int = Field(10, ge=1)
     competitor_entry_step: int | None = Field(None, ge=0)
     competitor_entry_pressure: float = Field(0.3, ge=0.0, le=0.9, description="competitor pressure after entry")
+    demand_shift: float = Field(0.0, ge=-0.95, le=5.0, description="relative change of demand in force (a shock: set it on the timeline)")
 
 
 class MarketingParams(_Section):
@@ -208,6 +210,22 @@ class RunParams(_Section):
     seed: int = Field(42, ge=0, description="default seed when none is given")
 
 
+class PolicyEvent(_Section):
+    """One entry of the ``[[policy]]`` timeline: levers that change at a step (docs/ODD.md, the timeline).
+
+    From step ``at`` on, the levers in ``set`` (dotted keys) hold their new
+    values; over ``ramp`` steps a numeric lever moves there linearly (it
+    reaches the value at step ``at + ramp - 1``); at step ``until`` the values
+    in force before the event return.
+    """
+
+    at: int = Field(ge=1, description="step from which the event applies (before the step's submodels)")
+    set: dict[str, Any] = Field(description="dotted keys to values, e.g. {\"mechanisms.regulation.enabled\" = true}")
+    ramp: int | None = Field(None, ge=1, le=1_000_000, description="steps over which a numeric lever moves linearly")
+    until: int | None = Field(None, ge=2, description="step at which the values in force before the event return")
+    label: str = Field("", description="name shown on the figures")
+
+
 class Scenario(_Section):
     """The full, validated parameter set of one scenario."""
 
@@ -225,6 +243,7 @@ class Scenario(_Section):
     learning: LearningParams = LearningParams()
     validation: ValidationParams = ValidationParams()
     run: RunParams = RunParams()
+    policy: list[PolicyEvent] = Field([], description="the timeline: [[policy]] entries, applied in file order at each step")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
@@ -254,6 +273,104 @@ class Scenario(_Section):
         return scenario_from_dict(data, source)
 
 
+# --------------------------------------------------------------------------- the timeline
+
+_DRAWN = "it is drawn when a firm enters the cluster, so a change would reach only later entrants"
+_OLD_EVENT = ("the model puts it on the timeline when it is built; give a [[policy]] event on market.demand_shift "
+              "or market.competitor_pressure instead")
+
+#: Levers no ``[[policy]]`` event may change (a dotted key or a whole section), with the reason an error gives.
+#: Every other lever may change during a run.
+SET_UP_ONLY: dict[str, str] = {
+    "name": "it is not a lever of the model",
+    "description": "it is not a lever of the model",
+    "policy": "the timeline cannot change itself",
+    "structure": "the network is built once, when the model is set up",
+    "validation": "the validation game is another model",
+    "run": "it defines the run itself",
+    "firms.values_dim": "it sets the shape of the shared-values arrays",
+    **{f"firms.{k}": _DRAWN for k in ("cooperativeness", "cooperativeness_sd", "resources", "capacity_sigma",
+                                      "leading_capacity", "energy_intensity", "energy_intensity_sd",
+                                      "n_product_groups", "values_spread")},
+    "trust.initial": "it is the trust a new link starts with, read when the link is made",
+    "trust.commitment_initial": _DRAWN,
+    "mechanisms.contract.initial_share": "it is read only when the contracts of the start are signed",
+    **{f"market.{k}": _OLD_EVENT for k in ("shock_step", "shock_size", "shock_duration", "competitor_entry_step",
+                                           "competitor_entry_pressure")},
+}
+
+
+def set_up_only_reason(key: str) -> str | None:
+    """Why the lever ``key`` may not change during a run, or None if it may."""
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        why = SET_UP_ONLY.get(".".join(parts[:i]))
+        if why is not None:
+            return why
+    return None
+
+
+def flatten_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` to ``{"a.b": 1}``: TOML reads an unquoted dotted key as nested tables."""
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten_keys(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _check_timeline(scenario: Scenario, source: str) -> None:
+    """Each ``[[policy]]`` entry: levers that may change, values allowed, steps inside the run.
+
+    Raises:
+        ScenarioError: naming the file, the entry, the key, the value and what is allowed.
+    """
+    if not scenario.policy:
+        return
+    steps = scenario.run.steps
+    if scenario.validation.kind != "none":
+        raise ScenarioError(f"{source}: policy: the validation game ({scenario.validation.kind!r}) has no timeline")
+    base = scenario.model_dump()
+    base["policy"] = []
+    for i, ev in enumerate(scenario.policy):
+        where = f"{source}: policy[{i}] (at = {ev.at})"
+        if ev.at > steps:
+            raise ScenarioError(f"{where}: at: step {ev.at} is beyond the run (run.steps = {steps}); allowed: 1 to {steps}")
+        if ev.until is not None and not ev.at < ev.until <= steps:
+            raise ScenarioError(f"{where}: until: step {ev.until} must come after at ({ev.at}) and within the run "
+                                f"(run.steps = {steps})")
+        if ev.ramp is not None and ev.at + ev.ramp - 1 > (ev.until - 1 if ev.until is not None else steps):
+            end = "until" if ev.until is not None else "the run's last step"
+            raise ScenarioError(f"{where}: ramp: {ev.ramp} steps end at step {ev.at + ev.ramp - 1}, after {end}")
+        changes = flatten_keys(ev.set)
+        if not changes:
+            raise ScenarioError(f"{where}: set: empty; give dotted keys and values, e.g. "
+                                "set = {\"mechanisms.regulation.enabled\" = true}")
+        data = _deep_copy(base)
+        for key, value in changes.items():
+            _set_dotted(data, key, value, f"{where}: set")
+            why = set_up_only_reason(key)
+            if why is not None:
+                raise ScenarioError(f"{where}: set: {key} = {value!r}: this lever may not change during a run: {why}")
+            if ev.ramp is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ScenarioError(f"{where}: ramp: {key} = {value!r} is not a number; a ramp moves numeric levers only")
+        try:
+            Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(_format_errors(exc, f"{where}: set")) from None
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -273,6 +390,9 @@ def _field_hint(loc: tuple) -> str:
     model: Any = Scenario
     field = None
     for part in loc:
+        if part.isdigit() and typing.get_origin(model) is list:  # an entry of a list of tables ([[policy]])
+            model = typing.get_args(model)[0]
+            continue
         if not hasattr(model, "model_fields") or part not in model.model_fields:
             return ""
         field = model.model_fields[part]
@@ -300,7 +420,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
-        dotted = ".".join(loc) or "<scenario>"
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "<scenario>"
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc)
             lines.append(f"{source}: {dotted}: unknown key; allowed keys here: {', '.join(allowed)}")
@@ -319,9 +439,11 @@ def _format_errors(exc: ValidationError, source: str) -> str:
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
     """Validate a nested mapping into a :class:`Scenario`; errors name ``source``."""
     try:
-        return Scenario.model_validate(dict(data))
+        scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
         raise ScenarioError(_format_errors(exc, source)) from None
+    _check_timeline(scenario, source)
+    return scenario
 
 
 def parse_value(text: str) -> Any:

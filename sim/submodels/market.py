@@ -6,9 +6,9 @@ Demand per unit capacity at step t::
 
     demand_t = demand (1 + growth)^t (1 + shock_t) (1 - pressure_t) fair_t
 
-with a demand shock of ``shock_size`` for ``shock_duration`` steps from
-``shock_step``, competitor pressure rising to ``competitor_entry_pressure``
-at ``competitor_entry_step``, and trade fairs (``marketing.fair_due``)
+with ``shock_t = demand_shift`` and ``pressure_t = competitor_pressure`` as in
+force at step t (a demand shock and competitor entry are events on the
+timeline, ``submodels.policy``), and trade fairs (``marketing.fair_due``)
 lifting demand by ``0.5 exhibition``.
 
 Brand equity of the cluster has four aspects (technological, economic,
@@ -67,12 +67,8 @@ class Market:
     def demand(self, t: int) -> float:
         m, mk = self.p.market, self.p.marketing
         d = m.demand * (1.0 + m.growth) ** t
-        if m.shock_step is not None and m.shock_step <= t < m.shock_step + m.shock_duration:
-            d *= 1.0 + m.shock_size
-        pressure = m.competitor_pressure
-        if m.competitor_entry_step is not None and t >= m.competitor_entry_step:
-            pressure = max(pressure, m.competitor_entry_pressure)
-        d *= 1.0 - pressure
+        d *= 1.0 + m.demand_shift  # the shock and competitor entry arrive on the timeline (submodels.policy)
+        d *= 1.0 - m.competitor_pressure
         if fair_due(self.p, t):
             d *= 1.0 + 0.5 * mk.exhibition
         self.demand_now = d
