@@ -1,4 +1,4 @@
-"""clustercoop command line: validate, run, sweep, compare, compare-main, report, viz.
+"""clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, viz.
 
 Thin by design: it parses arguments and calls ``sim.batch``, ``analysis.report``
 and ``viz.server``. Bad input raises ``ScenarioError``, caught once in
@@ -10,6 +10,7 @@ Examples:
     python run.py sweep scenarios/baseline.toml --param mechanisms.regulation.sanction=0:2:5 \\
         --param information.digitalization=0.1,0.5,0.9 --replicates 4 --jobs 2 --out out/sweep
     python run.py compare scenarios/star.toml scenarios/chain.toml --replicates 10 --out out/cmp
+    python run.py discover out/sweep --kpi cooperation_rate --below 0.6
 """
 
 from __future__ import annotations
@@ -131,6 +132,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from analysis.discovery import discover_sweep, headline
+
+    disc, path = discover_sweep(args.sweep_dir, args.out, stat=args.stat, kpi=args.kpi, below=args.below,
+                                above=args.above, where=args.where, min_density=args.min_density,
+                                mass_min=args.mass_min, peel_alpha=args.peel_alpha, boxes=args.boxes,
+                                resamples=args.resamples, seed=args.seed)
+    for b in disc.box_stats["box"]:
+        print(f"box {b}: " + headline(disc, int(b)))
+    print(f"report: {path}")
+    return 0
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
 
@@ -222,6 +236,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", metavar="NAME", help="reference scenario")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("discover", help="scenario discovery on a sweep: where in lever space a KPI condition holds",
+                       description="Marks the runs of a sweep that meet a condition and finds, with EMA Workbench's "
+                                   "PRIM, CART and feature scoring, the lever settings where they lie. Writes "
+                                   "discovery.html, discovery.md, boxes.csv and figures into OUT.")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the --out folder of run.py sweep")
+    p.add_argument("--kpi", metavar="NAME", help="KPI of the condition, e.g. cooperation_rate")
+    p.add_argument("--below", type=float, metavar="X", help="runs with KPI < X are of interest")
+    p.add_argument("--above", type=float, metavar="X", help="runs with KPI > X are of interest (with --below: a band)")
+    p.add_argument("--where", metavar="EXPR", help="instead of --kpi: an expression over KPIs, e.g. "
+                                                   "\"cooperation_rate < 0.6 and mean_trust > 0.5\"")
+    p.add_argument("--stat", default="mean", choices=["mean", "final"],
+                   help="KPI statistic: time average (mean, default) or last step (final)")
+    p.add_argument("--min-density", type=float, default=0.8, metavar="D",
+                   help="keep the PRIM box of greatest coverage with at least this density (default 0.8)")
+    p.add_argument("--mass-min", type=float, default=0.05, metavar="M",
+                   help="smallest share of runs in a box (default 0.05)")
+    p.add_argument("--peel-alpha", type=float, default=0.05, metavar="A",
+                   help="share peeled per PRIM step (default 0.05)")
+    p.add_argument("--boxes", type=int, default=1, metavar="K",
+                   help="PRIM boxes to find one after another (default 1)")
+    p.add_argument("--resamples", type=int, default=10, metavar="R",
+                   help="PRIM reruns on random halves to check the box (default 10; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of resampling, CART and feature scoring (default 0)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: SWEEP_DIR/discovery)")
+    p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("viz", help="open the browser app")
     p.add_argument("--host", default="127.0.0.1")

@@ -42,7 +42,7 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
 def test_help_of_every_command():
     proc = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for name in ("validate", "run", "sweep", "compare", "compare-main", "report", "viz"):
+    for name in ("validate", "run", "sweep", "compare", "compare-main", "report", "discover", "viz"):
         assert name in proc.stdout
         with pytest.raises(SystemExit) as exc:
             run.main([name, "--help"])
