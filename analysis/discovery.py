@@ -355,9 +355,10 @@ def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | No
                 warnings.simplefilter("ignore")
                 rs = box.resample(step, iterations=resamples, rng=np.random.default_rng([seed, b]))
             for lever, r in rs.iterrows():
+                # EMA sums 1/iterations per hit; rounding removes the float residue (99.999...)
                 resample_rows.append({"box": b, "lever": lever,
-                                      "reproduce_coverage_pct": float(r["reproduce coverage"]),
-                                      "reproduce_density_pct": float(r["reproduce density"])})
+                                      "reproduce_coverage_pct": round(float(r["reproduce coverage"]), 6),
+                                      "reproduce_density_pct": round(float(r["reproduce density"]), 6)})
         # the next find_box peels what is left; stop when no case remains outside the boxes found
         remaining = np.ones(n, bool)
         for fb in found:

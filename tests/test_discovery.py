@@ -216,3 +216,23 @@ def test_discover_end_to_end_on_a_real_sweep(tmp_path, capsys):
     res = load_results(sweep)
     assert str(experiments_frame(res)["mechanisms.function_interest.sharing"].dtype) == "category"
     assert "cooperation_rate" in outcomes_frame(res).columns
+
+
+@pytest.mark.slow
+def test_readme_worked_example_reproduces(tmp_path, capsys):
+    import run
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("it prints (line broken here):\n\n```\n", 1)[1].split("```", 1)[0]
+    sweep = tmp_path / "lhs"
+    code = run.main(["sweep", str(ROOT / "scenarios" / "baseline.toml"), "--param", "firms.cooperativeness=0.2:0.8",
+                     "--param", "mechanisms.regulation.monitoring_prob=0:1",
+                     "--param", "information.digitalization=0:1",
+                     "--param", "mechanisms.function_interest.sharing=proportional,equal",
+                     "--design", "lhs", "--samples", "128", "--replicates", "2", "--seed", "1", "--jobs", "2",
+                     "--quiet", "--out", str(sweep)])
+    assert code == 0
+    capsys.readouterr()
+    assert run.main(["discover", str(sweep), "--kpi", "cooperation_rate", "--below", "0.6"]) == 0
+    printed = capsys.readouterr().out
+    assert " ".join(shown.split()) in " ".join(printed.split())
