@@ -1,0 +1,236 @@
+"""Policy programmes against a reference: effects over time, what each gain costs, when it pays.
+
+Reads result files only: the per-step KPIs of a ``compare`` (``timeseries.parquet``)
+and the scenarios recorded in its manifest (their ``[[policy]]`` timelines).
+
+Methods (replicate r of every scenario has the same seed, so runs pair by replicate):
+    * Paired difference at step t: ``d_rt = programme_rt - reference_rt``, a
+      Student t-interval over replicates at each step.
+    * Before/after: per replicate, the mean of ``d_rt`` over the steps before the
+      first event and over the steps from it on; a t-interval of each.
+    * Time to effect: the first step from the first event on from which every
+      later step's interval excludes 0 (the difference stays significant).
+    * Gain per unit of spending: ``sum_t d_rt(KPI) / sum_t d_rt(spending)`` over
+      the steps from the first event, the ratio of the mean sums with a
+      delta-method t-interval, ``R +- t se``, ``se = sd_r(g_r - R c_r) / (sqrt(n) |mean c|)``.
+      Not reported when the programme's extra spending is not different from 0.
+    * Break-even: the first step from the first event from which the cumulative
+      mean difference of the benefit (profit, net of what firms pay) less the
+      extra spending paid by others stays >= 0; and the step from which its
+      lower 95 % bound stays >= 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+__all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "before_after", "gain_per_spending",
+           "break_even", "around_events", "SPENDING_KPIS"]
+
+#: Spending columns, in the order a report prefers them when present.
+SPENDING_KPIS = ("public_spending", "digitalization_cost", "marketing_spend", "public_good_in")
+
+
+def event_label(ev: Mapping[str, Any]) -> str:
+    """The label of an event, or its changes written out."""
+    if ev.get("label"):
+        return str(ev["label"])
+    return ", ".join(f"{k} = {v}" for k, v in _flat(ev.get("set", {})).items())
+
+
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def events_of(scenario: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The timeline of a recorded scenario (a manifest's scenario dict), sorted by step.
+
+    Each event is ``{"at", "until", "ramp", "label", "set"}``; the old demand-shock and
+    competitor-entry keys appear as the events the model made of them.
+    """
+    if not scenario:
+        return []
+    steps = scenario.get("run", {}).get("steps")
+    m = scenario.get("market", {})
+    out = []
+    if m.get("shock_step") is not None:
+        end = m["shock_step"] + m.get("shock_duration", 0)
+        out.append({"at": max(1, m["shock_step"]), "until": end if steps is None or end <= steps else None,
+                    "ramp": None, "label": "demand shock", "set": {"market.demand_shift": m.get("shock_size")}})
+    if m.get("competitor_entry_step") is not None:
+        out.append({"at": max(1, m["competitor_entry_step"]), "until": None, "ramp": None, "label": "competitor entry",
+                    "set": {"market.competitor_pressure": m.get("competitor_entry_pressure")}})
+    for ev in scenario.get("policy", []) or []:
+        out.append({"at": int(ev["at"]), "until": ev.get("until"), "ramp": ev.get("ramp"), "label": event_label(ev),
+                    "set": _flat(ev.get("set", {}))})
+    if steps is not None:
+        out = [e for e in out if e["at"] <= steps]
+    return sorted(out, key=lambda e: e["at"])
+
+
+def _pairs(ts: pd.DataFrame, kpi: str, programme: str, reference: str) -> pd.DataFrame:
+    """Steps x replicates of ``programme - reference`` for one KPI (replicates both scenarios ran)."""
+    wide = ts[ts["scenario"].isin([programme, reference])].pivot_table(
+        index="step", columns=["scenario", "replicate"], values=kpi, aggfunc="first")
+    d = wide[programme] - wide[reference]
+    return d.dropna(axis=1, how="all").sort_index()
+
+
+def _t_rows(d: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and t-interval per row of ``d`` (rows x replicates)."""
+    n = d.shape[1]
+    mean = d.mean(axis=1)
+    if n < 2:
+        nan = np.full_like(mean, math.nan)
+        return mean, nan, nan
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * d.std(axis=1, ddof=1) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, level: float = 0.95) -> pd.DataFrame:
+    """Per step: the mean paired difference ``programme - reference`` and its t-interval.
+
+    Returns:
+        columns ``step, diff, low, high, n``.
+    """
+    d = _pairs(ts, kpi, programme, reference)
+    mean, lo, hi = _t_rows(d.to_numpy(dtype=float), level)
+    return pd.DataFrame({"step": d.index.to_numpy(), "diff": mean, "low": lo, "high": hi, "n": d.shape[1]})
+
+
+def time_to_effect(paired: pd.DataFrame, start: int) -> int | None:
+    """The first step >= ``start`` from which every step's interval excludes 0, or None."""
+    after = paired[paired["step"] >= start]
+    sig = ((after["low"] > 0) | (after["high"] < 0)).to_numpy()
+    if not len(sig) or not sig[-1]:
+        return None
+    # the last run of significant steps reaching the end of the run
+    k = len(sig) - int(np.argmin(sig[::-1])) if not sig.all() else 0
+    return int(after["step"].iloc[k])
+
+
+def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    x = x[np.isfinite(x)]
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str, start: int,
+                 level: float = 0.95) -> pd.DataFrame:
+    """Per KPI: the mean paired difference before step ``start`` and from it on, with t-intervals, and the time to effect.
+
+    Returns:
+        one row per KPI: ``kpi, before, before_low, before_high, after, after_low, after_high, time_to_effect, n``.
+    """
+    rows = []
+    for k in kpis:
+        d = _pairs(ts, k, programme, reference)
+        pre = d[d.index < start].mean(axis=0).to_numpy(dtype=float)
+        post = d[d.index >= start].mean(axis=0).to_numpy(dtype=float)
+        b, bl, bh = _interval(pre, level)
+        a, al, ah = _interval(post, level)
+        mean, lo, hi = _t_rows(d.to_numpy(dtype=float), level)
+        tte = time_to_effect(pd.DataFrame({"step": d.index, "low": lo, "high": hi}), start)
+        rows.append({"kpi": k, "before": b, "before_low": bl, "before_high": bh, "after": a, "after_low": al,
+                     "after_high": ah, "time_to_effect": tte, "n": d.shape[1]})
+    return pd.DataFrame(rows)
+
+
+def gain_per_spending(ts: pd.DataFrame, kpis: Sequence[str], spending: str, programme: str, reference: str,
+                      start: int, level: float = 0.95) -> pd.DataFrame:
+    """Per KPI: the programme's gain per unit of extra ``spending`` from step ``start`` on (module docstring).
+
+    Returns:
+        one row per KPI: ``kpi, spending, extra_spending (mean sum), extra_low, extra_high, gain (mean sum),
+        per_unit, per_unit_low, per_unit_high, n``; ``per_unit`` is NaN when the extra spending's
+        interval contains 0.
+    """
+    c_frame = _pairs(ts, spending, programme, reference)
+    c = c_frame[c_frame.index >= start].sum(axis=0)
+    cm, cl, ch = _interval(c.to_numpy(dtype=float), level)
+    spends = bool(np.isfinite(cl) and (cl > 0 or ch < 0))
+    rows = []
+    for k in kpis:
+        g = _pairs(ts, k, programme, reference)
+        g = g[g.index >= start].sum(axis=0).reindex(c.index)
+        gv, cv = g.to_numpy(dtype=float), c.to_numpy(dtype=float)
+        n = len(gv)
+        ratio = lo = hi = math.nan
+        if spends and n >= 2:
+            ratio = float(gv.mean() / cv.mean())
+            se = float(np.std(gv - ratio * cv, ddof=1)) / (math.sqrt(n) * abs(float(cv.mean())))
+            half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * se
+            lo, hi = ratio - half, ratio + half
+        rows.append({"kpi": k, "spending": spending, "extra_spending": cm, "extra_low": cl, "extra_high": ch,
+                     "gain": float(gv.mean()) if n else math.nan, "per_unit": ratio, "per_unit_low": lo,
+                     "per_unit_high": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, benefit: str = "profit",
+               cost: str | None = None, level: float = 0.95) -> dict[str, Any]:
+    """When the programme pays for itself (module docstring).
+
+    Args:
+        benefit: a money KPI already net of what the firms pay (``profit``).
+        cost: spending paid by others than the firms (public funds), or None.
+
+    Returns:
+        ``{"step", "significant_step", "net"}``: the first step from which the mean cumulative net gain
+        stays >= 0 and the first from which its lower bound does (None if never), and the net gain at the end.
+    """
+    d = _pairs(ts, benefit, programme, reference)
+    d = d[d.index >= start]
+    if cost is not None:
+        c = _pairs(ts, cost, programme, reference)
+        d = d - c[c.index >= start].reindex(index=d.index, columns=d.columns)
+    cum = d.cumsum(axis=0)
+    mean, lo, _ = _t_rows(cum.to_numpy(dtype=float), level)
+    steps = cum.index.to_numpy()
+
+    def first_staying(ok: np.ndarray) -> int | None:
+        if not len(ok) or not ok[-1]:
+            return None
+        k = 0 if ok.all() else len(ok) - int(np.argmin(ok[::-1]))
+        return int(steps[k])
+
+    return {"step": first_staying(mean >= 0), "significant_step": first_staying(np.nan_to_num(lo, nan=-np.inf) >= 0),
+            "net": float(mean[-1]) if len(mean) else math.nan}
+
+
+def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str,
+                  events: Sequence[Mapping[str, Any]], window: int = 6, level: float = 0.95) -> pd.DataFrame:
+    """The step change at each event: the mean paired difference over ``window`` steps before and from it.
+
+    Returns:
+        one row per (event, KPI): ``event, at, kpi, before, after, change, change_low, change_high, n``,
+        ``change`` the per-replicate after-minus-before with its t-interval.
+    """
+    rows = []
+    for ev in events:
+        at = int(ev["at"])
+        for k in kpis:
+            d = _pairs(ts, k, programme, reference)
+            pre = d[(d.index >= at - window) & (d.index < at)].mean(axis=0).to_numpy(dtype=float)
+            post = d[(d.index >= at) & (d.index < at + window)].mean(axis=0).to_numpy(dtype=float)
+            m, lo, hi = _interval(post - pre, level)
+            rows.append({"event": event_label(ev), "at": at, "kpi": k, "before": float(np.nanmean(pre)),
+                         "after": float(np.nanmean(post)), "change": m, "change_low": lo, "change_high": hi,
+                         "n": len(pre)})
+    return pd.DataFrame(rows)
