@@ -44,7 +44,18 @@ def test_file_opens_with_a_question_and_extends_the_baseline(path):
     assert text.startswith("# "), "each file starts with a comment saying what question it answers"
     if path.name != "baseline.toml":
         extends = tomllib.loads(text).get("extends", "")
+        if path.parent.name == "programmes" and Path(extends).name != "baseline.toml":  # its static reference
+            extends = tomllib.loads((path.parent / extends).read_text(encoding="utf-8")).get("extends", "")
         assert Path(extends).name == "baseline.toml"
+
+
+@pytest.mark.parametrize("path", sorted((SCENARIOS / "programmes").glob("*.toml")), ids=lambda p: p.name)
+def test_a_programme_is_its_reference_plus_a_timeline(path):
+    prog = load_scenario(path)
+    ref = load_scenario(path.parent / tomllib.loads(path.read_text(encoding="utf-8"))["extends"])
+    assert prog.policy and all(ev.label for ev in prog.policy)
+    same = lambda s: s.model_dump(exclude={"name", "description", "policy"})  # noqa: E731
+    assert same(prog) == same(ref)
 
 
 def test_structures_mechanisms_and_modes_differ_as_named():
