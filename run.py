@@ -1,8 +1,10 @@
 """clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, viz.
 
-Thin by design: it parses arguments and calls ``sim.batch``, ``analysis.report``
-and ``viz.server``. Bad input raises ``ScenarioError``, caught once in
-:func:`main` and turned into a message on stderr and exit status 2.
+Thin by design: it parses arguments and calls ``runner``, ``analysis`` and
+``viz.server``. Bad input raises ``ScenarioError`` (exit status 2); a failure of
+the machinery under valid input (a Dask scheduler that does not answer, a file
+system that fails mid-run) raises ``RunnerError`` (exit status 3). Both are
+caught once in :func:`main` and turned into a message on stderr.
 
 Examples:
     python run.py validate scenarios/
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+EXIT_INFRASTRUCTURE = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -32,7 +35,7 @@ def _err(msg: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.batch import validate_paths
+    from sim.scenario import validate_paths
 
     checked = validate_paths(args.paths)
     bad = [(f, msg) for f, _, msg in checked if msg]
@@ -47,7 +50,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.batch import HEADLINE_KPIS, parse_overrides, run_single
+    from analysis.tables import HEADLINE_KPIS
+    from runner import run_single
+    from sim.scenario import parse_overrides
 
     summary = run_single(args.scenario, args.out, seed=args.seed, steps=args.steps,
                          overrides=parse_overrides(args.set))
@@ -60,14 +65,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _executor(args: argparse.Namespace):
-    from sim.batch import Executor
+    from runner import Executor
 
     return Executor(jobs=getattr(args, "jobs", 1) or 1, scheduler=getattr(args, "scheduler", None),
                     dask_local=getattr(args, "dask_local", None))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.batch import parse_overrides, sweep
+    from runner import sweep
+    from sim.scenario import parse_overrides
 
     outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
                     replicates=args.replicates, seed=args.seed, steps=args.steps,
@@ -79,7 +85,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, quiet: bool) -> None:
     import pandas as pd
 
-    from sim.batch import headline_table
+    from analysis.tables import headline_table
 
     print(outcome.message)
     if not quiet:
@@ -99,7 +105,7 @@ def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, q
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.batch import compare
+    from runner import compare
 
     outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
                       executor=_executor(args), quiet=args.quiet)
@@ -108,7 +114,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_compare_main(args: argparse.Namespace) -> int:
-    from sim.batch import compare_main
+    from runner import compare_main
 
     if args.jobs is None and args.scheduler is None and args.dask_local is None:
         args.jobs = os.cpu_count() or 1
@@ -171,7 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="run.py", description="clustercoop: cooperation inside industrial clusters (Mesa).",
-        epilog="Bad input exits with status 2 and a message naming the file, field, value and what is allowed.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit status:\n"
+               "  0    done\n"
+               "  2    bad input: a message names the file, field, value and what is allowed\n"
+               "  3    the machinery failed under valid input (a Dask scheduler that does not answer, a file\n"
+               "       system that fails mid-run); finished runs are kept, rerun the same command to continue\n"
+               "  130  interrupted (Ctrl-C); finished runs are kept")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check scenario files or folders",
@@ -272,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command, return the exit status."""
-    from sim.scenario import ScenarioError
+    from sim.errors import RunnerError, ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
@@ -280,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         _err(f"error: {exc}")
         return EXIT_BAD_INPUT
+    except RunnerError as exc:
+        _err(f"failed: {exc}")
+        return EXIT_INFRASTRUCTURE
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED

@@ -232,7 +232,7 @@ def sweep_sensitivity(folder: str | Path | Results, kpis: Sequence[str], stat: s
 
 def _morris_design(res: Results, problem: dict[str, Any]) -> np.ndarray:
     """The Morris design of a ``--design morris`` sweep, drawn again and checked against the stored points."""
-    from sim.batch import morris_sample
+    from runner.designs import morris_sample
 
     design = res.manifest["design"]
     x = morris_sample(problem, int(design["trajectories"]), int(res.manifest["master_seed"]))

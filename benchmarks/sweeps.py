@@ -7,7 +7,7 @@ the worker processes or the Dask cluster, as an analyst would see it.
 
 The steady-state rate leaves start-up and the final consolidation out. Every
 process that runs chunks logs each chunk's start and end (``CHUNK_LOG_ENV`` of
-``sim.batch``), so the window opens when the last worker to finish its first
+``runner.chunks``), so the window opens when the last worker to finish its first
 chunk finishes it: by then every worker has started, imported the model and
 run a chunk, whenever it started. (The part files, which an earlier version
 watched, do not say which worker wrote them: opening at the w-th part file
@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.batch import CHUNK_LOG_ENV
+from runner.chunks import CHUNK_LOG_ENV
 
 from .procs import watch
 
@@ -64,7 +64,7 @@ def _workers(executor: list[str]) -> int:
 
 
 def read_chunk_log(path: Path) -> list[tuple[int, int, float, float]]:
-    """``(pid, runs, start, end)`` of every chunk in a chunk log (``sim.batch.CHUNK_LOG_ENV``)."""
+    """``(pid, runs, start, end)`` of every chunk in a chunk log (``runner.chunks.CHUNK_LOG_ENV``)."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         pid, _index, runs, start, end = line.split()

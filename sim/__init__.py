@@ -9,14 +9,16 @@ Santos-Pacheco validation scenarios, a ``ValidationModel``.
 """
 
 from .agents import Association, DevelopmentCenter, Enterprise, LeadingFirm
+from .errors import RunnerError, ScenarioError
 from .factory import make_model, run_one
 from .model import ClusterModel
-from .scenario import Scenario, ScenarioError, load_scenario
+from .scenario import Scenario, load_scenario
 from .validation import ValidationModel
 
 __all__ = [
     "Scenario",
     "ScenarioError",
+    "RunnerError",
     "load_scenario",
     "make_model",
     "ClusterModel",

@@ -11,20 +11,34 @@ the dotted field, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Scenario", "ScenarioError", "PolicyEvent", "SET_UP_ONLY", "load_scenario", "scenario_from_dict", "parse_value",
-           "set_up_only_reason", "flatten_keys"]
+from .errors import ScenarioError
 
-
-class ScenarioError(ValueError):
-    """Bad user input: a scenario file, an override or a lever value."""
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "PolicyEvent",
+    "SET_UP_ONLY",
+    "load_scenario",
+    "scenario_from_dict",
+    "parse_value",
+    "set_up_only_reason",
+    "flatten_keys",
+    "parse_overrides",
+    "check_key",
+    "scenario_files",
+    "validate_paths",
+    "scenario_chain",
+    "scenario_record",
+]
 
 
 Unit = Field(ge=0.0, le=1.0)
@@ -533,3 +547,114 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
             resolved["structure.edge_list_types_path"] = str((path.parent / s.edge_list_types_path).resolve())
         scenario = scenario.with_overrides(resolved, source=source)
     return scenario
+
+
+# --------------------------------------------------------------------------- files, folders, overrides
+
+
+def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Scenario files named by ``paths``: files as given, folders searched for ``*.toml``.
+
+    Raises:
+        ScenarioError: a path does not exist or a folder holds no TOML file.
+    """
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.rglob("*.toml"))
+            if not found:
+                raise ScenarioError(f"{p}: no scenario files (*.toml) in this folder")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ScenarioError(f"{p}: file not found")
+    return files
+
+
+def validate_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario | None, str | None]]:
+    """Load every scenario file under ``paths``; collect every problem instead of stopping.
+
+    Returns:
+        ``(file, scenario or None, error message or None)`` per file; a path that
+        does not exist gives one entry with the error.
+    """
+    out: list[tuple[Path, Scenario | None, str | None]] = []
+    for p in map(Path, paths):
+        try:
+            files = scenario_files([p])
+        except ScenarioError as exc:
+            out.append((p, None, str(exc)))
+            continue
+        for f in files:
+            try:
+                out.append((f, load_scenario(f), None))
+            except ScenarioError as exc:
+                out.append((f, None, str(exc)))
+    return out
+
+
+def parse_overrides(items: Sequence[str] | None, source: str = "--set") -> dict[str, Any]:
+    """Parse ``dotted.key=value`` strings (values typed as TOML) into a dict.
+
+    Raises:
+        ScenarioError: an item without ``=`` or a key given twice.
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(f"{source} {item!r}: expected dotted.key=value, e.g. structure.kind=star")
+        if key in out:
+            raise ScenarioError(f"{source} {key}: given twice")
+        out[key] = parse_value(text.strip())
+    return out
+
+
+def check_key(base: Scenario, key: str, source: str) -> Any:
+    """The current value at dotted ``key``.
+
+    Raises:
+        ScenarioError: no such key (listing the allowed ones), or a section instead of a value.
+    """
+    node: Any = base.model_dump()
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(parts[:i]) or "<top level>"
+            allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "(none: not a section)"
+            raise ScenarioError(f"{source} {key}: unknown key; allowed keys under {where}: {allowed}")
+        node = node[part]
+    if isinstance(node, dict):
+        raise ScenarioError(f"{source} {key}: is a section, not a value; give one of its keys, "
+                            f"e.g. {key}.{next(iter(node))}")
+    return node
+
+
+def scenario_chain(path: Path) -> list[Path]:
+    """The file and every file it ``extends``, nearest first (after a successful load)."""
+    chain, seen = [], set()
+    path = Path(path)
+    while path.resolve() not in seen and path.is_file():
+        seen.add(path.resolve())
+        chain.append(path)
+        parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+        if not isinstance(parent, str):
+            break
+        path = path.parent / parent
+    return chain
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def scenario_record(path: Path) -> dict[str, Any]:
+    """File name, sha256 and the sha256 of every file in its ``extends`` chain (for a manifest)."""
+    chain = scenario_chain(Path(path))
+    return {
+        "file": str(path),
+        "sha256": _sha256(Path(path)),
+        "extends_chain": [{"file": p.name, "sha256": _sha256(p)} for p in chain[1:]],
+    }

@@ -167,7 +167,7 @@ def test_sweep_sensitivity_reads_a_sobol_sweep(tmp_path):
 
 def _fake_morris_sweep(folder: Path, trajectories: int = 50, seed: int = 7) -> Path:
     """A ``--design morris`` sweep folder whose KPI is the Ishigami function of the design points."""
-    from sim.batch import MORRIS_LEVELS, morris_sample
+    from runner.designs import MORRIS_LEVELS, morris_sample
 
     x = morris_sample(ISHIGAMI, trajectories, seed)
     y = ishigami(x)

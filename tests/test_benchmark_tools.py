@@ -70,7 +70,7 @@ def test_every_process_that_runs_chunks_logs_them_when_asked(tmp_path):
 
     from benchmarks.procs import ROOT
     from benchmarks.sweeps import read_chunk_log
-    from sim.batch import CHUNK_LOG_ENV
+    from runner.chunks import CHUNK_LOG_ENV
 
     log = tmp_path / "chunks.log"
     args = [sys.executable, "run.py", "sweep", "scenarios/baseline.toml", "--param", "mechanisms.regulation.sanction=0:1:4",

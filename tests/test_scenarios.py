@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.batch import MAIN_SCENARIOS, main_scenario_files, validate_paths  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from runner.commands import MAIN_SCENARIOS, main_scenario_files  # noqa: E402
+from sim.scenario import load_scenario, validate_paths  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 FILES = sorted(SCENARIOS.rglob("*.toml"))

@@ -1,4 +1,4 @@
-"""The batch runner: seeds, designs, executors, the resumable store and its manifest."""
+"""The runner: seeds, designs, executors, the resumable store, its manifest, snapshots and errors."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.batch import Executor, build_design, parse_param, replicate_seeds, sweep  # noqa: E402
+from runner import Executor, build_design, parse_param, replicate_seeds, sweep  # noqa: E402
 from sim.scenario import ScenarioError, load_scenario  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -116,7 +116,7 @@ def test_serial_jobs_and_dask_give_identical_results(tiny, tmp_path):
 
 
 def test_dask_batch_size():
-    from sim.batch import dask_batch_size
+    from runner.executors import dask_batch_size
 
     assert dask_batch_size(None, 40, 2) == 1  # no chunk finished yet
     assert dask_batch_size(0.25, 34, 2) == 4  # about a second of work
@@ -127,17 +127,18 @@ def test_dask_batch_size():
 
 def test_dask_puts_short_chunks_together_and_returns_each_once(tiny):
     """Many short chunks: fewer tasks than chunks, every chunk's result exactly once, as run alone."""
-    import sim.batch as batch
     from distributed import get_task_stream
 
+    import runner.chunks as chunking
+
     base = load_scenario(tiny, {"run.steps": 2, "structure.n_firms": 10})
-    chunks = [batch.Chunk(i, [base], [batch.RunItem(i, 0, {}, 100 + i, {"i": i})], None) for i in range(40)]
+    chunks = [chunking.Chunk(i, [base], [chunking.RunItem(i, 0, {}, 100 + i, {"i": i})], None) for i in range(40)]
     with Executor(dask_local=2, dask_processes=False) as ex, get_task_stream(client=ex._client) as stream:
         results = list(ex.map(iter(chunks), tag="test", total=len(chunks)))
     assert sorted(r.index for r in results) == list(range(40))
     spans = [tuple(int(x) for x in t["key"].rsplit("-", 2)[1:]) for t in stream.data]  # (first, last) chunk of each task
     assert sum(b - a + 1 for a, b in spans) == 40 and len(spans) < 40
-    alone = batch.run_chunk(chunks[17])
+    alone = chunking.run_chunk(chunks[17])
     assert next(r for r in results if r.index == 17).rows == alone.rows
 
 
@@ -199,15 +200,13 @@ def test_finished_sweep_does_nothing_and_other_design_is_refused(tiny, tmp_path)
 
 def test_resume_after_lost_parts_gives_the_same_rows(tiny, tmp_path):
     """A store with some chunks done (and a stray temp file) completes to the same table."""
-    from sim.batch import ResultStore
+    from runner.store import ResultStore
 
     ref = tmp_path / "ref"
     sweep(tiny, PARAMS, ref, replicates=2, seed=3, quiet=True)
     out = tmp_path / "partial"
     # stop the serial executor after 5 chunks by interrupting from the progress hook
-    import sim.batch as batch
-
-    real = batch.ResultStore.write
+    real = ResultStore.write
     calls = {"n": 0}
 
     def write_then_stop(self, result):
@@ -216,12 +215,12 @@ def test_resume_after_lost_parts_gives_the_same_rows(tiny, tmp_path):
         if calls["n"] == 5:
             raise KeyboardInterrupt
 
-    batch.ResultStore.write = write_then_stop
+    ResultStore.write = write_then_stop
     try:
         with pytest.raises(KeyboardInterrupt):
             sweep(tiny, PARAMS, out, replicates=2, seed=3, quiet=True)
     finally:
-        batch.ResultStore.write = real
+        ResultStore.write = real
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "interrupted" and m["counts"]["runs_done"] == 5
     assert len(list((out / "parts").glob("part-*.parquet"))) == 5
@@ -337,17 +336,17 @@ def test_the_first_chunk_of_a_process_freezes_what_the_imports_made(tiny):
     code = f"""
 import gc, sys
 sys.path.insert(0, {str(ROOT)!r})
-import sim.batch as batch
+import runner.chunks as chunking
 from sim.scenario import load_scenario
 base = load_scenario({str(tiny)!r}, {{"run.steps": 2, "structure.n_firms": 10}})
-chunks = [batch.Chunk(i, [base], [batch.RunItem(i, 0, {{}}, 100 + i, {{"i": i}})], None) for i in range(2)]
+chunks = [chunking.Chunk(i, [base], [chunking.RunItem(i, 0, {{}}, 100 + i, {{"i": i}})], None) for i in range(2)]
 print(gc.get_freeze_count())
-a = batch.run_chunk(chunks[0])
+a = chunking.run_chunk(chunks[0])
 print(gc.get_freeze_count())
-b = batch.run_chunk(chunks[1])
+b = chunking.run_chunk(chunks[1])
 print(gc.get_freeze_count())
 gc.unfreeze()
-print(batch.run_chunk(chunks[1]).rows == b.rows)
+print(chunking.run_chunk(chunks[1]).rows == b.rows)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout.split()
     before, after_first, after_second, same = int(out[0]), int(out[1]), int(out[2]), out[3]
@@ -357,9 +356,114 @@ print(batch.run_chunk(chunks[1]).rows == b.rows)
 
 
 def test_an_unwritable_chunk_log_is_refused_before_anything_is_written(tiny, tmp_path, monkeypatch):
-    from sim.batch import CHUNK_LOG_ENV
+    from runner.chunks import CHUNK_LOG_ENV
 
     monkeypatch.setenv(CHUNK_LOG_ENV, str(tmp_path / "no-such-folder" / "chunks.log"))
     with pytest.raises(ScenarioError, match=CHUNK_LOG_ENV):
         sweep(tiny, ["market.margin=0.2:0.4:2"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- what analysis reads, and failures
+
+
+def test_compare_keeps_replicate_0s_end_state_of_every_scenario(tiny, tmp_path):
+    """snapshots/<scenario>/ hold the network and firm table of replicate 0, as its own run gives them,
+    the same from every executor, recorded in the manifest."""
+    from runner import compare
+    from runner.chunks import run_model, snapshot_tables
+
+    other = tmp_path / "other.toml"
+    other.write_text(f'extends = "{tiny.as_posix()}"\n[structure]\nkind = "chain"\n')
+    serial, jobs = tmp_path / "serial", tmp_path / "jobs"
+    compare([tiny, other], serial, replicates=3, seed=5, steps=8, quiet=True)
+    compare([tiny, other], jobs, replicates=3, seed=5, steps=8, executor=Executor(jobs=2), quiet=True)
+    m = json.loads((serial / "manifest.json").read_text())
+    seed0 = replicate_seeds(5, 3)[0]
+    assert set(m["snapshots"]) == {"tiny", "other"}
+    for name, path in (("tiny", tiny), ("other", other)):
+        rec = m["snapshots"][name]
+        assert rec["seed"] == seed0 and rec["replicate"] == 0
+        want = snapshot_tables(run_model(load_scenario(path), seed0, 8)[0])
+        for table in ("nodes", "edges", "firms"):
+            assert rec[table] == f"snapshots/{name}/{table}.parquet"
+            got = pd.read_parquet(serial / rec[table])
+            pd.testing.assert_frame_equal(got, want[table])
+            assert (serial / rec[table]).read_bytes() == (jobs / rec[table]).read_bytes()
+        nodes = pd.read_parquet(serial / rec["nodes"])
+        assert {"node_id", "node_kind", "cooperating", "revenue", "commitment", "active"} <= set(nodes.columns)
+        assert list(pd.read_parquet(serial / rec["edges"]).columns) == ["edge_src", "edge_dst", "edge_trust"]
+
+
+def test_run_keeps_its_end_state(tiny, tmp_path):
+    from runner import run_single
+
+    run_single(tiny, tmp_path / "one", seed=3, steps=5)
+    m = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    firms = pd.read_parquet(tmp_path / "one" / m["snapshots"]["tiny"]["firms"])
+    assert len(firms) > 0 and "mean_trust" in firms.columns
+
+
+@pytest.mark.parametrize("design", ["morris", "sobol", "lhs"])
+def test_a_sampled_sweep_stores_its_design_in_the_samplers_space(tiny, tmp_path, design):
+    from runner.designs import sample_design
+
+    params = ["market.margin=0.1:0.5", "structure.kind=star,chain,network"]
+    out = tmp_path / design
+    sweep(tiny, params, out, design=design, samples=2, seed=4, steps=3, quiet=True)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["design_unit"] == "design_unit.parquet"
+    unit = pd.read_parquet(out / m["design_unit"])
+    base = load_scenario(tiny)
+    specs = [parse_param(p, base, design) for p in params]
+    points, want = sample_design(specs, design, 2, 4)
+    assert list(unit.columns) == ["market.margin", "structure.kind"] and len(unit) == len(read(out)) == len(points)
+    assert np.array_equal(unit.to_numpy(), want)
+    # the stored values are the sampler's mapped to the levers: a list parameter by index
+    kinds = ["star", "chain", "network"]
+    assert [kinds[min(int(u), 2)] for u in unit["structure.kind"]] == read(out)["structure.kind"].tolist()
+
+
+def test_a_grid_sweep_has_no_sampled_design(tiny, tmp_path):
+    sweep(tiny, ["market.margin=0.2,0.3"], tmp_path / "g", steps=3, quiet=True)
+    assert "design_unit" not in json.loads((tmp_path / "g" / "manifest.json").read_text())
+    assert not (tmp_path / "g" / "design_unit.parquet").exists()
+
+
+def test_a_scheduler_that_does_not_answer_is_an_infrastructure_failure(tiny, tmp_path, monkeypatch, capsys):
+    import run
+    import runner.executors
+
+    monkeypatch.setattr(runner.executors, "SCHEDULER_TIMEOUT", "1s")
+    code = run.main(["sweep", str(tiny), "--param", "market.margin=0.2,0.3", "--scheduler", "tcp://127.0.0.1:9",
+                     "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == run.EXIT_INFRASTRUCTURE == 3
+    assert "tcp://127.0.0.1:9" in err and "does not answer" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_system_failure_mid_run_marks_the_manifest_failed_and_resumes(tiny, tmp_path, monkeypatch):
+    import errno
+
+    from runner.store import ResultStore
+    from sim.errors import RunnerError
+
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    sweep(tiny, PARAMS, ref, replicates=2, seed=3, steps=4, quiet=True)
+    real, calls = ResultStore.write, {"n": 0}
+
+    def write_until_full(self, result):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.parts / "part-00003.parquet"))
+        real(self, result)
+
+    monkeypatch.setattr(ResultStore, "write", write_until_full)
+    with pytest.raises(RunnerError, match="part-00003.parquet.*No space left"):
+        sweep(tiny, PARAMS, out, replicates=2, seed=3, steps=4, quiet=True)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed" and "No space left" in m["failure"] and m["counts"]["runs_done"] == 3
+    monkeypatch.setattr(ResultStore, "write", real)
+    assert sweep(tiny, PARAMS, out, replicates=2, seed=3, steps=4, quiet=True).done_before == 3
+    assert read(out).equals(read(ref))

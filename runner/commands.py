@@ -1,0 +1,393 @@
+"""The runner's commands: one run, a sweep, a comparison, the main job, and ``execute`` below them.
+
+Seeds:
+    Replicate ``r`` uses child ``r`` of ``numpy.random.SeedSequence(master)``, turned into a
+    53-bit integer (:func:`runner.designs.replicate_seeds`). Every design point and every compared
+    scenario uses the same seed for the same replicate (common random numbers), and each row
+    records its seed, so a single run is reproduced with
+    ``run.py run SCENARIO --seed SEED --set key=value``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import RunnerError, ScenarioError
+from sim.scenario import Scenario, load_scenario, scenario_record, validate_paths
+
+from .chunks import CHUNK_LOG_ENV, RunItem, parquet_bytes, run_model, snapshot_tables, summarize_run
+from .designs import DESIGNS, MORRIS_LEVELS, parse_param, replicate_seeds, sample_design
+from .executors import Executor
+from .store import (
+    MANIFEST,
+    Job,
+    ResultStore,
+    canonical_hash,
+    default_chunk_size,
+    now,
+    snapshot_paths,
+    versions,
+    write_json,
+    write_parquet,
+)
+
+__all__ = [
+    "MAIN_SCENARIOS",
+    "MAIN_REPLICATES",
+    "MAIN_SEED",
+    "Outcome",
+    "execute",
+    "run_single",
+    "sweep",
+    "compare",
+    "compare_main",
+    "main_scenario_files",
+]
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+#: Scenarios (stems in ``scenarios/``) compared by ``compare-main``: the
+#: baseline, the four structures, the mechanism variants, the six marketing modes.
+MAIN_SCENARIOS: tuple[str, ...] = (
+    "baseline",
+    "hierarchical",
+    "star",
+    "chain",
+    "network",
+    "no_regulation",
+    "contracts_only",
+    "fi_equal",
+    "fi_proportional",
+    "cluster_brand",
+    "channel_sharing",
+    "leading_traction",
+    "exhibition",
+    "cooperative_rnd",
+    "alliance",
+)
+
+#: Replicates and master seed of ``compare-main`` (chosen so that it finishes in minutes on two cores).
+MAIN_REPLICATES = 20
+MAIN_SEED = 20240601
+
+
+def _progress(total: int, initial: int, desc: str, quiet: bool):
+    from tqdm.auto import tqdm
+
+    disable = quiet or not sys.stderr.isatty()
+    return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=disable, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+@dataclass
+class Outcome:
+    """What a batch job did, for the command line to report."""
+
+    out: Path
+    state: str
+    total: int
+    done_before: int
+    done_now: int
+
+    @property
+    def message(self) -> str:
+        """One line for the user."""
+        if self.state == "complete":
+            return (f"{self.out}: already complete ({self.total} runs in results.parquet); nothing to do")
+        resumed = f", resumed after {self.done_before} already done" if self.done_before else ""
+        return f"{self.out}: {self.total} runs{resumed} -> {self.out / 'results.parquet'}"
+
+
+def _fs_failure(exc: OSError, what: str) -> RunnerError:
+    where = exc.filename or "the output folder"
+    return RunnerError(f"{what}: the file system failed at {where} ({exc.strerror or exc}); "
+                       "finished runs are kept, free space or fix the folder and run the same command again")
+
+
+def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
+            echo: Callable[[str], None] | None = None) -> Outcome:
+    """Run the chunks of ``job`` that are not yet on disk, then consolidate.
+
+    ``KeyboardInterrupt`` stops the executor, keeps the finished chunks, marks the
+    manifest ``interrupted`` and is re-raised.
+
+    Raises:
+        ScenarioError: the output folder holds another job, or the chunk log cannot be written.
+        RunnerError: the executor or the file system failed (the manifest says ``failed``).
+    """
+    echo = echo or (lambda s: print(s, file=sys.stderr))
+    log = os.environ.get(CHUNK_LOG_ENV)
+    if log:  # the workers append to it; say so now rather than fail in the middle of a sweep
+        try:
+            open(log, "a", encoding="utf-8").close()
+        except OSError as exc:
+            raise ScenarioError(f"{CHUNK_LOG_ENV}={log}: cannot append to this file ({exc.strerror})") from None
+    store = ResultStore(out, job)
+    if not job.chunk_size:
+        job.chunk_size = default_chunk_size(job.total)
+    state = store.check()
+    if state == "complete":
+        return Outcome(store.out, state, job.total, job.total, 0)
+    done = store.done_chunks() if state == "resume" else set()
+    before = store.runs_in(done)
+    with executor:
+        try:
+            store.open(executor.describe(), state)
+        except OSError as exc:
+            raise _fs_failure(exc, f"--out {store.out}") from None
+        return _execute(job, store, executor, done, before, quiet, echo)
+
+
+def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], before: int, quiet: bool,
+             echo: Callable[[str], None]) -> Outcome:
+    todo = [i for i in range(job.n_chunks) if i not in done]
+    if before and not quiet:
+        echo(f"{store.out}: resuming, {before} of {job.total} runs already done")
+    bar = _progress(job.total, before, job.kind, quiet)
+    done_now = 0
+    results = executor.map((job.chunk(i) for i in todo), tag=job.fingerprint[:12], total=len(todo))
+    try:
+        for result in results:
+            store.write(result)
+            done_now += result.n_runs
+            bar.update(result.n_runs)
+        bar.close()
+        store.finish()
+    except KeyboardInterrupt:
+        results.close()
+        bar.close()
+        kept = store.stop("interrupted")
+        echo(f"interrupted: kept {kept} of {job.total} runs in {store.out}; "
+             "run the same command again to continue")
+        raise
+    except (OSError, RunnerError) as exc:
+        results.close()
+        bar.close()
+        failure = _fs_failure(exc, f"--out {store.out}") if isinstance(exc, OSError) else exc
+        try:
+            store.stop("failed", str(failure))
+        except OSError:
+            pass  # the manifest cannot be written either; the message still names the cause
+        raise failure from None
+    finally:
+        bar.close()
+    return Outcome(store.out, "done", job.total, before, done_now)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    return load_scenario(Path(path), overrides or None)
+
+
+def _check_steps(steps: int | None) -> None:
+    if steps is not None and steps < 1:
+        raise ScenarioError(f"--steps {steps}: must be >= 1")
+
+
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and seed < 0:
+        raise ScenarioError(f"--seed {seed}: must be >= 0")
+
+
+def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = None, steps: int | None = None,
+               overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One run: ``timeseries.parquet``, ``summary.json``, ``manifest.json`` and its snapshot in ``out``.
+
+    Args:
+        scenario_path: scenario file.
+        out: output folder (created; files in it are replaced).
+        seed: model seed (default: the scenario's ``run.seed``).
+        steps: steps (default: the scenario's ``run.steps``).
+        overrides: dotted overrides applied after the file.
+
+    Returns:
+        The summary (``<kpi>_final`` / ``<kpi>_mean``) with the scenario name, seed and steps.
+
+    Raises:
+        ScenarioError: bad scenario, option or output folder.
+        RunnerError: the file system failed while writing.
+    """
+    _check_steps(steps)
+    _check_seed(seed)
+    scenario = _load(scenario_path, overrides)
+    seed = scenario.run.seed if seed is None else int(seed)
+    steps = scenario.run.steps if steps is None else int(steps)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: exists and is not a folder")
+    started = now()
+    model, frame = run_model(scenario, seed, steps)
+    tables = snapshot_tables(model)
+    del model
+    summary = {"scenario": scenario.name, "seed": seed, "steps": steps, **summarize_run(frame)}
+    stem = Path(scenario_path).stem
+    manifest = {
+        "kind": "run",
+        "scenario": scenario_record(Path(scenario_path)),
+        "overrides": dict(overrides or {}),
+        "seed": seed,
+        "steps": steps,
+        "resolved_scenario": scenario.model_dump(),
+        "versions": versions(),
+        "started_at": started,
+        "finished_at": now(),
+        "counts": {"steps": len(frame), "columns": len(frame.columns)},
+        "snapshots": {stem: snapshot_paths(stem)},
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for table, rel in snapshot_paths(stem).items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_parquet(out / rel, tables[table])
+        write_parquet(out / "timeseries.parquet", frame)
+        write_json(out / "summary.json", summary)
+        write_json(out / MANIFEST, manifest)
+    except OSError as exc:
+        raise _fs_failure(exc, f"--out {out}") from None
+    return summary
+
+
+def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, design: str = "grid",
+          samples: int | None = None, replicates: int = 1, seed: int | None = None, steps: int | None = None,
+          overrides: Mapping[str, Any] | None = None, executor: Executor | None = None,
+          quiet: bool = False) -> Outcome:
+    """Sweep parameters of one scenario over a design, with replicates.
+
+    A sampled design (lhs, sobol, morris) also stores the sampler's matrix as ``design_unit.parquet``.
+
+    Raises:
+        ScenarioError: bad scenario, parameter, design or output folder (before anything is written).
+    """
+    executor = executor or Executor()
+    _check_steps(steps)
+    _check_seed(seed)
+    if replicates < 1:
+        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+    if design not in DESIGNS:
+        raise ScenarioError(f"--design {design!r}: unknown design; allowed: {', '.join(DESIGNS)}")
+    base = _load(scenario_path, overrides)
+    master = base.run.seed if seed is None else int(seed)
+    specs = [parse_param(p, base, design) for p in params]
+    points, unit = sample_design(specs, design, samples, master)
+    names = [s.name for s in specs]
+    records = points.to_dict("records")
+    if len(records) <= 20_000:
+        for i, rec in enumerate(records):
+            base.with_overrides(rec, source=f"--param design point {i} {rec}")
+    seeds = replicate_seeds(master, replicates)
+
+    def make_item(run_id: int) -> RunItem:
+        p, r = divmod(run_id, replicates)
+        rec = records[p]
+        return RunItem(run_id, 0, rec, seeds[r], {**rec, "replicate": r, "seed": seeds[r]})
+
+    identity = {
+        "scenario": base.model_dump(),
+        "overrides": dict(overrides or {}),
+        "design": design,
+        "params": [s.describe() for s in specs],
+        "samples": samples,
+        "points_sha256": canonical_hash(records),
+        "replicates": replicates,
+        "master_seed": master,
+        "steps": steps,
+    }
+    record = {
+        "scenario_file": scenario_record(Path(scenario_path)),
+        "design": {"kind": design, "params": [s.describe() for s in specs], "samples": samples,
+                   "points": len(records), "replicates": replicates, "columns": names,
+                   **({"levels": MORRIS_LEVELS, "trajectories": len(records) // (len(specs) + 1)} if design == "morris" else {})},
+        "master_seed": master,
+        "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"
+                   ".generate_state(1, uint64) >> 11, the same for every design point",
+        "replicate_seeds": seeds,
+        "steps": steps if steps is not None else "scenario run.steps",
+    }
+    files = {}
+    if unit is not None:
+        files["design_unit.parquet"] = parquet_bytes(pd.DataFrame(unit, columns=names))
+        record["design_unit"] = "design_unit.parquet"
+    job = Job("sweep", identity, record, len(records) * replicates, make_item, [base], steps, files=files)
+    return execute(job, Path(out), executor, quiet)
+
+
+def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: int = 10,
+            seed: int | None = None, steps: int | None = None, executor: Executor | None = None,
+            quiet: bool = False) -> Outcome:
+    """Run the same replicates (same seeds) of each scenario; rows, time series and snapshots to Parquet.
+
+    Replicate 0 of each scenario also keeps its end state under ``snapshots/<scenario>/``.
+
+    Raises:
+        ScenarioError: bad scenarios (every problem listed), duplicate names, bad options.
+    """
+    executor = executor or Executor()
+    _check_steps(steps)
+    _check_seed(seed)
+    if replicates < 1:
+        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+    if not scenario_paths:
+        raise ScenarioError("compare: give at least one scenario file")
+    checked = validate_paths(scenario_paths)
+    problems = [msg for _, _, msg in checked if msg]
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    files = [f for f, _, _ in checked]
+    bases = [s for _, s, _ in checked]
+    stems = [f.stem for f in files]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ScenarioError(f"compare: scenario names (file stems) must be unique; repeated: {', '.join(dup)}")
+    master = MAIN_SEED if seed is None else int(seed)
+    seeds = replicate_seeds(master, replicates)
+
+    def make_item(run_id: int) -> RunItem:
+        s, r = divmod(run_id, replicates)
+        meta = {"scenario": stems[s], "scenario_file": str(files[s]), "replicate": r, "seed": seeds[r]}
+        return RunItem(run_id, s, {}, seeds[r], meta, snapshot=stems[s] if r == 0 else None)
+
+    identity = {
+        "scenarios": {stem: b.model_dump() for stem, b in zip(stems, bases)},
+        "replicates": replicates,
+        "master_seed": master,
+        "steps": steps,
+    }
+    record = {
+        "scenario_files": [scenario_record(f) for f in files],
+        "scenarios": stems,
+        "replicates": replicates,
+        "master_seed": master,
+        "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"
+                   ".generate_state(1, uint64) >> 11 in every scenario (common random numbers)",
+        "replicate_seeds": seeds,
+        "steps": steps if steps is not None else "scenario run.steps",
+        "snapshots": {stem: {"replicate": 0, "seed": seeds[0], **snapshot_paths(stem)} for stem in stems},
+    }
+    job = Job("compare", identity, record, len(files) * replicates, make_item, bases, steps,
+              keep_timeseries=True)
+    return execute(job, Path(out), executor, quiet)
+
+
+def main_scenario_files() -> list[Path]:
+    """The shipped scenario files compared by ``compare-main``."""
+    files = [SCENARIO_DIR / f"{name}.toml" for name in MAIN_SCENARIOS]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ScenarioError(f"compare-main: shipped scenario files missing: {', '.join(missing)}")
+    return files
+
+
+def compare_main(out: str | Path, replicates: int | None = None, executor: Executor | None = None,
+                 quiet: bool = False) -> Outcome:
+    """Compare the shipped scenarios (structures, mechanisms, marketing modes)."""
+    return compare(main_scenario_files(), out, replicates=replicates or MAIN_REPLICATES, seed=MAIN_SEED,
+                   executor=executor, quiet=quiet)
