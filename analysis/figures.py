@@ -135,7 +135,7 @@ def distributions(runs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[s
 
 
 def forest(diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], reference: str) -> Figure:
-    """Paired difference (scenario − reference) with its 95% CI, one panel per KPI.
+    """Paired difference (scenario − reference) with its Holm-adjusted interval, one panel per KPI.
 
     Filled markers: significant after Holm's correction; green better, red worse
     (by the KPI's direction), grey not significant.
@@ -166,7 +166,7 @@ def forest(diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], r
                Line2D([], [], color="#c0392b", marker="o", lw=1.6, label="worse, significant (Holm)"),
                Line2D([], [], color="#888888", marker="o", mfc="white", lw=1.6, label="not distinguishable")]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.03))
-    fig.suptitle(f"Difference from the reference '{reference}' (paired by seed, 95% t-interval)", fontsize=12)
+    fig.suptitle(f"Difference from the reference '{reference}' (paired by seed, Holm-adjusted t-interval)", fontsize=12)
     fig.tight_layout(rect=(0, 0.02, 1, 0.97))
     return fig
 

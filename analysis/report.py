@@ -282,13 +282,15 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     # Differences
     doc.h2("Differences from the reference")
     if len(diffs):
-        doc.p(f"Paired difference scenario − {ref} (by seed), its 95% t-interval, Cohen's d_z, paired t-test p-value, "
+        doc.p(f"Paired difference scenario − {ref} (by seed), its t-interval adjusted like the p-value (Holm step "
+              "level, see Methods), Cohen's d_z, paired t-test p-value, "
               "Holm-adjusted p, and the replicates needed to detect a difference of the observed size at 80% power "
               "after the correction (inf: no practical number).")
         cols = ["scenario", "kpi", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant", "n_needed"]
         doc.table(diffs[cols])
         doc.figure(figures.forest(diffs, kpis, scenarios, ref), "forest",
-                   f"Difference of each scenario from {ref}, 95% CI; filled: significant after Holm's correction")
+                   f"Difference of each scenario from {ref}, Holm-adjusted interval; filled: significant after Holm's "
+                   "correction")
     else:
         doc.p("Not applicable: only one scenario.")
 
@@ -366,6 +368,13 @@ def _methods(doc: _Doc, n_rep: int | None) -> None:
              "paired by seed; paired t-test; effect size Cohen's d_z = mean difference / sd of the differences."),
         ("", "Multiple comparisons: Holm's step-down correction over all scenario×KPI tests of this report "
              "(family-wise error rate 5%)."),
+        ("", "Intervals of differences are adjusted the same way as the p-values beside them: each is a t-interval "
+             "at level 1 − 0.05/k, where 0.05/k is the Bonferroni level of the Holm step that decided its test (k "
+             "tests still open at that step; k = m for the first, which gives Bonferroni simultaneous intervals). "
+             "An interval therefore excludes 0 exactly when the Holm-adjusted p is below 0.05. Only the first step's "
+             "level carries a joint 95% coverage guarantee over all intervals; the narrower later-step intervals "
+             "are there so that each interval agrees with its test. The 95% intervals "
+             "of the headline and KPI tables are of single means and are not adjusted."),
         ("", "Replicates needed: smallest n with 80% power for the observed d_z in a two-sided paired t-test "
              "(noncentral t) at level 0.05/m, m the number of tests (the strictest Holm threshold)."),
         ("", "KPIs: time average of each KPI over the second half of the run (burn-in: first half dropped)."),

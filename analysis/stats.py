@@ -9,6 +9,11 @@ Methods (stated in the report too):
       t-test. Effect size: Cohen's ``d_z = mean(d) / sd(d)``.
     * Many comparisons: Holm's step-down correction over every (scenario, KPI)
       test of one report (family-wise error 5%).
+    * Intervals of differences are adjusted like the p-values beside them: each
+      is a t-interval at level ``1 − α/k``, ``α/k`` the Bonferroni level of the
+      Holm step that decided its test (``k`` = tests still open at that step), so
+      an interval excludes 0 exactly when the Holm-adjusted p is below ``α``.
+      The first step's interval (``k = m``) is the Bonferroni simultaneous one.
     * Replicates needed: the smallest number of pairs giving 80% power for the
       observed ``d_z`` with a two-sided paired t-test (noncentral t) at the
       Bonferroni level ``α / m`` (the strictest Holm threshold), so a difference
@@ -22,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import integrate
 from scipy import stats as sps
 
 from sim.scenario import ScenarioError
@@ -32,6 +38,7 @@ __all__ = [
     "t_interval",
     "kpi_table",
     "holm",
+    "holm_levels",
     "replicates_needed",
     "paired_differences",
     "verdict",
@@ -100,12 +107,62 @@ def holm(p: Sequence[float]) -> np.ndarray:
     return out
 
 
+def holm_levels(p: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+    """Per test, the Bonferroni level ``alpha / k`` of the Holm step that decided it.
+
+    Holm compares the ``r``-th smallest p-value (``r = 0, 1, ...``) with ``alpha / (m - r)`` and stops at
+    the first one that fails; tests from there on are decided at that step. A two-sided interval at
+    level ``1 - alpha / k`` therefore excludes 0 exactly when the Holm-adjusted p is below ``alpha``.
+    Tied p-values share the level of the tie's first step, so tied tests get equal intervals.
+
+    Returns:
+        The level ``alpha / k`` of each test; NaN where the p-value is NaN (not a test).
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    finite = np.sort(p[ok])
+    adjusted = holm(p)
+    decided = adjusted[ok] < alpha
+    # the step where Holm stops: the number of rejected tests (Holm rejects a prefix of the sorted p-values)
+    stop = int(decided.sum())
+    first = np.searchsorted(finite, p[ok], side="left")  # a tie group's first rank
+    out[ok] = alpha / (m - np.minimum(first, stop))
+    return out
+
+
+def _tail_by_integration(crit: float, df: int, nc: float) -> float:
+    """``P(T > crit)`` for a noncentral t by integrating over ``S = sqrt(V/df)``, ``V ~ chi2(df)``.
+
+    ``T = (Z + nc) / S`` gives ``P(T > crit) = E[Phi(nc - crit * S)]``: the fallback when scipy's
+    noncentral t returns a non-finite tail.
+    """
+    lo, hi = (float(sps.chi2.ppf(q, df)) for q in (1e-15, 1 - 1e-15))
+    dens = sps.chi2(df)
+
+    def f(v: float) -> float:
+        return float(sps.norm.cdf(nc - crit * math.sqrt(v / df)) * dens.pdf(v))
+
+    value, _ = integrate.quad(f, lo, hi, points=[float(df)], limit=200, epsabs=1e-13)
+    return min(1.0, max(0.0, value))
+
+
 def _power(n: int, d: float, alpha: float) -> float:
+    """Power of a two-sided paired t-test with ``n`` pairs for effect ``d`` at level ``alpha``."""
     df = n - 1
-    crit = sps.t.ppf(1 - alpha / 2, df)
+    crit = float(sps.t.ppf(1 - alpha / 2, df))
     nc = abs(d) * math.sqrt(n)
-    value = float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
-    return value if np.isfinite(value) else 0.0  # scipy's nct fails for huge nc at df=1: be conservative
+    upper = float(sps.nct.sf(crit, df, nc))
+    # P(T < -crit | nc) = P(T > crit | -nc): scipy's cdf of this far tail can be NaN, its sf is not
+    lower = float(sps.nct.sf(crit, df, -nc))
+    if not math.isfinite(upper):
+        upper = _tail_by_integration(crit, df, nc)
+    if not math.isfinite(lower):
+        lower = _tail_by_integration(crit, df, -nc)
+    return min(1.0, upper + lower)
 
 
 def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -118,13 +175,13 @@ def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> fl
         return 2.0 if np.isinf(d_z) else math.inf
     if d_z == 0:
         return math.inf
-    # the normal approximation brackets the answer; the t-test needs a little more
+    # the normal approximation is a lower bound for the t-test; double from it to bracket the answer
     approx = ((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) / abs(d_z)) ** 2
     if approx > MAX_NEEDED:
         return math.inf
-    lo = hi = max(2, int(approx))
+    lo, hi = 2, max(2, math.ceil(approx))
     while _power(hi, d_z, alpha) < power:
-        lo, hi = hi, hi * 2
+        lo, hi = hi + 1, hi * 2
         if hi > 2 * MAX_NEEDED:
             return math.inf
     while lo < hi:
@@ -133,27 +190,45 @@ def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> fl
             hi = mid
         else:
             lo = mid + 1
-    return float(hi)
+    return float(hi) if hi <= MAX_NEEDED else math.inf
 
 
-def _paired_row(x: np.ndarray, level: float) -> dict[str, float]:
-    mean, sd, lo, hi, n = t_interval(x, level)
+def _paired_row(x: np.ndarray) -> dict[str, float]:
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    n = a.size
+    mean = float(a.mean()) if n else math.nan
     if n < 2:
-        return {"n_pairs": n, "diff": mean, "sd_diff": sd, "ci_low": lo, "ci_high": hi, "d_z": math.nan,
-                "p_value": math.nan}
-    if sd == 0 or not np.isfinite(sd):
+        return {"n_pairs": n, "diff": mean, "sd_diff": math.nan, "d_z": math.nan, "p_value": math.nan}
+    sd = float(a.std(ddof=1))
+    if sd == 0:
         same = mean == 0
-        return {"n_pairs": n, "diff": mean, "sd_diff": 0.0, "ci_low": mean, "ci_high": mean,
+        return {"n_pairs": n, "diff": mean, "sd_diff": 0.0,
                 "d_z": 0.0 if same else math.copysign(math.inf, mean), "p_value": 1.0 if same else 0.0}
     t = mean / (sd / math.sqrt(n))
     p = float(2 * sps.t.sf(abs(t), n - 1))
-    return {"n_pairs": n, "diff": mean, "sd_diff": sd, "ci_low": lo, "ci_high": hi, "d_z": mean / sd, "p_value": p}
+    return {"n_pairs": n, "diff": mean, "sd_diff": sd, "d_z": mean / sd, "p_value": p}
+
+
+def _half_width(table: pd.DataFrame) -> np.ndarray:
+    """Half-width of each difference's t-interval at level ``1 - ci_alpha`` (NaN without an interval)."""
+    n = table["n_pairs"].to_numpy(float)
+    sd = table["sd_diff"].to_numpy(float)
+    a = table["ci_alpha"].to_numpy(float)
+    out = np.full(n.shape, np.nan)
+    ok = (n >= 2) & np.isfinite(sd) & np.isfinite(a)
+    out[ok] = sps.t.ppf(1 - a[ok] / 2, n[ok] - 1) * sd[ok] / np.sqrt(n[ok])
+    return out
 
 
 def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], stat: str = "mean",
-                       alpha: float = 0.05, power: float = 0.8, level: float = 0.95,
+                       alpha: float = 0.05, power: float = 0.8,
                        order: Sequence[str] | None = None) -> pd.DataFrame:
     """Paired (by seed) differences of every scenario against ``reference``, Holm-corrected.
+
+    The interval of each difference is adjusted like its p-value: it is a t-interval at level
+    ``1 - ci_alpha``, ``ci_alpha`` the Bonferroni level of the Holm step that decided the test
+    (:func:`holm_levels`), so it excludes 0 exactly when the test is significant.
 
     Args:
         runs: one row per run with ``scenario``, ``seed`` and ``<kpi>_<stat>``.
@@ -162,12 +237,11 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
         stat: ``"mean"`` or ``"final"``.
         alpha: family-wise error rate of the Holm correction.
         power: power used for the replicates-needed estimate.
-        level: confidence level of the difference's interval.
         order: scenario order (default: first appearance).
 
     Returns:
         One row per (scenario, KPI): ``scenario, kpi, reference, n_pairs, ref_mean, diff, ci_low, ci_high,
-        sd_diff, d_z, p_value, p_holm, significant, n_needed, verdict``.
+        ci_alpha, sd_diff, d_z, p_value, p_holm, significant, n_needed, verdict``.
 
     Raises:
         ScenarioError: unknown reference, or no seed shared with the reference.
@@ -189,11 +263,15 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
             col = f"{k}_{stat}"
             d = other.loc[common, col].to_numpy(float) - ref.loc[common, col].to_numpy(float)
             row = {"scenario": name, "kpi": k, "reference": reference,
-                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d, level)}
+                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d)}
             rows.append(row)
     table = pd.DataFrame(rows, columns=["scenario", "kpi", "reference", "ref_mean", "n_pairs", "diff", "sd_diff",
-                                        "ci_low", "ci_high", "d_z", "p_value"])
+                                        "d_z", "p_value"])
     table["p_holm"] = holm(table["p_value"].to_numpy()) if len(table) else []
+    table["ci_alpha"] = holm_levels(table["p_value"].to_numpy(), alpha) if len(table) else []
+    half = _half_width(table)
+    table.insert(6, "ci_low", table["diff"] - half)
+    table.insert(7, "ci_high", table["diff"] + half)
     m = int(np.isfinite(table["p_value"]).sum()) if len(table) else 0
     table["significant"] = table["p_holm"] < alpha
     table["n_needed"] = [replicates_needed(d, alpha / max(m, 1), power) for d in table["d_z"]]
@@ -236,11 +314,11 @@ def verdict(row: dict) -> str:
             word = "beats" if up == better else "falls behind"
         sign = "+" if diff > 0 else ""
         return (f"{name} {word} {ref} on {kpi} by {sign}{ci} (d_z={_fmt(row['d_z'])}, "
-                f"Holm-adjusted p{_fmt_p(row['p_holm'])})")
+                f"Holm-adjusted p{_fmt_p(row['p_holm'])}, interval adjusted alike)")
     need = row["n_needed"]
     if np.isfinite(need):
         more = f"about {int(need)} would be needed to detect a difference of this size at 80% power"
     else:
         more = "the observed difference is too small for any practical number of replicates to settle"
     return (f"cannot tell {name} apart from {ref} on {kpi} with {n} replicates "
-            f"(difference {ci}, Holm-adjusted p{_fmt_p(row['p_holm'])}); {more}")
+            f"(difference {ci}, Holm-adjusted p{_fmt_p(row['p_holm'])}, interval adjusted alike); {more}")
