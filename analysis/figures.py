@@ -84,8 +84,9 @@ def _grid(n: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.7)) -> tup
     return fig, axes
 
 
-def timeseries_ci(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], level: float = 0.95) -> Figure:
-    """KPI over time per scenario: mean over replicates with a t-interval band."""
+def timeseries_ci(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], level: float = 0.95,
+                  events: Sequence[dict] = ()) -> Figure:
+    """KPI over time per scenario: mean over replicates with a t-interval band; ``events`` marked (:func:`mark_events`)."""
     fig, axes = _grid(len(kpis))
     colours = _colours(len(scenarios))
     for ax, kpi in zip(axes.flat, kpis):
@@ -99,6 +100,7 @@ def timeseries_ci(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str
             ax.plot(mean.index, mean.to_numpy(), color=colour, lw=1.4, label=name)
             ax.fill_between(mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=colour,
                             alpha=0.18 if len(scenarios) <= 6 else 0.07, lw=0)
+        mark_events(ax, events, labels=ax is axes.flat[0])
         ax.set_title(kpi, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -338,5 +340,37 @@ def morgan_hunt_panel(firms: pd.DataFrame, title: str = "") -> Figure:
         ax.set_ylabel(y, fontsize=7)
         ax.tick_params(labelsize=7)
     fig.suptitle(title or "Morgan–Hunt KMV paths across firms (one dot per firm; line: binned mean)", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
+def mark_events(ax, events: Sequence[dict], labels: bool = True) -> None:
+    """Dashed vertical lines at the steps of a timeline's events, labelled at the top (``analysis.programme.events_of``)."""
+    for k, ev in enumerate(events):
+        ax.axvline(ev["at"], color="#555555", ls="--", lw=0.9, zorder=0)
+        if ev.get("until"):
+            ax.axvline(ev["until"], color="#555555", ls=":", lw=0.9, zorder=0)
+        if labels and ev.get("label"):
+            ax.text(ev["at"], 1.0 - 0.09 * (k % 4), f" {ev['label']}", transform=ax.get_xaxis_transform(),
+                    fontsize=6.5, color="#333333", va="top", ha="left", clip_on=True)
+
+
+def paired_over_time(paired: dict[str, pd.DataFrame], events: Sequence[dict], title: str,
+                     level: float = 0.95) -> Figure:
+    """Per KPI, the paired difference (programme minus reference) per step with its t-interval band, events marked.
+
+    ``paired`` maps a KPI to ``analysis.programme.paired_by_step``'s frame.
+    """
+    fig, axes = _grid(len(paired))
+    for ax, (kpi, p) in zip(axes.flat, paired.items()):
+        ax.plot(p["step"], p["diff"], color="#4C72B0", lw=1.3)
+        ax.fill_between(p["step"], p["low"], p["high"], color="#4C72B0", alpha=0.2, lw=0)
+        ax.axhline(0, color="black", lw=0.7)
+        mark_events(ax, events, labels=ax is axes.flat[0])
+        ax.set_title(kpi, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}: paired difference per step, {level:.0%} t-interval band; dashed: events, "
+                 "dotted: their end", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     return fig

@@ -234,3 +234,106 @@ def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referen
                          "after": float(np.nanmean(post)), "change": m, "change_low": lo, "change_high": hi,
                          "n": len(pre)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the report's section
+
+
+def _ci(m: float, lo: float, hi: float) -> str:
+    if not np.isfinite(m):
+        return "n/a"
+    if not np.isfinite(lo):
+        return f"{m:.4g}"
+    return f"{m:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def _step(s: Any) -> str:
+    return "never" if s is None or (isinstance(s, float) and math.isnan(s)) else str(int(s))
+
+
+def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], scenarios: Sequence[str],
+            reference: str, kpis: Sequence[str], window: int = 6) -> list[str]:
+    """The report's "Policy programmes" section: every scenario with a timeline against ``reference``.
+
+    Args:
+        doc: the report document (``h2``, ``h3``, ``p``, ``bullets``, ``table``, ``figure``).
+        ts: the compare's per-step KPIs; records: scenario name to its recorded scenario dict.
+        kpis: the KPIs to show (those absent from ``ts`` are skipped).
+
+    Returns:
+        the programmes shown (empty: no section written).
+    """
+    from . import figures
+
+    progs = [s for s in scenarios if s != reference and events_of(records.get(s))]
+    if not progs or ts is None:
+        return []
+    kpis = [k for k in kpis if k in ts.columns]
+    spend = [k for k in SPENDING_KPIS if k in ts.columns]
+    ref_events = events_of(records.get(reference))
+    doc.h2("Policy programmes")
+    doc.p(f"Each scenario with a timeline against {reference}, paired by replicate (common random numbers): the "
+          "difference programme − reference per step; before: steps before the first event, after: from it on; "
+          "time to effect: the first step from which the difference stays significant (95% t-interval excludes 0 "
+          "to the end of the run). Gain per unit of spending: the summed difference of the KPI over the summed "
+          "extra spending from the first event on, with a delta-method 95% interval; shown when the extra "
+          "spending differs from 0. Break-even: the first step from which the cumulative extra profit (already "
+          "net of what the firms pay) stays ≥ 0, and from which its lower 95% bound does.")
+    if ref_events:
+        doc.p(f"The reference {reference} has events of its own: "
+              + "; ".join(f"step {e['at']}: {e['label']}" for e in ref_events) + ".")
+    for prog in progs:
+        events = events_of(records.get(prog))
+        start = min(e["at"] for e in events)
+        doc.h3(f"{prog} against {reference}")
+        doc.bullets([("", f"step {e['at']}"
+                      + (f", ramped over {e['ramp']} steps" if e.get("ramp") else "")
+                      + (f", until step {e['until']}" if e.get("until") else "")
+                      + f": {e['label']} (" + ", ".join(f"{k} = {v}" for k, v in e["set"].items()) + ")")
+                     for e in events])
+        ba = before_after(ts, kpis, prog, reference, start)
+        doc.table(pd.DataFrame({
+            "KPI": ba["kpi"],
+            f"before step {start}": [_ci(*r) for r in ba[["before", "before_low", "before_high"]].to_numpy()],
+            f"from step {start}": [_ci(*r) for r in ba[["after", "after_low", "after_high"]].to_numpy()],
+            "time to effect (step)": [_step(s) for s in ba["time_to_effect"]],
+        }))
+        if spend:
+            rows = []
+            for s in spend:
+                g = gain_per_spending(ts, [s], s, prog, reference, start).iloc[0]
+                rows.append({"spending KPI": s, f"extra spending from step {start} (sum)":
+                             _ci(g["extra_spending"], g["extra_low"], g["extra_high"])})
+            doc.p("Extra spending of the programme, summed over the steps from the first event, mean over "
+                  "replicates [95% t-interval]:")
+            doc.table(pd.DataFrame(rows))
+            extra = {s: gain_per_spending(ts, [kpis[0]], s, prog, reference, start).iloc[0] for s in spend}
+            extra = {s: abs(g["extra_spending"]) for s, g in extra.items() if np.isfinite(g["per_unit"])}
+            # public money first; else the largest extra spending, the programme's main cost
+            main = "public_spending" if "public_spending" in extra else max(extra, key=extra.get, default=None)
+            if main is not None:
+                gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start)
+                doc.p(f"Gain per unit of extra {main} (summed KPI difference over summed extra {main}):")
+                doc.table(pd.DataFrame({"KPI": gp["kpi"], "gain (sum)": [f"{v:.4g}" for v in gp["gain"]],
+                                        f"per unit of {main}": [_ci(*r) for r in gp[["per_unit", "per_unit_low",
+                                                                                       "per_unit_high"]].to_numpy()]}))
+            else:
+                doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
+                      "spending to report.")
+        if "profit" in ts.columns:
+            be = break_even(ts, prog, reference, start, cost="public_spending" if "public_spending" in ts.columns
+                            else None)
+            doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
+                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g}.")
+        head = kpis[: min(len(kpis), 8)]
+        doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "
+              "steps from it, and the change with its 95% t-interval.")
+        ar = around_events(ts, head, prog, reference, events, window=window)
+        doc.table(pd.DataFrame({"event": [f"{a}: {e}" for a, e in zip(ar["at"], ar["event"])], "KPI": ar["kpi"],
+                                "before": [f"{v:.4g}" for v in ar["before"]], "after": [f"{v:.4g}" for v in ar["after"]],
+                                "change": [_ci(*r) for r in ar[["change", "change_low", "change_high"]].to_numpy()]}))
+        paired = {k: paired_by_step(ts, k, prog, reference) for k in head}
+        doc.figure(figures.paired_over_time(paired, events, f"{prog} − {reference}"), f"programme_{prog}",
+                   f"{prog} minus {reference} per step, mean over paired replicates with 95% band; dashed lines: "
+                   "events, dotted: their end")
+    return progs

@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.scenario import ScenarioError
 
-from . import figures
+from . import figures, programme
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
 from .sensitivity import sweep_morris, sweep_sensitivity
@@ -297,10 +297,14 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     # Time series
     doc.h2("KPIs over time")
     if res.timeseries is not None:
-        doc.figure(figures.timeseries_ci(res.timeseries, head, scenarios), "timeseries",
-                   "Headline KPIs per step: mean over replicates with 95% t-interval band, per scenario")
+        events = [{**e, "label": f"{s}: {e['label']}"} for s in scenarios
+                  for e in programme.events_of(res.resolved_scenario(s))]
+        doc.figure(figures.timeseries_ci(res.timeseries, head, scenarios, events=events), "timeseries",
+                   "Headline KPIs per step: mean over replicates with 95% t-interval band, per scenario"
+                   + ("; dashed lines: timeline events, dotted: their end" if events else ""))
     else:
         doc.p("No timeseries.parquet in the folder: time series not available.")
+    programme.section(doc, res.timeseries, {s: res.resolved_scenario(s) for s in scenarios}, scenarios, ref, head)
 
     # Distributions
     doc.h2("Distributions")
