@@ -324,7 +324,9 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             be = break_even(ts, prog, reference, start, cost="public_spending" if "public_spending" in ts.columns
                             else None)
             doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
-                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g}.")
+                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g}."
+                  + ("" if "public_spending" in ts.columns else " The results hold no public spending, so money "
+                     "from outside the firms (a subsidy) is not counted as a cost here."))
         head = kpis[: min(len(kpis), 8)]
         doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "
               "steps from it, and the change with its 95% t-interval.")
