@@ -54,15 +54,18 @@ def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def events_of(scenario: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def events_of(scenario: Mapping[str, Any] | None, last_step: int | None = None) -> list[dict[str, Any]]:
     """The timeline of a recorded scenario (a manifest's scenario dict), sorted by step.
 
     Each event is ``{"at", "until", "ramp", "label", "set"}``; the old demand-shock and
-    competitor-entry keys appear as the events the model made of them.
+    competitor-entry keys appear as the events the model made of them. ``last_step``:
+    the last step the runs reached, if fewer than the scenario's ``run.steps``.
     """
     if not scenario:
         return []
     steps = scenario.get("run", {}).get("steps")
+    if last_step is not None:
+        steps = min(steps, last_step) if steps is not None else last_step
     m = scenario.get("market", {})
     out = []
     if m.get("shock_step") is not None:
@@ -265,12 +268,15 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
     """
     from . import figures
 
-    progs = [s for s in scenarios if s != reference and events_of(records.get(s))]
-    if not progs or ts is None:
+    if ts is None:
+        return []
+    last = int(ts["step"].max())
+    progs = [s for s in scenarios if s != reference and events_of(records.get(s), last)]
+    if not progs:
         return []
     kpis = [k for k in kpis if k in ts.columns]
     spend = [k for k in SPENDING_KPIS if k in ts.columns]
-    ref_events = events_of(records.get(reference))
+    ref_events = events_of(records.get(reference), last)
     doc.h2("Policy programmes")
     doc.p(f"Each scenario with a timeline against {reference}, paired by replicate (common random numbers): the "
           "difference programme − reference per step; before: steps before the first event, after: from it on; "
@@ -283,7 +289,7 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
         doc.p(f"The reference {reference} has events of its own: "
               + "; ".join(f"step {e['at']}: {e['label']}" for e in ref_events) + ".")
     for prog in progs:
-        events = events_of(records.get(prog))
+        events = events_of(records.get(prog), last)
         start = min(e["at"] for e in events)
         doc.h3(f"{prog} against {reference}")
         doc.bullets([("", f"step {e['at']}"

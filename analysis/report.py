@@ -298,7 +298,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     doc.h2("KPIs over time")
     if res.timeseries is not None:
         events = [{**e, "label": f"{s}: {e['label']}"} for s in scenarios
-                  for e in programme.events_of(res.resolved_scenario(s))]
+                  for e in programme.events_of(res.resolved_scenario(s), int(res.timeseries["step"].max()))]
         doc.figure(figures.timeseries_ci(res.timeseries, head, scenarios, events=events), "timeseries",
                    "Headline KPIs per step: mean over replicates with 95% t-interval band, per scenario"
                    + ("; dashed lines: timeline events, dotted: their end" if events else ""))
