@@ -127,3 +127,24 @@ def test_a_shipped_programme_against_its_static_reference_from_the_command_line(
     assert "Break-even" in section and "per unit of" in section
     assert "timeline events" in report  # the time-series figure marks them
     assert next(out.rglob("programme_regulation_from_30.png")).stat().st_size > 0
+
+
+def test_the_app_figures_mark_a_programme_s_events():
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+    from viz import figures, session
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "programmes" / "marketing_subsidy.toml"
+    events = session.timeline_events(load_scenario(path))
+    assert [(e["at"], e["until"], e["label"]) for e in events] == [(25, 49, "marketing subsidy (24 months)")]
+    df = pd.DataFrame({"step": np.arange(1, 61), "cooperation_rate": np.linspace(0.5, 0.7, 60)})
+
+    def vertical_lines(fig):
+        return {float(line.get_xdata()[0]) for ax in fig.axes for line in ax.get_lines()
+                if len(set(np.atleast_1d(line.get_xdata()))) == 1 and len(line.get_xdata()) == 2}
+
+    assert {25.0, 49.0} <= vertical_lines(figures.kpi_figure(df, events=events))
+    runs = {"a": df.assign(replicate=0)}
+    assert {25.0, 49.0} <= vertical_lines(figures.compare_figure(runs, events=events))
+    assert not vertical_lines(figures.kpi_figure(df.iloc[:10], events=events))  # not yet reached

@@ -197,7 +197,8 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
 def KpiPanel(run: Run, version: int):
     """Live KPI small multiples and the time-series downloads."""
     df = solara.use_memo(lambda: session.kpi_frame(run.model), [run, version])
-    fig = solara.use_memo(lambda: figures.kpi_figure(df), [run, version])
+    fig = solara.use_memo(lambda: figures.kpi_figure(df, events=session.timeline_events(run.model.params)),
+                          [run, version])
     stem = f"{run.name}_seed{run.seed}_step{int(run.model.time)}"
     with solara.Card("Key indicators", classes=["cc-kpi"]):
         solara.FigureMatplotlib(fig, dependencies=[run, version], format="png")
@@ -361,7 +362,10 @@ def ComparePage():
 
     runs = result.value
     fig = solara.use_memo(
-        lambda: figures.compare_figure(runs, f"seed {seed_text.value}, {replicates.value} replicate(s)") if runs else None,
+        lambda: figures.compare_figure(runs, f"seed {seed_text.value}, {replicates.value} replicate(s)", events=[
+            e for name in dict.fromkeys((name_a.value, name_b.value))
+            for e in session.timeline_events(load_scenario(by_name[name].path), f"{name}: ", steps.value)])
+        if runs else None,
         [runs])
 
     solara.Title("clustercoop — compare")

@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from analysis.figures import mark_events
 from viz.session import KPI_PANELS, MORGAN_HUNT
 
 __all__ = [
@@ -287,8 +288,8 @@ def pick_node(firms: pd.DataFrame, x: float, y: float, slack: float = 6.0) -> in
     return int(firms["id"].to_numpy()[np.flatnonzero(hit)[np.argmin(d[hit])]])
 
 
-def kpi_figure(df: pd.DataFrame, title: str = "") -> Figure:
-    """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``)."""
+def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = ()) -> Figure:
+    """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``); timeline ``events`` marked."""
     fig = Figure(figsize=(10, 4.6), dpi=100)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.1, top=0.9 if title else 0.94, wspace=0.28, hspace=0.38)
     axes = fig.subplots(2, 4).ravel()
@@ -297,6 +298,7 @@ def kpi_figure(df: pd.DataFrame, title: str = "") -> Figure:
         for col in cols:
             if col in df:
                 ax.plot(x, df[col], lw=1.6, label=col.replace("_", " "), marker="o" if len(df) < 3 else None, ms=3)
+        mark_events(ax, [e for e in events if e["at"] <= x.max()] if len(df) else [], labels=ax is axes[0])
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -356,12 +358,13 @@ def morgan_hunt_figure(values: pd.DataFrame, firm_label: str | None = None) -> F
     return fig
 
 
-def compare_figure(runs: dict[str, pd.DataFrame], title: str = "") -> Figure:
+def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[dict] = ()) -> Figure:
     """KPIs of several scenarios overlaid; mean over replicates with a min-max band.
 
     Args:
         runs: label -> frame from ``session.run_replicates`` (columns replicate, step, KPIs).
         title: figure title.
+        events: timeline events to mark (``session.timeline_events``).
     """
     fig = Figure(figsize=(11, 5.2), dpi=100)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.08, top=0.9, wspace=0.28, hspace=0.35)
@@ -376,6 +379,7 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "") -> Figure:
                         label=label if len(cols) == 1 else f"{label}: {col.replace('_', ' ')}")
                 if df["replicate"].nunique() > 1:
                     ax.fill_between(g.index, g["min"], g["max"], color=color, alpha=0.18, lw=0)
+        mark_events(ax, events, labels=ax is axes[0])
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

@@ -307,6 +307,13 @@ def frame_bytes(df: pd.DataFrame, fmt: Literal["csv", "parquet"]) -> bytes:
     return buf.getvalue()
 
 
+def timeline_events(scenario: Scenario, label: str = "", last_step: int | None = None) -> list[dict]:
+    """The scenario's timeline events for the figures (``analysis.programme.events_of``), labels prefixed by ``label``."""
+    from analysis.programme import events_of
+
+    return [{**e, "label": f"{label}{e['label']}"} for e in events_of(scenario.model_dump(), last_step)]
+
+
 def run_replicates(path: Path | str, seed: int, steps: int, replicates: int = 1,
                    overrides: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run one scenario for ``replicates`` seeds (``seed``, ``seed+1``, ...), stacked.
