@@ -121,3 +121,14 @@ def test_validate_command_rejects_a_fixed_lever(tmp_path, capsys):
     f.write_text('[[policy]]\nat = 5\nset = { "structure.kind" = "star" }\n')
     assert main(["validate", str(f)]) == 2
     assert "structure.kind" in capsys.readouterr().err
+
+
+def test_every_set_up_only_entry_names_a_field_or_section_of_the_scenario():
+    from sim.scenario import SET_UP_ONLY
+
+    dump = Scenario().model_dump()
+    for key in SET_UP_ONLY:
+        node = dump
+        for part in key.split("."):
+            assert isinstance(node, dict) and part in node, key
+            node = node[part]
