@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.12:
 #   make compare   - the main job: compare the shipped scenarios, write the report
-#   make test      - the test suite
+#   make test      - the test suite (everything, slow tests included)
+# While working, `make test-fast` skips the tests marked slow.
 # Each creates the virtual environment (.venv) on first use.
 
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
@@ -8,7 +9,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: compare test bench viz clean-venv
+.PHONY: compare test test-fast bench viz clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ compare: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

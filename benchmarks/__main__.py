@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m benchmarks            # the full set (3 to 6 minutes on 2 cores)
-    python -m benchmarks --quick    # a smaller subset (under a minute)
+    python -m benchmarks            # the full set (a few minutes)
+    python -m benchmarks --quick    # a smaller subset
 
 Sections: step speed (vectorized vs the naive reference, edge-updates/s),
 where the step's time goes (per phase, and the floor of its exp/tanh calls
@@ -41,7 +41,7 @@ PLANS = {
         "structure_reference": True,
         "memory_n": [10_000, 100_000],
         "throughput_runs": [2000],  # long enough that start-up is small next to the runs
-        "throughput_rounds": 7,  # interleaved rounds; speed-ups are medians of per-round ratios (shared, noisy machine)
+        "throughput_rounds": 7,  # interleaved rounds: the machine drifts, so each round pairs with its own serial sweep
         "sweep_memory_runs": [2_000, 10_000],
     },
     "quick": {
@@ -78,7 +78,7 @@ def _timed(impl: str, n: int, degree: float = 8.0, structure: str = "network", f
 def main(argv: list[str] | None = None) -> int:
     """Run the plan and write the report."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a smaller subset (under a minute on 2 cores)")
+    ap.add_argument("--quick", action="store_true", help="a smaller subset of sizes and rounds")
     ap.add_argument("--sweep-runs", type=int, nargs=2, metavar=("SMALL", "LARGE"),
                     help="run counts of the sweep-memory check (default: 2000 10000; --quick: 100 400)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="output folder (default: benchmarks/results)")

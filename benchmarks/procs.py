@@ -47,9 +47,8 @@ def watch(args: list[str], interval: float = 0.1, timeout: float | None = None,
 
     Args:
         args: arguments after ``python``.
-        interval: seconds between memory samples. A sample reads every process of the tree
-            (about 1.5 ms of this process's CPU), so frequent samples take a few percent of a
-            core from a command that keeps every core busy.
+        interval: seconds between memory samples. A sample reads every process of the tree,
+            so frequent samples take CPU from a command that keeps every core busy.
         timeout: kill the command after this many seconds.
         env: variables to add to this process's environment for the command.
     """

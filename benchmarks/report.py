@@ -80,9 +80,9 @@ def _throughput(res: dict) -> dict[str, dict[str, float]]:
 def round_ratios(res: dict, key: str = "steady_runs_per_s") -> dict[str, list[float]]:
     """Per parallel executor: its rate over the serial rate of the same round, one ratio per round.
 
-    The shared machine's speed drifts by up to 30 % within a minute, so the ratio of two medians
-    taken over different rounds mixes the executors with the drift; the serial and parallel sweeps
-    of one round run seconds apart, and the median of their ratios is the speed-up estimate.
+    The shared machine's speed drifts within a minute, so the ratio of two medians taken over
+    different rounds mixes the executors with the drift; the serial and parallel sweeps of one
+    round run seconds apart, and the median of their ratios is the speed-up estimate.
     Rounds without a finite rate on both sides are left out.
     """
     rows = _first_size_rounds(res)
@@ -117,7 +117,7 @@ def _ratio_range(res: dict, name: str) -> str:
 
 
 def targets(res: dict) -> list[list]:
-    """The issue's targets with the measured figure and whether it is met."""
+    """The performance targets with the measured figure and whether it is met."""
     out = []
     vec = _find(res["speed"], "vectorized", 10_000)
     ratios = _ratios(res["speed"], vec) if vec else None
@@ -142,7 +142,7 @@ def targets(res: dict) -> list[list]:
 
 
 def headline_rows(res: dict) -> list[list]:
-    """The short table for the README."""
+    """The short table of the main figures."""
     rows = []
     vec = _find(res["speed"], "vectorized", 10_000)
     full = _find(res["speed"], "vectorized (full)", 10_000)
@@ -255,7 +255,7 @@ def write(res: dict, out: Path) -> None:
         "",
         _table(["measure", "value"], headline_rows(res)),
         "",
-        "## Targets (issue 7)",
+        "## Targets",
         "",
         _table(["target", "measured", ""], targets(res)),
         "",
@@ -303,8 +303,8 @@ def write(res: dict, out: Path) -> None:
         "when each sweep ended (above about 2 on 2 cores, other work was competing).",
         "",
         "The executors run in interleaved rounds (serial, `--jobs 2`, `--dask-local 2`, each round starting one executor later "
-        "than the one before, so that none always follows another). The shared machine's speed drifts by up to 30 % within "
-        "a minute, so a speed-up is the median over rounds of the parallel rate divided by the serial rate of the same round; "
+        "than the one before, so that none always follows another). The shared machine's speed drifts within "
+        "minutes, so a speed-up is the median over rounds of the parallel rate divided by the serial rate of the same round; "
         "the runs/s columns are medians per executor.",
         "",
         _table(["round", "executor", "runs", "firms", "steps", "wall s", "runs/s incl. start-up", "steady-state runs/s", "load after"],

@@ -9,11 +9,7 @@ The steady-state rate leaves start-up and the final consolidation out. Every
 process that runs chunks logs each chunk's start and end (``CHUNK_LOG_ENV`` of
 ``runner.chunks``), so the window opens when the last worker to finish its first
 chunk finishes it: by then every worker has started, imported the model and
-run a chunk, whenever it started. (The part files, which an earlier version
-watched, do not say which worker wrote them: opening at the w-th part file
-assumed each of w workers had written one, but a Dask worker that registers
-late starts 0.2 to 0.4 s after the other, whose second chunk then opened a
-window holding the late worker's start-up.) The window closes when the last
+run a chunk, however late it registered. The window closes when the last
 chunk ends; a chunk that straddles its opening counts with the share of its
 time inside.
 """
@@ -101,8 +97,8 @@ def run_sweep(runs: int, executor: list[str], *, n_firms: int = 20, steps: int =
         steps: steps per run.
         points: grid points of the swept parameter.
         memory_interval: seconds between memory samples of the process tree. Each sample
-            costs this process about 1.5 ms of CPU, which a sweep on every core pays for:
-            throughput runs sample every 0.25 s, memory runs every 0.05 s.
+            costs CPU that a sweep on every core pays for, so throughput runs sample less
+            often than memory runs.
     """
     if runs % points:
         raise ValueError(f"runs ({runs}) must be a multiple of points ({points})")

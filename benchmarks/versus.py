@@ -5,18 +5,16 @@ Usage::
     python -m benchmarks.versus REV                 # e.g. HEAD~3, a tag, a commit
     python -m benchmarks.versus REV --rounds 7 --firms 10000 --steps 60
 
-The machines we measure on are shared: the same code's step time moves by
-25 % or more within an hour (on 2026-11-23 the step at N = 10,000 took
-between about 4.3 and 5.7 ms, and the naive reference between 1.9 and
-3.0 s). Absolute figures from different runs are not comparable; a ratio
-measured in one run is. This command checks ``REV`` out
-into a temporary git worktree, then alternates fresh processes of the two
-trees (the order flips every round), each building the core-configuration
-model of its own ``benchmarks.timing.scenario_for`` and timing ``--steps``
-steps after a warm-up. Both trees run with this interpreter and its
-packages. It prints each side's median step time and the median over rounds
-of the per-round ratio ``REV / this tree`` (above 1: this tree is faster).
-The worktree is removed at the end.
+The machines we measure on are shared and their speed drifts, so absolute
+figures from different runs are not comparable; a ratio measured in one run
+is. This command checks ``REV`` out into a temporary git worktree, then
+alternates fresh processes of the two trees (the order flips every round),
+each building the core-configuration model of its own
+``benchmarks.timing.scenario_for`` and timing ``--steps`` steps after a
+warm-up. Both trees run with this interpreter and its packages. It prints
+each side's median step time and the median over rounds of the per-round
+ratio ``REV / this tree`` (above 1: this tree is faster). The worktree is
+removed at the end.
 """
 
 from __future__ import annotations
