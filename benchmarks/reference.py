@@ -26,6 +26,7 @@ import math
 
 import mesa
 import networkx as nx
+import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 
 from sim.scenario import Scenario
@@ -41,6 +42,8 @@ __all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
 CORE_OVERRIDES: dict[str, float] = {
     "demography.entry_rate": 0.0,
     "demography.leave_rate": 0.0,
+    "demography.closure_rate": 0.0,
+    "demography.leading_entry_rate": 0.0,
     "marketing.cluster_brand": 0.0,
     "marketing.channel_sharing": 0.0,
     "marketing.leading_traction": 0.0,
@@ -294,6 +297,7 @@ class Firm(Actor):
         self.reputation = 1.0
         self.strikes = 0.0
         self.energy_intensity = max(0.2 * f.energy_intensity, rnd.gauss(f.energy_intensity, f.energy_intensity_sd))
+        self.product_group = rnd.randrange(f.n_product_groups)
         self.payoff = self.profit = 0.0
         self.last_share = 0.0
         self.new_disposition = self.disposition
@@ -388,15 +392,16 @@ class Firm(Actor):
         p = m.params
         mk = p.market
         lift = mk.brand_premium * (m.market.equity * self.member + (m.market.corporate if self.kind == LEADING else 0.0))
-        base = self.capacity * m.market.demand_now
+        base = self.capacity * m.prices[self.product_group]
         self.revenue = base * (1.0 + lift)
         brand_revenue = base * lift
-        gross = self.revenue * (mk.margin - mk.energy_price * self.energy_intensity) - p.firms.fixed_cost * self.capacity
+        unit_cost = 1.0 - mk.margin + mk.energy_price * self.energy_intensity + p.firms.fixed_cost
+        gross = self.revenue - unit_cost * self.capacity
         self.profit = gross + self.cash - m.digitalization_cost
         self.resources += self.profit
         cap = max(self.capacity, 1e-9)
         self.payoff = self.profit / cap
-        received = (self.share + self.surplus + brand_revenue * mk.margin) / cap
+        received = (self.share + self.surplus + brand_revenue) / cap
         self.benefit += p.trust.memory * (received - self.benefit)
         self.sunk = 0.95 * self.sunk + self.contribution + self.dues_paid
         self.last_share = self.share
@@ -474,7 +479,7 @@ class ReferenceModel(mesa.Model):
             if p.mechanisms.contract.enabled and not actors[a].is_association and not actors[b].is_association:
                 if self.random.random() < p.mechanisms.contract.initial_share:
                     link.contract_left = self.random.randint(1, p.mechanisms.contract.duration)
-        self.market = Market(p)
+        self.market = Market(p, self.group_capacity())
         info = p.information
         self.message_rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
         self.relay_delay = int(round(info.relay_delay * (1.0 - info.digitalization)))
@@ -485,6 +490,13 @@ class ReferenceModel(mesa.Model):
         self.t = 0
         self.cooperation_rate = self.mean_trust = self.mean_commitment = 0.0
         self.datacollector = mesa.DataCollector(model_reporters={"cooperation_rate": "cooperation_rate", "mean_trust": "mean_trust", "mean_commitment": "mean_commitment"})
+
+    def group_capacity(self) -> list[float]:
+        """The live firms' capacity per product group."""
+        x = [0.0] * self.params.firms.n_product_groups
+        for f in self.live_firms():
+            x[f.product_group] += f.capacity
+        return x
 
     def live_firms(self):
         """The firms still in the cluster, as an AgentSet."""
@@ -531,6 +543,7 @@ class ReferenceModel(mesa.Model):
             firms.select(lambda f: f.member).shuffle_do("pull_culture")
         # market, learning, exits
         self.market.invest(self.brand_spend, 0.0, self.treasury_spend, 0.0, 0.0, len(firms))
+        self.prices = self.market.group_price(np.array(self.group_capacity())).tolist()
         firms.shuffle_do("earn")
         pays = [f.payoff for f in firms]
         self.payoff_spread = max(1e-9, max(pays) - min(pays)) if pays else 1e-9

@@ -89,6 +89,9 @@ class StepContext:
         digitalization_cost: what each firm paid for the IT-actor (``information``).
         brand_revenue: ``(n,)`` the part of revenue due to brand premiums (``market``).
         acted: ``(n,)`` firms that acted this step and did not exit (``demography``).
+        ledger: the firms' money flows of the step by source, in 100 k€ (positive: into the firms); their
+            sum is the firms' total profit (``market.sell`` adds sales and costs). Brand fees pass between
+            firms and are not listed.
     """
 
     t: int
@@ -107,3 +110,4 @@ class StepContext:
     digitalization_cost: float = 0.0
     brand_revenue: np.ndarray | None = None
     acted: np.ndarray | None = None
+    ledger: dict[str, float] = field(default_factory=dict)

@@ -54,6 +54,7 @@ KPI_COLUMNS: tuple[str, ...] = (
     "public_good_out",
     "digitalization_cost",
     "demand",
+    "price",
 )
 
 #: The five Morgan-Hunt antecedents, cluster means (also model columns).

@@ -128,7 +128,9 @@ class ClusterModel(ModelBase):
         self.chain_order = (struct.chain_order + n_a) if struct.chain_order is not None else None
         self.structure_kind = p.structure.kind
         self.labels = struct.labels
-        self.market = Market(p)
+        self.initial_firms = n_f
+        self.market = Market(p, np.bincount(st.product_group[firm_nodes], weights=st.capacity[firm_nodes],
+                                            minlength=p.firms.n_product_groups))
         self.energy_reference = float(st.energy_intensity[firm_nodes].mean()) if n_f else 1.0
         for a in assoc_nodes:
             self.node_agent[int(a)] = Association(self, int(a))
@@ -207,7 +209,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     # mean trust over live edges observed by firms (after exits and entries)
     tr_sum, tr_n = live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
     spend = pool.pool_in + reg.dues + mk.fees + mk.fair_spend
-    returns = float(pool.share.sum() + p.market.margin * ctx.brand_revenue.sum())
+    returns = float(pool.share.sum() + ctx.brand_revenue.sum())
     m = model
     m.step_count = int(m.time)
     now_kind = st.kind[: st.n_nodes][st.firm_mask()]  # after exits and entries
@@ -237,6 +239,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     m.public_good_out = pool.pool_out
     m.digitalization_cost = ctx.digitalization_cost * len(ctx.masks.firms_idx)
     m.demand = ctx.demand
+    m.price = m.market.price_index
     # per actor type
     now = np.bincount(now_kind, minlength=2)
     for g, tname in ((ENTERPRISE, "enterprise"), (LEADING, "leading_firm")):

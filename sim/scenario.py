@@ -70,7 +70,7 @@ class FirmParams(_Section):
 
     cooperativeness: float = Field(0.6, ge=0.0, le=1.0, description="mean initial disposition to cooperate")
     cooperativeness_sd: float = Field(0.15, ge=0.0, le=1.0)
-    resources: float = Field(20.0, ge=0.0, description="mean initial resources (money units)")
+    resources: float = Field(20.0, ge=0.0, description="mean initial resources per unit capacity (100 k€)")
     capacity_sigma: float = Field(0.5, ge=0.0, le=3.0, description="log-normal sigma of capacity")
     leading_capacity: float = Field(10.0, ge=1.0, le=1000.0, description="capacity of a leading firm relative to a mean SME")
     energy_intensity: float = Field(1.0, gt=0.0, le=10.0, description="mean energy use per unit of output")
@@ -78,7 +78,7 @@ class FirmParams(_Section):
     n_product_groups: int = Field(4, ge=1, le=100)
     values_dim: int = Field(3, ge=1, le=10, description="dimensions of the shared-values profile")
     values_spread: float = Field(0.25, ge=0.0, le=1.0, description="sd of values around the cluster culture")
-    fixed_cost: float = Field(0.1, ge=0.0, description="fixed cost per step of an SME")
+    fixed_cost: float = Field(0.1, ge=0.0, description="fixed cost per step per unit capacity (100 k€ per capacity-month)")
 
 
 class TrustParams(_Section):
@@ -160,13 +160,14 @@ class InformationParams(_Section):
 class MarketParams(_Section):
     """External demand and brand equity (000, 003 section 4)."""
 
-    demand: float = Field(1.0, gt=0.0, description="demand per unit capacity at brand equity 0")
+    demand: float = Field(1.0, gt=0.0, le=100.0, description="market size: output the market buys at the reference price, as a multiple of the initial cluster's capacity")
+    elasticity: float = Field(2.0, gt=1.0, le=20.0, description="price elasticity of demand for the cluster's output (constant)")
     growth: float = Field(0.0, ge=-0.2, le=0.2, description="demand growth per step")
-    margin: float = Field(0.35, ge=0.0, le=1.0, description="gross margin on revenue before energy costs")
-    energy_price: float = Field(0.15, ge=0.0)
+    margin: float = Field(0.35, ge=0.0, le=1.0, description="gross margin at the reference price before energy costs: variable cost per unit of output is 1 - margin")
+    energy_price: float = Field(0.15, ge=0.0, description="energy cost per unit of output at energy intensity 1 (100 k€ per capacity-month)")
     brand_decay: float = Field(0.05, ge=0.0, le=1.0, description="share of brand equity lost per step")
     brand_efficiency: float = Field(1.0, ge=0.0, description="equity gained per unit spent, per firm-normalised unit")
-    brand_premium: float = Field(0.5, ge=0.0, le=5.0, description="demand uplift at brand equity 1")
+    brand_premium: float = Field(0.5, ge=0.0, le=5.0, description="price premium at brand equity 1")
     competitor_pressure: float = Field(0.0, ge=0.0, le=0.9, description="share of demand taken by outside competitors")
     shock_step: int | None = Field(None, ge=0, description="step at which a demand shock starts")
     shock_size: float = Field(-0.3, ge=-0.95, le=5.0, description="relative change of demand during the shock")
@@ -199,8 +200,12 @@ class InternalMarketingParams(_Section):
 
 
 class DemographyParams(_Section):
-    entry_rate: float = Field(0.005, ge=0.0, le=1.0, description="expected entrants per step per member, scaled by attractiveness")
-    leave_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step a firm with propensity to leave 1 leaves")
+    entry_rate: float = Field(0.005, ge=0.0, le=1.0, description="potential entrants per step per initial firm; each enters if its expected profit beats the outside option by the entry hurdle")
+    leave_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step that a firm earning less than its outside option, with propensity to leave 1, leaves")
+    outside_option: float = Field(0.03, ge=-1.0, le=10.0, description="profit per step per unit capacity a firm could earn outside the cluster (100 k€ per capacity-month)")
+    entry_cost: float = Field(3.0, ge=0.0, le=1000.0, description="sunk set-up cost of an entrant per unit capacity (100 k€), paid to outside suppliers")
+    closure_rate: float = Field(0.003, ge=0.0, le=1.0, description="chance per step a firm closes for reasons outside the model (succession, takeover)")
+    leading_entry_rate: float = Field(0.006, ge=0.0, le=1.0, description="chance per step a leading firm considers entering (rare)")
     entry_links: int = Field(2, ge=1, le=50, description="links of an entrant (network kinds)")
 
 

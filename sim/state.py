@@ -53,6 +53,7 @@ NODE_FIELDS: dict[str, type] = {
     "revenue": np.float64,
     "profit": np.float64,
     "payoff": np.float64,  # profit per unit capacity this step (what imitation compares)
+    "payoff_ema": np.float64,  # smoothed payoff: what a firm weighs against its outside option (demography)
     "brand_user": np.bool_,  # uses the leading firm's brand (traction)
     "treasury": np.float64,  # associations: dues and fines
     # Morgan-Hunt variables per actor

@@ -46,6 +46,8 @@ def trade(model, ctx) -> None:
     if p.mechanisms.contract.enabled:
         ctx.contracts = run_contracts(model.state, ctx.masks.live_ff, p, model.rng)
         ctx.cash += ctx.contracts.cash
+        # breach gains and penalties pass between the partners; what is left is the contracts' value net of costs
+        ctx.ledger["contract_surplus"] = ctx.contracts.created
     else:
         ctx.contracts = ContractResult(surplus=np.zeros(n), caught=np.zeros(n, dtype=bool))
 

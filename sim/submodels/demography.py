@@ -1,22 +1,37 @@
 """Demography (ODD 5, 7.12): how firms are born (at the start and on entry), exit, enter, and where
-entrants link.
+entrants link. Firms weigh the cluster against an outside option, so the cluster settles at the size
+its market supports.
 
 Exits, in order: (1) members on the expulsion list leave ("expelled");
-(2) firms with ``resources < 0`` leave ("bankrupt"); (3) each remaining firm
-leaves with probability ``leave_rate propensity_to_leave_i`` ("left").
-Leaving masks the row; its links die; the agent is removed.
+(2) firms with ``resources < 0`` leave ("bankrupt"); (3) a firm whose
+smoothed payoff (``payoff_ema``, profit per unit capacity) is below the
+outside option leaves with probability ``leave_rate propensity_to_leave_i``
+("left": a committed firm holds on longer); (4) any firm closes with
+probability ``closure_rate`` ("closed": succession, takeover, reasons
+outside the model). One uniform per row decides (3) at its bottom and (4)
+at its top. Leaving masks the row; its links die; the agent is removed.
 
-Entries, with N active firms and mean payoff P of the active firms::
+Entries: ``K ~ Poisson(entry_rate n_0)`` potential entrants arrive (``n_0``
+the initial number of firms, so the flow of candidates does not grow with
+the cluster); each picks a product group g uniformly and enters when the
+payoff it expects, a mean SME's at the price its own capacity would leave::
 
-    attractiveness = sigma(10 P)
-    K ~ Poisson(entry_rate N attractiveness)
+    E_g = P_g(X_g + 1) (1 + premium B) - (1 - margin + energy_price e) - fixed_cost + c
 
-Entrants are enterprises drawn as at the start (:func:`add_firms`), join a
-uniformly random association (tier 2 in a hierarchy) and link as the
-structure dictates (:func:`entrant_links`): to the centre of a star; after
-the last active firm of a chain; to the middle tier of a hierarchy; by
-preferential attachment (live firm-firm degree + 1) in a network or an
-edge list.
+(``c`` the members' mean cash per unit capacity this step: pool shares,
+contracts, dues, fees) beats the outside option by the entry hurdle,
+``E_g > outside_option + entry_cost / AMORTIZATION``. An entrant pays
+``entry_cost cap`` to outside suppliers from its starting resources. A
+leading firm considers entering with probability ``leading_entry_rate`` per
+step, into a random group, by the same test with its capacity and corporate
+brand; with closures at ``closure_rate`` the number of leading firms drifts
+around ``leading_entry_rate / closure_rate``.
+
+Entrants join a uniformly random association (tier 2 in a hierarchy, a
+leading firm tier 0) and link as the structure dictates
+(:func:`entrant_links`): to the centre of a star; after the last active firm
+of a chain; to the middle tier of a hierarchy; by preferential attachment
+(live firm-firm degree + 1) in a network or an edge list.
 """
 
 from __future__ import annotations
@@ -28,7 +43,17 @@ from ..agents import Enterprise, LeadingFirm
 from ..numerics import JIT, sigmoid_np
 from ..state import ASSOCIATION, ENTERPRISE, LEADING
 
-__all__ = ["turnover", "add_firms", "exits", "entries", "entrant_links", "exit_candidates", "live_ff_degree"]
+__all__ = ["turnover", "add_firms", "exits", "entries", "entrant_links", "exit_candidates", "live_ff_degree",
+           "AMORTIZATION", "entry_hurdle"]
+
+#: Steps over which an entrant expects to recover its set-up cost (five years).
+AMORTIZATION = 60
+
+
+def entry_hurdle(p) -> float:
+    """The payoff per unit capacity an entrant must expect: the outside option plus the amortised entry cost."""
+    d = p.demography
+    return d.outside_option + d.entry_cost / AMORTIZATION
 
 
 def turnover(model, ctx) -> None:
@@ -39,7 +64,7 @@ def turnover(model, ctx) -> None:
     exits(model, ctx.regulation.expelled, firms)
     model.exits = sum(model.exit_reasons.values()) - before
     ctx.acted = firms & st.active[: ctx.n]  # behavioural KPIs are over firms that acted this step
-    model.entries = entries(model, firms)
+    model.entries = entries(model, ctx, firms)
 
 
 def add_firms(model, nodes: np.ndarray, kind: np.ndarray, tier: np.ndarray, assoc: np.ndarray) -> None:
@@ -56,6 +81,7 @@ def add_firms(model, nodes: np.ndarray, kind: np.ndarray, tier: np.ndarray, asso
     cap = np.where(kind == LEADING, f.leading_capacity, cap)
     st.capacity[nodes] = cap
     st.resources[nodes] = f.resources * cap
+    st.payoff_ema[nodes] = entry_hurdle(p)  # what it expected on coming in (the initial firms: as much)
     st.disposition[nodes] = np.clip(rng.normal(f.cooperativeness, f.cooperativeness_sd, k), 0.0, 1.0)
     st.commitment[nodes] = p.trust.commitment_initial
     st.partner_commitment[nodes] = p.trust.commitment_initial
@@ -71,39 +97,71 @@ def add_firms(model, nodes: np.ndarray, kind: np.ndarray, tier: np.ndarray, asso
 
 
 def exits(model, expelled: np.ndarray, firms: np.ndarray) -> None:
-    """The expelled leave, then the bankrupt, then those who choose to (one uniform per row)."""
+    """The expelled leave, then the bankrupt, then those below their outside option and those that close
+    (one uniform per row)."""
     st, rng, p = model.state, model.rng, model.params
+    d = p.demography
     n = st.n_nodes
     for node in expelled.tolist():
         if st.active[node]:
             model.node_agent[node].leave("expelled")
-    rows = np.empty((2, n), dtype=np.int64)
-    n_bankrupt, n_leaving = exit_candidates(firms, st.active[:n], st.resources[:n], rng.random(n),
-                                            float(p.demography.leave_rate), st.propensity_to_leave[:n],
-                                            rows[0], rows[1])
-    for node in rows[0, :n_bankrupt].tolist():
-        model.node_agent[node].leave("bankrupt")
-    for node in rows[1, :n_leaving].tolist():
-        model.node_agent[node].leave("left")
+    rows = np.empty((3, n), dtype=np.int64)
+    counts = np.zeros(3, dtype=np.int64)
+    exit_candidates(firms, st.active[:n], st.resources[:n], st.payoff_ema[:n], rng.random(n), float(d.outside_option),
+                    float(d.leave_rate), st.propensity_to_leave[:n], float(d.closure_rate), rows, counts)
+    for j, reason in enumerate(("bankrupt", "left", "closed")):
+        for node in rows[j, : counts[j]].tolist():
+            model.node_agent[node].leave(reason)
 
 
-def entries(model, firms: np.ndarray) -> int:
-    """Draw this step's entrants, add them and their links; return how many entered."""
+def expected_payoff(model, x: np.ndarray, cash: float, capacity: float, leading: bool) -> np.ndarray:
+    """What a firm of ``capacity`` expects per unit capacity in each product group, with ``x`` the groups'
+    capacity before it and ``cash`` the members' mean cash per unit capacity (module docstring)."""
+    p, mk = model.params, model.market
+    m = p.market
+    price = mk.group_price(x + capacity)
+    lift = m.brand_premium * (mk.equity + (mk.corporate if leading else 0.0))
+    cost = 1.0 - m.margin + m.energy_price * p.firms.energy_intensity + p.firms.fixed_cost
+    return price * (1.0 + lift) - cost + cash
+
+
+def entries(model, ctx, firms: np.ndarray) -> int:
+    """Draw this step's candidates, let in those whose expected payoff clears the hurdle, add them and their
+    links; return how many entered."""
     st, rng, p = model.state, model.rng, model.params
+    d = p.demography
     n = st.n_nodes
     firms = firms & st.active[:n]
-    n_firms = int(firms.sum())
-    if n_firms == 0 or p.demography.entry_rate == 0:
+    k = int(rng.poisson(d.entry_rate * model.initial_firms)) if d.entry_rate > 0 else 0
+    leader = bool(d.leading_entry_rate > 0 and rng.random() < d.leading_entry_rate)
+    if k == 0 and not leader:
         return 0
-    attractiveness = float(sigmoid_np(10.0 * st.payoff[:n][firms].mean()))
-    k = int(rng.poisson(p.demography.entry_rate * n_firms * attractiveness))
-    if k == 0:
+    hurdle = entry_hurdle(p)
+    n_groups = len(model.market.base)
+    groups = rng.integers(0, n_groups, k + leader)
+    cap_now = st.capacity[:n]
+    x = np.bincount(st.product_group[:n][firms], weights=cap_now[firms], minlength=n_groups)
+    ents = firms & (st.kind[:n] == ENTERPRISE)
+    cash = float((ctx.cash[ents] / cap_now[ents]).mean()) if ents.any() else 0.0
+    kinds, chosen = [], []
+    for j, g in enumerate(groups.tolist()):
+        is_leader = leader and j == k
+        cap = p.firms.leading_capacity if is_leader else 1.0
+        if expected_payoff(model, x, cash, cap, is_leader)[g] > hurdle:
+            x[g] += cap  # the next candidate sees this one's supply
+            kinds.append(LEADING if is_leader else ENTERPRISE)
+            chosen.append(g)
+    if not kinds:
         return 0
+    k = len(kinds)
+    kind = np.array(kinds, dtype=np.int8)
     n_assoc = int((st.kind[:n] == ASSOCIATION).sum())
     nodes = st.add_nodes(k)
     assoc = rng.integers(0, n_assoc, k) if n_assoc else np.full(k, -1)
-    tier = np.full(k, 2 if model.structure_kind == "hierarchical" else -1)
-    add_firms(model, nodes, np.full(k, ENTERPRISE), tier, assoc)
+    tier = np.where(kind == LEADING, 0, 2) if model.structure_kind == "hierarchical" else np.full(k, -1)
+    add_firms(model, nodes, kind, tier, assoc)
+    st.product_group[nodes] = chosen
+    st.resources[nodes] -= d.entry_cost * st.capacity[nodes]  # paid to outside suppliers
     a, b = entrant_links(model, nodes, firms)
     if len(a):
         st.add_edges(a, b, p.trust.initial)
@@ -146,22 +204,24 @@ def entrant_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarr
 
 
 @numba.njit(**JIT)
-def exit_candidates(firms, active, resources, r, leave_rate, propensity_to_leave, bankrupt, leaving):
-    """Active firms with negative resources go bankrupt; of the others, a firm leaves when
-    ``r_i < leave_rate propensity_to_leave_i``. Rows go to the front of ``bankrupt`` and ``leaving``
-    (in row order); returns how many of each."""
-    n_bankrupt = 0
-    n_leaving = 0
+def exit_candidates(firms, active, resources, payoff_ema, r, outside_option, leave_rate, propensity_to_leave,
+                    closure_rate, rows, counts):
+    """Active firms with negative resources go bankrupt (``rows[0]``); of the others, a firm below its outside
+    option leaves when ``r_i < leave_rate propensity_to_leave_i`` (``rows[1]``), and any firm closes when
+    ``r_i >= 1 - closure_rate`` (``rows[2]``). Rows go to the front of each, in row order; ``counts`` how many."""
     for i in range(firms.shape[0]):
         if not (firms[i] and active[i]):
             continue
+        j = -1
         if resources[i] < 0:
-            bankrupt[n_bankrupt] = i
-            n_bankrupt += 1
-        elif r[i] < leave_rate * propensity_to_leave[i]:
-            leaving[n_leaving] = i
-            n_leaving += 1
-    return n_bankrupt, n_leaving
+            j = 0
+        elif payoff_ema[i] < outside_option and r[i] < leave_rate * propensity_to_leave[i]:
+            j = 1
+        elif r[i] >= 1.0 - closure_rate:
+            j = 2
+        if j >= 0:
+            rows[j, counts[j]] = i
+            counts[j] += 1
 
 
 @numba.njit(**JIT)

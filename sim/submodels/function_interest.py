@@ -43,6 +43,8 @@ def share_pool(model, ctx) -> None:
     st.contribution[:n] = 0.0
     if p.mechanisms.function_interest.enabled:
         ctx.pool = run_pool(st, m.members, m.n_assoc, ctx.p_detect, p, model.rng, ctx.cash)
+        ctx.ledger["pool_contributions"] = -ctx.pool.pool_in  # members to their association's pool
+        ctx.ledger["pool_shares"] = ctx.pool.pool_out - ctx.pool.brand_spend - ctx.pool.rnd_spend  # the pool to members
     else:
         st.pool_share[:n] = 0.0
         ctx.pool = PoolResult(share=st.pool_share[:n], detected=np.zeros(n, dtype=bool))

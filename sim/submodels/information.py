@@ -50,6 +50,7 @@ def pay_it_actor(model, ctx) -> None:
     info = model.params.information
     ctx.digitalization_cost = info.digitalization_cost * info.digitalization
     ctx.cash -= np.where(ctx.masks.firms, ctx.digitalization_cost, 0.0)
+    ctx.ledger["digitalization"] = -ctx.digitalization_cost * len(ctx.masks.firms_idx)  # firms to the IT-actor
 
 
 def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:

@@ -72,6 +72,7 @@ def run_modes(model, ctx) -> None:
         fair_cost = np.where(m.members, 0.1 * mk.exhibition * cap, 0.0)
         fair_spend = float(fair_cost.sum())
         ctx.cash -= fair_cost
+        ctx.ledger["fair_costs"] = -fair_spend  # members to the fair's organizers, outside the cluster
     if mk.cooperative_rnd > 0 and ctx.pool.rnd_spend > 0:
         improve = m.firms & st.cooperating[:n] & m.members
         floor = 0.3 * model.energy_reference

@@ -57,6 +57,7 @@ def regulate(model, ctx) -> None:
     if p.mechanisms.regulation.enabled:
         ctx.regulation = apply_regulation(st, m.members, m.n_assoc, ctx.pool.detected, ctx.contracts.caught, p, ctx.cash)
         culture_pull(st, m.members, ctx.culture, p)
+        ctx.ledger["dues_and_fines"] = -(ctx.regulation.dues + ctx.regulation.fines)  # members to their association
     else:
         ctx.regulation = RegulationResult()
     st.reputation[:n] += np.where(m.firms & st.cooperating[:n], 0.2 * st.exposure[:n] * (1.0 - st.reputation[:n]), 0.0)

@@ -1,0 +1,128 @@
+"""The cluster economy: money traced to sales and named flows, a cluster that settles at the size its market
+supports, a permanent demand cut that lowers that size, a temporary shock with loss and recovery, leading
+firms that enter.
+
+Model-level claims compare seeded runs with common random numbers: replicate i of both arms shares its seed,
+and a claim holds when the 95 % t-interval of the paired differences lies on its side.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import ClusterModel, Scenario, load_scenario
+from sim.submodels.demography import entry_hurdle
+
+#: Named flows into the firms besides sales (positive in, negative out), and what each one is.
+FLOWS = {
+    "sales", "variable_costs", "energy_costs", "fixed_costs",  # the market
+    "pool_contributions", "pool_shares",  # members <-> their association's joint-marketing pool
+    "contract_surplus",  # contract value net of transaction costs (breach gains and penalties pass between partners)
+    "dues_and_fines",  # members -> their association
+    "fair_costs",  # members -> the fairs' organizers
+    "digitalization",  # firms -> the IT-actor
+}
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """95 % t-interval of the mean of the paired differences ``a - b``."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def members_series(scenario: Scenario, seed: int, steps: int) -> np.ndarray:
+    model = ClusterModel(scenario, rng=seed)
+    model.run_for(steps)
+    return model.kpis()["members"].to_numpy(dtype=float)
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"marketing.exhibition": 1.0, "marketing.exhibition_period": 3, "marketing.leading_traction": 0.5,
+     "mechanisms.function_interest.sharing": "equal", "marketing.cooperative_rnd": 0.5},
+    {"structure.kind": "star"},
+])
+def test_every_unit_of_profit_is_traced_to_sales_or_a_named_flow(overrides):
+    scenario = Scenario().with_overrides({"structure.n_firms": 80, **overrides})
+    model = ClusterModel(scenario, rng=5)
+    checked = []
+
+    def check(m, ctx):
+        firms = ctx.masks.firms
+        profit = float(m.state.profit[: ctx.n][firms].sum())
+        assert set(ctx.ledger) <= FLOWS, set(ctx.ledger) - FLOWS
+        assert sum(ctx.ledger.values()) == pytest.approx(profit, rel=1e-9, abs=1e-9)
+        checked.append(ctx.ledger["sales"])
+
+    phases = list(model.phases)
+    at = [name for name, _ in phases].index("market and profit") + 1
+    model.phases = tuple(phases[:at] + [("check", check)] + phases[at:])
+    model.run_for(40)
+    assert len(checked) == 40 and min(checked) > 0
+
+
+def test_entrants_clear_the_hurdle_and_pay_their_entry_cost():
+    scenario = Scenario().with_overrides({"structure.n_firms": 60, "demography.entry_rate": 0.2,
+                                          "market.demand": 3.0})  # a large market draws entrants
+    model = ClusterModel(scenario, rng=3)
+    f, d = scenario.firms, scenario.demography
+    entered = 0
+    for _ in range(5):
+        n0 = model.state.n_nodes
+        model.step()
+        st = model.state
+        new = np.arange(n0, st.n_nodes)
+        entered += len(new)
+        assert np.allclose(st.resources[new], (f.resources - d.entry_cost) * st.capacity[new])
+        assert np.all(st.payoff_ema[new] == entry_hurdle(scenario))
+    assert entered > 0
+    # with a market too small to pay the hurdle, nobody comes
+    small = ClusterModel(scenario.with_overrides({"market.demand": 0.3}), rng=3)
+    small.run_for(5)
+    assert small.kpis()["entries"].sum() == 0
+
+
+def test_leading_firms_enter_when_none_are_left():
+    scenario = Scenario().with_overrides({"structure.n_firms": 80, "structure.n_leading": 0,
+                                          "demography.leading_entry_rate": 0.2})
+    model = ClusterModel(scenario, rng=2)
+    model.run_for(60)
+    assert model.kpis()["leading_firm_members"].iloc[-1] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["baseline", "star", "chain", "hierarchical", "network"])
+def test_the_cluster_settles_at_a_size_set_by_its_market(name):
+    """After a warm-up, the number of firms stays within 25 % of its mean in every seed: no explosion, no
+    extinction."""
+    scenario = load_scenario(f"scenarios/{name}.toml")
+    for seed in range(3):
+        members = members_series(scenario, seed, 2500)[500:]
+        mean = members.mean()
+        assert 0.75 * mean <= members.min() and members.max() <= 1.25 * mean, (
+            f"{name} seed {seed}: {members.min():.0f}..{members.max():.0f} around {mean:.0f}")
+        assert mean > 0.5 * scenario.structure.n_firms
+
+
+SEEDS = range(12)
+
+
+@pytest.mark.slow
+def test_a_permanent_demand_cut_lowers_the_size_and_a_temporary_shock_is_recovered():
+    """Paired seeds: a 30 % cut of demand from step 300 on lowers the number of firms over steps 700-1000
+    (by about the cut: the size is proportional to the market at a given price); a 40 % shock over steps
+    300-323 loses firms during steps 310-360 and is recovered by steps 700-1000."""
+    base = load_scenario("scenarios/baseline.toml", {"run.steps": 1000})  # the timeline keeps events inside the run
+    cut = base.with_overrides({"market.shock_step": 300, "market.shock_duration": 100_000, "market.shock_size": -0.3})
+    shock = base.with_overrides({"market.shock_step": 300, "market.shock_duration": 24, "market.shock_size": -0.4})
+    runs = {k: np.array([members_series(s, seed, 1000) for seed in SEEDS]) for k, s in
+            (("base", base), ("cut", cut), ("shock", shock))}
+    late, during = slice(700, 1000), slice(310, 360)
+    ref = runs["base"][:, late].mean(axis=1)
+    lo, hi = paired_interval(runs["cut"][:, late].mean(axis=1) / ref, np.ones(len(ref)))
+    assert -0.45 < lo and hi < -0.1, (lo, hi)
+    lo, hi = paired_interval(runs["shock"][:, during].mean(axis=1), runs["base"][:, during].mean(axis=1))
+    assert hi < 0, (lo, hi)
+    lo, hi = paired_interval(runs["shock"][:, late].mean(axis=1) / ref, np.ones(len(ref)))
+    assert -0.1 < lo and hi < 0.1, (lo, hi)
