@@ -2,14 +2,17 @@
 
 Every function returns a :class:`matplotlib.figure.Figure` with a title that says
 what is shown, units or scales on the axes and a legend; :func:`save` writes it as
-PNG and SVG.
+PNG and SVG. The network drawing and the Morgan–Hunt figure also serve the app
+(``viz``): they take the snapshot and firm-table frames a run stores, and build
+their figures without pyplot's global state so the app's threads can call them.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -25,18 +28,27 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
+from sim import kpis as kpi_registry  # noqa: E402
+
 __all__ = [
     "save",
     "timeseries_ci",
     "distributions",
     "forest",
     "sensitivity_bars",
-    "network_snapshot",
-    "morgan_hunt_panel",
+    "morris_plot",
+    "NetworkLayout",
+    "NetworkDrawing",
+    "select_nodes",
+    "draw_network",
+    "network_figure",
+    "snapshot_arrays",
+    "morgan_hunt_figure",
     "MH_PATHS",
+    "MH_STAGES",
 ]
 
-#: Morgan & Hunt (1994) paths drawn by :func:`morgan_hunt_panel`: (from, to, expected sign).
+#: Morgan & Hunt (1994) paths checked by :func:`morgan_hunt_figure`: (from, to, expected sign), firm-table columns.
 MH_PATHS: tuple[tuple[str, str, int], ...] = (
     ("termination_costs", "commitment", +1),
     ("relationship_benefits", "commitment", +1),
@@ -53,8 +65,22 @@ MH_PATHS: tuple[tuple[str, str, int], ...] = (
     ("mean_trust", "decision_uncertainty", -1),
 )
 
-KIND_COLOURS = {"enterprise": "#4C72B0", "leading_firm": "#DD8452", "association": "#55A868", "cdc": "#8172B3"}
-KIND_MARKERS = {"enterprise": "o", "leading_firm": "s", "association": "D", "cdc": "*"}
+#: The Morgan-Hunt model's stages and their firm-table columns, in the order the figure lists them.
+MH_STAGES: dict[str, tuple[str, ...]] = {
+    "Antecedents": kpi_registry.names("antecedent"),
+    "Mediators": ("mean_trust", "commitment"),
+    "Outcomes": ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty"),
+}
+#: Reader's names of firm-table columns whose own name would mislead.
+MH_LABELS = {"mean_trust": "trust", "cooperation": "propensity to cooperate"}
+
+KIND_COLORS = {"enterprise": "#4C72B0", "leading_firm": "#DD8452", "association": "#55A868", "cdc": "#8172B3"}
+KIND_MARKERS = {"enterprise": "o", "leading_firm": "^", "association": "s", "cdc": "D"}
+KIND_LABELS = {"enterprise": "Enterprise (SME)", "leading_firm": "Leading firm", "association": "Association",
+               "cdc": "Development center (CDC)"}
+COOP_COLORS = {True: "#2CA02C", False: "#D62728"}
+ACTOR_COLOR = "#7F7F7F"
+_GOLDEN = math.pi * (3 - math.sqrt(5))
 
 
 def _colours(n: int) -> list:
@@ -236,111 +262,286 @@ def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figur
     return fig
 
 
-def _layout(n: int, src: np.ndarray, dst: np.ndarray, seed: int = 0) -> np.ndarray:
-    import networkx as nx
-
-    g = nx.Graph()
-    g.add_nodes_from(range(n))
-    g.add_edges_from(zip(src.tolist(), dst.tolist()))
-    linked = [v for v in range(n) if g.degree(v) > 0]
-    pos = nx.spring_layout(g.subgraph(linked), seed=seed, k=2.0 / math.sqrt(max(len(linked), 1)), iterations=80)
-    xy = np.zeros((n, 2))
-    for v in linked:
-        xy[v] = pos[v]
-    isolated = [v for v in range(n) if g.degree(v) == 0]  # a row under the drawing, not flung to a corner
-    if isolated:
-        low = xy[linked, 1].min() - 0.15 if linked else 0.0
-        xy[isolated, 0] = np.linspace(-1, 1, len(isolated) + 2)[1:-1]
-        xy[isolated, 1] = low
-    return xy
+# --------------------------------------------------------------------------- network and Morgan–Hunt
 
 
-def network_snapshot(snapshot: dict[str, np.ndarray], title: str = "", seed: int = 0) -> Figure:
-    """The interaction network at the end of a run.
+def snapshot_arrays(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A stored snapshot (nodes and edges frames) as the column arrays :func:`draw_network` takes."""
+    return {c: nodes[c].to_numpy() for c in nodes.columns} | {c: edges[c].to_numpy() for c in edges.columns}
 
-    Nodes: colour and marker by actor type; filled when cooperating, hollow when
-    defecting; inactive (exited) actors are left out. Edges: width and darkness
-    grow with trust.
+
+def _spiral(ids: np.ndarray) -> np.ndarray:
+    """Deterministic start positions: a sunflower spiral in node-id order."""
+    k = np.arange(1, ids.size + 1)
+    r = np.sqrt(k / max(ids.size, 1))
+    return np.column_stack([r * np.cos(k * _GOLDEN), r * np.sin(k * _GOLDEN)])
+
+
+class NetworkLayout:
+    """Node positions kept across drawings, so the app's picture stays still while the run moves.
+
+    The first call lays out the shown nodes (spring layout started from a
+    fixed spiral, no random numbers); nodes that appear later (entrants) are
+    placed next to the mean of their already placed neighbours.
     """
-    active = np.asarray(snapshot["active"], bool)
-    ids = np.asarray(snapshot["node_id"])[active]
-    index = {int(v): i for i, v in enumerate(ids)}
+
+    def __init__(self) -> None:
+        self.pos: dict[int, np.ndarray] = {}
+
+    def positions(self, ids: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Positions (n, 2) of ``ids`` given the shown edges ``src``-``dst``."""
+        import networkx as nx
+
+        missing = [int(i) for i in ids if int(i) not in self.pos]
+        if missing and len(missing) == len(ids):
+            g = nx.Graph()
+            g.add_nodes_from(int(i) for i in ids)
+            g.add_edges_from(zip(src.tolist(), dst.tolist()))
+            start = {int(i): p for i, p in zip(ids, _spiral(ids))}
+            k = 1.5 / math.sqrt(max(len(ids), 1))
+            laid = nx.spring_layout(g, pos=start, k=k, iterations=60, seed=0)
+            self.pos.update({n: np.asarray(p, dtype=float) for n, p in laid.items()})
+        elif missing:
+            nbrs: dict[int, list[int]] = {}
+            for a, b in zip(src.tolist(), dst.tolist()):
+                nbrs.setdefault(a, []).append(b)
+                nbrs.setdefault(b, []).append(a)
+            for node in missing:
+                placed = [self.pos[n] for n in nbrs.get(node, []) if n in self.pos]
+                centre = np.mean(placed, axis=0) if placed else np.zeros(2)
+                angle = node * _GOLDEN
+                self.pos[node] = centre + 0.04 * np.array([math.cos(angle), math.sin(angle)])
+        return np.array([self.pos[int(i)] for i in ids]) if len(ids) else np.zeros((0, 2))
+
+
+def select_nodes(snapshot: Mapping[str, np.ndarray], max_firms: int = 300) -> tuple[np.ndarray, str]:
+    """Which nodes the network drawing shows, and a caption saying how they were chosen.
+
+    All active associations, CDCs and leading firms are always shown. If more than
+    ``max_firms`` active enterprises exist, the best-connected half of the budget
+    and an evenly spaced sample (by id) of the rest are shown.
+
+    Returns:
+        Boolean mask over the snapshot's nodes, and the caption.
+    """
+    kind = np.asarray(snapshot["node_kind"]).astype(str)
+    active = np.asarray(snapshot["active"], dtype=bool)
+    ent = active & (kind == "enterprise")
+    n_ent = int(ent.sum())
+    n_firms = int((active & ((kind == "enterprise") | (kind == "leading_firm"))).sum())
+    if n_ent <= max_firms:
+        return active.copy(), f"{n_firms} firms, all shown"
+    node_id = np.asarray(snapshot["node_id"])
+    index = {int(n): i for i, n in enumerate(node_id)}
+    deg = np.zeros(node_id.size, dtype=int)
+    for a in (snapshot["edge_src"], snapshot["edge_dst"]):
+        idx = np.fromiter((index.get(int(x), -1) for x in np.asarray(a)), dtype=int, count=len(a))
+        np.add.at(deg, idx[idx >= 0], 1)
+    cand = np.flatnonzero(ent)
+    hubs = cand[np.argsort(-deg[cand], kind="stable")[: max_firms // 2]]
+    rest = np.setdiff1d(cand, hubs)
+    spaced = rest[np.linspace(0, rest.size - 1, max_firms - hubs.size).round().astype(int)] if rest.size else rest
+    mask = active & (kind != "enterprise")
+    mask[hubs] = True
+    mask[spaced] = True
+    shown = int((mask & ((kind == "enterprise") | (kind == "leading_firm"))).sum())
+    coop = np.asarray(snapshot["cooperating"], dtype=bool)
+    hidden = ent & ~mask
+    share = float(coop[hidden].mean()) if hidden.any() else float("nan")
+    return mask, (f"{shown} of {n_firms} firms shown (best-connected and an even sample); "
+                  f"hidden firms cooperating: {share:.0%}")
+
+
+def _sizes(values: np.ndarray, lo: float = 18.0, hi: float = 180.0) -> np.ndarray:
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0).clip(min=0.0)
+    top = v.max() if v.size else 0.0
+    if top <= 0:
+        return np.full(v.shape, lo)
+    return lo + (hi - lo) * np.sqrt(v / top)
+
+
+@dataclass(eq=False)
+class NetworkDrawing:
+    """A drawn network and where each node went (data units), for callers that map clicks to nodes.
+
+    Attributes:
+        fig: the figure.
+        caption: what is shown (all firms, or a sample).
+        ax: the axes the nodes are drawn in.
+        ids, kind: id and actor type of each drawn node.
+        pos: positions (n, 2) in data units.
+        sizes: marker areas (points squared).
+    """
+
+    fig: Figure
+    caption: str
+    ax: object
+    ids: np.ndarray
+    kind: np.ndarray
+    pos: np.ndarray
+    sizes: np.ndarray
+
+
+def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | None = None, *, color_by: str = "kind",
+                 size_by: str = "revenue", max_firms: int = 300, selected: int | None = None,
+                 title: str = "") -> NetworkDrawing:
+    """Draw the cluster network of a snapshot (``model.graph_snapshot()`` or a stored one).
+
+    Args:
+        snapshot: node arrays (``node_id, node_kind, cooperating, revenue, commitment, active``) and edge
+            arrays (``edge_src, edge_dst, edge_trust``).
+        layout: positions kept between drawings (a new one if ``None``).
+        color_by: ``"kind"`` (actor type) or ``"cooperation"`` (this step's choice of firms).
+        size_by: ``"revenue"`` or ``"commitment"`` for firms; associations and CDCs have a fixed size.
+        max_firms: enterprises drawn before the drawing switches to a sample.
+        selected: node id to ring.
+        title: figure title.
+    """
+    layout = layout or NetworkLayout()
+    mask, caption = select_nodes(snapshot, max_firms)
+    ids = np.asarray(snapshot["node_id"])[mask]
+    kind = np.asarray(snapshot["node_kind"]).astype(str)[mask]
+    coop = np.asarray(snapshot["cooperating"], dtype=bool)[mask]
+    size_val = np.asarray(snapshot[size_by], dtype=float)[mask]
+    shown = set(ids.tolist())
     src, dst = np.asarray(snapshot["edge_src"]), np.asarray(snapshot["edge_dst"])
-    trust = np.asarray(snapshot["edge_trust"], float)
-    keep = np.array([int(a) in index and int(b) in index for a, b in zip(src, dst)], bool)
-    s = np.array([index[int(a)] for a in src[keep]], int)
-    d = np.array([index[int(b)] for b in dst[keep]], int)
-    w = trust[keep]
-    xy = _layout(len(ids), s, d, seed)
-    fig, ax = plt.subplots(figsize=(9, 8))
-    if len(s):
-        segs = np.stack([xy[s], xy[d]], axis=1)
-        wc = np.clip(w, 0, 1)
-        thin = min(1.0, math.sqrt(150 / len(s)))  # dense networks get thinner lines
-        colours = plt.get_cmap("Greys")(0.15 + 0.8 * wc**2)
-        colours[:, 3] = 0.25 + 0.65 * wc
-        ax.add_collection(LineCollection(segs, linewidths=thin * (0.15 + 2.6 * wc**2), colors=colours, zorder=1))
-    kinds = np.asarray(snapshot["node_kind"])[active]
-    coop = np.asarray(snapshot["cooperating"], bool)[active]
-    is_firm = np.isin(kinds, ["enterprise", "leading_firm"])
-    coop = coop | ~is_firm  # cooperation is a firm's choice; associations and the CDC are drawn filled
-    for kind in dict.fromkeys(kinds):
-        colour, marker = KIND_COLOURS.get(kind, "#999999"), KIND_MARKERS.get(kind, "o")
-        size = {"enterprise": 28, "leading_firm": 110, "association": 140, "cdc": 260}.get(kind, 40)
-        for on, face in ((True, colour), (False, "white")):
-            m = (kinds == kind) & (coop == on)
-            if m.any():
-                ax.scatter(xy[m, 0], xy[m, 1], s=size, marker=marker, facecolors=face, edgecolors=colour,
-                           linewidths=1.2, zorder=3)
-    handles = [Line2D([], [], ls="", marker=KIND_MARKERS.get(k, "o"), color=KIND_COLOURS.get(k, "#999"), ms=8,
-                      label=f"{k} ({int((kinds == k).sum())})") for k in dict.fromkeys(kinds)]
-    handles += [Line2D([], [], ls="", marker="o", color="black", mfc="black", ms=7, label="filled: cooperating"),
-                Line2D([], [], ls="", marker="o", color="black", mfc="white", ms=7, label="hollow: defecting"),
-                Line2D([], [], color="#999999", lw=0.4, label="edge: low trust"),
-                Line2D([], [], color="#222222", lw=2.5, label="edge: high trust")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    ax.set_axis_off()
-    ax.autoscale()
-    share = coop[is_firm].mean() if is_firm.any() else float("nan")
-    ax.set_title(title or "Cluster network at the last step", fontsize=11)
-    ax.text(0.0, -0.02, f"{len(ids)} active actors, {len(s)} links, mean trust {w.mean() if len(w) else float('nan'):.2f}, "
-            f"firms cooperating {share:.0%}", transform=ax.transAxes, fontsize=8)
-    fig.tight_layout()
-    return fig
+    trust = np.asarray(snapshot["edge_trust"], dtype=float)
+    keep = np.fromiter((int(a) in shown and int(b) in shown for a, b in zip(src, dst)), dtype=bool, count=src.size)
+    src, dst, trust = src[keep], dst[keep], np.nan_to_num(trust[keep], nan=0.0).clip(0, 1)
+    pos = layout.positions(ids, src, dst)
+    where = {int(n): i for i, n in enumerate(ids)}
 
-
-def morgan_hunt_panel(firms: pd.DataFrame, title: str = "") -> Figure:
-    """The thirteen Morgan–Hunt paths as scatter plots over firms, with expected sign and Spearman rho.
-
-    Rows: antecedents → commitment, antecedents → trust, trust → commitment and
-    trust/commitment → outcomes. A green tick marks an observed sign that agrees
-    with the theory (rho beyond ±0.05), red a disagreement, grey no clear relation.
-    """
-    fig, axes = _grid(len(MH_PATHS), ncols=5, size=(3.2, 2.8))
-    for ax, (x, y, sign) in zip(axes.flat, MH_PATHS):
-        if x not in firms.columns or y not in firms.columns:
-            ax.set_title(f"{x} → {y}: not recorded", fontsize=8)
+    fig = Figure(figsize=(7.2, 6.0), dpi=100)
+    ax = fig.add_axes((0.01, 0.01, 0.66, 0.93))
+    if src.size:
+        segs = np.stack([pos[[where[int(a)] for a in src]], pos[[where[int(b)] for b in dst]]], axis=1)
+        colors = np.zeros((src.size, 4))
+        colors[:, 3] = 0.06 + 0.6 * trust
+        ax.add_collection(LineCollection(segs, colors=colors, linewidths=0.3 + 2.2 * trust, zorder=1))
+    firm = (kind == "enterprise") | (kind == "leading_firm")
+    sizes = np.where(firm, _sizes(np.where(firm, size_val, 0.0)), 260.0)
+    sizes = np.where(kind == "leading_firm", np.maximum(sizes, 90.0), sizes)
+    for k in ("enterprise", "leading_firm", "association", "cdc"):
+        sel = kind == k
+        if not sel.any():
             continue
-        a, b = firms[x].to_numpy(float), firms[y].to_numpy(float)
-        ok = np.isfinite(a) & np.isfinite(b)
-        a, b = a[ok], b[ok]
-        ax.scatter(a, b, s=5, alpha=0.35, color="#4C72B0")
-        rho = sps.spearmanr(a, b).statistic if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
-        if len(a) > 10 and np.ptp(a) > 0:
-            edges = np.quantile(a, np.linspace(0, 1, 9))
-            idx = np.clip(np.searchsorted(edges, a, side="right") - 1, 0, 7)
-            mids = [a[idx == i].mean() for i in range(8) if (idx == i).any()]
-            means = [b[idx == i].mean() for i in range(8) if (idx == i).any()]
-            ax.plot(mids, means, color="black", lw=1.5)
-        agrees = np.isfinite(rho) and abs(rho) > 0.05 and np.sign(rho) == sign
+        if color_by == "cooperation":
+            col = [COOP_COLORS[bool(c)] if k in ("enterprise", "leading_firm") else ACTOR_COLOR for c in coop[sel]]
+        else:
+            col = KIND_COLORS[k]
+        ax.scatter(pos[sel, 0], pos[sel, 1], s=sizes[sel], c=col, marker=KIND_MARKERS[k],
+                   edgecolors="white" if k == "enterprise" else "black", linewidths=0.5 if k == "enterprise" else 1.0,
+                   zorder=3 if k == "enterprise" else 4)
+        if k in ("association", "cdc"):
+            for (x, y), n in zip(pos[sel], ids[sel]):
+                ax.annotate("CDC" if k == "cdc" else f"Assoc. {n}", (x, y),
+                            xytext=(-8, -20) if k == "cdc" else (8, -14), textcoords="offset points", fontsize=8,
+                            weight="bold", zorder=7,
+                            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": KIND_COLORS[k], "alpha": 0.85})
+    if selected is not None and int(selected) in where:
+        x, y = pos[where[int(selected)]]
+        ring = max(420.0, float(sizes[where[int(selected)]]) * 2.6)
+        ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="#E8A317", linewidths=3.2, zorder=6)
+        ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="black", linewidths=1.2, zorder=6)
+        ax.annotate(f"firm {selected}", (x, y), xytext=(10, 8), textcoords="offset points", fontsize=9, weight="bold",
+                    zorder=8, bbox={"boxstyle": "round,pad=0.2", "fc": "#FFF3C4", "ec": "#E8A317", "alpha": 0.95})
+
+    handles = []
+    if color_by == "cooperation":
+        handles += [Line2D([], [], marker="o", ls="", color=COOP_COLORS[True], label="cooperating firm"),
+                    Line2D([], [], marker="o", ls="", color=COOP_COLORS[False], label="defecting firm")]
+    for k in ("enterprise", "leading_firm", "association", "cdc"):
+        if (kind == k).any():
+            color = KIND_COLORS[k] if color_by == "kind" else (ACTOR_COLOR if k in ("association", "cdc") else "white")
+            handles.append(Line2D([], [], marker=KIND_MARKERS[k], ls="", markerfacecolor=color, markeredgecolor="black",
+                                  label=KIND_LABELS[k]))
+    handles += [Line2D([], [], color=(0, 0, 0, 0.2), lw=0.7, label="low trust link"),
+                Line2D([], [], color=(0, 0, 0, 0.65), lw=2.3, label="high trust link")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+              title=f"node size: {size_by}", title_fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.margins(0.08)
+    ax.autoscale_view()
+    ax.set_axis_off()
+    return NetworkDrawing(fig, caption, ax, ids, kind, pos, sizes)
+
+
+def network_figure(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | None = None,
+                   **options) -> tuple[Figure, str]:
+    """The figure and caption of :func:`draw_network` (same arguments)."""
+    drawing = draw_network(snapshot, layout, **options)
+    return drawing.fig, drawing.caption
+
+
+def _mh_label(name: str) -> str:
+    return MH_LABELS.get(name, name.replace("_", " "))
+
+
+def morgan_hunt_figure(firms: pd.DataFrame, selected: int | None = None, title: str = "") -> Figure:
+    """The Morgan–Hunt model in one run's firms: the variables' levels, and whether its paths hold.
+
+    Top: cluster mean of each variable, antecedents → mediators → outcomes, and the
+    selected firm's value beside it. Bottom: Spearman rho across firms for each of
+    the thirteen paths, green where its sign agrees with the theory (|rho| > 0.05),
+    red where it disagrees, grey where there is no clear relation.
+
+    Args:
+        firms: ``model.firm_table()`` or a stored ``firms.parquet`` (one row per active firm).
+        selected: id of a firm to show beside the cluster means (absent or exited: none shown).
+        title: figure title.
+    """
+    row = firms.loc[firms["id"] == selected] if selected is not None else firms.iloc[:0]
+    names = [n for stage in MH_STAGES.values() for n in stage]
+    stage_of = {n: s for s, stage in MH_STAGES.items() for n in stage}
+    cluster = np.array([firms[n].astype(float).mean() if n in firms else np.nan for n in names])
+    firm = np.array([float(row[n].astype(float).iloc[0]) if len(row) and n in row else np.nan for n in names])
+
+    fig = Figure(figsize=(6.4, 8.4), dpi=100)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [len(names) + 1.5, len(MH_PATHS)]})
+    fig.subplots_adjust(left=0.36, right=0.97, bottom=0.06, top=0.92, hspace=0.32)
+    # a gap between stages, so the three groups read as antecedents -> mediators -> outcomes
+    gaps = np.cumsum([0.0] + [0.6 if stage_of[a] != stage_of[b] else 0.0 for a, b in zip(names, names[1:])])
+    y = -(np.arange(len(names)) + gaps)
+    has_firm = bool(np.isfinite(firm).any())
+    h = 0.38 if has_firm else 0.7
+    top.barh(y + (h / 2 if has_firm else 0), cluster, height=h, color="#4C72B0", label="cluster mean")
+    if has_firm:
+        top.barh(y - h / 2, firm, height=h, color="#DD8452", label=f"firm {selected}")
+    top.set_yticks(y, [_mh_label(n) for n in names], fontsize=8)
+    for stage, stage_names in MH_STAGES.items():
+        ys = y[[names.index(n) for n in stage_names]]
+        top.annotate(stage, (1.0, ys.max() + 0.45), xycoords=("axes fraction", "data"), ha="right", fontsize=8,
+                     style="italic", color="#444444")
+    top.set_xlim(0, max(1.0, float(np.nanmax(np.r_[cluster, firm, 0.0]))))
+    top.tick_params(axis="x", labelsize=7)
+    top.grid(axis="x", alpha=0.3)
+    top.legend(fontsize=7, loc="lower right")
+    top.set_title("Levels (index 0-1)", fontsize=9)
+
+    rhos, colours, labels = [], [], []
+    for x, yv, sign in MH_PATHS:
+        rho = float("nan")
+        if x in firms and yv in firms:
+            a, b = firms[x].to_numpy(float), firms[yv].to_numpy(float)
+            ok = np.isfinite(a) & np.isfinite(b)
+            a, b = a[ok], b[ok]
+            if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0:
+                rho = float(sps.spearmanr(a, b).statistic)
         clear = np.isfinite(rho) and abs(rho) > 0.05
-        mark, colour = ("✓", "#2a9d4b") if agrees else (("✗", "#c0392b") if clear else ("?", "#888888"))
-        ax.set_title(f"{x} → {y}\nexpected {'+' if sign > 0 else '−'}, rho={rho:+.2f} {mark}", fontsize=8, color=colour)
-        ax.set_xlabel(x, fontsize=7)
-        ax.set_ylabel(y, fontsize=7)
-        ax.tick_params(labelsize=7)
-    fig.suptitle(title or "Morgan–Hunt KMV paths across firms (one dot per firm; line: binned mean)", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+        colours.append(("#2a9d4b" if np.sign(rho) == sign else "#c0392b") if clear else "#888888")
+        rhos.append(rho if np.isfinite(rho) else 0.0)
+        labels.append(f"{_mh_label(x)} → {_mh_label(yv)} ({'+' if sign > 0 else '−'})")
+    yp = -np.arange(len(MH_PATHS))
+    bottom.barh(yp, rhos, height=0.65, color=colours)
+    bottom.axvline(0, color="black", lw=0.7)
+    bottom.set_xlim(-1, 1)
+    bottom.set_yticks(yp, labels, fontsize=7.5)
+    bottom.tick_params(axis="x", labelsize=7)
+    bottom.grid(axis="x", alpha=0.3)
+    bottom.set_xlabel("Spearman rho across firms", fontsize=8)
+    bottom.set_title("Paths (expected sign): green agrees, red disagrees, grey |rho| ≤ 0.05", fontsize=9)
+    fig.suptitle(title or "Morgan–Hunt: antecedents → trust & commitment → outcomes", fontsize=10)
     return fig
 
 

@@ -1,8 +1,10 @@
 """Read result folders written by ``run.py run``, ``sweep`` and ``compare``.
 
 The analysis reads result files only: ``results.parquet`` (one row per run),
-``timeseries.parquet`` (``compare`` and ``run``) and ``manifest.json``. Every
-check that fails raises :class:`sim.scenario.ScenarioError` with a message that
+``timeseries.parquet`` (``compare`` and ``run``), ``manifest.json``, the network
+and firm table of one run per scenario (``snapshots/<scenario>/``) and a
+sweep's sample matrix (``design_unit.parquet``). Every
+check that fails raises :class:`sim.errors.ScenarioError` with a message that
 names the file and says what to do, so ``run.py`` prints it and exits with 2.
 """
 
@@ -16,52 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim import kpis
+from sim.errors import ScenarioError
 
 __all__ = ["MAIN_KPIS", "HIGHER_IS_BETTER", "Results", "load_results", "available_kpis"]
 
-#: KPIs of the report (issue 5), in display order.
-MAIN_KPIS: tuple[str, ...] = (
-    "cooperation_rate",
-    "mean_trust",
-    "mean_commitment",
-    "members",
-    "exits",
-    "revenue",
-    "profit",
-    "brand_equity",
-    "free_rider_share",
-    "contract_breaches",
-    "functional_conflict",
-    "decision_uncertainty",
-    "info_lost",
-    "payoff_gini",
-    "energy_intensity",
-    "marketing_roi",
-)
+#: KPIs of the report, in display order (the registry's ``report`` entries).
+MAIN_KPIS: tuple[str, ...] = kpis.report_kpis()
 
-#: Which direction is "better" for each KPI (True: higher). Functional conflict is
-#: the productive disagreement of Morgan & Hunt (1994), so more of it is better.
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "cooperation_rate": True,
-    "mean_trust": True,
-    "mean_commitment": True,
-    "members": True,
-    "exits": False,
-    "revenue": True,
-    "profit": True,
-    "brand_equity": True,
-    "free_rider_share": False,
-    "contract_breaches": False,
-    "functional_conflict": True,
-    "decision_uncertainty": False,
-    "info_lost": False,
-    "payoff_gini": False,
-    "energy_intensity": False,
-    "marketing_roi": True,
-}
+#: Which direction is "better" for each KPI that has one (True: higher), from the registry.
+HIGHER_IS_BETTER: dict[str, bool] = {k.name: k.direction == "higher" for k in kpis.KPIS if k.direction != "neither"}
 
 KINDS = ("compare", "sweep", "run")
+
+#: Columns of a stored network snapshot (``snapshots/<scenario>/nodes.parquet`` and ``edges.parquet``).
+SNAPSHOT_NODE_COLUMNS = ("node_id", "node_kind", "cooperating", "revenue", "commitment", "active")
+SNAPSHOT_EDGE_COLUMNS = ("edge_src", "edge_dst", "edge_trust")
 
 
 @dataclass
@@ -112,6 +84,54 @@ class Results:
         if self.kind == "sweep":
             return self.manifest.get("identity", {}).get("scenario")
         return self.manifest.get("identity", {}).get("scenarios", {}).get(name)
+
+    def snapshot(self, name: str) -> dict[str, np.ndarray] | None:
+        """Network of replicate 0 of ``name`` at its last step, as arrays by column, or ``None`` if not stored.
+
+        Nodes (``node_id, node_kind, cooperating, revenue, commitment, active``) come from
+        ``snapshots/<name>/nodes.parquet``, links (``edge_src, edge_dst, edge_trust``) from
+        ``edges.parquet``; older result folders have neither.
+
+        Raises:
+            ScenarioError: a stored file is damaged or lacks a column.
+        """
+        folder = self.folder / "snapshots" / name
+        nodes_path, edges_path = folder / "nodes.parquet", folder / "edges.parquet"
+        if not nodes_path.is_file() or not edges_path.is_file():
+            return None
+        nodes, edges = _read_parquet(nodes_path), _read_parquet(edges_path)
+        _require(nodes, list(SNAPSHOT_NODE_COLUMNS), nodes_path)
+        _require(edges, list(SNAPSHOT_EDGE_COLUMNS), edges_path)
+        return {c: nodes[c].to_numpy() for c in SNAPSHOT_NODE_COLUMNS} | {
+            c: edges[c].to_numpy() for c in SNAPSHOT_EDGE_COLUMNS}
+
+    def firm_table(self, name: str) -> pd.DataFrame | None:
+        """One row per active firm of replicate 0 of ``name`` at its last step, or ``None`` if not stored."""
+        path = self.folder / "snapshots" / name / "firms.parquet"
+        if not path.is_file():
+            return None
+        firms = _read_parquet(path)
+        _require(firms, ["id", "kind"], path)
+        return firms
+
+    def design_unit(self) -> np.ndarray | None:
+        """The sweep's sample matrix as the sampler drew it (one column per lever, design order), or ``None``.
+
+        Read from ``design_unit.parquet``; older sweep folders do not have it.
+
+        Raises:
+            ScenarioError: the file is damaged or does not match the design.
+        """
+        path = self.folder / "design_unit.parquet"
+        if self.kind != "sweep" or not path.is_file():
+            return None
+        frame = _read_parquet(path)
+        _require(frame, self.params, path)
+        points = int(self.manifest["design"].get("points", len(frame)))
+        if len(frame) != points:
+            raise ScenarioError(f"{path}: {len(frame)} rows but the design has {points} points; the folder is "
+                                "mixed or damaged: rerun the sweep into a new folder")
+        return frame[self.params].to_numpy(float)
 
     def steps(self) -> int | None:
         """Steps per run if the manifest fixed them, else ``None`` (each scenario's ``run.steps``)."""

@@ -6,8 +6,8 @@ better on which KPI, and how sure": a headline table, one plain-language
 verdict per scenario and KPI, the KPI table with t-intervals, paired
 differences against the reference with Holm-corrected p-values and the
 replicates that would be needed, the marketing scorecard, time series,
-distributions, a network snapshot and a Morgan–Hunt panel of one run of the
-reference. For a ``sweep --design sobol`` folder it gives the Sobol' and
+distributions, and the network and Morgan–Hunt figure of the one run of the
+reference that the runner stored. For a ``sweep --design sobol`` folder it gives the Sobol' and
 (radial) Morris sensitivity analysis and the lever ranking; for ``--design
 morris``, the Morris screening of the trajectory design and the Morris plane;
 for other designs, Spearman correlations.
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim import kpis
+from sim.errors import ScenarioError
 
 from . import figures, programme
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
@@ -39,8 +40,7 @@ from .stats import kpi_table, paired_differences
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
 
 #: KPIs of the headline table (all of MAIN_KPIS appear in the full table and verdicts).
-HEADLINE: tuple[str, ...] = ("cooperation_rate", "mean_trust", "mean_commitment", "members", "profit",
-                             "brand_equity", "free_rider_share", "marketing_roi")
+HEADLINE: tuple[str, ...] = kpis.headline_kpis()
 
 COMPARE_SECTIONS: tuple[str, ...] = (
     "Summary",
@@ -140,33 +140,6 @@ def _cell(v) -> str:
     if isinstance(v, (float, np.floating)):
         return _num(float(v))
     return str(v)
-
-
-# --------------------------------------------------------------------------- the reference run
-
-
-def _reference_model(res: Results, name: str):
-    """Build and run one model of ``name`` with replicate 0's seed; return (snapshot, firm table, note)."""
-    from sim import ClusterModel, load_scenario
-    from sim.scenario import scenario_from_dict
-
-    data = res.resolved_scenario(name)
-    if data is not None:
-        scenario = scenario_from_dict(data, source=f"{res.folder}/manifest.json ({name})")
-        origin = "the scenario as recorded in the manifest"
-    else:
-        path = res.scenario_file(name)
-        if not path or not Path(path).is_file():
-            raise ScenarioError(f"scenario file of {name} not found ({path}); cannot rebuild the reference run")
-        scenario = load_scenario(path)
-        origin = f"scenario file {Path(path).name}"
-    rows = res.runs[res.runs["scenario"] == name].sort_values("replicate")
-    seed = int(rows["seed"].iloc[0])
-    steps = res.steps() or scenario.run.steps
-    model = ClusterModel(scenario, rng=seed)
-    model.run_for(steps)
-    note = f"One run of '{name}' rebuilt from {origin}, seed {seed} (replicate 0), {steps} steps."
-    return model.graph_snapshot(), model.firm_table(), note
 
 
 # --------------------------------------------------------------------------- compare report
@@ -314,7 +287,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     # Scorecard
     doc.h2("Marketing effectiveness scorecard")
     card, used = scorecard(runs, res.timeseries, order=scenarios)
-    doc.p("After seed 000 (quantitative, qualitative and scoring methods). Quantitative indicators: "
+    doc.p("After the effectiveness evaluation of 'Marketing activities in an innovative energy efficient cluster' "
+          "(quantitative, qualitative and scoring methods). Quantitative indicators: "
           f"{', '.join(QUANTITATIVE)} (return on marketing contributions; brand equity per unit of marketing spend; "
           "relative revenue change from the first to the last tenth of the run). Qualitative indicators: "
           f"{', '.join(QUALITATIVE)} (trust, commitment, productive conflict, cluster culture). Scoring: each "
@@ -334,27 +308,30 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
         doc.p(f"Best marketing effectiveness: {top['scenario']} (score {_num(top['score'])}), {sure} ahead of "
               f"{second['scenario']} ({_num(second['score'])}).")
 
-    # Reference run
-    snapshot = firms = None
-    try:
-        snapshot, firms, note = _reference_model(res, ref)
-    except Exception as exc:  # the report still has value without the one illustrative run
-        note = f"The reference run could not be rebuilt ({type(exc).__name__}: {exc})."
+    # One stored run of the reference: replicate 0, at its last step
+    snapshot, firms = res.snapshot(ref), res.firm_table(ref)
+    seed = int(runs.loc[runs["scenario"] == ref].sort_values("replicate")["seed"].iloc[0])
+    missing = (f"This results folder does not hold the network of a run of '{ref}' (snapshots/{ref}/); it was "
+               "written by an older version: rerun the command to get this figure.")
     doc.h2("Network snapshot")
-    doc.p(note)
     if snapshot is not None:
-        doc.figure(figures.network_snapshot(snapshot, f"'{ref}' at the last step (seed of replicate 0)"),
-                   "network", f"Network of one run of {ref}: actor type by colour and marker, filled = cooperating, "
-                   "edge width and darkness = trust")
-    doc.h2("Morgan–Hunt panel")
-    if firms is not None and "mean_trust" in firms.columns:
-        doc.p("The thirteen paths of the KMV model (Morgan & Hunt 1994) across the firms of the same run: expected "
-              "sign, observed Spearman rho; ✓ agrees, ✗ disagrees, ? no clear relation (|rho| ≤ 0.05). These are "
-              "cross-sectional associations in one run, a check of direction, not of causal size.")
-        doc.figure(figures.morgan_hunt_panel(firms, f"Morgan–Hunt paths across firms of '{ref}'"), "morgan_hunt",
-                   "Antecedents against trust and commitment, and these against the outcomes, one dot per firm")
+        fig, caption = figures.network_figure(snapshot, color_by="cooperation",
+                                              title=f"'{ref}' at the last step (replicate 0, seed {seed})")
+        doc.p(f"One run of '{ref}' (replicate 0, seed {seed}) at its last step: {caption}.")
+        doc.figure(fig, "network", f"Network of one run of {ref}: actor type by marker, cooperating firms green, "
+                   "defecting red, node size by revenue, link width and darkness by trust")
     else:
-        doc.p("Not available: " + note)
+        doc.p(missing)
+    doc.h2("Morgan–Hunt panel")
+    if firms is not None:
+        doc.p("The KMV model (Morgan & Hunt 1994) across the firms of the same run: the level of each variable, and "
+              "for each of its thirteen paths the Spearman rho across firms against the expected sign. These are "
+              "cross-sectional associations in one run, a check of direction, not of causal size.")
+        doc.figure(figures.morgan_hunt_figure(firms, title=f"Morgan–Hunt model across the firms of '{ref}'"),
+                   "morgan_hunt", "Antecedents, trust and commitment, and outcomes: cluster means, and the sign of "
+                   "each path across firms")
+    else:
+        doc.p(missing.replace("network", "firm table").replace("this figure", "this panel"))
 
     _methods(doc, n_rep)
     summary = table.merge(
@@ -445,6 +422,13 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
 
 def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.DataFrame]:
     design = res.manifest["design"]
+    if res.design_unit() is None:
+        doc.p("This sweep folder has no design_unit.parquet, the sample matrix the Morris screening is computed "
+              "from; it was written by an older version: rerun the sweep to get the screening.")
+        doc.h2("Lever ranking")
+        doc.p("Not available without the sample matrix (see above).")
+        _methods_sweep(doc)
+        return doc, pd.DataFrame(columns=["kpi", "rank", "param", "mu", "mu_star", "sigma", "mu_star_conf"])
     table = sweep_morris(res, kpis)
     doc.p(f"Morris elementary effects (SALib) from {design.get('trajectories')} trajectories on a "
           f"{design.get('levels')}-level grid. mu*: mean absolute change of the KPI per full range of the lever "
@@ -467,8 +451,8 @@ def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.
     doc.h2("Methods")
     doc.bullets([
         ("", "Design: SALib morris.sample (trajectories of k + 1 points, one lever moved per step by 2/3 of its "
-             "range on a 4-level grid), seeded by the sweep's master seed; the analysis draws it again and checks "
-             "it against the stored design points."),
+             "range on a 4-level grid), seeded by the sweep's master seed; the runner stores the sample matrix "
+             "(design_unit.parquet) and the analysis checks it against the design points of the runs."),
         ("", "Analysis: SALib morris.analyze on the design-point means over replicates; mu* intervals are 95% "
              "bootstrap half-widths. A list-valued lever moves between values on the same grid (index scale)."),
     ])

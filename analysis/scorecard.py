@@ -1,9 +1,9 @@
-"""Effectiveness of cluster marketing per scenario: a scorecard in the spirit of seed 000.
+"""Effectiveness of cluster marketing per scenario: a scorecard in the spirit of
+"Marketing activities in an innovative energy efficient cluster" (docs/ODD.md, source 000).
 
-Seed 000 (marketing in an innovative energy-efficient cluster) evaluates
-marketing with quantitative methods (economic result per cost), qualitative
-methods (loyalty, relations, culture) and a scoring method that turns every
-criterion into points and adds them. Here:
+That paper evaluates marketing with quantitative methods (economic result per
+cost), qualitative methods (loyalty, relations, culture) and a scoring method
+that turns every criterion into points and adds them. Here:
 
 Quantitative indicators (per run, then averaged over replicates):
     * ``marketing_roi``: return on marketing contributions (the model's KPI, time average);

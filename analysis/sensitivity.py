@@ -20,11 +20,14 @@ then ``mu_star``.
 
 A sweep with ``--design morris`` evaluates SALib's Morris trajectories
 (``r`` trajectories of ``k + 1`` points on a 4-level grid), a cheaper
-screening: :func:`sweep_morris` draws the same design again from the sweep's
-seed, checks it against the design points stored with the runs, and runs
+screening: :func:`sweep_morris` reads the stored sample matrix, checks it
+against the design points stored with the runs, and runs
 ``SALib.analyze.morris`` (``mu``, ``mu_star`` with a 95% bootstrap interval,
 ``sigma``); levers are ranked by ``mu_star``. :func:`morris_function` does the
 same for a Python function.
+
+Both read the sample matrix the runner stored (``design_unit.parquet``); no
+design is drawn again here.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 from .io import Results, load_results
 
@@ -225,22 +228,23 @@ def sweep_sensitivity(folder: str | Path | Results, kpis: Sequence[str], stat: s
     """
     res = _sweep_of(folder, "sobol", "Sobol' indices need")
     problem = problem_from_manifest(res.manifest)
-    x = design_matrix(res)
+    unit = res.design_unit()
+    x = design_matrix(res) if unit is None else unit  # older folders: the run parameters (lists by index)
     return _per_kpi(res, kpis, stat,
                     lambda y: rank_levers(sobol_analyze(problem, y, seed=seed), radial_morris(problem, x, y, seed=seed)))
 
 
-def _morris_design(res: Results, problem: dict[str, Any]) -> np.ndarray:
-    """The Morris design of a ``--design morris`` sweep, drawn again and checked against the stored points."""
-    from runner.designs import morris_sample
-
-    design = res.manifest["design"]
-    x = morris_sample(problem, int(design["trajectories"]), int(res.manifest["master_seed"]))
+def _morris_design(res: Results) -> np.ndarray:
+    """The Morris design of a ``--design morris`` sweep as stored with it, checked against the run parameters."""
+    x = res.design_unit()
+    if x is None:
+        raise ScenarioError(f"{res.folder}: no design_unit.parquet (the sample matrix); this sweep was written by an "
+                            "older version: rerun it to get the Morris screening")
     stored = design_matrix(res)
     if x.shape != stored.shape:
-        raise ScenarioError(f"{res.folder}: {stored.shape[0]} design points, but the Morris design of this sweep has "
-                            f"{x.shape[0]}; was it written by another version?")
-    for j, p in enumerate(design["params"]):
+        raise ScenarioError(f"{res.folder}: {stored.shape[0]} design points, but design_unit.parquet has "
+                            f"{x.shape[0]}; the folder is mixed or damaged: rerun the sweep into a new folder")
+    for j, p in enumerate(res.manifest["design"]["params"]):
         if "values" in p:
             want = np.minimum(np.floor(x[:, j]), len(p["values"]) - 1)
         elif p.get("type") == "int":
@@ -248,8 +252,8 @@ def _morris_design(res: Results, problem: dict[str, Any]) -> np.ndarray:
         else:
             want = x[:, j]
         if not np.allclose(want, stored[:, j], rtol=0, atol=1e-9):
-            raise ScenarioError(f"{res.folder}: the design points of {p['name']} differ from the Morris design drawn "
-                                "from the sweep's seed; was it written by another version?")
+            raise ScenarioError(f"{res.folder}: the design points of {p['name']} differ from the sample matrix in "
+                                "design_unit.parquet; the folder is mixed or damaged: rerun the sweep")
     return x
 
 
@@ -268,7 +272,7 @@ def sweep_morris(folder: str | Path | Results, kpis: Sequence[str], stat: str = 
     res = _sweep_of(folder, "morris", "Morris screening needs")
     levels = int(res.manifest["design"]["levels"])
     problem = problem_from_manifest(res.manifest)
-    x = _morris_design(res, problem)
+    x = _morris_design(res)
 
     def analyze(y: np.ndarray) -> pd.DataFrame:
         si = morris_analyze.analyze(problem, x, y, num_levels=levels, conf_level=0.95, num_resamples=1000, seed=seed)

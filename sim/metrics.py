@@ -1,9 +1,9 @@
 """KPI names and the small reductions behind them (MODEL.md, "What comes out").
 
 The model computes one row of KPIs per step (``sim.model.record``) and
-collects it with :class:`KPICollector`; this module names the columns so that
-the runner, the analysis and the app agree on them, and holds the reductions
-that are not one-liners.
+collects it with :class:`KPICollector`; the column names come from the KPI
+registry (``sim.kpis``), which the runner, the analysis and the app share.
+This module holds the reductions that are not one-liners.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import mesa
 import numba
 import numpy as np
 
+from . import kpis
 from .numerics import JIT
 from .state import ASSOCIATION, ENTERPRISE
 
@@ -19,58 +20,14 @@ __all__ = ["KPI_COLUMNS", "ANTECEDENT_COLUMNS", "BY_TYPE_COLUMNS", "KPICollector
            "gini_of_sorted", "live_trust_sum"]
 
 #: The model-level columns of ``datacollector.get_model_vars_dataframe()``, one row per step.
-KPI_COLUMNS: tuple[str, ...] = (
-    "members",
-    "entries",
-    "exits",
-    "cooperation_rate",
-    "mean_trust",
-    "mean_commitment",
-    "partner_commitment",
-    "propensity_to_leave",
-    "acquiescence",
-    "functional_conflict",
-    "decision_uncertainty",
-    "revenue",
-    "profit",
-    "brand_equity",
-    "brand_technological",
-    "brand_economic",
-    "brand_social",
-    "brand_energy",
-    "free_rider_share",
-    "free_riders_detected",
-    "expulsions",
-    "contracts_active",
-    "contract_breaches",
-    "info_sent",
-    "info_lost",
-    "info_delay",
-    "payoff_gini",
-    "energy_intensity",
-    "marketing_spend",
-    "marketing_roi",
-    "public_good_in",
-    "public_good_out",
-    "digitalization_cost",
-    "demand",
-    "price",
-)
+KPI_COLUMNS: tuple[str, ...] = kpis.names("cluster")
 
 #: The five Morgan-Hunt antecedents, cluster means (also model columns).
-ANTECEDENT_COLUMNS: tuple[str, ...] = (
-    "termination_costs",
-    "relationship_benefits",
-    "shared_values",
-    "communication",
-    "opportunistic_behaviour",
-)
+ANTECEDENT_COLUMNS: tuple[str, ...] = kpis.names("antecedent")
 
 #: Per-actor-type columns: ``<type>_<kpi>`` for type in enterprise, leading_firm.
-BY_TYPE_KPIS: tuple[str, ...] = ("members", "cooperation_rate", "mean_trust", "mean_commitment", "revenue", "profit")
-BY_TYPE_COLUMNS: tuple[str, ...] = tuple(
-    f"{t}_{k}" for t in ("enterprise", "leading_firm") for k in BY_TYPE_KPIS
-)
+BY_TYPE_KPIS: tuple[str, ...] = kpis.BY_TYPE
+BY_TYPE_COLUMNS: tuple[str, ...] = kpis.names("by_type")
 
 
 class KPICollector(mesa.DataCollector):

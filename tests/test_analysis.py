@@ -165,17 +165,21 @@ def test_sweep_sensitivity_reads_a_sobol_sweep(tmp_path):
     assert trust.iloc[0]["param"] == "x1" and trust.iloc[0]["label"] == "influential"
 
 
+MORRIS_LEVELS = 4
+
+
 def _fake_morris_sweep(folder: Path, trajectories: int = 50, seed: int = 7) -> Path:
     """A ``--design morris`` sweep folder whose KPI is the Ishigami function of the design points."""
-    from runner.designs import MORRIS_LEVELS, morris_sample
+    from SALib.sample import morris
 
-    x = morris_sample(ISHIGAMI, trajectories, seed)
+    x = morris.sample(ISHIGAMI, trajectories, num_levels=MORRIS_LEVELS, seed=seed)
     y = ishigami(x)
     names = ISHIGAMI["names"]
     runs = pd.DataFrame({"run_id": np.arange(len(y)), **{nm: x[:, i] for i, nm in enumerate(names)},
                          "replicate": 0, "seed": 7, "cooperation_rate_mean": y, "cooperation_rate_final": y})
     folder.mkdir()
     runs.to_parquet(folder / "results.parquet", index=False)
+    pd.DataFrame(x, columns=names).to_parquet(folder / "design_unit.parquet", index=False)
     manifest = {"kind": "sweep", "status": "complete", "master_seed": seed,
                 "design": {"kind": "morris", "samples": trajectories, "points": len(y), "replicates": 1, "columns": names,
                            "levels": MORRIS_LEVELS, "trajectories": trajectories,
@@ -192,15 +196,27 @@ def test_sweep_morris_matches_salib_on_the_same_design(tmp_path):
     assert (table["mu_star"] > 1).all() and table.loc["x1", "rank"] < table.loc["x3", "rank"]
 
 
-def test_sweep_morris_refuses_a_design_it_cannot_redraw(tmp_path):
+def test_sweep_morris_reads_the_stored_design_and_refuses_a_mismatch(tmp_path):
     folder = _fake_morris_sweep(tmp_path / "mo")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["master_seed"] = 8  # the stored points no longer match the design drawn from the seed
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ScenarioError, match="differ from the Morris design"):
+    unit = pd.read_parquet(folder / "design_unit.parquet")
+    unit.iloc[::2] = unit.iloc[::2] * 0.5  # the stored matrix no longer matches the runs' parameters
+    unit.to_parquet(folder / "design_unit.parquet", index=False)
+    with pytest.raises(ScenarioError, match="differ from the sample matrix"):
+        sweep_morris(folder, ["cooperation_rate"])
+    (folder / "design_unit.parquet").unlink()
+    with pytest.raises(ScenarioError, match="no design_unit.parquet"):
         sweep_morris(folder, ["cooperation_rate"])
     with pytest.raises(ScenarioError, match="--design morris"):
         sweep_morris(_fake_sweep(tmp_path / "sw", n=16), ["cooperation_rate"])
+
+
+def test_a_morris_folder_without_its_design_gets_a_sentence_not_a_failure(tmp_path):
+    folder = _fake_morris_sweep(tmp_path / "mo", trajectories=8)
+    (folder / "design_unit.parquet").unlink()
+    text = build_report(folder, tmp_path / "rep").read_text()
+    assert "no design_unit.parquet" in text and "rerun the sweep" in text
+    for section in SWEEP_SECTIONS:
+        assert f"<h2>{section}</h2>" in text
 
 
 def test_morris_report_has_every_section(tmp_path):
@@ -259,7 +275,17 @@ def test_report_has_every_section_and_is_self_contained(report_dir):
         assert (report_dir / "figures" / f"{name}.png").is_file()
         assert (report_dir / "figures" / f"{name}.svg").is_file()
     assert "falls behind baseline_small on cooperation_rate" in page or "cannot tell" in page
-    assert "Holm-adjusted p=" in md and "rebuilt from the scenario as recorded" in md
+    assert "Holm-adjusted p=" in md and "One run of 'baseline_small' (replicate 0, seed" in md
+
+
+def test_report_of_a_folder_without_snapshots_says_so(compare_dir, tmp_path):
+    folder = Path(shutil.copytree(compare_dir, tmp_path / "old"))
+    shutil.rmtree(folder / "snapshots")
+    page = build_report(folder, tmp_path / "rep").read_text()
+    assert page.count("written by an older version") == 2  # the network and the Morgan-Hunt panel
+    assert page.count('src="data:image/png;base64,') == 3
+    for section in COMPARE_SECTIONS:
+        assert f"<h2>{section}</h2>" in page
 
 
 def test_summary_csv_has_one_row_per_scenario_and_kpi(report_dir):

@@ -88,8 +88,11 @@ def test_steps_exports_and_figures_at_200_firms():
     assert "all shown" in caption
     assert figures.figure_png(fig).startswith(PNG_MAGIC)
     assert figures.figure_png(figures.kpi_figure(df)).startswith(PNG_MAGIC)
-    values = figures.morgan_hunt_values(res.model.firm_table(), int(res.model.firm_table()["id"].iloc[0]))
-    assert values["cluster"].notna().all() and values["firm"].notna().all()
+    firms = res.model.firm_table()
+    with_firm = figures.morgan_hunt_figure(firms, int(firms["id"].iloc[0]))
+    assert [t.get_text() for t in with_firm.axes[0].get_legend().get_texts()] == [
+        "cluster mean", f"firm {int(firms['id'].iloc[0])}"]
+    assert figures.figure_png(with_firm) != figures.figure_png(figures.morgan_hunt_figure(firms, None))
 
 
 def test_network_view_samples_at_2000_firms():

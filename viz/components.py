@@ -175,8 +175,7 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
     """Morgan-Hunt variables for the cluster and one firm (clicked in the network view or typed by id)."""
 
     def make():
-        values = figures.morgan_hunt_values(run.model.firm_table(), selected.value)
-        return figures.morgan_hunt_figure(values, f"firm {selected.value}" if selected.value is not None else None)
+        return figures.morgan_hunt_figure(run.model.firm_table(), selected.value)
 
     key = [run, version, selected.value]
     fig = solara.use_memo(make, key)

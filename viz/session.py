@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sim import ClusterModel, Scenario, ScenarioError, load_scenario, make_model
+from sim import ClusterModel, Scenario, ScenarioError, kpis, load_scenario, make_model
 
 __all__ = [
-    "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS", "MORGAN_HUNT",
+    "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS",
     "list_scenarios", "lever_values", "changed_overrides", "parse_seed", "BuildResult",
     "build_model", "advance", "kpi_frame", "frame_bytes", "run_replicates",
 ]
@@ -170,26 +170,8 @@ LEVERS: tuple[Lever, ...] = (
     _lever("marketing.alliance", "Marketing alliance", "Marketing"),
 )
 
-#: KPI panels: title -> model-reporter columns drawn in it.
-KPI_PANELS: dict[str, tuple[str, ...]] = {
-    "Cooperation rate": ("cooperation_rate",),
-    "Trust and commitment": ("mean_trust", "mean_commitment"),
-    "Members": ("members",),
-    "Entries and exits": ("entries", "exits"),
-    "Brand equity": ("brand_equity",),
-    "Free-rider share": ("free_rider_share",),
-    "Contract breaches": ("contract_breaches",),
-    "Information lost": ("info_lost",),
-}
-
-#: Morgan-Hunt key-mediating-variable model: stage -> variables.
-MORGAN_HUNT: dict[str, tuple[str, ...]] = {
-    "Antecedents": ("termination_costs", "relationship_benefits", "shared_values", "communication",
-                    "opportunistic_behaviour"),
-    "Mediators": ("trust", "commitment"),
-    "Outcomes": ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict",
-                 "decision_uncertainty"),
-}
+#: KPI panels: title -> model-reporter columns drawn in it (from the KPI registry).
+KPI_PANELS: dict[str, tuple[str, ...]] = kpis.panels()
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
