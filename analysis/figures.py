@@ -32,11 +32,12 @@ from sim import kpis as kpi_registry  # noqa: E402
 
 __all__ = [
     "save",
-    "timeseries_ci",
+    "timeseries_small_multiples",
     "distributions",
     "forest",
     "sensitivity_bars",
     "morris_plot",
+    "label_points",
     "NetworkLayout",
     "NetworkDrawing",
     "select_nodes",
@@ -110,31 +111,64 @@ def _grid(n: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.7)) -> tup
     return fig, axes
 
 
-def timeseries_ci(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], level: float = 0.95,
-                  events: Sequence[dict] = ()) -> Figure:
-    """KPI over time per scenario: mean over replicates with a t-interval band; ``events`` marked (:func:`mark_events`)."""
-    fig, axes = _grid(len(kpis))
-    colours = _colours(len(scenarios))
-    for ax, kpi in zip(axes.flat, kpis):
-        for colour, name in zip(colours, scenarios):
-            sub = ts[ts["scenario"] == name]
-            if sub.empty or kpi not in sub.columns:
-                continue
-            g = sub.groupby("step")[kpi]
-            mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-            half = sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            ax.plot(mean.index, mean.to_numpy(), color=colour, lw=1.4, label=name)
-            ax.fill_between(mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=colour,
-                            alpha=0.18 if len(scenarios) <= 6 else 0.07, lw=0)
-        mark_events(ax, events, labels=ax is axes.flat[0])
-        ax.set_title(kpi, fontsize=10)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color=c, lw=2) for c in colours]
-    fig.legend(handles, scenarios, loc="lower center", ncol=min(len(scenarios), 6), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.02 - 0.025 * math.ceil(len(scenarios) / 6)))
-    fig.suptitle(f"KPIs over time: mean over replicates with {level:.0%} t-interval band", fontsize=12)
-    fig.tight_layout(rect=(0, 0.02, 1, 0.97))
+VERDICT_COLORS = {"better": "#2a9d4b", "worse": "#c0392b", "same": "#7a7a7a"}
+
+
+def _mean_band(ts: pd.DataFrame, kpi: str, level: float) -> tuple[pd.Series, pd.Series]:
+    """Mean over replicates per step and the half-width of its t-interval."""
+    g = ts.groupby("step")[kpi]
+    mean, sd, n = g.mean(), g.std(ddof=1).fillna(0.0), g.count()
+    return mean, sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+
+
+def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], reference: str,
+                               verdicts: Mapping[tuple[str, str], str], level: float = 0.95,
+                               events: Mapping[str, Sequence[dict]] | None = None) -> Figure:
+    """KPIs over time, one row per arrangement and one column per KPI, each over the reference.
+
+    Each panel draws the reference's mean and band in black and grey, and the
+    arrangement's mean and band in the colour of its verdict (``verdicts[(scenario,
+    kpi)]``: better, worse or same); the reference's own row shows it alone.
+    Panels of a column share their y axis, so rows compare at a glance. ``events``
+    maps an arrangement to its timeline events, marked in its row (:func:`mark_events`).
+    """
+    events = events or {}
+    rows = [reference, *[s for s in scenarios if s != reference]]
+    kpis = [k for k in kpis if k in ts.columns]
+    fig = Figure(figsize=(1.9 * len(kpis) + 1.6, 0.95 * len(rows) + 1.2))
+    axes = fig.subplots(len(rows), len(kpis), sharex=True, sharey="col", squeeze=False)
+    ref_ts = ts[ts["scenario"] == reference]
+    bands = {k: _mean_band(ref_ts, k, level) for k in kpis}
+    for i, name in enumerate(rows):
+        sub = ts[ts["scenario"] == name]
+        for j, kpi in enumerate(kpis):
+            ax = axes[i, j]
+            mean, half = bands[kpi]
+            ax.fill_between(mean.index, mean - half, mean + half, color="#bbbbbb", alpha=0.6, lw=0)
+            ax.plot(mean.index, mean.to_numpy(), color="black", lw=0.9)
+            if name != reference and not sub.empty:
+                colour = VERDICT_COLORS.get(verdicts.get((name, kpi), "same"), "#7a7a7a")
+                m, h = _mean_band(sub, kpi, level)
+                ax.fill_between(m.index, m - h, m + h, color=colour, alpha=0.25, lw=0)
+                ax.plot(m.index, m.to_numpy(), color=colour, lw=1.4)
+            mark_events(ax, events.get(name, ()), labels=j == 0)
+            ax.tick_params(labelsize=6, length=2)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+            ax.grid(alpha=0.25)
+            if i == 0:
+                unit = kpi_registry.kpi(kpi).unit if kpi in {k.name for k in kpi_registry.KPIS} else ""
+                ax.set_title(f"{kpi.replace('_', ' ')}\n({unit})", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(name + ("\n(reference)" if name == reference else ""), fontsize=8, rotation=0,
+                              ha="right", va="center")
+        axes[-1, 0].set_xlabel("step", fontsize=7)
+    handles = [Line2D([], [], color="black", lw=1, label=f"{reference} (reference), grey band: {level:.0%} interval"),
+               *(Line2D([], [], color=c, lw=1.6, label=lab) for lab, c in
+                 (("better, significant", VERDICT_COLORS["better"]), ("worse, significant", VERDICT_COLORS["worse"]),
+                  ("cannot be told apart", VERDICT_COLORS["same"])))]
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.suptitle("KPIs over time: each arrangement (colour) over the reference (black)", fontsize=11, y=1.0 + 0.35 / fig.get_figheight())
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()), h_pad=0.3, w_pad=0.6)
     return fig
 
 
@@ -240,16 +274,42 @@ def sensitivity_bars(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> 
     return fig
 
 
+def label_points(ax, x: np.ndarray, y: np.ndarray, labels: Sequence[str], fontsize: float = 7) -> None:
+    """Label scatter points so that no two labels overlap: a label that would hit one already placed moves up.
+
+    Placement works in display units of the figure as drawn now, so call it after
+    the axes' limits are set; a label moved away from its point gets a thin leader line.
+    """
+    fig = ax.figure
+    fig.draw_without_rendering()  # fixes the limits and the transform the placement reads
+    to_px = fig.dpi / 72.0
+    height = fontsize * 1.3 * to_px
+    placed: list[tuple[float, float, float, float]] = []
+    order = np.argsort(np.nan_to_num(np.asarray(y, float), nan=-np.inf))
+    for i in order:
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            continue
+        px, py = ax.transData.transform((x[i], y[i]))
+        width = len(str(labels[i])) * fontsize * 0.62 * to_px
+        left, bottom = px + 3 * to_px, py + 2 * to_px
+        while any(left < r and left + width > l_ and bottom < t and bottom + height > b for l_, b, r, t in placed):
+            bottom += height
+        placed.append((left, bottom, left + width, bottom + height))
+        moved = bottom - (py + 2 * to_px) > 1
+        ax.annotate(str(labels[i]), (x[i], y[i]), xytext=((left - px) / to_px, (bottom - py) / to_px),
+                    textcoords="offset points", fontsize=fontsize, va="bottom",
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#888888"} if moved else None)
+
+
 def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figure:
     """Morris screening per KPI: mu* per lever (95% interval), and sigma against mu* (the usual Morris plane)."""
     kpis, fig, axes = _kpi_rows(table, kpis, 1.8)
+    planes = []
     for row, kpi in zip(axes, kpis):
         t = table[table["kpi"] == kpi].sort_values("mu_star")
         _mu_star_bars(row[0], t, f"mu* ({kpi} change per full range of the lever)", f"{kpi}: Morris mu*, 95% bootstrap CI")
         ax = row[1]
         ax.scatter(t["mu_star"], t["sigma"], color="#4C72B0")
-        for _, r in t.iterrows():
-            ax.annotate(r["param"], (r["mu_star"], r["sigma"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
         top = float(np.nanmax(np.r_[t["mu_star"].to_numpy(float), t["sigma"].to_numpy(float), 1e-12]))
         ax.plot([0, top], [0, top], color="grey", lw=0.6, ls="--", label="sigma = mu*")
         ax.set_xlabel("mu* (overall influence)")
@@ -257,8 +317,11 @@ def morris_plot(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> Figur
         ax.set_title(f"{kpi}: Morris plane", fontsize=10)
         ax.margins(x=0.3, y=0.15)  # room for the labels
         ax.legend(fontsize=7, loc="upper left")
+        planes.append((ax, t))
     fig.suptitle("Morris screening: which levers move the KPIs", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
+    for ax, t in planes:  # after the layout, which sets the scale the labels are spaced in
+        label_points(ax, t["mu_star"].to_numpy(float), t["sigma"].to_numpy(float), list(t["param"]))
     return fig
 
 

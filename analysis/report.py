@@ -28,22 +28,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import kpis
+from sim import kpis as kpi_registry
 from sim.errors import ScenarioError
 
 from . import figures, programme
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
-from .sensitivity import sweep_morris, sweep_sensitivity
+from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
+from .sensitivity import leaders, sweep_morris, sweep_sensitivity
 from .stats import kpi_table, paired_differences
 
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
 
 #: KPIs of the headline table (all of MAIN_KPIS appear in the full table and verdicts).
-HEADLINE: tuple[str, ...] = kpis.headline_kpis()
+HEADLINE: tuple[str, ...] = kpi_registry.headline_kpis()
 
 COMPARE_SECTIONS: tuple[str, ...] = (
     "Summary",
+    "Glossary",
     "Headline table",
     "Verdicts per KPI",
     "KPI table",
@@ -60,30 +62,63 @@ SWEEP_SECTIONS: tuple[str, ...] = ("Summary", "Sensitivity analysis", "Lever ran
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2em}
+h1{border-bottom:2px solid #444;font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:1.2em;font-size:1.3em}
+summary h2{display:inline-block;border:none;margin:0.6em 0 0.2em}summary{cursor:pointer}
+details{border-bottom:1px solid #ddd}.wide{overflow-x:auto}
 table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f0f0f0}
 td:first-child,th:first-child{text-align:left}
+table.answer{font-size:0.74em}table.answer th{font-weight:600;max-width:6.5em;white-space:normal;padding:2px 3px;
+text-align:center}table.answer td{white-space:nowrap;padding:2px 4px}td.left{text-align:left}
+td.better{background:#d4edda}td.worse{background:#f5d0cb}td.same{background:#f4f4f4;color:#555}
+td.reference{font-weight:600}
 img{max-width:100%;border:1px solid #eee}.caption{font-size:0.85em;color:#555;margin-bottom:1.5em}
+nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.4em 1em;margin:1em 0}nav.toc ol{columns:3;margin:0.3em 0}
 li{margin:0.2em 0}.better{color:#1e7b3a}.worse{color:#b03a2e}.unsure{color:#666}
 """
-
 
 # --------------------------------------------------------------------------- a tiny document model
 
 
+def _slug(text: str) -> str:
+    """A GitHub-style heading anchor: lower case, punctuation dropped, spaces as hyphens."""
+    return "".join(c for c in text.lower() if c.isalnum() or c in " -_").replace(" ", "-")
+
+
 @dataclass
 class _Doc:
-    """Blocks rendered to both HTML and Markdown."""
+    """Blocks rendered to both HTML and Markdown; in HTML every folded section is a ``<details>``."""
 
     title: str
     figdir: Path
     html: list[str] = field(default_factory=list)
     md: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    _open: str | None = None
+    _toc_at: int | None = None
 
-    def h2(self, text: str) -> None:
-        self.html.append(f"<h2>{html.escape(text)}</h2>")
+    def _close(self) -> None:
+        if self._open:
+            self.html.append(f"</{self._open}>")
+        self._open = None
+
+    def h2(self, text: str, fold: bool = True, opened: bool = False) -> None:
+        """Start a section; ``fold`` puts it in a collapsible block, closed unless ``opened``."""
+        self._close()
+        self.sections.append(text)
+        tag = "details" if fold else "section"
+        self._open = tag
+        head = f"<h2>{html.escape(text)}</h2>"
+        attrs = f'id="{_slug(text)}"' + (" open" if fold and opened else "")
+        self.html.append(f"<{tag} {attrs}>" + (f"<summary>{head}</summary>" if fold else head))
         self.md.append(f"## {text}\n")
+
+    def toc(self) -> None:
+        """A table of contents of the sections that follow (filled in when rendered)."""
+        self._close()
+        self._toc_at = len(self.sections)
+        self.html.append("\x00toc")
+        self.md.append("\x00toc")
 
     def h3(self, text: str) -> None:
         self.html.append(f"<h3>{html.escape(text)}</h3>")
@@ -99,14 +134,19 @@ class _Doc:
         self.md.append("\n".join(f"- {t}" for _, t in items) + "\n")
 
     def table(self, frame: pd.DataFrame) -> None:
-        cols = [str(c) for c in frame.columns]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-                       for row in frame.itertuples(index=False))
-        self.html.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-        lines += ["| " + " | ".join(_cell(v).replace("|", "/") for v in row) + " |"
-                  for row in frame.itertuples(index=False)]
+        rows = [[(_cell(v), "") for v in row] for row in frame.itertuples(index=False)]
+        self.cells([str(c) for c in frame.columns], rows)
+
+    def cells(self, columns: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]], css: str = "") -> None:
+        """A table whose cells are ``(text, css class)``: the class colours the cell in HTML."""
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f'<td class="{c}">{html.escape(t)}</td>' if c else f"<td>{html.escape(t)}</td>"
+                                        for t, c in row) + "</tr>" for row in rows)
+        cls = f' class="{css}"' if css else ""
+        self.html.append(f'<div class="wide"><table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+                         "</table></div>")
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+        lines += ["| " + " | ".join(t.replace("|", "/") for t, _ in row) + " |" for row in rows]
         self.md.append("\n".join(lines) + "\n")
 
     def figure(self, fig, name: str, caption: str) -> None:
@@ -116,13 +156,22 @@ class _Doc:
                          f'<div class="caption">{html.escape(caption)} (also figures/{name}.svg)</div>')
         self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
 
+    def _toc(self, markdown: bool) -> str:
+        titles = self.sections[self._toc_at or 0:]
+        if markdown:
+            return "**Contents:** " + " · ".join(f"[{t}](#{_slug(t)})" for t in titles) + "\n"
+        links = "".join(f'<li><a href="#{_slug(t)}">{html.escape(t)}</a></li>' for t in titles)
+        return f'<nav class="toc"><b>Contents</b> (each section opens with a click on its title)<ol>{links}</ol></nav>'
+
     def render_html(self) -> str:
+        self._close()
+        body = "\n".join(self._toc(False) if b == "\x00toc" else b for b in self.html)
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>{html.escape(self.title)}</title><style>{CSS}</style></head><body>"
-                f"<h1>{html.escape(self.title)}</h1>\n" + "\n".join(self.html) + "\n</body></html>\n")
+                f"<h1>{html.escape(self.title)}</h1>\n" + body + "\n</body></html>\n")
 
     def render_md(self) -> str:
-        return f"# {self.title}\n\n" + "\n".join(self.md)
+        return f"# {self.title}\n\n" + "\n".join(self._toc(True) if b == "\x00toc" else b for b in self.md)
 
 
 def _num(x: float) -> str:
@@ -196,6 +245,76 @@ def _verdict_class(row: dict) -> str:
     return "better" if (row["diff"] > 0) == HIGHER_IS_BETTER.get(row["kpi"], True) else "worse"
 
 
+def _pct_text(pct: float) -> str:
+    if not np.isfinite(pct):
+        return "n/a"
+    if abs(pct) < 0.05:
+        return "0.0%"
+    return f"{pct:+.0f}%" if abs(pct) >= 10 else f"{pct:+.1f}%"  # two or three significant digits suffice
+
+
+def _signed(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else ("+" if x > 0 else "") + _num(x)
+
+
+def _p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
+            ref: str, n_rep: int) -> None:
+    """The best arrangement per KPI, and every arrangement against the reference, coloured by verdict."""
+    arrow = {"higher": "↑", "lower": "↓"}
+    doc.h3("Best arrangement per KPI")
+    m = verdict_matrix(table, diffs, kpis, scenarios, ref)
+    worse_on = m[m["verdict"] == "worse"].groupby("scenario").size()
+    rows = []
+    for r in best_per_kpi(table, diffs, kpis, ref).to_dict("records"):
+        if r["verdict"] == "reference":
+            runner = r["runner_up"]
+            sure = (f"yes: next best {runner} is significantly worse ({_p_text(r['p_holm'])})"
+                    if r["compared"] == "worse" else f"no: next best {runner} cannot be told apart")
+            cls = "reference"
+            size = (f"{runner} {_signed(r['diff'])}", _pct_text(r["diff_pct"]))
+        else:
+            sure = (f"yes, better than {ref} ({_p_text(r['p_holm'])})" if r["verdict"] == "better"
+                    else f"no: cannot be told apart from {ref} with {n_rep} replicates")
+            cls = r["verdict"]
+            size = (_signed(r["diff"]), _pct_text(r["diff_pct"]))
+        trade = int(worse_on.get(r["best"], 0)) if r["best"] != ref else 0
+        rows.append([(r["kpi"], ""), (r["unit"], "left"), (arrow.get(r["direction"], "—"), ""), (r["best"], f"left {cls}"),
+                     (_num(r["best_mean"]), ""), (size[0], ""), (size[1], ""), (sure, f"left {cls}"),
+                     (f"{trade} of {len(kpis)}" if trade else "none", "worse" if trade else "")])
+    doc.cells(["KPI", "unit", "better", "best arrangement", "its mean", f"vs {ref} (unit)", f"vs {ref} (%)",
+               "sure?", "but worse on"], rows, css="answer")
+    doc.p(f"'But worse on': the KPIs on which the best arrangement is significantly worse than {ref}; a best value "
+          "can come with losses elsewhere (fewer messages lost because fewer firms remain, no contract breaches "
+          "because there are no contracts), shown in the table below.")
+    doc.h3(f"Every arrangement against {ref}")
+    m = m.set_index(["scenario", "kpi"])
+    mark = {"better": " ▲", "worse": " ▼", "same": ""}
+    rows = []
+    for s in scenarios:
+        row = [(s + (" (reference)" if s == ref else ""), "reference" if s == ref else "")]
+        for k in kpis:
+            if (s, k) not in m.index:
+                row.append(("", ""))
+                continue
+            c = m.loc[(s, k)]
+            if c["verdict"] == "reference":
+                row.append((_num(c["mean"]), "reference"))
+            else:
+                text = _pct_text(c["diff_pct"]) if np.isfinite(c["diff_pct"]) else _signed(c["diff"])
+                row.append((text + mark[c["verdict"]], c["verdict"]))
+        rows.append(row)
+    heads = [f"{k.replace('_', ' ')} {arrow.get(kpi_registry.kpi(k).direction, '')}".strip() for k in kpis]
+    doc.cells(["arrangement", *heads], rows, css="answer")
+    doc.p(f"Reference row: {ref}'s mean in the KPI's unit (see the glossary). Other rows: difference from {ref} in "
+          f"percent of {ref}'s mean (its own unit where {ref}'s mean is 0). Green ▲ significantly better, red ▼ "
+          "significantly worse (paired by seed, Holm-corrected over all comparisons), grey: cannot be told apart "
+          f"with {n_rep} replicates. ↑ higher is better, ↓ lower is better.")
+
+
 def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Doc, pd.DataFrame]:
     ref = _choose_reference(res, reference)
     scenarios = res.scenarios
@@ -210,26 +329,36 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
         columns=["scenario", "kpi", "diff", "ci_low", "ci_high", "significant", "p_holm", "verdict"])
     doc = _Doc(f"clustercoop report: {len(scenarios)} scenario(s), reference '{ref}'", out / "figures")
 
-    # Summary
-    doc.h2("Summary")
+    # Summary: the answer on one screen, then the contents and the details
+    doc.h2("Summary", fold=False)
     steps = res.steps()
-    doc.p(f"Results folder: {res.folder.name}. Scenarios: {', '.join(scenarios)}. Replicates per scenario: {n_rep} "
-          f"(common random numbers: replicate r uses the same seed in every scenario; master seed "
-          f"{res.manifest.get('master_seed', 'n/a')}). Steps per run: {steps or 'each scenario run.steps'}. "
-          f"Reference: {ref}. KPIs are time averages over the second half of each run.")
-    sig = diffs[diffs["significant"]] if len(diffs) else diffs
-    if len(diffs):
-        doc.p(f"Of {len(diffs)} scenario×KPI comparisons with {ref}, {len(sig)} are significant after Holm's "
-              f"correction (family-wise error 5%); {len(diffs) - len(sig)} cannot be told apart with {n_rep} "
-              "replicates. ▲/▼ in the headline table mark significantly better/worse than the reference.")
-    else:
-        doc.p("Only one scenario: there is nothing to compare; the report shows its KPIs with confidence intervals.")
+    mirrored = mirrors(runs, kpis)
+    shown = [k for k in kpis if k not in mirrored]
+    if steps is None and res.timeseries is not None:  # each scenario's own run.steps: read what was run
+        ends = sorted(set(res.timeseries.groupby("scenario")["step"].max().astype(int)))
+        steps = ends[0] if len(ends) == 1 else f"{ends[0]} to {ends[-1]}"
+    doc.p(f"{len(scenarios)} arrangements of the cluster compared with '{ref}' over {n_rep} replicates each (the "
+          f"same seeds in every arrangement), {steps or 'as many as each scenario file sets'} steps per run; "
+          "every KPI is the "
+          "mean over the second half of a run." + (
+              " " + "; ".join(f"{k} is exactly 1 − {m} in these runs and is not repeated" for k, m in mirrored.items())
+              + "." if mirrored else ""))
     if n_rep < 3:
         doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least 5.")
+    if len(diffs):
+        _answer(doc, table, diffs, shown, scenarios, ref, n_rep)
+    else:
+        doc.p("Only one scenario: there is nothing to compare; the report shows its KPIs with confidence intervals.")
+    doc.toc()
+
+    doc.h2("Glossary")
+    doc.p("What each KPI measures, in what unit, and which way is better. A step and a money unit (MU) are defined "
+          "in docs/ODD.md (section 2.5).")
+    doc.table(glossary(kpis, mirrored))
 
     # Headline table
     doc.h2("Headline table")
-    head = [k for k in HEADLINE if k in kpis]
+    head = [k for k in HEADLINE if k in shown]
     doc.p("Mean over replicates [95% t-interval]; ▲ significantly better than the reference, ▼ significantly "
           "worse (paired by seed, Holm-corrected), no mark: not distinguishable.")
     doc.table(_headline(table, diffs, head, scenarios, ref))
@@ -270,11 +399,16 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     # Time series
     doc.h2("KPIs over time")
     if res.timeseries is not None:
-        events = [{**e, "label": f"{s}: {e['label']}"} for s in scenarios
-                  for e in programme.events_of(res.resolved_scenario(s), int(res.timeseries["step"].max()))]
-        doc.figure(figures.timeseries_ci(res.timeseries, head, scenarios, events=events), "timeseries",
-                   "Headline KPIs per step: mean over replicates with 95% t-interval band, per scenario"
-                   + ("; dashed lines: timeline events, dotted: their end" if events else ""))
+        last = int(res.timeseries["step"].max())
+        events = {s: programme.events_of(res.resolved_scenario(s), last) for s in scenarios}
+        verdicts = {(r["scenario"], r["kpi"]): verdict(r, r["kpi"]) for r in diffs.to_dict("records")}
+        doc.figure(figures.timeseries_small_multiples(res.timeseries, head, scenarios, ref, verdicts, events=events),
+                   "timeseries",
+                   f"Headline KPIs per step, one row per arrangement: its mean over replicates with a 95% t-interval "
+                   f"band, coloured by its verdict against {ref} (green better, red worse, grey cannot be told "
+                   f"apart), over {ref}'s mean and band in black and grey"
+                   + ("; dashed lines: the arrangement's timeline events, dotted: their end"
+                      if any(events.values()) else ""))
     else:
         doc.p("No timeseries.parquet in the folder: time series not available.")
     programme.section(doc, res.timeseries, {s: res.resolved_scenario(s) for s in scenarios}, scenarios, ref, head)
@@ -370,12 +504,13 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
     doc = _Doc(f"clustercoop sensitivity report: {len(res.params)} lever(s), {design.get('kind')} design",
                out / "figures")
     kpis = available_kpis(res.runs)
-    doc.h2("Summary")
+    doc.h2("Summary", fold=False)
     doc.p(f"Results folder: {res.folder.name}. Levers: "
           + "; ".join(f"{p['name']} ({p.get('spec', '')})" for p in design["params"])
           + f". Design: {design.get('kind')}, {design.get('points')} points × {design.get('replicates', 1)} "
           f"replicate(s), master seed {res.manifest.get('master_seed', 'n/a')}.")
-    doc.h2("Sensitivity analysis")
+    doc.toc()
+    doc.h2("Sensitivity analysis", opened=True)
     if design.get("kind") == "morris":
         return _morris_section(doc, res, kpis)
     if design.get("kind") != "sobol":
@@ -389,7 +524,7 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
                 rows.append({"kpi": k, "param": p, "spearman_rho": rho})
         table = pd.DataFrame(rows)
         doc.table(table)
-        doc.h2("Lever ranking")
+        doc.h2("Lever ranking", opened=True)
         rank = table.assign(abs_rho=table["spearman_rho"].abs()).groupby("param")["abs_rho"].mean()
         doc.table(rank.sort_values(ascending=False).rename("mean |rho| over KPIs").reset_index())
         _methods_sweep(doc)
@@ -410,14 +545,29 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
     doc.figure(figures.sensitivity_bars(table, shown), "sensitivity",
                "Sobol' S1/ST and Morris mu* per lever for the headline KPIs")
     doc.table(table)
-    doc.h2("Lever ranking")
-    top = table[table["rank"] == 1][["kpi", "param", "ST", "ST_conf", "label"]]
-    doc.p("Most influential lever per KPI (largest total index):")
-    doc.table(top)
+    doc.h2("Lever ranking", opened=True)
+    doc.p("Most influential lever per KPI (largest total index ST), and the levers that cannot be told apart from "
+          "it (their 95% intervals overlap):")
+    _leaders(doc, leaders(table, "ST", "ST_conf").merge(
+        table[table["rank"] == 1][["kpi", "label"]], on="kpi"), "ST")
     overall = table.groupby("param")["ST"].mean().sort_values(ascending=False)
     doc.table(overall.rename("mean ST over KPIs").reset_index())
     _methods_sweep(doc)
     return doc, table
+
+
+def _leaders(doc: _Doc, top: pd.DataFrame, what: str) -> None:
+    """The top lever per KPI with the levers tied with it, and a sentence on how often the order is unclear."""
+    shown = top.rename(columns={"top": "top lever", "value": what, "conf": "± (95%)",
+                                "tied": "cannot be told apart from"})
+    shown["cannot be told apart from"] = shown["cannot be told apart from"].replace("", "— (clearly first)")
+    doc.table(shown)
+    unclear = top[top["tied"] != ""]
+    if len(unclear) == 0:
+        doc.p("On every KPI the top lever's interval lies clear of the others: the first place is settled.")
+    else:
+        doc.p(f"On {len(unclear)} of {len(top)} KPIs the top lever cannot be told apart from at least one other "
+              f"({', '.join(unclear['kpi'])}): read their order as a tie, or run more samples to separate them.")
 
 
 def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.DataFrame]:
@@ -425,7 +575,7 @@ def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.
     if res.design_unit() is None:
         doc.p("This sweep folder has no design_unit.parquet, the sample matrix the Morris screening is computed "
               "from; it was written by an older version: rerun the sweep to get the screening.")
-        doc.h2("Lever ranking")
+        doc.h2("Lever ranking", opened=True)
         doc.p("Not available without the sample matrix (see above).")
         _methods_sweep(doc)
         return doc, pd.DataFrame(columns=["kpi", "rank", "param", "mu", "mu_star", "sigma", "mu_star_conf"])
@@ -444,9 +594,10 @@ def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.
     shown = [k for k in HEADLINE if k in set(table["kpi"])]
     doc.figure(figures.morris_plot(table, shown), "morris", "Morris mu* per lever and the Morris plane for the headline KPIs")
     doc.table(table)
-    doc.h2("Lever ranking")
-    doc.p("Most influential lever per KPI (largest mu*):")
-    doc.table(table[table["rank"] == 1][["kpi", "param", "mu_star", "mu_star_conf", "sigma"]])
+    doc.h2("Lever ranking", opened=True)
+    doc.p("Most influential lever per KPI (largest mu*), and the levers that cannot be told apart from it (their "
+          "95% intervals overlap):")
+    _leaders(doc, leaders(table, "mu_star", "mu_star_conf"), "mu*")
     doc.table(table.groupby("param")["rank"].mean().sort_values().rename("mean rank over KPIs").reset_index())
     doc.h2("Methods")
     doc.bullets([

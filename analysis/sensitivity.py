@@ -52,6 +52,7 @@ __all__ = [
     "sweep_sensitivity",
     "sweep_morris",
     "rank_levers",
+    "leaders",
     "sobol_function",
     "morris_function",
 ]
@@ -184,6 +185,29 @@ def rank_levers(sobol: pd.DataFrame, morris: pd.DataFrame | None = None, thresho
     t = t.sort_values(keys, ascending=False).reset_index(drop=True)
     t.insert(0, "rank", np.arange(1, len(t) + 1))
     return t
+
+
+def leaders(table: pd.DataFrame, value: str, conf: str) -> pd.DataFrame:
+    """Per KPI, the top lever and the levers that cannot be told apart from it.
+
+    Two levers cannot be told apart when their 95% intervals (``value ± conf``)
+    overlap: a conservative screen, since overlapping intervals do not prove equal
+    influence, but separate ones do show an order.
+
+    Returns:
+        One row per KPI: ``kpi, top, value, conf, tied`` (a comma-separated list of the
+        levers whose interval reaches the top lever's, empty if none).
+    """
+    rows = []
+    for kpi, t in table.groupby("kpi", sort=False):
+        t = t.sort_values(value, ascending=False)
+        first = t.iloc[0]
+        low = first[value] - np.nan_to_num(first[conf], nan=np.inf)
+        rest = t.iloc[1:]
+        tied = rest[(rest[value] + np.nan_to_num(rest[conf], nan=np.inf)) >= low]["param"].tolist()
+        rows.append({"kpi": kpi, "top": first["param"], "value": first[value], "conf": first[conf],
+                     "tied": ", ".join(tied)})
+    return pd.DataFrame(rows)
 
 
 def _sweep_of(folder: str | Path | Results, kind: str, what: str) -> Results:

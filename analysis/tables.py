@@ -6,19 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from sim import kpis as kpi_registry
+
 __all__ = ["HEADLINE_KPIS", "headline_table"]
 
-#: KPIs printed after a single run and at the end of a comparison.
-HEADLINE_KPIS: tuple[str, ...] = (
-    "cooperation_rate",
-    "mean_trust",
-    "mean_commitment",
-    "members",
-    "free_rider_share",
-    "profit",
-    "brand_equity",
-    "payoff_gini",
-)
+#: KPIs printed after a single run and at the end of a comparison: the report's headline (KPI registry).
+HEADLINE_KPIS: tuple[str, ...] = kpi_registry.headline_kpis()
 
 
 def headline_table(results: pd.DataFrame, by: str = "scenario", kpis: Sequence[str] = HEADLINE_KPIS) -> pd.DataFrame:

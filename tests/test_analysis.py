@@ -276,6 +276,11 @@ def test_report_has_every_section_and_is_self_contained(report_dir):
         assert (report_dir / "figures" / f"{name}.svg").is_file()
     assert "falls behind baseline_small on cooperation_rate" in page or "cannot tell" in page
     assert "Holm-adjusted p=" in md and "One run of 'baseline_small' (replicate 0, seed" in md
+    # the answer first: the best arrangement per KPI and the verdict matrix come before any folded detail
+    first_fold = page.index("<details")
+    assert page.index("Best arrangement per KPI") < page.index("Every arrangement against baseline_small") < first_fold
+    assert page.index('<nav class="toc">') < first_fold and page.count("<details") == len(COMPARE_SECTIONS) - 1
+    assert "MU per step" in page.split('id="glossary"')[1]  # units from the KPI registry
 
 
 def test_report_of_a_folder_without_snapshots_says_so(compare_dir, tmp_path):
