@@ -364,6 +364,7 @@ class NetworkLayout:
             k = 1.5 / math.sqrt(max(len(ids), 1))
             laid = nx.spring_layout(g, pos=start, k=k, iterations=60, seed=0)
             self.pos.update({n: np.asarray(p, dtype=float) for n, p in laid.items()})
+            self._row_of_isolated(g)
         elif missing:
             nbrs: dict[int, list[int]] = {}
             for a, b in zip(src.tolist(), dst.tolist()):
@@ -375,6 +376,17 @@ class NetworkLayout:
                 angle = node * _GOLDEN
                 self.pos[node] = centre + 0.04 * np.array([math.cos(angle), math.sin(angle)])
         return np.array([self.pos[int(i)] for i in ids]) if len(ids) else np.zeros((0, 2))
+
+    def _row_of_isolated(self, g) -> None:
+        """Nodes without links in a row under the drawing: the spring layout flings them far out, shrinking the rest."""
+        alone = [n for n in g.nodes if g.degree(n) == 0]
+        linked = np.array([self.pos[n] for n in g.nodes if g.degree(n) > 0])
+        if not alone or not len(linked):
+            return
+        (x0, y0), (x1, y1) = linked.min(axis=0), linked.max(axis=0)
+        xs = np.linspace(x0, x1, len(alone) + 2)[1:-1]
+        for n, x in zip(alone, xs):
+            self.pos[n] = np.array([x, y0 - 0.12 * max(y1 - y0, 1e-9)])
 
 
 def select_nodes(snapshot: Mapping[str, np.ndarray], max_firms: int = 300) -> tuple[np.ndarray, str]:
