@@ -594,7 +594,7 @@ def morgan_hunt_figure(firms: pd.DataFrame, selected: int | None = None, title: 
     top.legend(fontsize=7, loc="lower right")
     top.set_title("Levels (index 0-1)", fontsize=9)
 
-    rhos, colours, labels = [], [], []
+    rhos, colours, labels, known = [], [], [], 0
     for x, yv, sign in MH_PATHS:
         rho = float("nan")
         if x in firms and yv in firms:
@@ -603,6 +603,7 @@ def morgan_hunt_figure(firms: pd.DataFrame, selected: int | None = None, title: 
             a, b = a[ok], b[ok]
             if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0:
                 rho = float(sps.spearmanr(a, b).statistic)
+        known += bool(np.isfinite(rho))
         clear = np.isfinite(rho) and abs(rho) > 0.05
         colours.append(("#2a9d4b" if np.sign(rho) == sign else "#c0392b") if clear else "#888888")
         rhos.append(rho if np.isfinite(rho) else 0.0)
@@ -615,6 +616,9 @@ def morgan_hunt_figure(firms: pd.DataFrame, selected: int | None = None, title: 
     bottom.tick_params(axis="x", labelsize=7)
     bottom.grid(axis="x", alpha=0.3)
     bottom.set_xlabel("Spearman rho across firms", fontsize=8)
+    if not known:  # e.g. before the first step, when the firms do not differ yet
+        bottom.text(0.5, 0.5, "no variation across firms yet", transform=bottom.transAxes, ha="center", fontsize=9,
+                    color="#555555", bbox={"fc": "white", "ec": "none"})
     bottom.set_title("Paths (expected sign): green agrees, red disagrees, grey |rho| ≤ 0.05", fontsize=9)
     fig.suptitle(title or "Morgan–Hunt: antecedents → trust & commitment → outcomes", fontsize=10)
     return fig
