@@ -60,7 +60,7 @@ COMPARE_SECTIONS: tuple[str, ...] = (
 SWEEP_SECTIONS: tuple[str, ...] = ("Summary", "Sensitivity analysis", "Lever ranking", "Methods")
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444;font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:1.2em;font-size:1.3em}
 summary h2{display:inline-block;border:none;margin:0.6em 0 0.2em}summary{cursor:pointer}
@@ -68,10 +68,10 @@ details{border-bottom:1px solid #ddd}.wide{overflow-x:auto}
 table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f0f0f0}
 td:first-child,th:first-child{text-align:left}
-table.answer{font-size:0.74em}table.answer th{font-weight:600;max-width:6.5em;white-space:normal;padding:2px 3px;
-text-align:center}table.answer td{white-space:nowrap;padding:2px 4px}td.left{text-align:left}
+table.answer{font-size:0.7em}table.answer th{font-weight:600;max-width:6em;white-space:normal;padding:2px 2px;
+text-align:center}table.answer td{white-space:nowrap;padding:2px 3px}td.left{text-align:left}
 td.better{background:#d4edda}td.worse{background:#f5d0cb}td.same{background:#f4f4f4;color:#555}
-td.reference{font-weight:600}
+td.reference{font-weight:600}td.cost{background:#e8f0fa}
 img{max-width:100%;border:1px solid #eee}.caption{font-size:0.85em;color:#555;margin-bottom:1.5em}
 nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.4em 1em;margin:1em 0}nav.toc ol{columns:3;margin:0.3em 0}
 li{margin:0.2em 0}.better{color:#1e7b3a}.worse{color:#b03a2e}.unsure{color:#666}
@@ -261,8 +261,16 @@ def _p_text(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
+def _costs(runs: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
+    """Mean of each cost KPI per scenario (MU per step), for the costs the runs have and spend on."""
+    cols = [k for k in kpi_registry.cost_kpis() if f"{k}_mean" in runs
+            and np.nanmax(np.abs(pd.to_numeric(runs[f"{k}_mean"], errors="coerce")), initial=0.0) > 0]
+    return runs.groupby("scenario")[[f"{k}_mean" for k in cols]].mean().reindex(scenarios).rename(
+        columns=lambda c: c.removesuffix("_mean"))
+
+
 def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
-            ref: str, n_rep: int) -> None:
+            ref: str, n_rep: int, costs: pd.DataFrame) -> None:
     """The best arrangement per KPI, and every arrangement against the reference, coloured by verdict."""
     arrow = {"higher": "↑", "lower": "↓"}
     doc.h3("Best arrangement per KPI")
@@ -306,13 +314,17 @@ def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[
             else:
                 text = _pct_text(c["diff_pct"]) if np.isfinite(c["diff_pct"]) else _signed(c["diff"])
                 row.append((text + mark[c["verdict"]], c["verdict"]))
+        row += [(_num(float(costs.loc[s, k])), "cost") for k in costs.columns]
         rows.append(row)
     heads = [f"{k.replace('_', ' ')} {arrow.get(kpi_registry.kpi(k).direction, '')}".strip() for k in kpis]
+    heads += [f"{k.replace('_', ' ')} (MU/step)" for k in costs.columns]
     doc.cells(["arrangement", *heads], rows, css="answer")
     doc.p(f"Reference row: {ref}'s mean in the KPI's unit (see the glossary). Other rows: difference from {ref} in "
           f"percent of {ref}'s mean (its own unit where {ref}'s mean is 0). Green ▲ significantly better, red ▼ "
           "significantly worse (paired by seed, Holm-corrected over all comparisons), grey: cannot be told apart "
-          f"with {n_rep} replicates. ↑ higher is better, ↓ lower is better.")
+          f"with {n_rep} replicates. ↑ higher is better, ↓ lower is better."
+          + (" Last column(s), in blue: what each arrangement spends per step (mean, MU), for reading the outcomes "
+             "against their cost." if len(costs.columns) else ""))
 
 
 def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Doc, pd.DataFrame]:
@@ -346,7 +358,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     if n_rep < 3:
         doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least 5.")
     if len(diffs):
-        _answer(doc, table, diffs, shown, scenarios, ref, n_rep)
+        _answer(doc, table, diffs, shown, scenarios, ref, n_rep, _costs(runs, scenarios))
     else:
         doc.p("Only one scenario: there is nothing to compare; the report shows its KPIs with confidence intervals.")
     doc.toc()

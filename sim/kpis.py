@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "kpi", "names", "report_kpis", "headline_kpis",
-           "higher_is_better", "panels"]
+           "higher_is_better", "panels", "cost_kpis"]
 
 Direction = Literal["higher", "lower", "neither"]
 
@@ -37,6 +37,7 @@ class KPI:
         headline: shown in the report's headline table and figures.
         panel: title of the app's live panel that draws it (KPIs with one title share a panel).
         mirror_of: a KPI this one restates (as its complement), so a summary can show only one.
+        cost: money the cluster spends on an arrangement, shown beside the outcomes as what they cost.
     """
 
     name: str
@@ -48,6 +49,7 @@ class KPI:
     headline: bool = False
     panel: str | None = None
     mirror_of: str | None = None
+    cost: bool = False
 
     @property
     def label(self) -> str:
@@ -100,12 +102,13 @@ _CLUSTER: tuple[KPI, ...] = (
     KPI("payoff_gini", INDEX, "lower", "inequality of firms' profit (Gini coefficient)", report=14),
     KPI("energy_intensity", "energy per unit of output", "lower", "revenue-weighted mean energy use per unit of output",
         report=15),
-    KPI("marketing_spend", MU_STEP, "neither", "pool contributions, dues, brand fees and fair costs of the step"),
+    KPI("marketing_spend", MU_STEP, "neither", "pool contributions, dues, brand fees and fair costs of the step",
+        cost=True),
     KPI("marketing_roi", "MU per MU spent", "higher", "net return of joint marketing per money unit spent",
         report=16, headline=True),
     KPI("public_good_in", MU_STEP, "neither", "contributions paid into the joint-marketing pool"),
     KPI("public_good_out", MU_STEP, "neither", "pool money paid out to firms"),
-    KPI("digitalization_cost", MU_STEP, "lower", "what firms paid for digital tools this step"),
+    KPI("digitalization_cost", MU_STEP, "lower", "what firms paid for digital tools this step", cost=True),
     KPI("demand", "index (1 = the initial capacity)", "neither",
         "market demand this step: 1 buys the initial cluster's whole capacity at the reference price"),
     KPI("price", "MU per capacity-month", "neither", "price of the cluster's products, weighted by capacity"),
@@ -160,6 +163,11 @@ def report_kpis() -> tuple[str, ...]:
 def headline_kpis() -> tuple[str, ...]:
     """The KPIs of the report's headline, in the report's order."""
     return tuple(n for n in report_kpis() if _ALL[n].headline)
+
+
+def cost_kpis() -> tuple[str, ...]:
+    """The KPIs that count what an arrangement costs, in column order."""
+    return tuple(k.name for k in KPIS if k.cost)
 
 
 def higher_is_better(name: str) -> bool | None:

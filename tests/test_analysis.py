@@ -281,6 +281,7 @@ def test_report_has_every_section_and_is_self_contained(report_dir):
     assert page.index("Best arrangement per KPI") < page.index("Every arrangement against baseline_small") < first_fold
     assert page.index('<nav class="toc">') < first_fold and page.count("<details") == len(COMPARE_SECTIONS) - 1
     assert "MU per step" in page.split('id="glossary"')[1]  # units from the KPI registry
+    assert "marketing spend (MU/step)" in page[:first_fold]  # what the arrangements cost, beside the outcomes
 
 
 def test_report_of_a_folder_without_snapshots_says_so(compare_dir, tmp_path):
