@@ -647,7 +647,8 @@ def paired_over_time(paired: dict[str, pd.DataFrame], events: Sequence[dict], ti
         ax.fill_between(p["step"], p["low"], p["high"], color="#4C72B0", alpha=0.2, lw=0)
         ax.axhline(0, color="black", lw=0.7)
         mark_events(ax, events, labels=ax is axes.flat[0])
-        ax.set_title(kpi, fontsize=10)
+        unit = kpi_registry.kpi(kpi).unit if kpi in {k.name for k in kpi_registry.KPIS} else ""
+        ax.set_title(f"{kpi}\n(difference, {unit})" if unit else kpi, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{title}: paired difference per step, {level:.0%} t-interval band; dashed: events, "

@@ -30,11 +30,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from sim import kpis as kpi_registry
+
 __all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "before_after", "gain_per_spending",
            "break_even", "around_events", "SPENDING_KPIS"]
 
-#: Spending columns, in the order a report prefers them when present.
-SPENDING_KPIS = ("public_spending", "digitalization_cost", "marketing_spend", "public_good_in")
+#: Spending columns, in the order a report prefers them when present: public money, the registry's cost KPIs,
+#: then the pool contributions (part of marketing_spend, shown on their own).
+SPENDING_KPIS = tuple(dict.fromkeys(("public_spending", *kpi_registry.cost_kpis(), "public_good_in")))
+
+
+def _unit(name: str) -> str:
+    """The registry's unit of a KPI ("" for a column it does not list)."""
+    try:
+        return kpi_registry.kpi(name).unit
+    except KeyError:
+        return ""
+
+
+def _named(name: str) -> str:
+    unit = _unit(name)
+    return f"{name} ({unit})" if unit else name
 
 
 def event_label(ev: Mapping[str, Any]) -> str:
@@ -299,7 +315,7 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
                      for e in events])
         ba = before_after(ts, kpis, prog, reference, start)
         doc.table(pd.DataFrame({
-            "KPI": ba["kpi"],
+            "KPI (unit)": [_named(k) for k in ba["kpi"]],
             f"before step {start}": [_ci(*r) for r in ba[["before", "before_low", "before_high"]].to_numpy()],
             f"from step {start}": [_ci(*r) for r in ba[["after", "after_low", "after_high"]].to_numpy()],
             "time to effect (step)": [_step(s) for s in ba["time_to_effect"]],
@@ -308,7 +324,7 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             rows = []
             for s in spend:
                 g = gain_per_spending(ts, [s], s, prog, reference, start).iloc[0]
-                rows.append({"spending KPI": s, f"extra spending from step {start} (sum)":
+                rows.append({"spending KPI (unit)": _named(s), f"extra spending from step {start} (sum over steps)":
                              _ci(g["extra_spending"], g["extra_low"], g["extra_high"])})
             doc.p("Extra spending of the programme, summed over the steps from the first event, mean over "
                   "replicates [95% t-interval]:")
@@ -320,8 +336,10 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             if main is not None:
                 gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start)
                 doc.p(f"Gain per unit of extra {main} (summed KPI difference over summed extra {main}):")
-                doc.table(pd.DataFrame({"KPI": gp["kpi"], "gain (sum)": [f"{v:.4g}" for v in gp["gain"]],
-                                        f"per unit of {main}": [_ci(*r) for r in gp[["per_unit", "per_unit_low",
+                money = _unit(main).removesuffix(" per step") or "unit"
+                doc.table(pd.DataFrame({"KPI (unit)": [_named(k) for k in gp["kpi"]],
+                                        "gain (sum over steps)": [f"{v:.4g}" for v in gp["gain"]],
+                                        f"per {money} of {main}": [_ci(*r) for r in gp[["per_unit", "per_unit_low",
                                                                                        "per_unit_high"]].to_numpy()]}))
             else:
                 doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
@@ -330,14 +348,16 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             be = break_even(ts, prog, reference, start, cost="public_spending" if "public_spending" in ts.columns
                             else None)
             doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
-                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g}."
+                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g} "
+                  f"{_unit('profit').removesuffix(' per step') or ''}."
                   + ("" if "public_spending" in ts.columns else " The results hold no public spending, so money "
                      "from outside the firms (a subsidy) is not counted as a cost here."))
         head = kpis[: min(len(kpis), 8)]
         doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "
               "steps from it, and the change with its 95% t-interval.")
         ar = around_events(ts, head, prog, reference, events, window=window)
-        doc.table(pd.DataFrame({"event": [f"{a}: {e}" for a, e in zip(ar["at"], ar["event"])], "KPI": ar["kpi"],
+        doc.table(pd.DataFrame({"event": [f"{a}: {e}" for a, e in zip(ar["at"], ar["event"])],
+                                "KPI (unit)": [_named(k) for k in ar["kpi"]],
                                 "before": [f"{v:.4g}" for v in ar["before"]], "after": [f"{v:.4g}" for v in ar["after"]],
                                 "change": [_ci(*r) for r in ar[["change", "change_low", "change_high"]].to_numpy()]}))
         paired = {k: paired_by_step(ts, k, prog, reference) for k in head}

@@ -123,7 +123,7 @@ def test_a_shipped_programme_against_its_static_reference_from_the_command_line(
     report = next(out.rglob("report.md")).read_text()
     section = report[report.index("## Policy programmes"):]
     assert "regulation_from_30 against no_regulation" in section and "time to effect" in section
-    assert "| cooperation_rate | 0 [0, 0] |" in section
+    assert "| cooperation_rate (share 0-1) | 0 [0, 0] |" in section
     assert "Break-even" in section and "per unit of" in section
     assert "timeline events" in report  # the time-series figure marks them
     assert next(out.rglob("programme_regulation_from_30.png")).stat().st_size > 0
