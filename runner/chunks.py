@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim import make_model
 from sim.metrics import summarize
@@ -32,6 +35,8 @@ __all__ = [
     "summarize_run",
     "snapshot_tables",
     "parquet_bytes",
+    "origin_of",
+    "snapshot_origin",
 ]
 
 #: Environment variable naming a file to which every process that runs chunks (the runner
@@ -39,15 +44,36 @@ __all__ = [
 #: end``, wall-clock seconds. Unset, nothing is written. The sweep benchmark reads it.
 CHUNK_LOG_ENV = "CLUSTERCOOP_CHUNK_LOG"
 
+#: Metadata key naming the run a snapshot file belongs to.
+ORIGIN_KEY = b"clustercoop"
+
 #: The tables of an end-of-run snapshot, each stored as ``snapshots/<scenario>/<name>.parquet``.
 SNAPSHOT_FILES = ("nodes", "edges", "firms")
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as the bytes of a Parquet file (no index)."""
+def parquet_bytes(frame: pd.DataFrame, origin: dict[str, Any] | None = None) -> bytes:
+    """``frame`` as the bytes of a Parquet file (no index), with page checksums so damage is detected.
+
+    ``origin`` (JSON-ready) is stored in the file's metadata under ``clustercoop`` to say which run
+    wrote it; see :func:`origin_of`.
+    """
     buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
+    if origin is None:
+        frame.to_parquet(buf, index=False, write_page_checksum=True)
+        return buf.getvalue()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), ORIGIN_KEY: json.dumps(origin, sort_keys=True).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), buf, write_page_checksum=True)
     return buf.getvalue()
+
+
+def origin_of(table: pa.Table) -> dict[str, Any] | None:
+    """The ``origin`` that :func:`parquet_bytes` stored in a table read back, or None."""
+    raw = (table.schema.metadata or {}).get(ORIGIN_KEY)
+    try:
+        return json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def summarize_run(frame: pd.DataFrame) -> dict[str, float]:
@@ -90,6 +116,11 @@ class RunItem:
     seed: int
     meta: dict[str, Any]
     snapshot: str | None = None
+
+
+def snapshot_origin(item: RunItem, table: str) -> dict[str, Any]:
+    """What a snapshot file records about the run that wrote it."""
+    return {"run_id": item.run_id, "seed": item.seed, "scenario": item.snapshot, "table": table}
 
 
 @dataclass
@@ -137,7 +168,8 @@ def run_chunk(chunk: Chunk) -> ChunkResult:
             scenario = scenario.with_overrides(item.overrides, source="design point")
         model, frame = run_model(scenario, item.seed, chunk.steps)
         if item.snapshot is not None:
-            snapshots[item.snapshot] = {k: parquet_bytes(v) for k, v in snapshot_tables(model).items()}
+            snapshots[item.snapshot] = {k: parquet_bytes(v, snapshot_origin(item, k))
+                                        for k, v in snapshot_tables(model).items()}
         del model
         rows.append({"run_id": item.run_id, **item.meta, **summarize_run(frame)})
         if chunk.keep_timeseries:

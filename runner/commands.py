@@ -134,8 +134,10 @@ def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
         job.chunk_size = default_chunk_size(job.total)
     state = store.check()
     if state == "complete":
+        store.remove_temporaries()
+        store.remove_parts()  # left by a consolidation killed after it had finished
         return Outcome(store.out, state, job.total, job.total, 0)
-    done = store.done_chunks() if state == "resume" else set()
+    done = store.verified_chunks(echo) if state == "resume" else set()
     before = store.runs_in(done)
     with executor:
         try:

@@ -6,9 +6,11 @@ Layout of an output folder:
     for ``compare``), ``snapshots/<scenario>/{nodes,edges,firms}.parquet`` (the end state of
     replicate 0 of each compared scenario), ``design_unit.parquet`` (a sampled sweep's design in
     the sampler's space), and at the end ``results.parquet`` (and ``timeseries.parquet``),
-    consolidated in chunk order. Every file is written to a temporary name and renamed, so it
-    exists whole or not at all; a chunk's rows are written last, so a rerun skips the chunks whose
-    rows exist.
+    consolidated in chunk order. Every file is written to a temporary name, synced and renamed, so
+    it exists whole or not at all; a chunk's rows are written last. A rerun checks each finished
+    chunk's files against the job (:meth:`ResultStore.verify`), moves a damaged one to
+    ``quarantine/`` and runs that chunk again, so a resume gives the same files as an
+    uninterrupted run.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.scenario import Scenario, ScenarioError
+from sim.errors import RunnerError, ScenarioError
+from sim.scenario import Scenario
 
-from .chunks import SNAPSHOT_FILES, Chunk, ChunkResult, RunItem, parquet_bytes
+from .chunks import SNAPSHOT_FILES, Chunk, ChunkResult, RunItem, origin_of, parquet_bytes, snapshot_origin
 
 __all__ = [
     "MANIFEST",
@@ -66,15 +70,34 @@ def canonical_hash(obj: Any) -> str:
 def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` to a temporary name and rename it to ``path``: the file exists whole or not at all.
 
-    ``sync`` also flushes it to disk before the rename (the manifest; part files skip it).
+    ``sync`` flushes the data to disk before the rename and the rename after it, so that after a
+    power cut the file is either absent or whole.
     """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if sync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if sync:
+        _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -85,6 +108,14 @@ def write_json(path: Path, obj: Any) -> None:
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     """Write ``frame`` as Parquet, atomically."""
     write_atomic(path, parquet_bytes(frame), sync=False)
+
+
+def _read_checked(path: Path) -> pa.Table:
+    """Read a Parquet file checking both magic numbers and every page's checksum."""
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PAR1":
+            raise ValueError("not a Parquet file (bad header)")
+    return pq.read_table(path, page_checksum_verification=True)
 
 
 def snapshot_paths(name: str) -> dict[str, str]:
@@ -217,8 +248,7 @@ class ResultStore:
         """Create the folder, manifest and the job's fixed files, or mark a new session of a resumed job."""
         self.out.mkdir(parents=True, exist_ok=True)
         self.parts.mkdir(exist_ok=True)
-        for tmp in self.parts.glob(".*.tmp-*"):
-            tmp.unlink(missing_ok=True)
+        self.remove_temporaries()
         for name, data in self.job.files.items():
             if not (self.out / name).is_file():
                 write_atomic(self.out / name, data, sync=False)
@@ -250,8 +280,25 @@ class ResultStore:
     def _part(self, prefix: str, index: int) -> Path:
         return self.parts / f"{prefix}-{index:05d}.parquet"
 
-    def done_chunks(self) -> set[int]:
-        """Chunks whose results part exists (written last, so the chunk is whole)."""
+    def remove_temporaries(self) -> None:
+        """Remove what a killed writer or consolidation left: temporary files, and parts once complete."""
+        for folder in (self.out, self.parts, *self.out.glob("snapshots/*")):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp-*"):
+                    tmp.unlink(missing_ok=True)
+
+    def remove_parts(self) -> None:
+        """Remove the part files (after consolidation)."""
+        if not self.parts.is_dir():
+            return
+        for p in self.parts.glob("*.parquet"):
+            p.unlink(missing_ok=True)
+        try:
+            self.parts.rmdir()
+        except OSError:
+            pass
+
+    def _present_chunks(self) -> set[int]:
         if not self.parts.is_dir():
             return set()
         done = set()
@@ -261,6 +308,90 @@ class ResultStore:
             except (IndexError, ValueError):
                 continue
         return {i for i in done if i < self.job.n_chunks}
+
+    def done_chunks(self) -> set[int]:
+        """Chunks whose rows part exists (written last, so the chunk was whole when written)."""
+        return self._present_chunks()
+
+    def verify(self, index: int) -> str | None:
+        """Why chunk ``index``'s files cannot be counted as done, or None if they can.
+
+        Its rows must be readable, hold this job's run ids in order with this job's design values
+        and seeds, and summary columns only; its time series and snapshots must be readable and
+        belong to its runs.
+        """
+        chunk = self.job.chunk(index)
+        part = self._part("part", index)
+        expected = pd.DataFrame([{"run_id": it.run_id, **it.meta} for it in chunk.items])
+        try:
+            table = _read_checked(part)
+        except (OSError, pa.ArrowException, ValueError) as exc:
+            return f"{part.name} is unreadable ({exc})"
+        cols = table.column_names
+        keys = list(expected.columns)
+        if cols[: len(keys)] != keys:
+            return f"{part.name} has columns {cols[: len(keys)]}, this job's runs have {keys}"
+        extra = [c for c in cols[len(keys):] if not c.endswith(("_final", "_mean"))]
+        if extra:
+            return f"{part.name} has columns this job does not write: {', '.join(extra[:5])}"
+        if table.num_rows != len(expected):
+            return f"{part.name} has {table.num_rows} rows, chunk {index} has {len(expected)} runs"
+        got = table.select(keys).to_pandas()
+        if not got.equals(expected):
+            return f"{part.name} holds other runs than chunk {index} of this job (run ids, design values or seeds)"
+        if self.job.keep_timeseries:
+            ts = self._part("ts", index)
+            try:
+                frame = _read_checked(ts).select(
+                    ["scenario", "replicate", "seed", "step"]).to_pandas()
+            except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
+                return f"{ts.name} is missing or unreadable ({exc})"
+            steps = {key: g.to_numpy()
+                     for key, g in frame.groupby(["scenario", "replicate", "seed"], sort=False)["step"]}
+            for it in chunk.items:
+                n = chunk.steps if chunk.steps is not None else chunk.bases[it.base].run.steps
+                got = steps.pop((it.meta["scenario"], it.meta["replicate"], it.meta["seed"]), None)
+                if got is None or not np.array_equal(got, np.arange(1, n + 1)):
+                    return f"{ts.name} lacks steps of run {it.run_id} or holds other runs"
+            if steps:
+                return f"{ts.name} holds other runs than chunk {index} of this job"
+        for item in chunk.items:
+            if item.snapshot is None:
+                continue
+            for table, rel in snapshot_paths(item.snapshot).items():
+                try:
+                    origin = origin_of(_read_checked(self.out / rel))
+                except (OSError, pa.ArrowException, ValueError) as exc:
+                    return f"{rel} is missing or unreadable ({exc})"
+                if origin != snapshot_origin(item, table):
+                    return f"{rel} was written by another run than run {item.run_id} of this job"
+        return None
+
+    def verified_chunks(self, echo: Callable[[str], None]) -> set[int]:
+        """Chunks whose files pass :meth:`verify`; the others are moved to ``quarantine/`` to be run again."""
+        good = set()
+        for index in sorted(self._present_chunks()):
+            reason = self.verify(index)
+            if reason is None:
+                good.add(index)
+                continue
+            moved = self.quarantine(index)
+            echo(f"{self.out}: chunk {index} is damaged ({reason}); moved {', '.join(moved)} to "
+                 f"{self.out / 'quarantine'} and running it again")
+        return good
+
+    def quarantine(self, index: int) -> list[str]:
+        """Move chunk ``index``'s part files out of the way; return their names."""
+        folder = self.out / "quarantine"
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        moved = []
+        for prefix in ("part", "ts"):
+            part = self._part(prefix, index)
+            if part.exists():
+                os.replace(part, folder / f"{part.name}.{stamp}-{os.getpid()}")
+                moved.append(part.name)
+        return moved
 
     def runs_in(self, chunks: Iterable[int]) -> int:
         """Number of runs in the given chunks."""
@@ -273,25 +404,38 @@ class ResultStore:
             folder = self.out / "snapshots" / name
             folder.mkdir(parents=True, exist_ok=True)
             for table, data in tables.items():
-                write_atomic(folder / f"{table}.parquet", data, sync=False)
+                write_atomic(folder / f"{table}.parquet", data)
         if result.timeseries is not None:
-            write_atomic(self._part("ts", result.index), result.timeseries, sync=False)
-        write_atomic(self._part("part", result.index), result.rows, sync=False)
+            write_atomic(self._part("ts", result.index), result.timeseries)
+        write_atomic(self._part("part", result.index), result.rows)
 
     # -- finishing
 
     def _consolidate(self, prefix: str, name: str) -> int:
-        """Stream the parts of one table, in chunk order, into ``name`` (atomically)."""
+        """Stream the parts of one table, in chunk order, into ``name`` (atomically).
+
+        For the rows, every run id of the job must appear exactly once, in order.
+
+        Raises:
+            RunnerError: a part is missing or holds other run ids than its chunk.
+        """
         target = self.out / name
         tmp = target.with_name(f".{name}.tmp-{os.getpid()}")
         writer = None
         rows, buffer, buffered = 0, [], 0
+        size = self.job.chunk_size
         try:
             for i in range(self.job.n_chunks):
                 part = self._part(prefix, i)
                 if not part.is_file():
-                    continue
+                    raise RunnerError(f"{part}: missing at consolidation; run the same command again")
                 table = pq.read_table(part)
+                if prefix == "part":
+                    ids = table.column("run_id").to_numpy()
+                    want = np.arange(i * size, min(self.job.total, (i + 1) * size))
+                    if not np.array_equal(ids, want):
+                        raise RunnerError(f"{part}: holds run ids other than chunk {i}'s; "
+                                          "run the same command again to recompute it")
                 buffer.append(table)
                 buffered += table.num_rows
                 if buffered >= 20_000:
@@ -303,9 +447,16 @@ class ResultStore:
                 rows += buffered
             if writer is not None:
                 writer.close()
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
                 os.replace(tmp, target)
+                _sync_dir(self.out)
         finally:
+            if writer is not None:
+                writer.close()
             tmp.unlink(missing_ok=True)
+        if prefix == "part" and rows != self.job.total:
+            raise RunnerError(f"{target}: {rows} rows consolidated, the job has {self.job.total} runs")
         return rows
 
     @staticmethod
@@ -326,12 +477,7 @@ class ResultStore:
         self.manifest["counts"]["runs_done"] = rows
         self.manifest["sessions"][-1]["finished_at"] = self.manifest["finished_at"]
         self.save()
-        for p in self.parts.glob("*.parquet"):
-            p.unlink(missing_ok=True)
-        try:
-            self.parts.rmdir()
-        except OSError:
-            pass
+        self.remove_parts()
         return rows
 
     def stop(self, status: str, reason: str | None = None) -> int:

@@ -1,0 +1,151 @@
+"""The result store under damage: a resume never counts a bad part file, and ends with the same files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runner import compare
+from runner.store import ResultStore
+from sim.errors import RunnerError
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+KW = dict(replicates=4, seed=5, steps=3, quiet=True)
+
+
+def _scenarios(folder: Path) -> list[Path]:
+    a, b = folder / "tiny.toml", folder / "chain.toml"
+    a.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n')
+    b.write_text('extends = "tiny.toml"\n[structure]\nkind = "chain"\n')
+    return [a, b]
+
+
+def _unfinished(scenarios: list[Path], out: Path, **kw) -> None:
+    """Every chunk's files written, the consolidation not yet run (as after a kill at that moment)."""
+    real = ResultStore.finish
+
+    def stop(self):
+        raise KeyboardInterrupt
+
+    ResultStore.finish = stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            compare(scenarios, out, **{**KW, **kw})
+    finally:
+        ResultStore.finish = real
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory):
+    """A finished reference, an unfinished copy of the same job, and an unfinished job with another seed."""
+    root = tmp_path_factory.mktemp("store")
+    scenarios = _scenarios(root)
+    compare(scenarios, root / "ref", **KW)
+    _unfinished(scenarios, root / "template")
+    _unfinished(scenarios, root / "foreign", seed=6)
+    return scenarios, root
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("snapshots/*/*.parquet"))}
+
+
+DAMAGE = ["empty", "truncate", "garbage", "flip", "other_chunk", "foreign_job", "delete_ts"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.sampled_from(DAMAGE), pick=st.integers(0, 10_000), where=st.floats(0, 1, exclude_max=True),
+       byte=st.integers(1, 255))
+def test_a_damaged_file_is_recomputed_and_the_result_is_identical(jobs, tmp_path, damage, pick, where, byte):
+    scenarios, root = jobs
+    out = Path(tempfile.mkdtemp(dir=tmp_path)) / "out"  # hypothesis reuses tmp_path across examples
+    shutil.copytree(root / "template", out)
+    files = sorted(out.glob("parts/*.parquet")) + sorted(out.glob("snapshots/*/*.parquet"))
+    target = files[pick % len(files)]
+    data = target.read_bytes()
+    cut = int(where * len(data))
+    if damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "truncate":
+        target.write_bytes(data[:cut])
+    elif damage == "garbage":
+        target.write_bytes(bytes((b * 31 + byte) % 256 for b in data))
+    elif damage == "flip":
+        target.write_bytes(data[:cut] + bytes([data[cut] ^ byte]) + data[cut + 1:])
+    elif damage == "other_chunk":
+        # a part of another chunk, or the same table of the other scenario's snapshot
+        others = [f for f in files if f != target and f.name[:3] == target.name[:3]]
+        target.write_bytes(others[pick % len(others)].read_bytes())
+    elif damage == "foreign_job":
+        target.write_bytes((root / "foreign" / target.relative_to(out)).read_bytes())
+    else:
+        (out / "parts" / target.name.replace("part-", "ts-")).unlink(missing_ok=True)
+    compare(scenarios, out, **KW)
+    ref = root / "ref"
+    assert pd.read_parquet(out / "results.parquet").equals(pd.read_parquet(ref / "results.parquet"))
+    assert pd.read_parquet(out / "timeseries.parquet").equals(pd.read_parquet(ref / "timeseries.parquet"))
+    assert _files(out) == _files(ref)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert not (out / "parts").exists()
+
+
+def test_a_damaged_part_is_moved_to_quarantine_with_a_message(jobs, tmp_path, capsys):
+    scenarios, root = jobs
+    out = tmp_path / "q"
+    shutil.copytree(root / "template", out)
+    (out / "parts" / "part-00003.parquet").write_bytes(b"")
+    compare(scenarios, out, **{**KW, "quiet": False})
+    err = capsys.readouterr().err
+    assert "chunk 3 is damaged" in err and "part-00003.parquet is unreadable" in err
+    assert sorted(p.name.split(".")[0] for p in (out / "quarantine").iterdir()) == ["part-00003", "ts-00003"]
+
+
+def test_a_killed_consolidation_is_cleaned_up_by_the_next_run(jobs, tmp_path):
+    scenarios, root = jobs
+    out = tmp_path / "c"
+    shutil.copytree(root / "ref", out)
+    shutil.copytree(root / "template" / "parts", out / "parts")  # the parts a kill left before their removal
+    (out / ".results.parquet.tmp-12345").write_bytes(b"half")
+    outcome = compare(scenarios, out, **KW)
+    assert outcome.state == "complete"
+    assert not (out / "parts").exists() and not list(out.glob(".*.tmp-*"))
+
+
+def test_consolidation_checks_every_run_id_once(jobs, tmp_path):
+    scenarios, root = jobs
+    out = tmp_path / "u"
+    shutil.copytree(root / "template", out)
+    shutil.copy(out / "parts" / "part-00002.parquet", out / "parts" / "part-00003.parquet")
+    store = _store_of(scenarios, out)
+    with pytest.raises(RunnerError, match="part-00003.parquet: holds run ids other than chunk 3"):
+        store.finish()
+    assert not (out / "results.parquet").exists()
+
+
+def _store_of(scenarios: list[Path], out: Path) -> ResultStore:
+    """The store of the compare job in ``out``, opened as a rerun would open it."""
+    import runner.commands as commands
+
+    captured = {}
+
+    def keep(job, out, executor, quiet=False, echo=None):
+        captured["job"] = job
+
+    real = commands.execute
+    commands.execute = keep
+    try:
+        compare(scenarios, out, **KW)
+    finally:
+        commands.execute = real
+    store = ResultStore(out, captured["job"])
+    assert store.check() == "resume"
+    store.manifest["sessions"].append({})
+    return store
