@@ -3,11 +3,12 @@
 Layout of an output folder:
     ``manifest.json`` (identity of the job, versions, times, counts, the files below),
     ``parts/part-00012.parquet`` (rows of chunk 12; ``parts/ts-00012.parquet`` its time series
-    for ``compare``), ``snapshots/<scenario>/{nodes,edges,firms}.parquet`` (the end state of
-    replicate 0 of each compared scenario), ``design_unit.parquet`` (a sampled sweep's design in
+    for ``compare``; ``parts/done-00012.json`` its seal: the sha256 of each of its files),
+    ``snapshots/<scenario>/{nodes,edges,firms}.parquet`` (the end state of replicate 0 of each
+    compared scenario), ``design_unit.parquet`` (a sampled sweep's design in
     the sampler's space), and at the end ``results.parquet`` (and ``timeseries.parquet``),
     consolidated in chunk order. Every file is written to a temporary name, synced and renamed, so
-    it exists whole or not at all; a chunk's rows are written last. A rerun checks each finished
+    it exists whole or not at all; a chunk's seal is written last. A rerun checks each finished
     chunk's files against the job (:meth:`ResultStore.verify`), moves a damaged one to
     ``quarantine/`` and runs that chunk again, so a resume gives the same files as an
     uninterrupted run.
@@ -291,7 +292,7 @@ class ResultStore:
         """Remove the part files (after consolidation)."""
         if not self.parts.is_dir():
             return
-        for p in self.parts.glob("*.parquet"):
+        for p in (*self.parts.glob("*.parquet"), *self.parts.glob("done-*.json")):
             p.unlink(missing_ok=True)
         try:
             self.parts.rmdir()
@@ -310,17 +311,32 @@ class ResultStore:
         return {i for i in done if i < self.job.n_chunks}
 
     def done_chunks(self) -> set[int]:
-        """Chunks whose rows part exists (written last, so the chunk was whole when written)."""
-        return self._present_chunks()
+        """Chunks whose seal exists (written last, so the chunk was whole when written)."""
+        done = set()
+        for p in self.parts.glob("done-*.json") if self.parts.is_dir() else ():
+            try:
+                done.add(int(p.stem.split("-")[1]))
+            except (IndexError, ValueError):
+                continue
+        return {i for i in done if i < self.job.n_chunks}
 
     def verify(self, index: int) -> str | None:
         """Why chunk ``index``'s files cannot be counted as done, or None if they can.
 
-        Its rows must be readable, hold this job's run ids in order with this job's design values
-        and seeds, and summary columns only; its time series and snapshots must be readable and
-        belong to its runs.
+        Its seal must list its files with the sha256 they were written with; its rows must hold
+        this job's run ids in order with this job's design values and seeds, and summary columns
+        only; its time series and snapshots must belong to its runs.
         """
         chunk = self.job.chunk(index)
+        reason = self._check_seal(index, chunk)
+        if reason is not None:
+            return reason
+        try:
+            return self._check_contents(index, chunk)
+        except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
+            return f"chunk {index}'s files cannot be read back ({exc})"
+
+    def _check_contents(self, index: int, chunk: Chunk) -> str | None:
         part = self._part("part", index)
         expected = pd.DataFrame([{"run_id": it.run_id, **it.meta} for it in chunk.items])
         try:
@@ -370,7 +386,7 @@ class ResultStore:
     def verified_chunks(self, echo: Callable[[str], None]) -> set[int]:
         """Chunks whose files pass :meth:`verify`; the others are moved to ``quarantine/`` to be run again."""
         good = set()
-        for index in sorted(self._present_chunks()):
+        for index in sorted(self._present_chunks() | self.done_chunks()):
             reason = self.verify(index)
             if reason is None:
                 good.add(index)
@@ -386,8 +402,7 @@ class ResultStore:
         folder.mkdir(exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         moved = []
-        for prefix in ("part", "ts"):
-            part = self._part(prefix, index)
+        for part in (self._part("part", index), self._part("ts", index), self._seal(index)):
             if part.exists():
                 os.replace(part, folder / f"{part.name}.{stamp}-{os.getpid()}")
                 moved.append(part.name)
@@ -398,16 +413,49 @@ class ResultStore:
         size, total = self.job.chunk_size, self.job.total
         return sum(min(total, (i + 1) * size) - i * size for i in chunks)
 
+    def _seal(self, index: int) -> Path:
+        return self.parts / f"done-{index:05d}.json"
+
     def write(self, result: ChunkResult) -> None:
-        """Write one chunk's files: snapshots and time series first, rows last (the rows mark it done)."""
+        """Write one chunk's files, then its seal: the sha256 of each, which marks the chunk done."""
+        files: dict[str, bytes] = {}
         for name, tables in result.snapshots.items():
-            folder = self.out / "snapshots" / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for table, data in tables.items():
-                write_atomic(folder / f"{table}.parquet", data)
+            for table, rel in snapshot_paths(name).items():
+                files[rel] = tables[table]
         if result.timeseries is not None:
-            write_atomic(self._part("ts", result.index), result.timeseries)
-        write_atomic(self._part("part", result.index), result.rows)
+            files[str(self._part("ts", result.index).relative_to(self.out))] = result.timeseries
+        files[str(self._part("part", result.index).relative_to(self.out))] = result.rows
+        for rel, data in files.items():
+            (self.out / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.out / rel, data)
+        seal = {"chunk": result.index, "job": self.job.fingerprint,
+                "sha256": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}}
+        write_json(self._seal(result.index), seal)
+
+    def _check_seal(self, index: int, chunk: Chunk) -> str | None:
+        """Why chunk ``index``'s seal does not vouch for its files, or None if it does."""
+        seal_path = self._seal(index)
+        try:
+            seal = json.loads(seal_path.read_text(encoding="utf-8"))
+            digests = dict(seal["sha256"])
+            if seal["chunk"] != index or seal["job"] != self.job.fingerprint:
+                return f"{seal_path.name} belongs to another chunk or job"
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return f"{seal_path.name} is missing or unreadable ({exc})"
+        want = [str(self._part("part", index).relative_to(self.out))]
+        if self.job.keep_timeseries:
+            want.append(str(self._part("ts", index).relative_to(self.out)))
+        want += [rel for it in chunk.items if it.snapshot is not None for rel in snapshot_paths(it.snapshot).values()]
+        if sorted(want) != sorted(digests):
+            return f"{seal_path.name} lists other files than chunk {index} writes"
+        for rel, digest in digests.items():
+            try:
+                data = (self.out / rel).read_bytes()
+            except OSError as exc:
+                return f"{rel} is missing ({exc.strerror})"
+            if hashlib.sha256(data).hexdigest() != digest:
+                return f"{rel} differs from what was written (sha256)"
+        return None
 
     # -- finishing
 
