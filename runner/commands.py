@@ -132,19 +132,26 @@ def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
     store = ResultStore(out, job)
     if not job.chunk_size:
         job.chunk_size = default_chunk_size(job.total)
-    state = store.check()
-    if state == "complete":
-        store.remove_temporaries()
-        store.remove_parts()  # left by a consolidation killed after it had finished
-        return Outcome(store.out, state, job.total, job.total, 0)
-    done = store.verified_chunks(echo) if state == "resume" else set()
-    before = store.runs_in(done)
-    with executor:
-        try:
-            store.open(executor.describe(), state)
-        except OSError as exc:
-            raise _fs_failure(exc, f"--out {store.out}") from None
-        return _execute(job, store, executor, done, before, quiet, echo)
+    created = store.check() == "new" and not store.out.exists()  # refuse a folder holding something else first
+    store.lock()
+    try:
+        state = store.check()  # again: another process may have changed it before we held the lock
+        if state == "complete":
+            store.remove_temporaries()
+            store.remove_parts()  # left by a consolidation killed after it had finished
+            return Outcome(store.out, state, job.total, job.total, 0)
+        done = store.verified_chunks(echo) if state == "resume" else set()
+        before = store.runs_in(done)
+        with executor:
+            try:
+                store.open(executor.describe(), state)
+            except OSError as exc:
+                raise _fs_failure(exc, f"--out {store.out}") from None
+            return _execute(job, store, executor, done, before, quiet, echo)
+    finally:
+        store.unlock()
+        if created:
+            store.remove_if_unused()  # a job that failed before writing anything leaves no folder
 
 
 def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], before: int, quiet: bool,

@@ -16,6 +16,7 @@ Layout of an output folder:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -53,6 +54,8 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
+#: File in the output folder that one process at a time holds locked, naming itself inside.
+LOCK = ".lock"
 #: Most runs in one chunk: bounds the work lost when a job is killed and what a worker holds at once.
 MAX_CHUNK = 50
 
@@ -213,6 +216,52 @@ class ResultStore:
 
     # -- opening
 
+    def lock(self) -> None:
+        """Create the folder if needed and take its lock, so one process at a time works on it.
+
+        The operating system drops the lock when the holder dies, however it dies.
+
+        Raises:
+            ScenarioError: another process holds the lock (naming it), or the folder cannot be
+                created or written (read-only, under a file, no permission).
+        """
+        path = self.out / LOCK
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            where = exc.filename or self.out
+            raise ScenarioError(f"--out {self.out}: cannot create or write {where} ({exc.strerror}); "
+                                "choose a folder you can write to") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise ScenarioError(f"--out {self.out}: in use by {holder}; wait for it to finish "
+                                "(then run the same command to continue) or choose another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {platform.node()}, since {now()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def remove_if_unused(self) -> None:
+        """Remove the folder if it holds nothing but an empty ``parts/`` and the lock file."""
+        try:
+            if self.parts.is_dir() and not any(self.parts.iterdir()):
+                self.parts.rmdir()
+            if {p.name for p in self.out.iterdir()} <= {LOCK}:
+                (self.out / LOCK).unlink(missing_ok=True)
+                self.out.rmdir()
+        except OSError:
+            pass
+
+    def unlock(self) -> None:
+        """Release the lock taken by :meth:`lock` (the file stays: removing it would race)."""
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._lock_fd = None
+
     def check(self) -> str:
         """Compare with what is on disk: ``"new"``, ``"resume"`` or ``"complete"``.
 
@@ -224,7 +273,7 @@ class ResultStore:
         if not self.out.is_dir():
             raise ScenarioError(f"--out {self.out}: exists and is not a folder")
         if not self.manifest_path.is_file():
-            if any(self.out.iterdir()):
+            if any(p.name != LOCK for p in self.out.iterdir()):
                 raise ScenarioError(f"--out {self.out}: exists, is not empty and holds no {MANIFEST}; "
                                     "choose a new folder")
             return "new"

@@ -149,3 +149,48 @@ def _store_of(scenarios: list[Path], out: Path) -> ResultStore:
     assert store.check() == "resume"
     store.manifest["sessions"].append({})
     return store
+
+
+def test_a_folder_in_use_is_refused_naming_the_process(jobs, tmp_path, capsys):
+    import fcntl
+    import os
+
+    import run
+
+    scenarios, root = jobs
+    out = tmp_path / "busy"
+    shutil.copytree(root / "template", out)
+    with open(out / ".lock", "w") as fh:  # what a running compare holds
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write(f"process {os.getpid()} on this host\n")
+        fh.flush()
+        code = run.main(["compare", *map(str, scenarios), "--replicates", "4", "--seed", "5", "--steps", "3",
+                         "--out", str(out), "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"in use by process {os.getpid()}" in err
+    assert not (out / "results.parquet").exists()
+    assert run.main(["compare", *map(str, scenarios), "--replicates", "4", "--seed", "5", "--steps", "3",
+                     "--out", str(out), "--quiet", "--no-report"]) == 0  # released: it finishes
+
+
+@pytest.mark.parametrize("where", ["read_only", "under_a_file"])
+def test_an_unwritable_out_is_bad_input_naming_the_path(jobs, tmp_path, capsys, where):
+    import os
+
+    import run
+
+    scenarios, _ = jobs
+    if where == "read_only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        parent = tmp_path / "ro"
+        parent.mkdir()
+        parent.chmod(0o500)
+        out = parent / "out"
+    else:
+        (tmp_path / "file").write_text("x")
+        out = tmp_path / "file" / "out"
+    code = run.main(["compare", *map(str, scenarios), "--replicates", "2", "--steps", "2", "--out", str(out),
+                     "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(out) in err and "choose a folder you can write to" in err and "Traceback" not in err
