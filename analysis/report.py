@@ -31,7 +31,7 @@ import pandas as pd
 from sim import kpis as kpi_registry
 from sim.errors import ScenarioError
 
-from . import figures, programme
+from . import export, figures, programme
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
 from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
@@ -374,6 +374,11 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     doc.p("Mean over replicates [95% t-interval]; ▲ significantly better than the reference, ▼ significantly "
           "worse (paired by seed, Holm-corrected), no mark: not distinguishable.")
     doc.table(_headline(table, diffs, head, scenarios, ref))
+    out.mkdir(parents=True, exist_ok=True)
+    export.write_exports(out, runs, res.timeseries, table, diffs, head, scenarios, ref)
+    doc.p(f"Next to this report: {export.HEADLINE_CSV} (this table, rounded, with a better/worse/indistinguishable "
+          f"word per cell) and {export.WORKBOOK} (headline, differences, per-run results and per-step means, units "
+          "in the headers).")
 
     # Verdicts
     doc.h2("Verdicts per KPI")
@@ -641,7 +646,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path, reference: str | 
 
     Args:
         results_dir: the ``--out`` folder of ``compare``, ``sweep`` or ``run``.
-        out_dir: where ``report.html``, ``report.md``, ``summary.csv`` and ``figures/`` go (created).
+        out_dir: where ``report.html``, ``report.md``, ``summary.csv`` and ``figures/`` go (created); for a
+            compare folder also ``headline.csv`` and ``report.xlsx`` (:mod:`analysis.export`).
         reference: scenario the others are compared with (default ``baseline`` if present, else the first).
 
     Returns:

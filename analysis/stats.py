@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import integrate
 from scipy import stats as sps
 
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 from .io import HIGHER_IS_BETTER
 
