@@ -31,8 +31,7 @@ from scipy import integrate
 from scipy import stats as sps
 
 from sim.errors import ScenarioError
-
-from .io import HIGHER_IS_BETTER
+from sim.kpis import higher_is_better
 
 __all__ = [
     "t_interval",
@@ -307,7 +306,7 @@ def verdict(row: dict) -> str:
         return f"{name} and {ref} give identical {kpi} in all {n} paired replicates"
     if row["significant"]:
         up = diff > 0
-        better = HIGHER_IS_BETTER.get(kpi)
+        better = higher_is_better(kpi)
         if better is None:
             word = "is higher than" if up else "is lower than"
         else:
