@@ -7,10 +7,15 @@ chunk has its own result, so every executor gives byte-identical files.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import itertools
 import math
 import multiprocessing
+import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -28,8 +33,28 @@ SCHEDULER_TIMEOUT = "20s"
 DASK_TASK_SECONDS = 1.0
 
 
-def _ignore_sigint() -> None:
+def _worker_init(runner_pid: int) -> None:
+    """Set up a ``--jobs`` worker: Ctrl-C is the runner's to handle, and the worker dies with it.
+
+    A runner killed outright (``kill -9``, the OOM killer) cannot stop its workers, so each asks
+    the kernel for SIGKILL when its parent dies (Linux) and also watches its parent itself.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != runner_pid:  # the runner died before the request above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(runner_pid,), daemon=True, name="watch-runner").start()
+
+
+def _watch_parent(runner_pid: int, interval: float = 1.0) -> None:
+    while os.getppid() == runner_pid:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def _serial(chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
@@ -54,7 +79,8 @@ def _bounded(submit: Callable, wait_one: Callable, chunks: Iterator, limit: int)
 
 def _processes(chunks: Iterator[Chunk], jobs: int) -> Iterator[ChunkResult]:
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(os.getpid(),))
     try:
         def wait_one(pending):
             done, rest = cf.wait(pending, return_when=cf.FIRST_COMPLETED)

@@ -194,3 +194,55 @@ def test_an_unwritable_out_is_bad_input_naming_the_path(jobs, tmp_path, capsys, 
                      "--quiet", "--no-report"])
     err = capsys.readouterr().err
     assert code == 2 and str(out) in err and "choose a folder you can write to" in err and "Traceback" not in err
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.add(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_jobs_workers_exit_when_the_runner_is_killed_alone(jobs, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scenarios, _ = jobs
+    out = tmp_path / "k"
+    proc = subprocess.Popen([sys.executable, "run.py", "compare", *map(str, scenarios), "--replicates", "40",
+                             "--steps", "150", "--jobs", "2", "--out", str(out), "--quiet", "--no-report"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(out.glob("parts/done-*.json")):
+            assert proc.poll() is None, "the compare ended before it could be killed"
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2  # two workers (and the resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)  # the runner alone, as the OOM killer does
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(map(_alive, workers)):
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
