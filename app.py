@@ -9,7 +9,23 @@ import solara
 
 from viz.components import ComparePage, RunPage
 
+
+@solara.component
+def Layout(children=[]):
+    """Solara's app layout with the page tabs named by their route labels (its own tabs say "Home")."""
+    route, siblings = solara.use_route()
+    router = solara.use_router()
+    paths = [solara.resolve_path(r, level=0) for r in siblings]
+    with solara.AppLayout(children=children):
+        with solara.AppBar():
+            with solara.lab.Tabs(value=siblings.index(route) if route in siblings else None,
+                                 on_value=lambda i: router.push(paths[i]), align="center"):
+                for r in siblings:
+                    solara.lab.Tab(r.label, classes=["cc-page-tab"])
+
+
+# the root route's layout wraps every page (a module-level Layout is ignored once routes are given)
 routes = [
-    solara.Route(path="/", component=RunPage, label="Run"),
+    solara.Route(path="/", component=RunPage, label="Run", layout=Layout),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
 ]

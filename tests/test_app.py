@@ -118,6 +118,48 @@ def test_server_command_is_offline_and_local():
     assert server.server_env({})["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
 
 
+def test_server_frees_abandoned_sessions_and_hides_the_badge():
+    env = server.server_env({})
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == server.CULL_TIMEOUT
+    assert env["SOLARA_THEME_SHOW_BANNER"] == "False" and env["SOLARA_THEME_TITLE"] == "clustercoop"
+    assert env["MALLOC_ARENA_MAX"] == "2"
+    # an administrator's own cull timeout wins
+    assert server.server_env({"SOLARA_KERNEL_CULL_TIMEOUT": "10m"})["SOLARA_KERNEL_CULL_TIMEOUT"] == "10m"
+
+
+def test_app_tabs_are_named_by_route_label():
+    import app
+
+    assert [r.label for r in app.routes] == ["Run", "Compare"]
+    assert app.routes[0].layout is app.Layout  # the root route's layout names the tabs
+
+
+class _FakeSession:
+    """Stands in for Solara's VirtualKernelContext: its pages' statuses and its closed flag."""
+
+    def __init__(self, *statuses):
+        import threading
+
+        self.closed_event = threading.Event()
+        self.page_status = {f"page{i}": s for i, s in enumerate(statuses)}
+
+
+def test_page_is_open_follows_the_connected_pages():
+    from solara.server.kernel_context import PageStatus
+
+    from viz.components import page_is_open
+
+    assert page_is_open(None)  # a render without a server
+    assert page_is_open(_FakeSession())  # no page ever connected
+    assert page_is_open(_FakeSession(PageStatus.CONNECTED))
+    assert page_is_open(_FakeSession(PageStatus.DISCONNECTED, PageStatus.CONNECTED))  # another tab still shows it
+    assert not page_is_open(_FakeSession(PageStatus.DISCONNECTED))
+    assert not page_is_open(_FakeSession(PageStatus.CLOSED, PageStatus.DISCONNECTED))
+    closed = _FakeSession(PageStatus.CONNECTED)
+    closed.closed_event.set()
+    assert not page_is_open(closed)
+
+
 @pytest.fixture
 def render():
     """Render a page inside Solara's app layout (so the sidebar exists); close it afterwards."""
@@ -218,6 +260,40 @@ def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
     box.v_model = str(current)
     box.fire_event("keyup.enter", str(current))  # the box applies its value on Enter or blur
     assert label() == before_label
+
+
+def _wait_for(condition, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_play_pauses_when_its_page_disconnects(render, monkeypatch):
+    import time
+
+    import ipyvuetify as v
+    from solara.server.kernel_context import PageStatus
+
+    from viz import components
+
+    fake = _FakeSession(PageStatus.CONNECTED)
+    monkeypatch.setattr(components, "_kernel_context", lambda: fake)
+    rc = render(components.RunPage())
+    counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
+    play = lambda: rc.find(v.Btn, class_="cc-play-button").widget  # noqa: E731
+    play().click()
+    assert play().children == ["Pause"]
+    assert _wait_for(lambda: counter() not in ("Step 0", "Step 1"), 60), "the run did not play"
+    fake.page_status["page0"] = PageStatus.DISCONNECTED
+    assert _wait_for(lambda: play().children == ["Play"], 10), "still playing after the page disconnected"
+    stopped_at = counter()
+    time.sleep(1.0)  # three play intervals
+    assert counter() == stopped_at
 
 
 def test_compare_page_draws_overlay(render):

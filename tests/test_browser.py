@@ -5,18 +5,22 @@ Starts ``solara run app.py`` through ``viz.server.start`` (the launcher
 no console errors, no request leaving localhost, a drawn network view and KPI
 plot, a click on a firm in the network view selecting it for the Morgan-Hunt
 panel, Step advancing the run, a scenario switch rebuilding the view, and the
-compare page. Screenshots go to ``tests/artifacts/``.
+compare page; and that a page closed while playing stops its run and gives
+its memory back. Screenshots go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import os
 import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -44,19 +48,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    """A running app server on a free loopback port; its log goes to the artifacts folder."""
+@contextlib.contextmanager
+def _app_server(log_name: str, env: dict[str, str] | None = None):
+    """Run the app server on a free loopback port, logging to the artifacts folder; yield (url, process)."""
     from viz import server
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = open(ARTIFACTS / "server.log", "wb")
-    proc = server.start("127.0.0.1", port, stdout=log, stderr=subprocess.STDOUT)
+    log = open(ARTIFACTS / log_name, "wb")
+    proc = server.start("127.0.0.1", port, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         server.wait_until_ready(url, timeout=90, proc=proc)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
@@ -64,6 +68,57 @@ def server_url():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_server():
+    """The app server shared by this module's tests, with the launcher's own settings: (url, process)."""
+    with _app_server("server.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server_url(app_server):
+    return app_server[0]
+
+
+def _launch(pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_over(pid: int, seconds: float) -> float:
+    """CPU seconds process ``pid`` uses during the next ``seconds`` of wall time."""
+    start = _cpu_seconds(pid)
+    time.sleep(seconds)
+    return _cpu_seconds(pid) - start
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _open_and_play(context, url: str):
+    """Open the run page in a new tab, press Play and wait until the run has stepped; return the page."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(url)
+    counter = page.locator(".cc-step-counter")
+    expect(counter).to_have_text("Step 0", timeout=90_000)
+    page.locator(".cc-play-button").click()
+    expect(counter).to_have_text(re.compile(r"Step ([2-9]|\d\d+)"), timeout=90_000)
+    return page
 
 
 def _ink(png: bytes) -> float:
@@ -102,7 +157,7 @@ def test_app_in_chromium(server_url):
             route.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = _launch(pw)
         context = browser.new_context(viewport={"width": 1600, "height": 1300})
         context.route("**/*", guard)
         page = context.new_page()
@@ -123,6 +178,10 @@ def test_app_in_chromium(server_url):
                 expect(img).to_be_visible()
             page.wait_for_timeout(500)
             page.screenshot(path=ARTIFACTS / "01_loaded.png", full_page=True)
+            # page chrome: a named browser tab, page tabs named after the pages, no badge over the charts
+            assert page.title().startswith("clustercoop"), page.title()
+            expect(page.locator(".cc-page-tab")).to_have_text([re.compile("^Run$", re.I), re.compile("^Compare$", re.I)])
+            expect(page.get_by_text("runs on Solara")).to_have_count(0)
             assert _ink(net_img.screenshot()) > 0.03, "network view looks blank"
             assert _ink(mh_img.screenshot()) > 0.03, "Morgan-Hunt panel looks blank"
             kpi_before = kpi_img.screenshot()
@@ -194,3 +253,48 @@ def test_app_in_chromium(server_url):
 
     assert not external, f"requests left localhost: {external}"
     assert not console_errors, f"console errors: {console_errors}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the server's CPU time from /proc")
+def test_closing_a_playing_page_stops_its_run(app_server):
+    """A page closed while playing, without its unload beacon (a killed browser, a dropped connection): the
+    server stops stepping within seconds instead of playing on until Solara culls the session."""
+    from playwright.sync_api import sync_playwright
+
+    url, proc = app_server
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = _open_and_play(browser.new_context(viewport={"width": 1600, "height": 1300}), url)
+            playing = _cpu_over(proc.pid, 4)
+            page.close(run_before_unload=False)  # no beforeunload, so no close beacon: only the websocket drops
+            time.sleep(3)  # the play interval and a frame still being drawn
+            after = _cpu_over(proc.pid, 4)
+        finally:
+            browser.close()
+    assert playing > 0.5, f"the playing run used only {playing:.2f} CPU s in 4 s: stepping not measurable"
+    assert after < 0.3, f"the server used {after:.2f} CPU s in 4 s after the page closed (playing: {playing:.2f})"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
+def test_closed_sessions_give_their_memory_back():
+    """Sessions closed while playing are culled and their memory reused: after the first visits (imports,
+    compiled kernels, caches) more open/play/close cycles leave the server's memory about where it was."""
+    from playwright.sync_api import sync_playwright
+
+    rss = []
+    # a short cull timeout so the test need not wait for the launcher's
+    with _app_server("server_memory.log", dict(os.environ, SOLARA_KERNEL_CULL_TIMEOUT="2s")) as (url, proc):
+        with sync_playwright() as pw:
+            browser = _launch(pw)
+            try:
+                context = browser.new_context(viewport={"width": 1600, "height": 1300})
+                for _ in range(5):
+                    _open_and_play(context, url).close(run_before_unload=False)
+                    time.sleep(5)  # the cull timeout and the session's close
+                    rss.append(_rss_mb(proc.pid))
+            finally:
+                browser.close()
+    # a session that is never freed keeps tens of MB (model, figures, widgets), so three would add well over 60
+    assert rss[-1] - rss[1] < 60, f"server memory after each closed session (MB): {[round(x) for x in rss]}"

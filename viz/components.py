@@ -17,7 +17,7 @@ import solara
 from sim import ScenarioError, load_scenario
 from viz import figures, session
 
-__all__ = ["Run", "new_run", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "ComparePage"]
+__all__ = ["Run", "new_run", "page_is_open", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "ComparePage"]
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -47,6 +47,34 @@ def new_run(info: session.ScenarioInfo, overrides: dict[str, Any], seed: str) ->
     """Build a :class:`Run` from a scenario, lever overrides and the seed text."""
     res = session.build_model(info.path, overrides, seed)
     return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed))
+
+
+def _kernel_context():
+    """The Solara session this render belongs to, or None outside a server (e.g. a test render)."""
+    from solara.server import kernel_context
+
+    return kernel_context.get_current_context() if kernel_context.has_current_context() else None
+
+
+def page_is_open(context) -> bool:
+    """Whether a browser page still shows this session.
+
+    A tab closed without its unload beacon (a killed browser, a dropped
+    connection, a discarded tab) only disconnects its websocket; Solara keeps the
+    session until its cull timeout, so the play loop asks this before every frame.
+
+    Args:
+        context: the session's ``VirtualKernelContext``, or None outside a server (counts as open).
+    """
+    if context is None:
+        return True
+    if context.closed_event.is_set():
+        return False
+    from solara.server.kernel_context import PageStatus
+
+    statuses = list(context.page_status.values())
+    # no page ever connected: rendered without a browser, nothing to wait for
+    return not statuses or PageStatus.CONNECTED in statuses
 
 
 def _base_levers(info: session.ScenarioInfo) -> tuple[dict[str, Any], str | None]:
@@ -237,6 +265,7 @@ def RunPage():
     per_frame = solara.use_reactive(1)
     step_error = solara.use_reactive(None)
     selected = solara.use_reactive(init_firm)
+    context = solara.use_memo(_kernel_context, [])
 
     def rebuild(info: session.ScenarioInfo, lever_values: dict[str, Any], reset_levers: bool = False):
         playing.set(False)
@@ -272,6 +301,11 @@ def RunPage():
         while playing.value and not cancel.is_set():
             time.sleep(interval.value / 1000)
             if not playing.value or cancel.is_set() or run.value.model is None:
+                break
+            if not page_is_open(context):
+                # nobody watches: pause, so a reconnecting page shows Play instead of a silent stop
+                if not context.closed_event.is_set():
+                    playing.set(False)
                 break
             do_step(per_frame.value)
 

@@ -10,6 +10,13 @@ out to the internet and are switched off here:
 - the server asks the package index for the newest version: ``--no-check-version``;
 - telemetry: ``SOLARA_TELEMETRY_MIXPANEL_ENABLE=False``.
 
+A session whose page went away without saying so (a killed browser, a dropped
+connection) is kept until Solara's cull timeout, 24 h by default; here it is
+``CULL_TIMEOUT`` unless ``SOLARA_KERNEL_CULL_TIMEOUT`` is set, so its model and
+figures are freed soon after (the run page also stops playing at once). Each
+session's threads would otherwise get their own malloc arenas, which keep freed
+memory: ``MALLOC_ARENA_MAX`` caps them so the server shrinks back after sessions close.
+
 The app draws with matplotlib only (no altair/vega), so no version-aliased
 script names (``vega@5``) are requested.
 """
@@ -24,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["APP_PATH", "server_command", "server_env", "start", "wait_until_ready", "serve"]
+__all__ = ["APP_PATH", "CULL_TIMEOUT", "server_command", "server_env", "start", "wait_until_ready", "serve"]
 
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -32,6 +39,18 @@ APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 OFFLINE_ENV = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
     "MPLBACKEND": "Agg",
+}
+
+#: How long a session without a connected page is kept (a reconnect within it resumes the session).
+CULL_TIMEOUT = "60s"
+
+#: Settings a caller's environment may override: memory, the page title before the app draws, no badge.
+DEFAULT_ENV = {
+    "SOLARA_KERNEL_CULL_TIMEOUT": CULL_TIMEOUT,
+    "MALLOC_ARENA_MAX": "2",
+    "SOLARA_THEME_TITLE": "clustercoop",
+    # the "runs on Solara" badge is pinned over the bottom right of the page, i.e. over a chart
+    "SOLARA_THEME_SHOW_BANNER": "False",
 }
 
 
@@ -55,18 +74,29 @@ def server_command(host: str = "127.0.0.1", port: int = 8765, open_browser: bool
 
 
 def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for the server process: ``base`` (default ``os.environ``) plus offline settings."""
+    """The environment for the server process.
+
+    ``base`` (default ``os.environ``) plus the offline settings and, where
+    ``base`` does not set them, the settings of ``DEFAULT_ENV``.
+    """
     env = dict(os.environ if base is None else base)
     env.update(OFFLINE_ENV)
+    for key, value in DEFAULT_ENV.items():
+        env.setdefault(key, value)
     root = str(APP_PATH.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
-def start(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False, **popen_kwargs) -> subprocess.Popen:
-    """Start the server in a child process and return it (not waiting for readiness)."""
+def start(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
+          env: dict[str, str] | None = None, **popen_kwargs) -> subprocess.Popen:
+    """Start the server in a child process and return it (not waiting for readiness).
+
+    Args:
+        env: base environment (default ``os.environ``), completed by :func:`server_env`.
+    """
     return subprocess.Popen(
-        server_command(host, port, open_browser), env=server_env(), cwd=APP_PATH.parent, **popen_kwargs
+        server_command(host, port, open_browser), env=server_env(env), cwd=APP_PATH.parent, **popen_kwargs
     )
 
 
