@@ -117,6 +117,7 @@ def _open_and_play(context, url: str):
     counter = page.locator(".cc-step-counter")
     expect(counter).to_have_text("Step 0", timeout=90_000)
     page.locator(".cc-play-button").click()
+    expect(page.locator(".cc-play-button")).to_have_text("Pause", timeout=90_000)
     expect(counter).to_have_text(re.compile(r"Step ([2-9]|\d\d+)"), timeout=90_000)
     return page
 
