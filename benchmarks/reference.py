@@ -44,6 +44,7 @@ CORE_OVERRIDES: dict[str, float] = {
     "demography.leave_rate": 0.0,
     "demography.closure_rate": 0.0,
     "demography.leading_entry_rate": 0.0,
+    "trade.links": 0,
     "marketing.cluster_brand": 0.0,
     "marketing.channel_sharing": 0.0,
     "marketing.leading_traction": 0.0,
@@ -86,13 +87,23 @@ class Tie:
         self.link = link
 
 
+def supplier_of(s, b) -> bool:
+    """Whether firm ``s`` supplies firm ``b`` (the value chain of ``sim/submodels/trade.py``)."""
+    if b.kind == LEADING:
+        return s.kind != LEADING
+    if s.kind == LEADING:
+        return False
+    return s.product_group == b.product_group - 1
+
+
 class Link:
     """What both ends of a link share: the contract and its shared values."""
 
-    __slots__ = ("contract_left", "shared_values", "breach_of")
+    __slots__ = ("contract_left", "shared_values", "breach_of", "order")
 
     def __init__(self):
         self.contract_left = 0
+        self.order = 0.0  # the order it carries this step (placed by its buyer)
         self.shared_values = 0.0
         self.breach_of: dict[int, bool] = {}  # unique_id -> breached under contract this step
 
@@ -331,8 +342,9 @@ class Firm(Actor):
             gain += self.p_detect * mech.regulation.sanction * self.capacity
         if mech.contract.enabled:
             k = mech.contract
-            at_stake = k.breach_penalty + k.value * k.duration / 2.0
-            gain += self.contracts * self.capacity * (k.enforcement_prob * at_stake - k.breach_gain)
+            t = m.params.trade
+            at_stake = k.breach_penalty + 0.5 * t.saving * k.duration / 2.0
+            gain += self.contracts * self.capacity * t.input_share * (k.enforcement_prob * at_stake - k.breach_gain)
         cap = max(self.capacity, 1e-9)
         x = lp.bias + lp.w_commitment * self.commitment + lp.w_trust * self.mean_trust + lp.w_disposition * self.disposition + lp.w_incentive * math.tanh(gain / (INCENTIVE_SCALE * cap))
         self.propensity = sigmoid(x)
@@ -348,6 +360,21 @@ class Firm(Actor):
         elif self.random.random() < self.p_detect:
             self.detected = True
 
+    def contracted_suppliers(self):
+        """My partners that supply me under a running contract."""
+        return [q for q in self.partners() if not q.is_association and supplier_of(q, self)
+                and self.ties[q.unique_id].link.contract_left > 0]
+
+    def place_orders(self) -> None:
+        """Spread my inputs over my contracted suppliers by trust times reputation (orders on the links)."""
+        m = self.model
+        sup = self.contracted_suppliers()
+        w = [self.ties[q.unique_id].trust * q.reputation for q in sup]
+        total = sum(w)
+        for q, wq in zip(sup, w):
+            value = m.params.trade.input_share * self.capacity * m.prices[q.product_group] * wq / total if total > 0 else 0.0
+            self.ties[q.unique_id].link.order = value
+
     def check_contracts(self) -> None:
         """Trade on, enforce, age, renew and sign the contracts of my links to higher-id firms."""
         m = self.model
@@ -358,13 +385,15 @@ class Firm(Actor):
             link = self.ties[p.unique_id].link
             link.breach_of = {}
             pair_trust = 0.5 * (self.ties[p.unique_id].trust + p.ties[self.unique_id].trust)
-            size = math.sqrt(self.capacity * p.capacity)
+            size = link.order if link.contract_left > 0 else 0.0
+            link.order = 0.0
+            rep = min(self.reputation, p.reputation)
             caught = False
             if link.contract_left > 0:
                 link.breach_of = {self.unique_id: not self.cooperating, p.unique_id: not p.cooperating}
                 tc = k.transaction_cost * size * (1.0 - 0.5 * pair_trust)
                 for x, y in ((self, p), (p, self)):
-                    value = 0.0 if link.breach_of[y.unique_id] else k.value * size
+                    value = 0.0 if link.breach_of[y.unique_id] else 0.5 * m.params.trade.saving * size
                     x.cash += value - tc + k.breach_gain * size * (link.breach_of[x.unique_id] - link.breach_of[y.unique_id])
                     x.surplus += value
                 m.breaches += link.breach_of[self.unique_id] + link.breach_of[p.unique_id]
@@ -379,10 +408,11 @@ class Firm(Actor):
             if link.contract_left > 0:
                 link.contract_left -= 1
                 if link.contract_left == 0:
-                    if self.random.random() < sigmoid(k.renewal_slope * (pair_trust - k.renewal_threshold)):
+                    if self.random.random() < sigmoid(k.renewal_slope * (pair_trust - k.renewal_threshold)) * rep:
                         link.contract_left = k.duration
                     continue
-            if link.contract_left == 0 and self.random.random() < k.formation_rate * pair_trust:
+            if (link.contract_left == 0 and (supplier_of(self, p) or supplier_of(p, self))
+                    and self.random.random() < k.formation_rate * pair_trust * rep):
                 link.contract_left = k.duration
 
     # ------------------------------------------------------------ market and learning
@@ -477,9 +507,11 @@ class ReferenceModel(mesa.Model):
             actors[a].ties[actors[b].unique_id] = Tie(p.trust.initial, link)
             actors[b].ties[actors[a].unique_id] = Tie(p.trust.initial, link)
             if p.mechanisms.contract.enabled and not actors[a].is_association and not actors[b].is_association:
-                if self.random.random() < p.mechanisms.contract.initial_share:
+                trades = supplier_of(actors[a], actors[b]) or supplier_of(actors[b], actors[a])
+                if self.random.random() < p.mechanisms.contract.initial_share and trades:
                     link.contract_left = self.random.randint(1, p.mechanisms.contract.duration)
         self.market = Market(p, self.group_capacity())
+        self.prices = [1.0] * p.firms.n_product_groups
         info = p.information
         self.message_rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
         self.relay_delay = int(round(info.relay_delay * (1.0 - info.digitalization)))
@@ -535,6 +567,7 @@ class ReferenceModel(mesa.Model):
             for tie in a.ties.values():
                 tie.link.breach_of = {}
         if mech.contract.enabled:
+            firms.do("place_orders")
             firms.shuffle_do("check_contracts")
         assocs.do("judge_members")
         everyone.shuffle_do("observe_partners")

@@ -27,7 +27,7 @@ from .scenario import Scenario, ScenarioError
 from .state import ASSOCIATION, ENTERPRISE, KIND_NAMES, LEADING, ClusterState
 from .structures import build_structure
 from .submodels import (contract, decision, demography, function_interest, imitation, information, market, marketing,
-                        opportunism, policy, regulation, trust)
+                        opportunism, policy, regulation, trade, trust)
 from .submodels.market import ASPECTS, Market
 
 __all__ = ["ClusterModel", "ModelBase", "STEP", "record"]
@@ -121,9 +121,14 @@ class ClusterModel(ModelBase):
         fa = np.stack([struct.assoc_edges[:, 0], struct.assoc_edges[:, 1] + n_a], axis=1) if len(struct.assoc_edges) else np.zeros((0, 2), np.int64)
         both = np.concatenate([ff, fa]) if len(fa) else ff
         st.add_edges(both[:, 0], both[:, 1], p.trust.initial)
-        if p.mechanisms.contract.enabled and len(ff):
-            u = np.arange(len(ff))
-            signed = u[rng.random(len(ff)) < p.mechanisms.contract.initial_share]
+        trade.set_up(self)  # the supplier-buyer layer under every structure
+        e = st.n_edges
+        if p.mechanisms.contract.enabled and e:
+            # contracts of the start on trade links only: they govern trade
+            g, k = st.product_group, st.kind
+            is_trade = np.array([trade.role_of_link(g[a], g[b], k[a], k[b]) != 0 for a, b in
+                                 zip(st.ua[:e].tolist(), st.ub[:e].tolist())]) & st.is_ff[:e]
+            signed = np.flatnonzero((rng.random(e) < p.mechanisms.contract.initial_share) & is_trade)
             st.contract_left[signed] = rng.integers(1, p.mechanisms.contract.duration + 1, size=len(signed))
         self.chain_order = (struct.chain_order + n_a) if struct.chain_order is not None else None
         self.structure_kind = p.structure.kind
@@ -273,5 +278,6 @@ STEP: tuple[tuple[str, object], ...] = (
     ("market and profit", market.sell),
     ("imitation", imitation.imitate),
     ("exits and entries", demography.turnover),
+    ("partner search", trade.search),
     ("KPIs", record),
 )

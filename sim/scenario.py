@@ -128,15 +128,23 @@ class ContractParams(_Section):
 
     enabled: bool = True
     initial_share: float = Field(0.3, ge=0.0, le=1.0, description="share of firm-firm links under contract at start")
-    formation_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step an uncontracted link signs, scaled by trust")
+    formation_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step an uncontracted link signs, scaled by trust and the pair's lower reputation")
     duration: int = Field(12, ge=1, le=10_000, description="steps a contract runs")
-    value: float = Field(0.15, ge=0.0, description="surplus to each party per step when honoured")
-    breach_gain: float = Field(0.1, ge=0.0, description="what a breaching party takes from its partner")
+    breach_gain: float = Field(0.1, ge=0.0, description="share of the order a breaching party takes from its partner")
     enforcement_prob: float = Field(0.5, ge=0.0, le=1.0)
-    breach_penalty: float = Field(0.6, ge=0.0, description="paid by a caught breacher to its partner")
-    transaction_cost: float = Field(0.05, ge=0.0, description="per party per step, lowered by trust")
+    breach_penalty: float = Field(0.6, ge=0.0, description="share of the order a caught breacher pays its partner")
+    transaction_cost: float = Field(0.02, ge=0.0, description="share of the order each party spends per step on the contract, lowered by trust")
     renewal_threshold: float = Field(0.5, ge=0.0, le=1.0, description="mean trust at which renewal is a coin flip")
     renewal_slope: float = Field(10.0, ge=0.0)
+
+
+class TradeParams(_Section):
+    """Trade between firms: the supplier-buyer layer under every structure (ODD 7.16)."""
+
+    links: int = Field(2, ge=0, le=50, description="suppliers each buyer keeps (a leading firm five times as many); 0: only the structure's links")
+    input_share: float = Field(0.4, ge=0.0, le=1.0, description="inputs a buyer buys per step, as a share of its output's value")
+    saving: float = Field(0.1, ge=0.0, le=1.0, description="share of an order saved when it is bought under contract inside the cluster, split by the partners")
+    search_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step a buyer short of suppliers looks for one")
 
 
 class MechanismParams(_Section):
@@ -259,6 +267,7 @@ class Scenario(_Section):
     marketing: MarketingParams = MarketingParams()
     internal_marketing: InternalMarketingParams = InternalMarketingParams()
     demography: DemographyParams = DemographyParams()
+    trade: TradeParams = TradeParams()
     learning: LearningParams = LearningParams()
     validation: ValidationParams = ValidationParams()
     run: RunParams = RunParams()

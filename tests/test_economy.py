@@ -17,7 +17,7 @@ from sim.submodels.demography import entry_hurdle
 FLOWS = {
     "sales", "variable_costs", "energy_costs", "fixed_costs",  # the market
     "pool_contributions", "pool_shares",  # members <-> their association's joint-marketing pool
-    "contract_surplus",  # contract value net of transaction costs (breach gains and penalties pass between partners)
+    "trade_savings",  # savings on orders under contract net of transaction costs (breach gains and penalties pass between partners)
     "dues_and_fines",  # members -> their association
     "fair_costs",  # members -> the fairs' organizers
     "digitalization",  # firms -> the IT-actor
@@ -126,3 +126,63 @@ def test_a_permanent_demand_cut_lowers_the_size_and_a_temporary_shock_is_recover
     assert hi < 0, (lo, hi)
     lo, hi = paired_interval(runs["shock"][:, late].mean(axis=1) / ref, np.ones(len(ref)))
     assert -0.1 < lo and hi < 0.1, (lo, hi)
+
+
+# ----------------------------------------------------------------------------- trade between firms
+
+
+def supplier_links_per_buyer(model) -> float:
+    from sim.submodels.trade import supplier_links
+
+    st = model.state
+    n, e = st.n_nodes, st.n_edges
+    have = np.zeros(n, dtype=np.int64)
+    supplier_links(st.ua[:e], st.ub[:e], st.masks().live_ff, st.product_group[:n], st.kind[:n], have)
+    buyers = st.firm_mask() & ((st.product_group[:n] > 0) | (st.kind[:n] == 1))
+    return float(have[buyers].mean())
+
+
+@pytest.mark.parametrize("kind", ["star", "chain", "hierarchical", "network"])
+def test_firms_trade_under_contract_in_every_structure(kind):
+    """The structure is the marketing organization; the trade layer under it exists in every kind."""
+    model = ClusterModel(Scenario().with_overrides({"structure.kind": kind, "structure.n_firms": 80}), rng=1)
+    assert supplier_links_per_buyer(model) >= 2
+    model.run_for(30)
+    k = model.kpis()
+    assert k["contracts_active"].min() > 0
+    assert model.state.masks().live_ff.any()
+
+
+def test_orders_follow_trust_and_reputation_and_sum_to_the_buyers_inputs():
+    from sim.state import ClusterState
+    from sim.submodels.trade import orders
+
+    st = ClusterState(node_capacity=3, edge_capacity=2, values_dim=1, inbox_slots=1)
+    st.add_nodes(3)
+    st.active[:3] = True
+    st.capacity[:3] = (2.0, 1.0, 1.0)
+    st.product_group[:3] = (1, 0, 0)  # node 0 buys from group 0
+    st.reputation[:3] = (1.0, 1.0, 0.5)
+    st.add_edges(np.array([0, 0]), np.array([1, 2]), 0.8)
+    st.contract_left[:2] = 5
+    order = np.empty(2)
+    orders(st.ua[:2], st.ub[:2], np.ones(2, bool), st.contract_left[:2], st.product_group[:3], st.kind[:3],
+           st.capacity[:3], st.trust[:4], st.reputation[:3], np.array([0.9, 1.1]), 0.4, np.zeros(3), order)
+    assert order.sum() == pytest.approx(0.4 * 2.0 * 0.9)  # the buyer's inputs at its suppliers' price
+    assert order[0] == pytest.approx(2 * order[1])  # half the reputation, half the orders
+
+
+@pytest.mark.slow
+def test_partner_search_keeps_the_trade_network_from_thinning_out():
+    """Paired seeds: over 600 steps firms leave and enter; with search the buyers keep about their suppliers,
+    without it the network thins."""
+    base = Scenario().with_overrides({"structure.n_firms": 120})
+    on, off = [], []
+    for seed in SEEDS:
+        for scenario, out in ((base, on), (base.with_overrides({"trade.search_rate": 0.0}), off)):
+            model = ClusterModel(scenario, rng=seed)
+            model.run_for(600)
+            out.append(supplier_links_per_buyer(model))
+    lo, hi = paired_interval(on, off)
+    assert lo > 0.3, (lo, hi)
+    assert np.mean(on) >= 0.8 * base.trade.links

@@ -134,7 +134,7 @@ def test_public_good_account_balances():
 
 
 def test_contract_money_is_conserved():
-    """Breach gains and penalties are transfers: cash paid equals value created minus transaction costs."""
+    """Breach gains and penalties are transfers: cash paid equals the savings minus transaction costs."""
     from sim.submodels.contract import run_contracts
 
     m = ClusterModel(small(**{"structure.n_firms": 200}), rng=5)
@@ -144,7 +144,7 @@ def test_contract_money_is_conserved():
     st_.cooperating[: st_.n_nodes] = rng.random(st_.n_nodes) < 0.5
     alive = st_.edge_alive()
     live_ff = alive & st_.is_ff[: st_.n_edges]
-    res = run_contracts(st_, live_ff, m.params, rng)
+    res = run_contracts(st_, live_ff, m.market.price, m.params, rng)
     assert res.breaches > 0
     assert res.cash.sum() == pytest.approx(res.created, rel=1e-12, abs=1e-9)
 
@@ -181,7 +181,7 @@ def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
     # what the step does: the list of live arrivals (as exchange_messages makes it), reports, then contracts
     reports = np.flatnonzero(arrived & alive_d).astype(np.int32)
     observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], reported, memory, st_.opp[: 2 * e])
-    run_contracts(st_, live_ff, m.params, rng)
+    run_contracts(st_, live_ff, m.market.price, m.params, rng)
     assert traded.sum() > 0 and seen.sum() > traded.sum() and (arrived & ~alive_d).any()
     assert np.array_equal(st_.opp[: 2 * e], expected)
 

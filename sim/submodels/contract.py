@@ -1,33 +1,41 @@
 """Contracts (Tu Hongbo, *On the Clusters Marketing Model of High-tech Industry Clusters*,
-section 3.3 (3)): bilateral contracts on firm-firm links (ODD 7.7).
+section 3.3 (3)): bilateral supply contracts on trade links (ODD 7.7).
 
-A contract runs ``duration`` steps; its money terms are per unit of contract
-size, the geometric mean capacity of the two parties. Each step each party
-honours it when it cooperates and breaches it otherwise. On live firm-firm
-edge u = (a, b) under contract, with ``T_u`` the pair's mean trust::
+A contract governs a trade link (``trade.py``): it carries the buyer's orders
+to the supplier, and its money terms are shares of the order ``o_u`` it
+carries this step (``trade.orders``: the buyer's inputs at the supplier's
+price, spread over its contracted suppliers by trust and reputation). Each
+step each party honours it when it cooperates and breaches it otherwise. On
+live trade link u = (a, b) under contract, with ``T_u`` the pair's mean
+trust::
 
-    size_u  = sqrt(cap_a cap_b)
     bonus_u = (1 + channel_sharing [group_a != group_b]) (1 + leading_traction [a or b leading])
-    pay_a   = value size bonus [b honours] + breach_gain size ([a breaches] - [b breaches])
-            + breach_penalty size ([b caught] - [a caught]) - transaction_cost size (1 - 0.5 T_u)
+    pay_a   = saving/2 o_u bonus [b honours] + breach_gain o_u ([a breaches] - [b breaches])
+            + breach_penalty o_u ([b caught] - [a caught]) - transaction_cost o_u (1 - 0.5 T_u)
 
-and symmetrically for b. The bonus carries two marketing modes: channel
-network sharing (partners of different product groups) and orders from a
-leading firm (traction). A breach is caught with ``enforcement_prob``: the
-breacher pays ``breach_penalty`` to its partner and the contract ends. At
-expiry a contract is renewed with probability
-``sigmoid(renewal_slope (T_u - renewal_threshold))``; uncontracted live links
-sign with probability ``formation_rate T_u``. Contracts on dead links are
-cancelled first. The pairs that traded under contract observe each other's
-breach (``opportunism.observe_partner``) in the same loop.
+and symmetrically for b: an honoured order saves ``saving`` of its value
+(transport, search, stock), split between the partners; a breach loses the
+breached side's saving and passes ``breach_gain`` of the order to the
+breacher. The order's payment itself is part of the supplier's sales and of
+the buyer's variable costs (``market``). The bonus carries two marketing
+modes: channel network sharing (partners of different product groups) and
+orders from a leading firm (traction). A breach is caught with
+``enforcement_prob``: the breacher pays ``breach_penalty`` of the order to
+its partner and the contract ends. At expiry a contract is renewed with
+probability ``sigmoid(renewal_slope (T_u - renewal_threshold)) R_u`` and an
+uncontracted live trade link signs with probability ``formation_rate T_u
+R_u``, ``R_u`` the lower reputation of the pair (a firm with a bad name
+finds it hard to sign). Contracts on dead links are cancelled first. The
+pairs that traded under contract observe each other's breach
+(``opportunism.observe_partner``) in the same loop.
 
-Money accounts: breach gains and penalties are transfers (sum to zero); only
-``value`` and transaction costs create or use money.
+Money accounts: breach gains and penalties are transfers (sum to zero); the
+savings and the transaction costs are the contracts' net contribution, the
+ledger's ``trade_savings``.
 """
 
 from __future__ import annotations
 
-import math
 
 import numba
 import numpy as np
@@ -36,6 +44,7 @@ from ..context import ContractResult
 from ..numerics import JIT, sigmoid, split
 from ..state import LEADING
 from .opportunism import observe_partner
+from .trade import orders, role_of_link
 
 __all__ = ["trade", "run_contracts", "contract_pass"]
 
@@ -44,31 +53,36 @@ def trade(model, ctx) -> None:
     """The step's contracts into ``ctx.contracts`` (zeros when the mechanism is off); ``cash`` takes their payments."""
     p, n = model.params, ctx.n
     if p.mechanisms.contract.enabled:
-        ctx.contracts = run_contracts(model.state, ctx.masks.live_ff, p, model.rng)
+        ctx.contracts = run_contracts(model.state, ctx.masks.live_ff, model.market.price, p, model.rng)
         ctx.cash += ctx.contracts.cash
-        # breach gains and penalties pass between the partners; what is left is the contracts' value net of costs
-        ctx.ledger["contract_surplus"] = ctx.contracts.created
+        # breach gains and penalties pass between the partners; what is left is the savings net of costs
+        ctx.ledger["trade_savings"] = ctx.contracts.created
     else:
         ctx.contracts = ContractResult(surplus=np.zeros(n), caught=np.zeros(n, dtype=bool))
 
 
-def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> ContractResult:
+def run_contracts(st, live_ff: np.ndarray, price: np.ndarray, p, rng: np.random.Generator) -> ContractResult:
     """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links.
 
     One uniform per undirected edge (``rng.random(E)``) serves, split in turn,
     the catch of a's breach, of b's, and the renewal, or the signing on an
     uncontracted link; the loop is :func:`contract_pass`. The result's ``cash``
-    holds each actor's payments of the step.
+    holds each actor's payments of the step. Orders are placed at ``price``, the product groups' prices of
+    the last step.
     """
     c = p.mechanisms.contract
     mk = p.marketing
     n, e = st.n_nodes, st.n_edges
     cash, surplus = np.zeros(n), np.zeros(n)
     caught = np.zeros(n, dtype=bool)
+    order = np.empty(e)
+    orders(st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.product_group[:n], st.kind[:n], st.capacity[:n],
+           st.trust[: 2 * e], st.reputation[:n], np.asarray(price, dtype=np.float64), float(p.trade.input_share),
+           np.zeros(n), order)
     breaches, created, in_force = contract_pass(
         st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.cooperating[:n], st.trust[: 2 * e],
-        st.product_group[:n], st.kind[:n], st.capacity[:n], rng.random(e),
-        float(c.value), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
+        st.product_group[:n], st.kind[:n], st.reputation[:n], order, rng.random(e),
+        float(p.trade.saving), float(c.breach_gain), float(c.breach_penalty), float(c.transaction_cost), float(c.enforcement_prob),
         int(c.duration), float(c.renewal_slope), float(c.renewal_threshold), float(c.formation_rate),
         float(mk.channel_sharing), float(mk.leading_traction),
         cash, surplus, caught, float(p.trust.memory), st.opp[: 2 * e],
@@ -78,8 +92,8 @@ def run_contracts(st, live_ff: np.ndarray, p, rng: np.random.Generator) -> Contr
 
 
 @numba.njit(**JIT)
-def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capacity, r,
-                  value, breach_gain, breach_penalty, transaction_cost, enforcement_prob, duration,
+def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reputation, order, r,
+                  saving, breach_gain, breach_penalty, transaction_cost, enforcement_prob, duration,
                   renewal_slope, renewal_threshold, formation_rate, channel_sharing, leading_traction,
                   cash, surplus, caught, memory, opp):
     """The contracts of one step (module docstring), per firm-firm edge.
@@ -106,10 +120,10 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
         if on:
             bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
             bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
-            size = math.sqrt(capacity[a] * capacity[b])
+            size = order[u]
             tc = transaction_cost * size * (1.0 - 0.5 * pair_trust)
-            val_a = 0.0 if brb else value * size * bonus
-            val_b = 0.0 if bra else value * size * bonus
+            val_a = 0.0 if brb else 0.5 * saving * size * bonus
+            val_b = 0.0 if bra else 0.5 * saving * size * bonus
             gain = breach_gain * size * ((1.0 if bra else 0.0) - (1.0 if brb else 0.0))
             ca = cb = False
             if bra:
@@ -137,11 +151,11 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, capac
             else:
                 left[u] -= 1
                 if left[u] == 0:
-                    renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold))
+                    renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold)) * min(reputation[a], reputation[b])
                     if x < renew:
                         left[u] = duration
-        elif live_ff[u]:
-            if x < formation_rate * pair_trust:
+        elif live_ff[u] and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
+            if x < formation_rate * pair_trust * min(reputation[a], reputation[b]):
                 left[u] = duration
         in_force += left[u] > 0
     return breaches, created, in_force

@@ -16,7 +16,10 @@ the pool terms after the marketing modes (``marketing.effective_terms``),
              [pool on, member]   (r (1 - b_s - r_s) c_i - c_i)                                    (proportional)
            + [pool and regulation on, member] p_detect_i S_i
            + [contracts on] (k_i cap_i stake + [regulation on, member, k_i >= 1] enforcement_prob S_i)
-    stake  = enforcement_prob (breach_penalty + value duration / 2) - breach_gain
+    stake  = input_share (enforcement_prob (breach_penalty + saving/2 duration / 2) - breach_gain)
+
+(``stake`` takes an order per contract as ``input_share cap_i``: a firm's own capacity stands for the
+orders its contracts carry.)
 
 ``cooperating_i ~ Bernoulli(cooperation_i)`` for firms (``state.cooperating``);
 ``cooperation_i`` (``state.propensity_to_cooperate``) is 0 for non-firms. The detection probability is also what the pool uses to expose
@@ -74,7 +77,7 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
         float(reg.monitoring_prob) if reg.enabled else 0.0, float(fi.reputation_detection),
         bool(fi.enabled), float(r * (1.0 - brand_s - rnd_s)), float(fi.contribution), fi.sharing == "equal",
         float(reg.sanction) if reg.enabled else 0.0, bool(reg.enabled and fi.enabled),
-        bool(con.enabled), float(con.enforcement_prob * (con.breach_penalty + con.value * con.duration / 2.0) - con.breach_gain),
+        bool(con.enabled), float(p.trade.input_share * (con.enforcement_prob * (con.breach_penalty + 0.5 * p.trade.saving * con.duration / 2.0) - con.breach_gain)),
         float(con.enforcement_prob),
         float(lp.bias), float(lp.w_commitment), float(lp.w_trust), float(lp.w_disposition), float(lp.w_incentive), INCENTIVE_SCALE,
         p_detect, st.propensity_to_cooperate[:n], st.cooperating[:n],

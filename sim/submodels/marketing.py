@@ -6,7 +6,7 @@ Where each mode acts:
 * 4.1 **cluster brand** (``cluster_brand``): more of the pool goes to the
   collective brand, ``b_s = brand_share + (1 - brand_share) 0.5 cluster_brand``
   (:func:`effective_terms`).
-* 4.2 **channel network sharing** (``channel_sharing``): contract value
+* 4.2 **channel network sharing** (``channel_sharing``): the saving on an order
   ``x (1 + channel_sharing)`` for partners of different product groups
   (``contract``), and extra sales ``revenue x (1 + 0.2 channel_sharing k / (k + 2))``,
   k = live contracted links to other product groups (:func:`channel_bonus`).
@@ -14,8 +14,8 @@ Where each mode acts:
   brand users (drawn at entry with probability ``leading_traction``) pay
   ``brand_fee cap`` per step, shared equally by the leading firms; the fees
   build the corporate brand (``market``); users sell with half the corporate
-  brand's premium while a leading firm exists; contracts with a leading firm
-  are worth ``x (1 + leading_traction)`` (orders from the leader).
+  brand's premium while a leading firm exists; the saving on an order to or
+  from a leading firm counts ``x (1 + leading_traction)`` (orders from the leader).
 * 4.4 **exhibition promotion** (``exhibition``, ``exhibition_period``): in
   fair steps (:func:`fair_due`) demand rises by ``x (1 + 0.5 exhibition)``
   (``market``) and every member pays ``0.1 exhibition cap``; the fair spend
