@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -66,9 +67,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _executor(args: argparse.Namespace):
     from runner import Executor
+    from runner.cost import cores
 
-    return Executor(jobs=getattr(args, "jobs", 1) or 1, scheduler=getattr(args, "scheduler", None),
-                    dask_local=getattr(args, "dask_local", None))
+    jobs = getattr(args, "jobs", None)
+    executor = Executor(jobs=1 if jobs is None else jobs, scheduler=getattr(args, "scheduler", None),
+                        dask_local=getattr(args, "dask_local", None))
+    local = executor.dask_local or (executor.jobs if not executor.scheduler else 0)
+    if local > cores():
+        _err(f"warning: {local} workers on {cores()} cores: they take turns, each holding its own memory; "
+             f"--jobs {cores()} is as fast")
+    return executor
+
+
+def _limits(args: argparse.Namespace):
+    from runner.cost import Limits
+
+    given = {k: getattr(args, k) for k in ("max_runs", "max_link_steps", "max_gb") if getattr(args, k) is not None}
+    return Limits(**given)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -77,7 +92,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
                     replicates=args.replicates, seed=args.seed, steps=args.steps,
-                    overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet)
+                    overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet,
+                    limits=_limits(args))
     print(outcome.message)
     return 0
 
@@ -106,9 +122,15 @@ def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, q
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from runner import compare
+    from sim.errors import ScenarioError
 
+    stems = [Path(s).stem for s in args.scenarios]
+    if args.reference is not None and not args.no_report and args.reference not in stems \
+            and not any(Path(s).is_dir() for s in args.scenarios):  # said now, not after every run
+        raise ScenarioError(f"--reference {args.reference!r}: not one of the compared scenarios "
+                            f"({', '.join(stems)}); give a file stem")
     outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
-                      executor=_executor(args), quiet=args.quiet)
+                      executor=_executor(args), quiet=args.quiet, limits=_limits(args))
     _after_compare(outcome, Path(args.out), args.no_report, args.reference, args.quiet)
     return 0
 
@@ -118,7 +140,8 @@ def cmd_compare_main(args: argparse.Namespace) -> int:
 
     if args.jobs is None and args.scheduler is None and args.dask_local is None:
         args.jobs = os.cpu_count() or 1
-    outcome = compare_main(args.out, replicates=args.replicates, executor=_executor(args), quiet=args.quiet)
+    outcome = compare_main(args.out, replicates=args.replicates, executor=_executor(args), quiet=args.quiet,
+                           limits=_limits(args))
     _after_compare(outcome, Path(args.out), args.no_report, "baseline", args.quiet)
     return 0
 
@@ -127,6 +150,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
 
     results = Path(args.results_dir)
+    manifest = results / "manifest.json"
+    if manifest.is_file() and not (results / "results.parquet").is_file():
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            status, counts = m.get("status"), m.get("counts", {})
+        except (OSError, ValueError):
+            status, counts = "unreadable manifest", {}
+        raise ScenarioError(f"{results}: incomplete ({status}, {counts.get('runs_done', '?')} of "
+                            f"{counts.get('runs_total', '?')} runs); run the same {m.get('kind', 'sweep')} "
+                            "command again to finish it, then the report")
     if not (results / "results.parquet").is_file():
         raise ScenarioError(f"{results}: no results.parquet here; give the --out folder of a compare or sweep")
     try:
@@ -171,6 +204,12 @@ def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1) -> N
     g.add_argument("--scheduler", metavar="ADDRESS", help="send runs to a running Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    # defaults live in runner.cost.Limits; a refused job's message names the limit and its value
+    p.add_argument("--max-runs", type=int, metavar="N", help="run a job of more runs than the default limit")
+    p.add_argument("--max-link-steps", type=float, metavar="X",
+                   help="run a job above the default limit of runs x steps x links")
+    p.add_argument("--max-gb", type=float, metavar="G",
+                   help="run a job whose models at once need more memory than the default limit (GB)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,8 @@ from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, load_scenario, scenario_record, validate_paths
 
 from .chunks import CHUNK_LOG_ENV, RunItem, parquet_bytes, run_model, snapshot_tables, summarize_run
-from .designs import DESIGNS, MORRIS_LEVELS, parse_param, replicate_seeds, sample_design
+from .cost import Limits, check, estimate
+from .designs import DESIGNS, MORRIS_LEVELS, design_size, largest, parse_param, replicate_seeds, sample_design
 from .executors import Executor
 from .store import (
     MANIFEST,
@@ -197,9 +198,11 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scena
     return load_scenario(Path(path), overrides or None)
 
 
-def _check_steps(steps: int | None) -> None:
+def _check_steps(steps: int | None, scenario: Scenario | None = None) -> None:
     if steps is not None and steps < 1:
         raise ScenarioError(f"--steps {steps}: must be >= 1")
+    if steps is not None and scenario is not None:  # the schema's cap on run.steps holds for --steps too
+        scenario.with_overrides({"run.steps": int(steps)}, source="--steps")
 
 
 def _check_seed(seed: int | None) -> None:
@@ -228,6 +231,8 @@ def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = No
     _check_steps(steps)
     _check_seed(seed)
     scenario = _load(scenario_path, overrides)
+    _check_steps(steps, scenario)
+    check(estimate([scenario], 1, steps, 1), Limits())
     seed = scenario.run.seed if seed is None else int(seed)
     steps = scenario.run.steps if steps is None else int(steps)
     out = Path(out)
@@ -268,7 +273,7 @@ def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = No
 def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, design: str = "grid",
           samples: int | None = None, replicates: int = 1, seed: int | None = None, steps: int | None = None,
           overrides: Mapping[str, Any] | None = None, executor: Executor | None = None,
-          quiet: bool = False) -> Outcome:
+          quiet: bool = False, limits: Limits | None = None) -> Outcome:
     """Sweep parameters of one scenario over a design, with replicates.
 
     A sampled design (lhs, sobol, morris) also stores the sampler's matrix as ``design_unit.parquet``.
@@ -284,8 +289,12 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
     if design not in DESIGNS:
         raise ScenarioError(f"--design {design!r}: unknown design; allowed: {', '.join(DESIGNS)}")
     base = _load(scenario_path, overrides)
+    _check_steps(steps, base)
     master = base.run.seed if seed is None else int(seed)
     specs = [parse_param(p, base, design) for p in params]
+    worst = largest(specs, base, ("structure.n_firms", "structure.mean_degree"))
+    check(estimate([worst], design_size(specs, design, samples) * replicates, steps, executor.workers),
+          limits or Limits())
     points, unit = sample_design(specs, design, samples, master)
     names = [s.name for s in specs]
     records = points.to_dict("records")
@@ -331,7 +340,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
 
 def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: int = 10,
             seed: int | None = None, steps: int | None = None, executor: Executor | None = None,
-            quiet: bool = False) -> Outcome:
+            quiet: bool = False, limits: Limits | None = None) -> Outcome:
     """Run the same replicates (same seeds) of each scenario; rows, time series and snapshots to Parquet.
 
     Replicate 0 of each scenario also keeps its end state under ``snapshots/<scenario>/``.
@@ -356,6 +365,9 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:
         raise ScenarioError(f"compare: scenario names (file stems) must be unique; repeated: {', '.join(dup)}")
+    for b in bases:
+        _check_steps(steps, b)
+    check(estimate(bases, len(bases) * replicates, steps, executor.workers), limits or Limits())
     master = MAIN_SEED if seed is None else int(seed)
     seeds = replicate_seeds(master, replicates)
 
@@ -396,7 +408,7 @@ def main_scenario_files() -> list[Path]:
 
 
 def compare_main(out: str | Path, replicates: int | None = None, executor: Executor | None = None,
-                 quiet: bool = False) -> Outcome:
+                 quiet: bool = False, limits: Limits | None = None) -> Outcome:
     """Compare the shipped scenarios (structures, mechanisms, marketing modes)."""
     return compare(main_scenario_files(), out, replicates=replicates or MAIN_REPLICATES, seed=MAIN_SEED,
-                   executor=executor, quiet=quiet)
+                   executor=executor, quiet=quiet, limits=limits)

@@ -25,6 +25,8 @@ __all__ = [
     "morris_sample",
     "sample_design",
     "build_design",
+    "design_size",
+    "largest",
 ]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -217,6 +219,28 @@ def sample_design(params: Sequence[ParamSpec], design: str, samples: int | None,
 
         x = sobol.sample(problem, n, calc_second_order=True, seed=int(seed) % (2**32))
     return pd.DataFrame({p.name: p.from_unit(x[:, i]) for i, p in enumerate(params)}), x
+
+
+def design_size(params: Sequence[ParamSpec], design: str, samples: int | None) -> int:
+    """How many points :func:`sample_design` gives, counted without drawing them (an upper bound for int grids)."""
+    n = 16 if samples is None else max(0, int(samples))
+    k = len(params)
+    if design == "grid":
+        size = 1
+        for p in params:
+            size *= len(p.values) if p.values is not None else int(p.n or 0)
+        return size
+    return {"lhs": n, "sobol": n * (2 * k + 2), "morris": n * (k + 1)}.get(design, 0)
+
+
+def largest(params: Sequence[ParamSpec], base: Scenario, keys: Sequence[str]) -> Scenario:
+    """``base`` with each of ``keys`` that is swept set to its largest value (for a cost estimate)."""
+    over = {}
+    for p in params:
+        if p.name in keys:
+            top = max(p.values) if p.values is not None else p.high
+            over[p.name] = int(round(top)) if p.kind == "int" else float(top)
+    return base.with_overrides(over, source="--param") if over else base
 
 
 def build_design(params: Sequence[ParamSpec], design: str, samples: int | None, seed: int) -> pd.DataFrame:
