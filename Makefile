@@ -27,6 +27,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)
+	$(PY) -m benchmarks.checks
 	$(PY) -m benchmarks
 
 viz: $(STAMP)

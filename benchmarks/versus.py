@@ -63,9 +63,10 @@ def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, 
             repo: Path = ROOT, progress=print) -> dict:
     """Interleaved step timings of ``rev`` and of the tree at ``repo``.
 
-    Returns ``{"rev", "this", "other", "ratios", "ratio"}``: the per-round
-    median step times (s) of this tree and of ``rev``, the per-round ratios
-    ``other / this`` and their median.
+    Returns ``{"rev", "commit", "this", "other", "ratios", "ratio", "worktree"}``:
+    the per-round median step times (s) of this tree and of ``rev``, the
+    per-round ratios ``other / this``, their median, and the temporary worktree
+    (removed by then).
     """
     resolved = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo,
                               capture_output=True, text=True, check=False)
@@ -88,7 +89,8 @@ def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, 
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=repo, check=False, capture_output=True)
     ratios = [o / t for o, t in zip(other_t, this_t)]
-    return {"rev": rev, "commit": commit, "this": this_t, "other": other_t, "ratios": ratios, "ratio": statistics.median(ratios)}
+    return {"rev": rev, "commit": commit, "this": this_t, "other": other_t, "ratios": ratios, "ratio": statistics.median(ratios),
+            "worktree": str(other)}
 
 
 def main(argv: list[str] | None = None) -> int:

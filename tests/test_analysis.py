@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import run
+from analysis.io import load_results
+from analysis.report import COMPARE_SECTIONS, SWEEP_SECTIONS, build_report
+from analysis.scorecard import scorecard
+from analysis.sensitivity import morris_function, sobol_function, sweep_morris, sweep_sensitivity
+from analysis.stats import holm, paired_differences, replicates_needed, t_interval
+from sim.scenario import ScenarioError
 
-import run  # noqa: E402
-from analysis.io import load_results  # noqa: E402
-from analysis.report import COMPARE_SECTIONS, SWEEP_SECTIONS, build_report  # noqa: E402
-from analysis.scorecard import scorecard  # noqa: E402
-from analysis.sensitivity import morris_function, sobol_function, sweep_morris, sweep_sensitivity  # noqa: E402
-from analysis.stats import holm, paired_differences, replicates_needed, t_interval  # noqa: E402
-from sim.scenario import ScenarioError  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 

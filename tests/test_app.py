@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sim import Scenario
+from viz import figures, server, session
 
-from sim import Scenario  # noqa: E402
-from viz import figures, server, session  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PNG_MAGIC = b"\x89PNG"
 

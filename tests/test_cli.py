@@ -12,12 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import run
+from sim.metrics import KPI_COLUMNS
 
-import run  # noqa: E402
-from sim.metrics import KPI_COLUMNS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
@@ -120,6 +118,7 @@ def test_compare_uses_common_random_numbers(capsys, tmp_path):
     assert manifest["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_compare_calls_the_report_or_skips_it(capsys, tmp_path):
     out_dir = tmp_path / "cmp"
     try:

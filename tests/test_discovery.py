@@ -64,6 +64,7 @@ def inside_box(experiments: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
     return mask
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_prim_recovers_a_planted_region_of_two_levers_among_four(tmp_path, seed):
     folder = fake_sweep(tmp_path / "sweep", seed=seed)
@@ -102,6 +103,7 @@ def test_prim_restricts_a_categorical_lever_to_its_failing_value(tmp_path):
     assert disc.box_stats.iloc[0]["density"] >= 0.9 and disc.box_stats.iloc[0]["coverage"] >= 0.9
 
 
+@pytest.mark.slow
 def test_same_seed_same_files_and_the_seed_matters(tmp_path):
     folder = fake_sweep(tmp_path / "sweep", n=200, noise=0.15)
     outs = []
@@ -185,6 +187,7 @@ def test_cli_bad_inputs_exit_2_with_a_message(tmp_path, capsys):
     assert "no results.parquet" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_discover_end_to_end_on_a_real_sweep(tmp_path, capsys):
     import run
 

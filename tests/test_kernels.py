@@ -1,24 +1,22 @@
-"""The compiled loops' own exp, sigmoid and tanh (sim/numerics.py) against libm, the loops that must stay
-vectorized, and the one imitation rule (sim/submodels/imitation.py) against Santos and Pacheco's update
-written in numpy."""
+"""The compiled loops' own exp, sigmoid and tanh (sim/numerics.py) against libm, and the one imitation rule
+(sim/submodels/imitation.py) against Santos and Pacheco's update written in numpy. That the loops stay
+vectorized is checked with the benchmarks (``python -m benchmarks.checks``)."""
 
 from __future__ import annotations
 
+import importlib
 import math
-import re
+import pkgutil
 
 import numba
 import numpy as np
 import pytest
-from llvmlite import binding as llvm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import importlib
-import pkgutil
-
 import sim.submodels
 from sim import ClusterModel, Scenario, metrics, numerics, state
+
 
 def _compiled_loops() -> dict[str, numba.core.registry.CPUDispatcher]:
     """Every compiled loop of the model, by ``module.name``."""
@@ -74,33 +72,6 @@ def test_sigmoid_symmetry_and_extremes():
     assert _apply(numerics.sigmoid_array, [0.0])[0] == 0.5
     assert np.array_equal(_apply(numerics.sigmoid_array, [np.inf, -np.inf]) > 0.5, [True, False])
     assert np.isnan(_apply(numerics.exp_array, [np.nan])[0])
-
-
-def test_trust_and_curve_loops_are_vectorized():
-    """The point of the loops' own exp: the loops that call it compile to 256- or 512-bit vector code.
-
-    Not a timing: it reads the compiled assembly for the vector form of the
-    exponent step of ``numerics.exp`` (``vpsllq $52`` on a ymm register with
-    AVX2, a zmm register where LLVM picks AVX-512 for the host). If a change
-    makes LLVM fall back to scalar code (a division check, a ``d >> 1``
-    gather, a branch), the step slows down markedly, and this test names the
-    loop. Numba compiles for the host CPU, so on a CPU without AVX2 there is
-    no such vector form to look for.
-    """
-    if not llvm.get_host_cpu_features().get("avx2", False):
-        pytest.skip("the host CPU has no AVX2: numba compiles the kernels without 256-bit vectors here")
-    model = ClusterModel(Scenario().with_overrides({"structure.n_firms": 40, "run.steps": 2}, source="test"), rng=1)
-    model.run_for(2)  # compiles the kernels for the model's argument types
-    _apply(numerics.sigmoid_array, [0.0])  # and the array helper, which the model does not call
-    loops = _compiled_loops()
-    for name in ("submodels.trust.relationship_pass", "submodels.trust.commitment_pass", "submodels.trust.outcome_pass",
-                 "submodels.decision.decision_pass", "numerics.sigmoid_array"):
-        kernel = loops[f"sim.{name}"]
-        options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}  # its own flags (fastmath)
-        fresh = numba.njit(**options, cache=False)(kernel.py_func)  # cached code cannot be inspected
-        fresh.compile(kernel.signatures[0])
-        asm = fresh.inspect_asm(fresh.signatures[0])
-        assert re.search(r"vpsllq\s+\$52,\s*%[yz]mm", asm), f"{name}: the loop with the exp is not vectorized"
 
 
 def test_inbox_counts_stay_within_their_small_dtype():

@@ -102,6 +102,7 @@ def test_events_of_a_recorded_scenario_lists_the_timeline_and_the_old_keys_by_st
     assert ev[1]["until"] is None  # the shock outlasts the run
 
 
+@pytest.mark.slow
 def test_a_shipped_programme_against_its_static_reference_from_the_command_line(tmp_path):
     """Regulation from step 30 raises cooperation from step 30 on, over 12 paired seeds, and not before."""
     import json

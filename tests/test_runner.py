@@ -14,12 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from runner import Executor, build_design, parse_param, replicate_seeds, sweep
+from sim.scenario import ScenarioError, load_scenario
 
-from runner import Executor, build_design, parse_param, replicate_seeds, sweep  # noqa: E402
-from sim.scenario import ScenarioError, load_scenario  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 PARAMS = ["mechanisms.regulation.sanction=0:2:3", "structure.kind=star,chain"]
@@ -98,6 +96,7 @@ def test_morris_sweep_end_to_end(tiny, tmp_path):
 # --------------------------------------------------------------------------- executors
 
 
+@pytest.mark.slow
 def test_serial_jobs_and_dask_give_identical_results(tiny, tmp_path):
     kwargs = dict(replicates=2, seed=11, quiet=True)
     sweep(tiny, PARAMS, tmp_path / "serial", **kwargs)
@@ -140,21 +139,6 @@ def test_dask_puts_short_chunks_together_and_returns_each_once(tiny):
     assert sum(b - a + 1 for a, b in spans) == 40 and len(spans) < 40
     alone = chunking.run_chunk(chunks[17])
     assert next(r for r in results if r.index == 17).rows == alone.rows
-
-
-def test_dask_local_workers_get_our_environment(monkeypatch):
-    """Workers that --dask-local starts (spawned by nannies) run without Dask's malloc trimming."""
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    before = dict(os.environ)
-    try:
-        with Executor(dask_local=1) as ex:
-            seen = ex._client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_")
-            threads = ex._client.run(os.getenv, "OMP_NUM_THREADS")
-    finally:  # the nanny writes its pre-spawn environment into this process's too
-        os.environ.clear()
-        os.environ.update(before)
-    assert list(seen.values()) == [None]
-    assert list(threads.values()) == ["1"]
 
 
 # --------------------------------------------------------------------------- the store
@@ -249,6 +233,7 @@ def _wait_for_parts(out: Path, proc: subprocess.Popen, n: int, timeout: float = 
     return -1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
 def test_kill_and_resume_in_a_subprocess(tiny, tmp_path, sig):
     ref, out = tmp_path / "ref", tmp_path / "out"
@@ -331,30 +316,6 @@ def test_summarize_equals_the_pandas_reference_bit_for_bit():
                     assert np.float64(got[key]).tobytes() == np.float64(value).tobytes(), (name, burn_in, key)
 
 
-def test_the_first_chunk_of_a_process_freezes_what_the_imports_made(tiny):
-    """gc.freeze() once per process, before the first chunk's runs; later chunks freeze nothing more, results unchanged."""
-    code = f"""
-import gc, sys
-sys.path.insert(0, {str(ROOT)!r})
-import runner.chunks as chunking
-from sim.scenario import load_scenario
-base = load_scenario({str(tiny)!r}, {{"run.steps": 2, "structure.n_firms": 10}})
-chunks = [chunking.Chunk(i, [base], [chunking.RunItem(i, 0, {{}}, 100 + i, {{"i": i}})], None) for i in range(2)]
-print(gc.get_freeze_count())
-a = chunking.run_chunk(chunks[0])
-print(gc.get_freeze_count())
-b = chunking.run_chunk(chunks[1])
-print(gc.get_freeze_count())
-gc.unfreeze()
-print(chunking.run_chunk(chunks[1]).rows == b.rows)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout.split()
-    before, after_first, after_second, same = int(out[0]), int(out[1]), int(out[2]), out[3]
-    assert after_first > before + 50_000  # the imports' objects
-    assert after_second == after_first  # once per process
-    assert same == "True"
-
-
 def test_an_unwritable_chunk_log_is_refused_before_anything_is_written(tiny, tmp_path, monkeypatch):
     from runner.chunks import CHUNK_LOG_ENV
 
@@ -367,6 +328,7 @@ def test_an_unwritable_chunk_log_is_refused_before_anything_is_written(tiny, tmp
 # --------------------------------------------------------------------------- what analysis reads, and failures
 
 
+@pytest.mark.slow
 def test_compare_keeps_replicate_0s_end_state_of_every_scenario(tiny, tmp_path):
     """snapshots/<scenario>/ hold the network and firm table of replicate 0, as its own run gives them,
     the same from every executor, recorded in the manifest."""

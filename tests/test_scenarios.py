@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from runner.commands import MAIN_SCENARIOS, main_scenario_files
+from sim.scenario import load_scenario, validate_paths
 
-from runner.commands import MAIN_SCENARIOS, main_scenario_files  # noqa: E402
-from sim.scenario import load_scenario, validate_paths  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SCENARIOS = ROOT / "scenarios"
 FILES = sorted(SCENARIOS.rglob("*.toml"))

@@ -217,6 +217,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_jobs_workers_exit_when_the_runner_is_killed_alone(jobs, tmp_path):
     import os
