@@ -501,10 +501,10 @@ def write_discovery(disc: Discovery, out: str | Path, source: str = "") -> Path:
         out: folder (created).
         source: one sentence on where the runs come from, put first in the report.
     """
-    from .report import _Doc
+    from .document import Document
 
     out = Path(out)
-    doc = _Doc(f"clustercoop scenario discovery: {disc.condition}", out / "figures")
+    doc = Document(f"clustercoop scenario discovery: {disc.condition}", out / "figures")
     doc.h2("Summary")
     if source:
         doc.p(source)

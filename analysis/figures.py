@@ -5,6 +5,9 @@ what is shown, units or scales on the axes and a legend; :func:`save` writes it 
 PNG and SVG. The network drawing and the Morgan–Hunt figure also serve the app
 (``viz``): they take the snapshot and firm-table frames a run stores, and build
 their figures without pyplot's global state so the app's threads can call them.
+
+Longer than the other modules on purpose: every figure of the reports and the
+two the app shares live here, so they share one palette and one style.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """The report of a result folder: ``report.html``, ``report.md``, ``summary.csv``, ``figures/``.
 
 ``build_report`` is what ``run.py report`` and ``run.py compare`` call. For a
-``compare`` (or single ``run``) folder the report answers "which scenario is
-better on which KPI, and how sure": a headline table, one plain-language
-verdict per scenario and KPI, the KPI table with t-intervals, paired
-differences against the reference with Holm-corrected p-values and the
-replicates that would be needed, the marketing scorecard, time series,
-distributions, and the network and Morgan–Hunt figure of the one run of the
-reference that the runner stored. For a ``sweep --design sobol`` folder it gives the Sobol' and
+``compare`` (or single ``run``) folder the report answers "which arrangement is
+better on which KPI, by how much, and how sure" on its first screen: the best
+arrangement per KPI in the KPI's unit and in percent, and every arrangement
+against the reference as a coloured table with what each spends. The details
+follow in sections that open with a click: a glossary of the KPIs, the headline
+table, one plain-language verdict per scenario and KPI, the KPI table with
+t-intervals, paired differences with Holm-corrected p-values and the replicates
+that would be needed, KPIs over time, distributions, the marketing scorecard,
+and the network and Morgan–Hunt figure of the one run of the reference that the
+runner stored. For a ``sweep --design sobol`` folder it gives the Sobol' and
 (radial) Morris sensitivity analysis and the lever ranking; for ``--design
 morris``, the Morris screening of the trajectory design and the Morris plane;
 for other designs, Spearman correlations.
@@ -18,11 +21,7 @@ no external address.
 
 from __future__ import annotations
 
-import base64
-import html
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +31,12 @@ from sim import kpis as kpi_registry
 from sim.errors import ScenarioError
 
 from . import export, figures, programme
+from .document import Document, num
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
-from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
 from .sensitivity import leaders, sweep_morris, sweep_sensitivity
 from .stats import kpi_table, paired_differences
+from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
 
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
 
@@ -58,138 +58,6 @@ COMPARE_SECTIONS: tuple[str, ...] = (
     "Methods",
 )
 SWEEP_SECTIONS: tuple[str, ...] = ("Summary", "Sensitivity analysis", "Lever ranking", "Methods")
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444;font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:1.2em;font-size:1.3em}
-summary h2{display:inline-block;border:none;margin:0.6em 0 0.2em}summary{cursor:pointer}
-details{border-bottom:1px solid #ddd}.wide{overflow-x:auto}
-table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f0f0f0}
-td:first-child,th:first-child{text-align:left}
-table.answer{font-size:0.7em}table.answer th{font-weight:600;max-width:6em;white-space:normal;padding:2px 2px;
-text-align:center}table.answer td{white-space:nowrap;padding:2px 3px}td.left{text-align:left}
-td.better{background:#d4edda}td.worse{background:#f5d0cb}td.same{background:#f4f4f4;color:#555}
-td.reference{font-weight:600}td.cost{background:#e8f0fa}
-img{max-width:100%;border:1px solid #eee}.caption{font-size:0.85em;color:#555;margin-bottom:1.5em}
-nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.4em 1em;margin:1em 0}nav.toc ol{columns:3;margin:0.3em 0}
-li{margin:0.2em 0}.better{color:#1e7b3a}.worse{color:#b03a2e}.unsure{color:#666}
-"""
-
-# --------------------------------------------------------------------------- a tiny document model
-
-
-def _slug(text: str) -> str:
-    """A GitHub-style heading anchor: lower case, punctuation dropped, spaces as hyphens."""
-    return "".join(c for c in text.lower() if c.isalnum() or c in " -_").replace(" ", "-")
-
-
-@dataclass
-class _Doc:
-    """Blocks rendered to both HTML and Markdown; in HTML every folded section is a ``<details>``."""
-
-    title: str
-    figdir: Path
-    html: list[str] = field(default_factory=list)
-    md: list[str] = field(default_factory=list)
-    sections: list[str] = field(default_factory=list)
-    _open: str | None = None
-    _toc_at: int | None = None
-
-    def _close(self) -> None:
-        if self._open:
-            self.html.append(f"</{self._open}>")
-        self._open = None
-
-    def h2(self, text: str, fold: bool = True, opened: bool = False) -> None:
-        """Start a section; ``fold`` puts it in a collapsible block, closed unless ``opened``."""
-        self._close()
-        self.sections.append(text)
-        tag = "details" if fold else "section"
-        self._open = tag
-        head = f"<h2>{html.escape(text)}</h2>"
-        attrs = f'id="{_slug(text)}"' + (" open" if fold and opened else "")
-        self.html.append(f"<{tag} {attrs}>" + (f"<summary>{head}</summary>" if fold else head))
-        self.md.append(f"## {text}\n")
-
-    def toc(self) -> None:
-        """A table of contents of the sections that follow (filled in when rendered)."""
-        self._close()
-        self._toc_at = len(self.sections)
-        self.html.append("\x00toc")
-        self.md.append("\x00toc")
-
-    def h3(self, text: str) -> None:
-        self.html.append(f"<h3>{html.escape(text)}</h3>")
-        self.md.append(f"### {text}\n")
-
-    def p(self, text: str) -> None:
-        self.html.append(f"<p>{html.escape(text)}</p>")
-        self.md.append(f"{text}\n")
-
-    def bullets(self, items: Sequence[tuple[str, str]]) -> None:
-        """Items as ``(css class, text)``."""
-        self.html.append("<ul>" + "".join(f'<li class="{c}">{html.escape(t)}</li>' for c, t in items) + "</ul>")
-        self.md.append("\n".join(f"- {t}" for _, t in items) + "\n")
-
-    def table(self, frame: pd.DataFrame) -> None:
-        rows = [[(_cell(v), "") for v in row] for row in frame.itertuples(index=False)]
-        self.cells([str(c) for c in frame.columns], rows)
-
-    def cells(self, columns: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]], css: str = "") -> None:
-        """A table whose cells are ``(text, css class)``: the class colours the cell in HTML."""
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f'<td class="{c}">{html.escape(t)}</td>' if c else f"<td>{html.escape(t)}</td>"
-                                        for t, c in row) + "</tr>" for row in rows)
-        cls = f' class="{css}"' if css else ""
-        self.html.append(f'<div class="wide"><table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
-                         "</table></div>")
-        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-        lines += ["| " + " | ".join(t.replace("|", "/") for t, _ in row) + " |" for row in rows]
-        self.md.append("\n".join(lines) + "\n")
-
-    def figure(self, fig, name: str, caption: str) -> None:
-        _, png = figures.save(fig, self.figdir, name)
-        data = base64.b64encode(png).decode("ascii")
-        self.html.append(f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-                         f'<div class="caption">{html.escape(caption)} (also figures/{name}.svg)</div>')
-        self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
-
-    def _toc(self, markdown: bool) -> str:
-        titles = self.sections[self._toc_at or 0:]
-        if markdown:
-            return "**Contents:** " + " · ".join(f"[{t}](#{_slug(t)})" for t in titles) + "\n"
-        links = "".join(f'<li><a href="#{_slug(t)}">{html.escape(t)}</a></li>' for t in titles)
-        return f'<nav class="toc"><b>Contents</b> (each section opens with a click on its title)<ol>{links}</ol></nav>'
-
-    def render_html(self) -> str:
-        self._close()
-        body = "\n".join(self._toc(False) if b == "\x00toc" else b for b in self.html)
-        return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<title>{html.escape(self.title)}</title><style>{CSS}</style></head><body>"
-                f"<h1>{html.escape(self.title)}</h1>\n" + body + "\n</body></html>\n")
-
-    def render_md(self) -> str:
-        return f"# {self.title}\n\n" + "\n".join(self._toc(True) if b == "\x00toc" else b for b in self.md)
-
-
-def _num(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    ax = abs(x)
-    if ax != 0 and (ax >= 1e5 or ax < 1e-3):
-        return f"{x:.3g}"
-    return f"{x:.3f}" if ax < 10 else f"{x:.1f}"
-
-
-def _cell(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (float, np.floating)):
-        return _num(float(v))
-    return str(v)
-
 
 # --------------------------------------------------------------------------- compare report
 
@@ -216,8 +84,8 @@ def _headline(table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], sce
                 if len(d) and bool(d["significant"].iloc[0]):
                     good = (d["diff"].iloc[0] > 0) == HIGHER_IS_BETTER.get(k, True)
                     mark = " ▲" if good else " ▼"
-            ci = f" [{_num(t['ci_low'])}, {_num(t['ci_high'])}]" if np.isfinite(t["ci_low"]) else ""
-            row[k] = f"{_num(t['mean'])}{ci}{mark}"
+            ci = f" [{num(t['ci_low'])}, {num(t['ci_high'])}]" if np.isfinite(t["ci_low"]) else ""
+            row[k] = f"{num(t['mean'])}{ci}{mark}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -235,7 +103,7 @@ def _bottom_line(kpi: str, diffs: pd.DataFrame, table: pd.DataFrame, reference: 
             f"best mean: {best}")
     if len(good):
         top = good.loc[(good["diff"] if hib else -good["diff"]).idxmax()]
-        text += f"; largest significant gain: {top['scenario']} ({'+' if top['diff'] > 0 else ''}{_num(top['diff'])})"
+        text += f"; largest significant gain: {top['scenario']} ({'+' if top['diff'] > 0 else ''}{num(top['diff'])})"
     return text + ".", "better" if len(good) else ("worse" if len(bad) else "unsure")
 
 
@@ -254,7 +122,7 @@ def _pct_text(pct: float) -> str:
 
 
 def _signed(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else ("+" if x > 0 else "") + _num(x)
+    return "n/a" if not np.isfinite(x) else ("+" if x > 0 else "") + num(x)
 
 
 def _p_text(p: float) -> str:
@@ -269,7 +137,7 @@ def _costs(runs: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
         columns=lambda c: c.removesuffix("_mean"))
 
 
-def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
+def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
             ref: str, n_rep: int, costs: pd.DataFrame) -> None:
     """The best arrangement per KPI, and every arrangement against the reference, coloured by verdict."""
     arrow = {"higher": "↑", "lower": "↓"}
@@ -291,7 +159,7 @@ def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[
             size = (_signed(r["diff"]), _pct_text(r["diff_pct"]))
         trade = int(worse_on.get(r["best"], 0)) if r["best"] != ref else 0
         rows.append([(r["kpi"], ""), (r["unit"], "left"), (arrow.get(r["direction"], "—"), ""), (r["best"], f"left {cls}"),
-                     (_num(r["best_mean"]), ""), (size[0], ""), (size[1], ""), (sure, f"left {cls}"),
+                     (num(r["best_mean"]), ""), (size[0], ""), (size[1], ""), (sure, f"left {cls}"),
                      (f"{trade} of {len(kpis)}" if trade else "none", "worse" if trade else "")])
     doc.cells(["KPI", "unit", "better", "best arrangement", "its mean", f"vs {ref} (unit)", f"vs {ref} (%)",
                "sure?", "but worse on"], rows, css="answer")
@@ -310,11 +178,11 @@ def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[
                 continue
             c = m.loc[(s, k)]
             if c["verdict"] == "reference":
-                row.append((_num(c["mean"]), "reference"))
+                row.append((num(c["mean"]), "reference"))
             else:
                 text = _pct_text(c["diff_pct"]) if np.isfinite(c["diff_pct"]) else _signed(c["diff"])
                 row.append((text + mark[c["verdict"]], c["verdict"]))
-        row += [(_num(float(costs.loc[s, k])), "cost") for k in costs.columns]
+        row += [(num(float(costs.loc[s, k])), "cost") for k in costs.columns]
         rows.append(row)
     heads = [f"{k.replace('_', ' ')} {arrow.get(kpi_registry.kpi(k).direction, '')}".strip() for k in kpis]
     heads += [f"{k.replace('_', ' ')} (MU/step)" for k in costs.columns]
@@ -327,7 +195,7 @@ def _answer(doc: _Doc, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[
              "against their cost." if len(costs.columns) else ""))
 
 
-def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Doc, pd.DataFrame]:
+def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Document, pd.DataFrame]:
     ref = _choose_reference(res, reference)
     scenarios = res.scenarios
     kpis = available_kpis(res.runs)
@@ -339,7 +207,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     others = [s for s in scenarios if s != ref]
     diffs = paired_differences(runs, ref, kpis, order=scenarios) if others else pd.DataFrame(
         columns=["scenario", "kpi", "diff", "ci_low", "ci_high", "significant", "p_holm", "verdict"])
-    doc = _Doc(f"clustercoop report: {len(scenarios)} scenario(s), reference '{ref}'", out / "figures")
+    doc = Document(f"clustercoop report: {len(scenarios)} scenario(s), reference '{ref}'", out / "figures", fold=True)
 
     # Summary: the answer on one screen, then the contents and the details
     doc.h2("Summary", fold=False)
@@ -456,8 +324,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     if len(card) >= 2 and np.isfinite(card["score_low"].iloc[0]):
         top, second = card.iloc[0], card.iloc[1]
         sure = "clearly" if top["score_low"] > second["score_high"] else "not clearly (the intervals overlap)"
-        doc.p(f"Best marketing effectiveness: {top['scenario']} (score {_num(top['score'])}), {sure} ahead of "
-              f"{second['scenario']} ({_num(second['score'])}).")
+        doc.p(f"Best marketing effectiveness: {top['scenario']} (score {num(top['score'])}), {sure} ahead of "
+              f"{second['scenario']} ({num(second['score'])}).")
 
     # One stored run of the reference: replicate 0, at its last step
     snapshot, firms = res.snapshot(ref), res.firm_table(ref)
@@ -492,7 +360,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[_Do
     return doc, summary
 
 
-def _methods(doc: _Doc, n_rep: int | None) -> None:
+def _methods(doc: Document, n_rep: int | None) -> None:
     doc.h2("Methods")
     doc.bullets([
         ("", "Confidence intervals: Student t-interval of the mean over replicates, mean ± t(0.975, n−1)·sd/√n."),
@@ -516,10 +384,10 @@ def _methods(doc: _Doc, n_rep: int | None) -> None:
 # --------------------------------------------------------------------------- sweep report
 
 
-def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
+def _sweep_report(res: Results, out: Path) -> tuple[Document, pd.DataFrame]:
     design = res.manifest["design"]
-    doc = _Doc(f"clustercoop sensitivity report: {len(res.params)} lever(s), {design.get('kind')} design",
-               out / "figures")
+    doc = Document(f"clustercoop sensitivity report: {len(res.params)} lever(s), {design.get('kind')} design",
+                   out / "figures", fold=True)
     kpis = available_kpis(res.runs)
     doc.h2("Summary", fold=False)
     doc.p(f"Results folder: {res.folder.name}. Levers: "
@@ -573,7 +441,7 @@ def _sweep_report(res: Results, out: Path) -> tuple[_Doc, pd.DataFrame]:
     return doc, table
 
 
-def _leaders(doc: _Doc, top: pd.DataFrame, what: str) -> None:
+def _leaders(doc: Document, top: pd.DataFrame, what: str) -> None:
     """The top lever per KPI with the levers tied with it, and a sentence on how often the order is unclear."""
     shown = top.rename(columns={"top": "top lever", "value": what, "conf": "± (95%)",
                                 "tied": "cannot be told apart from"})
@@ -587,7 +455,7 @@ def _leaders(doc: _Doc, top: pd.DataFrame, what: str) -> None:
               f"({', '.join(unclear['kpi'])}): read their order as a tie, or run more samples to separate them.")
 
 
-def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.DataFrame]:
+def _morris_section(doc: Document, res: Results, kpis: list[str]) -> tuple[Document, pd.DataFrame]:
     design = res.manifest["design"]
     if res.design_unit() is None:
         doc.p("This sweep folder has no design_unit.parquet, the sample matrix the Morris screening is computed "
@@ -627,7 +495,7 @@ def _morris_section(doc: _Doc, res: Results, kpis: list[str]) -> tuple[_Doc, pd.
     return doc, table
 
 
-def _methods_sweep(doc: _Doc) -> None:
+def _methods_sweep(doc: Document) -> None:
     doc.h2("Methods")
     doc.bullets([
         ("", "Sobol' indices: SALib sobol.analyze on the Saltelli design written by sweep --design sobol; "
