@@ -116,8 +116,20 @@ def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, q
     except ImportError as exc:
         _err(f"note: report skipped, the analysis package is not available yet ({exc})")
         return
-    path = build_report(out, out / "report", reference=reference)
+    path = _report(build_report, out, out / "report", reference)
     print(f"report: {path}")
+
+
+def _report(build_report, results: Path, out: Path, reference: str | None) -> Path:
+    """``build_report``, with a folder that cannot be written turned into bad input naming it."""
+    from sim.errors import ScenarioError
+
+    try:
+        return build_report(results, out, reference=reference)
+    except OSError as exc:
+        where = exc.filename or out
+        raise ScenarioError(f"report: cannot write {where} ({exc.strerror or exc}); choose a folder you can "
+                            f"write to with --out (the results in {results} are complete)") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -166,7 +178,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from analysis.report import build_report
     except ImportError as exc:
         raise ScenarioError(f"report: the analysis package is not available ({exc})") from None
-    path = build_report(results, Path(args.out), reference=args.reference)
+    path = _report(build_report, results, Path(args.out), args.reference)
     print(f"report: {path}")
     return 0
 

@@ -514,12 +514,17 @@ def _read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(f"{seen[-1]}: extends: cycle in extends: {chain}")
+    if path.is_dir():
+        where = f"{seen[-1]}: extends: " if seen else ""
+        raise ScenarioError(f"{where}{path}: is a folder, not a scenario file; give a .toml file "
+                            "(validate and compare also take folders)")
     if not path.is_file():
         if seen:
             raise ScenarioError(f"{seen[-1]}: extends: file not found: {path}")
         raise ScenarioError(f"{path}: file not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark, which some editors write, is not part of the TOML
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -653,7 +658,7 @@ def scenario_chain(path: Path) -> list[Path]:
     while path.resolve() not in seen and path.is_file():
         seen.add(path.resolve())
         chain.append(path)
-        parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+        parent = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("extends")
         if not isinstance(parent, str):
             break
         path = path.parent / parent

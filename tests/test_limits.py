@@ -87,3 +87,25 @@ def test_a_report_of_an_unfinished_job_says_how_to_finish_it(tmp_path, capsys):
     assert run.main(["report", str(out), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "incomplete (interrupted, 5 of 12 runs)" in err and "run the same sweep command again" in err
+
+
+def test_a_byte_order_mark_is_accepted_and_a_folder_is_named_as_one(tmp_path, capsys):
+    from sim.scenario import ScenarioError, load_scenario
+
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf[run]\nsteps = 5\n")
+    assert load_scenario(bom).run.steps == 5
+    with pytest.raises(ScenarioError, match="is a folder, not a scenario file"):
+        load_scenario(tmp_path)
+    assert run.main(["run", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_an_unwritable_report_folder_is_bad_input_naming_it(tmp_path, capsys):
+    from runner import compare
+
+    compare([ROOT / "scenarios" / "star.toml"], tmp_path / "c", replicates=2, steps=2, quiet=True)
+    (tmp_path / "file").write_text("x")
+    code = run.main(["report", str(tmp_path / "c"), "--out", str(tmp_path / "file" / "report")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(tmp_path / "file") in err and "Traceback" not in err

@@ -247,3 +247,30 @@ def test_jobs_workers_exit_when_the_runner_is_killed_alone(jobs, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_full_disk_during_consolidation_fails_cleanly_and_the_rerun_is_identical(jobs, tmp_path, monkeypatch,
+                                                                                   capsys):
+    import errno
+
+    import run
+
+    scenarios, root = jobs
+    out = tmp_path / "full"
+    shutil.copytree(root / "template", out)
+
+    def full(writer, tmp, tables):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    monkeypatch.setattr(ResultStore, "_flush", staticmethod(full))
+    argv = ["compare", *map(str, scenarios), "--replicates", "4", "--seed", "5", "--steps", "3", "--out", str(out),
+            "--quiet", "--no-report"]
+    assert run.main(argv) == run.EXIT_INFRASTRUCTURE
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and ".results.parquet.tmp-" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed" and "No space left" in m["failure"]
+    monkeypatch.undo()
+    assert run.main(argv) == 0
+    assert pd.read_parquet(out / "results.parquet").equals(pd.read_parquet(root / "ref" / "results.parquet"))
+    assert not list(out.glob(".*.tmp-*"))
