@@ -1,6 +1,6 @@
-"""The model's directions: Morgan-Hunt's thirteen paths and each mechanism's intended effect.
+"""The model's directions: each mechanism's intended effect.
 
-Unit-level checks vary one input of the KMV functions with all else fixed.
+Morgan-Hunt's thirteen paths are estimated from runs in test_kmv_paths.py.
 Model-level claims compare seeded replicates: the mean over R replicates of
 a time-averaged KPI (second half of the run) must differ in the stated
 direction by more than a stated margin; replicate i of both arms shares its
@@ -12,9 +12,8 @@ import pytest
 
 from sim import ClusterModel, Scenario, run_one
 from sim.state import ClusterState
-from sim.submodels import trust as kmv
 
-# ----------------------------------------------------------------------------- unit level: the 13 paths
+# ----------------------------------------------------------------------------- unit level: the decision
 
 
 def one_edge_state(**node):
@@ -27,63 +26,6 @@ def one_edge_state(**node):
     for k, v in node.items():
         getattr(st, k)[:2] = v
     return st
-
-
-def trust_target(sv=0.5, comm=0.5, opp=0.1):
-    st = one_edge_state()
-    # value profiles 1 - sv apart in every dimension: SV_u = 1 - |v_a - v_b| = sv
-    st.values[0] = 0.0
-    st.values[1] = 1.0 - sv
-    st.comm[:2] = comm
-    st.opp[:2] = opp
-    p = Scenario()
-    before = st.trust[0]
-    kmv.update_trust(st, np.array([True, True]), p)
-    return st.trust[0] - before
-
-
-def commitment_change(tc=0.3, rb=0.3, sv=0.5, tr=0.5):
-    st = one_edge_state(termination_costs=tc, relationship_benefits=rb, shared_values=sv, mean_trust=tr, commitment=0.5)
-    kmv.update_commitment(st, np.zeros(2), Scenario())
-    return st.commitment[0] - 0.5
-
-
-@pytest.mark.parametrize(
-    "path,low,high",
-    [
-        ("shared values -> trust (+)", lambda: trust_target(sv=0.2), lambda: trust_target(sv=0.9)),
-        ("communication -> trust (+)", lambda: trust_target(comm=0.1), lambda: trust_target(comm=0.9)),
-        ("opportunism -> trust (-)", lambda: trust_target(opp=0.8), lambda: trust_target(opp=0.05)),
-        ("termination costs -> commitment (+)", lambda: commitment_change(tc=0.1), lambda: commitment_change(tc=0.9)),
-        ("relationship benefits -> commitment (+)", lambda: commitment_change(rb=0.1), lambda: commitment_change(rb=0.9)),
-        ("shared values -> commitment (+)", lambda: commitment_change(sv=0.1), lambda: commitment_change(sv=0.9)),
-        ("trust -> commitment (+)", lambda: commitment_change(tr=0.1), lambda: commitment_change(tr=0.9)),
-    ],
-)
-def test_antecedent_paths(path, low, high):
-    assert high() > low(), path
-
-
-def outcomes(commitment=0.5, tr=0.5, **antecedents):
-    st = one_edge_state(commitment=commitment, mean_trust=tr, **antecedents)
-    kmv.update_outcomes(st)
-    return {k: float(getattr(st, k)[0]) for k in ("acquiescence", "propensity_to_leave", "functional_conflict", "decision_uncertainty")}
-
-
-def test_outcome_paths():
-    lo_c, hi_c = outcomes(commitment=0.2), outcomes(commitment=0.8)
-    assert hi_c["acquiescence"] > lo_c["acquiescence"]  # commitment -> acquiescence (+)
-    assert hi_c["propensity_to_leave"] < lo_c["propensity_to_leave"]  # commitment -> propensity to leave (-)
-    lo_t, hi_t = outcomes(tr=0.2), outcomes(tr=0.8)
-    assert hi_t["functional_conflict"] > lo_t["functional_conflict"]  # trust -> functional conflict (+)
-    assert hi_t["decision_uncertainty"] < lo_t["decision_uncertainty"]  # trust -> uncertainty (-)
-
-
-def test_outcomes_are_mediated():
-    """Antecedents change nothing in the outcomes while trust and commitment stay fixed."""
-    a = outcomes(termination_costs=0.0, relationship_benefits=0.0, shared_values=0.0, communication=0.0, opportunistic_behaviour=1.0)
-    b = outcomes(termination_costs=1.0, relationship_benefits=1.0, shared_values=1.0, communication=1.0, opportunistic_behaviour=0.0)
-    assert a == b
 
 
 def test_cooperation_rises_with_trust_and_commitment():
