@@ -2,8 +2,9 @@
 
 The paths are read off the data, not off the model's formulas: each endogenous
 variable of the KMV model is regressed by OLS on its hypothesised predictors over
-the per-firm cross-section of many runs (``ClusterModel.firm_table`` at one step
-after warm-up, pooled over seeds). Variables are standardized over the pooled
+the per-firm cross-section of many runs (rows of ``ClusterModel.firm_table`` at
+one step after warm-up, pooled over seeds, with a ``run`` column; this module
+reads only those data frames). Variables are standardized over the pooled
 sample, so a coefficient is in standard deviations of the outcome per standard
 deviation of the predictor. Standard errors are cluster-robust by run (firms of
 one run share its history); the 95 % interval uses the t distribution with
@@ -31,7 +32,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-__all__ = ["PATHS", "EQUATIONS", "ANTECEDENTS", "OUTCOMES", "DEGENERATE_R2", "DETERMINED_SHARE", "monotone_share", "Path", "cross_section", "estimate_paths", "mediation"]
+__all__ = ["PATHS", "EQUATIONS", "ANTECEDENTS", "OUTCOMES", "DEGENERATE_R2", "DETERMINED_SHARE", "monotone_share", "Path", "estimate_paths", "mediation"]
 
 #: The five antecedents as named in ``firm_table``.
 ANTECEDENTS: tuple[str, ...] = ("termination_costs", "relationship_benefits", "shared_values", "communication",
@@ -80,29 +81,6 @@ for _p in PATHS:
 OUTCOMES: tuple[str, ...] = ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty")
 
 
-def cross_section(scenarios: dict[str, object], seeds, steps: int) -> pd.DataFrame:
-    """Firm tables after ``steps`` steps, pooled over scenarios and seeds.
-
-    Args:
-        scenarios: label -> ``Scenario``.
-        seeds: int seeds; every scenario runs each.
-        steps: steps before the table is read (past the warm-up).
-
-    Returns:
-        The rows of every ``firm_table`` with ``scenario`` and ``run`` (a label per scenario and seed) added.
-    """
-    from sim import make_model  # the model only makes the data; the estimation reads data frames
-
-    frames = []
-    for label, scenario in scenarios.items():
-        for seed in seeds:
-            model = make_model(scenario, rng=int(seed))
-            model.run_for(steps)
-            df = model.firm_table()
-            frames.append(df.assign(scenario=label, run=f"{label}/{seed}"))
-    return pd.concat(frames, ignore_index=True)
-
-
 def _standardize(df: pd.DataFrame, cols) -> pd.DataFrame:
     x = df[list(cols)].astype(float)
     sd = x.std(ddof=0)
@@ -140,7 +118,7 @@ def estimate_paths(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """The thirteen paths estimated on a pooled firm cross-section.
 
     Args:
-        df: rows of ``firm_table`` with a ``run`` column (see :func:`cross_section`).
+        df: rows of ``firm_table`` with a ``run`` column naming the run each firm comes from.
         level: confidence level of the intervals.
 
     Returns:

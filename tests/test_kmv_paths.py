@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import kmv
-from sim import Scenario
+from sim import Scenario, make_model
 
 SEEDS = range(12)
 STEPS = 60  # past the warm-up: commitment and trust have moved off their initial values
@@ -25,10 +25,21 @@ DETERMINED = {
 }
 
 
+def cross_section(scenarios: dict, seeds, steps: int) -> pd.DataFrame:
+    """Firm tables after ``steps`` steps, pooled over scenarios and seeds, with ``scenario`` and ``run`` columns."""
+    frames = []
+    for label, scenario in scenarios.items():
+        for seed in seeds:
+            model = make_model(scenario, rng=int(seed))
+            model.run_for(steps)
+            frames.append(model.firm_table().assign(scenario=label, run=f"{label}/{seed}"))
+    return pd.concat(frames, ignore_index=True)
+
+
 @pytest.fixture(scope="module")
 def firms() -> pd.DataFrame:
     scenarios = {kind: Scenario().with_overrides({"structure.kind": kind}) for kind in ("network", "hierarchical")}
-    return kmv.cross_section(scenarios, SEEDS, STEPS)
+    return cross_section(scenarios, SEEDS, STEPS)
 
 
 @pytest.fixture(scope="module")
