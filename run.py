@@ -1,4 +1,4 @@
-"""clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, viz.
+"""clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, robust, viz.
 
 Thin by design: it parses arguments and calls ``runner``, ``analysis`` and
 ``viz.server``. Bad input raises ``ScenarioError`` (exit status 2); a failure of
@@ -13,6 +13,7 @@ Examples:
         --param information.digitalization=0.1,0.5,0.9 --replicates 4 --jobs 2 --out out/sweep
     python run.py compare scenarios/star.toml scenarios/chain.toml --replicates 10 --out out/cmp
     python run.py discover out/sweep --kpi cooperation_rate --below 0.6
+    python run.py robust examples/robust/policies.toml examples/robust/uncertainties.toml --samples 32 --out out/rob
 """
 
 from __future__ import annotations
@@ -196,6 +197,28 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_robust(args: argparse.Namespace) -> int:
+    from analysis.robust import robust_report
+    from runner.robust import robust
+
+    outcome = robust(args.policies, args.uncertainties, args.out, samples=args.samples, replicates=args.replicates,
+                     seed=args.seed, steps=args.steps, executor=_executor(args), quiet=args.quiet)
+    print(outcome.message)
+    rob, path = robust_report(args.out, Path(args.out) / "report")
+    if not args.quiet:
+        with pd_options():
+            print(rob.satisficing[["policy", "futures", "met", "share", "ci_low", "ci_high"]].to_string(index=False))
+            print(rob.regret_summary.to_string(index=False))
+    print(f"favoured policy: {rob.favoured}; report: {path}")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3)
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
 
@@ -325,6 +348,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of resampling, CART and feature scoring (default 0)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: SWEEP_DIR/discovery)")
     p.set_defaults(func=cmd_discover)
+
+    p = sub.add_parser("robust", help="policies across uncertain futures: regret, satisficing, where the favoured fails",
+                       description="Runs every policy of POLICIES in every future sampled from UNCERTAINTIES (Latin "
+                                   "hypercube), with the same replicate seeds everywhere (common random numbers); "
+                                   "resumable like sweep. Writes OUT/results.parquet and OUT/report/.")
+    p.add_argument("policies", metavar="POLICIES", help="TOML: [[policies]], [regret], [satisficing]")
+    p.add_argument("uncertainties", metavar="UNCERTAINTIES", help="TOML: scenario and [uncertainties]")
+    p.add_argument("--samples", type=int, default=32, help="futures (default 32)")
+    p.add_argument("--replicates", type=int, default=1, help="seeded replicates per policy and future (default 1)")
+    p.add_argument("--seed", type=int, help="master seed (default: the base scenario's run.seed)")
+    p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
+    _add_executor(p)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_robust)
 
     p = sub.add_parser("viz", help="open the browser app")
     p.add_argument("--host", default="127.0.0.1")
