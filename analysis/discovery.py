@@ -276,7 +276,7 @@ def _choose(trajectory: pd.DataFrame, min_density: float) -> tuple[int, bool]:
 def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | None = None,
              below: float | None = None, above: float | None = None, where: str | None = None,
              min_density: float = 0.8, mass_min: float = 0.05, peel_alpha: float = 0.05, boxes: int = 1,
-             resamples: int = 10, seed: int = 0) -> Discovery:
+             resamples: int = 10, seed: int = 0, unit: str = "runs") -> Discovery:
     """Scenario discovery with EMA Workbench's PRIM, CART and feature scoring.
 
     Args:
@@ -291,6 +291,7 @@ def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | No
         resamples: PRIM runs on random halves to measure how reproducible each restriction of the first box
             is (0: none).
         seed: seeds the resampling, the CART tie-breaks and the extra trees; same seed, same output.
+        unit: what one row is, for the report's sentences (``runs``; ``futures`` for a robustness job).
 
     Raises:
         ScenarioError: a bad condition or setting, or too few runs.
@@ -317,7 +318,7 @@ def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | No
         raise ScenarioError(f"{n} runs: too few for scenario discovery; use a sweep of at least 10 runs "
                             "(a few dozen or more)")
     settings = {"min_density": min_density, "mass_min": mass_min, "peel_alpha": peel_alpha, "boxes": boxes,
-                "resamples": resamples, "seed": seed}
+                "resamples": resamples, "seed": seed, "unit": unit}
 
     # PRIM: one box at a time; each later box starts from the runs outside the earlier ones
     with warnings.catch_warnings():
@@ -423,9 +424,10 @@ def _pct(v: float) -> str:
 def headline(disc: Discovery, b: int = 1) -> str:
     """The plain-language finding of PRIM box ``b``."""
     row = disc.box_stats[disc.box_stats["box"] == b].iloc[0]
-    return (f"{disc.condition} holds in {_pct(row['density'])} of the runs with {row['rule']} (density, "
-            f"{row['cases']} of {row['runs']}); these runs hold {_pct(row['coverage'])} of the {disc.n_cases} runs "
-            f"where it holds (coverage) and are {_pct(row['mass'])} of all {disc.n_runs} runs (mass).")
+    u = disc.settings.get("unit", "runs")
+    return (f"{disc.condition} holds in {_pct(row['density'])} of the {u} with {row['rule']} (density, "
+            f"{row['cases']} of {row['runs']}); these {u} hold {_pct(row['coverage'])} of the {disc.n_cases} {u} "
+            f"where it holds (coverage) and are {_pct(row['mass'])} of all {disc.n_runs} {u} (mass).")
 
 
 def _tradeoff_figure(box, step: int, b: int):
@@ -508,7 +510,8 @@ def write_discovery(disc: Discovery, out: str | Path, source: str = "") -> Path:
     doc.h2("Summary")
     if source:
         doc.p(source)
-    doc.p(f"Cases of interest: runs with {disc.condition}: {disc.n_cases} of {disc.n_runs} "
+    unit = disc.settings.get("unit", "runs")
+    doc.p(f"Cases of interest: {unit} with {disc.condition}: {disc.n_cases} of {disc.n_runs} "
           f"({_pct(disc.n_cases / disc.n_runs)}). Box chosen from each PRIM peeling trajectory: the greatest "
           f"coverage with density at least {disc.settings['min_density']:g}.")
     doc.bullets([("", headline(disc, int(b))) for b in disc.box_stats["box"]])

@@ -189,7 +189,8 @@ def robustness(runs: pd.DataFrame, kpis: dict[str, str], thresholds: list[dict[s
         if experiments is None:
             experiments = mine[uncertainties]
         try:
-            disc = discover(experiments.reset_index(drop=True), mine[used], where=cond, resamples=10, seed=seed)
+            disc = discover(experiments.reset_index(drop=True), mine[used], where=cond, resamples=10, seed=seed,
+                            unit="futures")
         except ScenarioError as exc:
             note = f"No scenario discovery for {best}: {exc}"
     return Robustness(pf, reg, summary, sat, best, cond, disc, note)
@@ -263,7 +264,7 @@ def _regret_figure(reg: pd.DataFrame, policies: list[str]):
     for ax, kpi in zip(axes[0], kpis):
         r = reg[reg["kpi"] == kpi]
         data = [r.loc[r["policy"] == p, "regret"].to_numpy() for p in policies]
-        ax.boxplot(data, vert=False, tick_labels=policies, whis=(0, 100))
+        ax.boxplot(data, orientation="horizontal", tick_labels=policies, whis=(0, 100))
         ax.invert_yaxis()
         ax.set_xlabel(f"regret in {kpi} (KPI units; 0 = best in that future)")
         ax.set_title(kpi, fontsize=10)
@@ -300,10 +301,11 @@ def write_robustness(rob: Robustness, out: str | Path, manifest: dict[str, Any])
     doc = _Doc(f"clustercoop robustness of {len(policies)} policies over {n_fut} futures", out / "figures")
     doc.h2("Summary")
     unc = "; ".join(f"{p['name']} ({p.get('spec', '')})" for p in manifest.get("uncertainties", []))
-    doc.p(f"Policies: {', '.join(policies)}. Futures: {n_fut}, a {manifest.get('design', 'lhs')} sample of {unc}, "
-          f"master seed {manifest.get('master_seed', 'n/a')}; {reps} replicate(s) per policy and future with the "
-          "same seeds in every policy and future (common random numbers). KPIs are time averages over the run"
-          if manifest.get("stat", "mean") == "mean" else "KPIs are values at the last step")
+    stat = ("KPIs are time averages over the run." if manifest.get("stat", "mean") == "mean"
+            else "KPIs are values at the last step.")
+    doc.p(f"Policies: {', '.join(policies)}. Futures: {n_fut}, a Latin-hypercube sample of {unc}, master seed "
+          f"{manifest.get('master_seed', 'n/a')}; {reps} replicate(s) per policy and future with the same seeds in "
+          f"every policy and future (common random numbers). {stat}")
     sat = rob.satisficing
     fav = sat[sat["policy"] == rob.favoured].iloc[0]
     doc.p(f"Favoured policy: {rob.favoured}, meeting every threshold in {fav['met']} of {fav['futures']} futures "
