@@ -292,13 +292,13 @@ def _satisficing_figure(sat: pd.DataFrame):
 def write_robustness(rob: Robustness, out: str | Path, manifest: dict[str, Any]) -> Path:
     """Write ``robust.html``, ``robust.md``, the CSV tables and figures into ``out``; return the HTML path."""
     from .discovery import headline, write_discovery
-    from .report import _Doc
+    from .document import Document
 
     out = Path(out)
     policies = list(dict.fromkeys(rob.per_future["policy"]))
     n_fut = int(manifest.get("futures", rob.per_future["future"].nunique()))
     reps = int(manifest.get("replicates", 1))
-    doc = _Doc(f"clustercoop robustness of {len(policies)} policies over {n_fut} futures", out / "figures")
+    doc = Document(f"clustercoop robustness of {len(policies)} policies over {n_fut} futures", out / "figures")
     doc.h2("Summary")
     unc = "; ".join(f"{p['name']} ({p.get('spec', '')})" for p in manifest.get("uncertainties", []))
     stat = ("KPIs are time averages over the run." if manifest.get("stat", "mean") == "mean"
