@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 from . import figures  # noqa: F401  (sets the Agg backend)
 
