@@ -29,8 +29,18 @@ EXIT_INFRASTRUCTURE = 3
 EXIT_INTERRUPTED = 130
 
 
+#: Longest line of an error message; a huge value given on the command line is quoted by a prefix only.
+MAX_LINE = 400
+
+
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def _short(msg: str) -> str:
+    """``msg`` with every line cut to :data:`MAX_LINE` characters, saying how much was left out."""
+    return "\n".join(line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line) - MAX_LINE:,} more characters)"
+                     for line in msg.split("\n"))
 
 
 # --------------------------------------------------------------------------- commands
@@ -378,10 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ScenarioError as exc:
-        _err(f"error: {exc}")
+        _err(_short(f"error: {exc}"))
         return EXIT_BAD_INPUT
     except RunnerError as exc:
-        _err(f"failed: {exc}")
+        _err(_short(f"failed: {exc}"))
         return EXIT_INFRASTRUCTURE
     except KeyboardInterrupt:
         _err("interrupted")

@@ -109,3 +109,10 @@ def test_an_unwritable_report_folder_is_bad_input_naming_it(tmp_path, capsys):
     code = run.main(["report", str(tmp_path / "c"), "--out", str(tmp_path / "file" / "report")])
     err = capsys.readouterr().err
     assert code == 2 and str(tmp_path / "file") in err and "Traceback" not in err
+
+
+def test_a_huge_value_is_quoted_by_a_prefix(tmp_path, capsys):
+    huge = "[" + ",".join(["0.5"] * 2_000_000) + "]"
+    assert run.main(["run", BASE, "--set", f"market.margin={huge}", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "market.margin" in err and len(err) < 5_000 and "more characters" in err
