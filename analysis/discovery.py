@@ -374,6 +374,10 @@ def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | No
     c = cart.CART(x, y, mass_min=mass_min)
     c.clf = sktree.DecisionTreeClassifier(min_samples_leaf=max(1, int(mass_min * n)), random_state=seed)
     c.clf.fit(c._x, c.y)
+    names = list(c.feature_names)
+    if len(names) == 1:
+        # EMA reads every node's feature name, leaves included (index -2): with one lever that index does not exist
+        c.feature_names = [*names, "(leaf)"]
     leaves = []
     for i, (lim, st) in enumerate(zip(c.boxes, c.stats)):
         rows = _limits(lim, p.box_init, {}, x)
@@ -381,7 +385,7 @@ def discover(experiments: pd.DataFrame, outcomes: pd.DataFrame, *, kpi: str | No
                        "mass": float(st["mass"]), "runs": int(round(st["mass"] * n)),
                        "rule": " and ".join(r["rule"] for r in rows) or "(all runs)"})
     cart_leaves = pd.DataFrame(leaves).sort_values(["density", "coverage"], ascending=False, kind="stable")
-    cart_text = sktree.export_text(c.clf, feature_names=[str(f).replace(c.sep, " == ") for f in c.feature_names])
+    cart_text = sktree.export_text(c.clf, feature_names=[str(f).replace(c.sep, " == ") for f in names])
 
     # feature scoring: extra trees on the cases, and on the KPI when the condition names one
     n_feat = max(1, round(x.shape[1] / 3))  # EMA's default of k/3, but at least one lever

@@ -239,3 +239,18 @@ def test_readme_worked_example_reproduces(tmp_path, capsys):
     assert run.main(["discover", str(sweep), "--kpi", "cooperation_rate", "--below", "0.6"]) == 0
     printed = capsys.readouterr().out
     assert " ".join(shown.split()) in " ".join(printed.split())
+
+
+def test_one_lever_sweep_gives_cart_leaves(tmp_path, capsys):
+    """A sweep of a single lever gives a report with CART leaves (EMA cannot name a one-lever tree's leaves)."""
+    import run
+
+    out = tmp_path / "sweep"
+    assert run.main(["sweep", "scenarios/baseline.toml", "--param", "information.digitalization=0.1,0.9",
+                     "--replicates", "6", "--steps", "8", "--seed", "1", "--jobs", "1", "--out", str(out), "--quiet"]) in (0, None)
+    coop = pd.read_parquet(out / "results.parquet")["cooperation_rate_mean"]
+    threshold = float(coop.median()) + 1e-12
+    assert run.main(["discover", str(out), "--kpi", "cooperation_rate", "--below", repr(threshold)]) in (0, None)
+    capsys.readouterr()
+    leaves = pd.read_csv(out / "discovery" / "cart_leaves.csv")
+    assert len(leaves) >= 1 and leaves["coverage"].between(0, 1).all()
