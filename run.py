@@ -12,6 +12,8 @@ Examples:
     python run.py sweep scenarios/baseline.toml --param mechanisms.regulation.sanction=0:2:5 \\
         --param information.digitalization=0.1,0.5,0.9 --replicates 4 --jobs 2 --out out/sweep
     python run.py compare scenarios/star.toml scenarios/chain.toml --replicates 10 --out out/cmp
+    python run.py compare scenarios/baseline.toml scenarios/baseline.toml@information.digitalization=0.8 \\
+        --set run.steps=60 --replicates 10 --out out/dose
     python run.py discover out/sweep --kpi cooperation_rate --below 0.6
     python run.py robust examples/robust/policies.toml examples/robust/uncertainties.toml --samples 32 --out out/rob
 """
@@ -147,13 +149,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from runner import compare
     from sim.errors import ScenarioError
 
+    from sim.scenario import parse_overrides, split_variant
+
     stems = [Path(s).stem for s in args.scenarios]
     if args.reference is not None and not args.no_report and args.reference not in stems \
-            and not any(Path(s).is_dir() for s in args.scenarios):  # said now, not after every run
+            and not any(Path(s).is_dir() or split_variant(s)[1] for s in args.scenarios):  # said now, not after every run
         raise ScenarioError(f"--reference {args.reference!r}: not one of the compared scenarios "
                             f"({', '.join(stems)}); give a file stem")
     outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
-                      executor=_executor(args), quiet=args.quiet, limits=_limits(args))
+                      executor=_executor(args), quiet=args.quiet, limits=_limits(args),
+                      overrides=parse_overrides(args.set))
     _after_compare(outcome, Path(args.out), args.no_report, args.reference, args.quiet)
     return 0
 
@@ -308,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare scenarios over common-random-number replicates",
                        description="Replicate i of every scenario uses the same seed. Writes OUT/results.parquet, "
                                    "OUT/timeseries.parquet, OUT/manifest.json and OUT/report/.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="a scenario file, a folder of them, or an inline variant FILE@key=value[@key=value...] "
+                        "named FILESTEM@key=value... (or name=NAME among its items), "
+                        "e.g. scenarios/baseline.toml@information.digitalization=0.8")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a field in every arm (repeatable); a variant's own value wins")
     p.add_argument("--replicates", type=int, default=10, help="replicates per scenario (default 10)")
     p.add_argument("--seed", type=int, help="master seed")
     p.add_argument("--steps", type=int, help="steps per run (default: each scenario's run.steps)")

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import RunnerError, ScenarioError
-from sim.scenario import Scenario, load_scenario, scenario_record, validate_paths
+from sim.scenario import Scenario, load_scenario, load_variant, scenario_record, split_variant, validate_paths
 
 from .chunks import CHUNK_LOG_ENV, RunItem, parquet_bytes, run_model, snapshot_tables, summarize_run
 from .cost import Limits, check, estimate
@@ -338,12 +338,44 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
     return execute(job, Path(out), executor, quiet)
 
 
+def _compare_arms(arms: Sequence[str | Path], overrides: Mapping[str, Any] | None,
+                  ) -> list[tuple[str, Path, dict[str, Any], Scenario]]:
+    """Resolve compare arms (files, folders, inline variants) to ``(name, file, variant overrides, scenario)``."""
+    out, problems = [], []
+    for arm in arms:
+        if split_variant(arm)[1]:
+            try:
+                out.append(load_variant(str(arm), overrides))
+            except ScenarioError as exc:
+                problems.append(str(exc))
+            continue
+        for f, scenario, msg in validate_paths([arm], overrides):
+            if msg:
+                problems.append(msg)
+            else:
+                out.append((f.stem, f, {}, scenario))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    names = [a[0] for a in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(f"compare: scenario names (file stems, or a variant's name) must be unique; "
+                            f"repeated: {', '.join(dup)}")
+    return out
+
+
 def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: int = 10,
             seed: int | None = None, steps: int | None = None, executor: Executor | None = None,
-            quiet: bool = False, limits: Limits | None = None) -> Outcome:
+            quiet: bool = False, limits: Limits | None = None,
+            overrides: Mapping[str, Any] | None = None) -> Outcome:
     """Run the same replicates (same seeds) of each scenario; rows, time series and snapshots to Parquet.
 
-    Replicate 0 of each scenario also keeps its end state under ``snapshots/<scenario>/``.
+    An arm is a file, a folder of files, or an inline variant ``FILE@key=value@...``
+    (:func:`sim.scenario.load_variant`). Replicate 0 of each arm also keeps its end state
+    under ``snapshots/<scenario>/``.
+
+    Args:
+        overrides: dotted overrides applied to every arm (``--set``); a variant's own win.
 
     Raises:
         ScenarioError: bad scenarios (every problem listed), duplicate names, bad options.
@@ -355,16 +387,10 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
         raise ScenarioError(f"--replicates {replicates}: must be >= 1")
     if not scenario_paths:
         raise ScenarioError("compare: give at least one scenario file")
-    checked = validate_paths(scenario_paths)
-    problems = [msg for _, _, msg in checked if msg]
-    if problems:
-        raise ScenarioError("\n".join(problems))
-    files = [f for f, _, _ in checked]
-    bases = [s for _, s, _ in checked]
-    stems = [f.stem for f in files]
-    dup = sorted({s for s in stems if stems.count(s) > 1})
-    if dup:
-        raise ScenarioError(f"compare: scenario names (file stems) must be unique; repeated: {', '.join(dup)}")
+    arms = _compare_arms(scenario_paths, overrides)
+    stems = [a[0] for a in arms]
+    files = [a[1] for a in arms]
+    bases = [a[3] for a in arms]
     for b in bases:
         _check_steps(steps, b)
     check(estimate(bases, len(bases) * replicates, steps, executor.workers), limits or Limits())
@@ -385,6 +411,8 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
     record = {
         "scenario_files": [scenario_record(f) for f in files],
         "scenarios": stems,
+        "set": dict(overrides or {}),
+        "arms": [{"name": n, "file": str(f), "overrides": own} for n, f, own, _ in arms],
         "replicates": replicates,
         "master_seed": master,
         "seeding": "replicate r uses numpy.random.SeedSequence(master_seed).spawn(R)[r]"

@@ -591,8 +591,13 @@ def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def validate_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario | None, str | None]]:
+def validate_paths(paths: Sequence[str | Path], overrides: Mapping[str, Any] | None = None,
+                   ) -> list[tuple[Path, Scenario | None, str | None]]:
     """Load every scenario file under ``paths``; collect every problem instead of stopping.
+
+    Args:
+        paths: files or folders.
+        overrides: dotted overrides applied to every file (``--set``).
 
     Returns:
         ``(file, scenario or None, error message or None)`` per file; a path that
@@ -607,7 +612,7 @@ def validate_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario | N
             continue
         for f in files:
             try:
-                out.append((f, load_scenario(f), None))
+                out.append((f, load_scenario(f, overrides), None))
             except ScenarioError as exc:
                 out.append((f, None, str(exc)))
     return out
@@ -629,6 +634,58 @@ def parse_overrides(items: Sequence[str] | None, source: str = "--set") -> dict[
             raise ScenarioError(f"{source} {key}: given twice")
         out[key] = parse_value(text.strip())
     return out
+
+
+#: Joins a scenario file and its inline overrides in a ``compare`` arm: ``FILE@key=value@key=value``.
+VARIANT_SEP = "@"
+
+
+def split_variant(arm: str | Path) -> tuple[Path, list[str]]:
+    """Split a compare arm ``FILE@key=value@...`` into the file and its ``key=value`` items.
+
+    A path that exists is taken whole (no items), so a file name holding ``@`` still works.
+    """
+    text = str(arm)
+    if Path(text).exists() or VARIANT_SEP not in text:
+        return Path(text), []
+    file, *items = text.split(VARIANT_SEP)
+    return Path(file), items
+
+
+def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[str, Path, dict[str, Any], Scenario]:
+    """Load an inline variant ``FILE@key=value@...`` of one scenario file.
+
+    The file is read with ``overrides`` (``--set``), then the variant's own overrides win.
+    Its name is ``name=`` if given, else the file stem and the items as typed
+    (``baseline@information.digitalization=0.8``).
+
+    Returns:
+        ``(name, file, the variant's overrides, resolved scenario)``.
+
+    Raises:
+        ScenarioError: naming the arm, the key, the value and what is allowed.
+    """
+    file, items = split_variant(arm)
+    source = f"compare arm {arm!r}"
+    if not items or any(not i.strip() for i in items):
+        raise ScenarioError(f"{source}: expected FILE{VARIANT_SEP}key=value[{VARIANT_SEP}key=value...], "
+                            f"e.g. scenarios/baseline.toml{VARIANT_SEP}information.digitalization=0.8")
+    if not file.is_file():
+        raise ScenarioError(f"{source}: {file}: file not found (an inline variant needs one scenario file)")
+    own = parse_overrides(items, source=source)
+    if "name" in own:
+        name = own["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioError(f"{source}: name={name!r}: must be a non-empty text")
+    else:
+        name = VARIANT_SEP.join([file.stem, *(i.strip() for i in items)])
+    if any(c in name for c in "/\\"):
+        # the name is also the folder of the arm's snapshot
+        raise ScenarioError(f"{source}: name {name!r} holds a path separator; give the arm a name=, e.g. "
+                            f"{file}{VARIANT_SEP}name=variant1{VARIANT_SEP}{items[0].strip()}")
+    base = load_scenario(file, overrides)
+    scenario = base.with_overrides({**own, "name": name}, source=source)
+    return name, file, own, scenario
 
 
 def check_key(base: Scenario, key: str, source: str) -> Any:

@@ -283,3 +283,38 @@ def test_generated_bad_files(capsys, tmp_path, case):
         assert code == 2, (text, err)
         assert dotted in err, (text, err)
         assert not out_dir.exists()
+
+
+def test_compare_inline_variants_and_set_reach_every_arm(capsys, tmp_path):
+    a = tiny(tmp_path, "alpha")
+    out_dir = tmp_path / "dose"
+    code, out, err = cli(capsys, "compare", a, f"{a}@information.digitalization=1.0",
+                         f"{a}@name=nodigi@information.digitalization=0.0", "--set", "run.steps=6",
+                         "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
+    assert code == 0, err
+    results = pd.read_parquet(out_dir / "results.parquet")
+    names = ["alpha", "alpha@information.digitalization=1.0", "nodigi"]
+    assert list(dict.fromkeys(results["scenario"])) == names
+    seeds = results.groupby("scenario")["seed"].apply(list)
+    assert all(seeds[n] == seeds["alpha"] for n in names)
+    lost = results.groupby("scenario")["info_lost_final"].mean()
+    assert lost["nodigi"] > lost["alpha@information.digitalization=1.0"]
+    ts = pd.read_parquet(out_dir / "timeseries.parquet")
+    assert (ts.groupby(["scenario", "replicate"]).size() == 6).all()
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["set"] == {"run.steps": 6}
+    assert [arm["name"] for arm in manifest["arms"]] == names
+    resolved = manifest["identity"]["scenarios"]
+    assert [resolved[n]["information"]["digitalization"] for n in names] == [0.3, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("arm, words", [("@information.digitalization=1.5", ["digitalization", "1.5", "<= 1.0"]),
+                                        ("@information.digitize=0.5", ["digitize", "allowed keys"]),
+                                        ("@name=alpha@run.steps=5", ["unique", "alpha"])])
+def test_compare_bad_variant_exits_2_and_writes_nothing(capsys, tmp_path, arm, words):
+    a = tiny(tmp_path, "alpha")
+    out_dir = tmp_path / "bad"
+    code, out, err = cli(capsys, "compare", a, f"{a}{arm}", "--replicates", 1, "--no-report", "--out", out_dir)
+    assert code == 2
+    assert all(w in err for w in words), err
+    assert not out_dir.exists()
