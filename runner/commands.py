@@ -55,7 +55,8 @@ __all__ = [
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 #: Scenarios (stems in ``scenarios/``) compared by ``compare-main``: the
-#: baseline, the four structures, the mechanism variants, the six marketing modes.
+#: baseline, the four structures, the mechanism variants, the six marketing modes, and the
+#: further arms the source papers' claims compare (analysis/claims.py).
 MAIN_SCENARIOS: tuple[str, ...] = (
     "baseline",
     "hierarchical",
@@ -72,6 +73,11 @@ MAIN_SCENARIOS: tuple[str, ...] = (
     "exhibition",
     "cooperative_rnd",
     "alliance",
+    "no_function_interest",
+    "no_contracts",
+    "chain_digital",
+    "digitalization/digitalization_stage1",
+    "digitalization/digitalization_stage5",
 )
 
 #: Replicates and master seed of ``compare-main`` (chosen so that it finishes in minutes on two cores).

@@ -84,13 +84,31 @@ def compute() -> dict[str, dict]:
     return {key(p, s, n): fingerprint(p, s, n) for p, seeds, n in CASES for s in seeds}
 
 
-if __name__ == "__main__":
-    STORE.parent.mkdir(parents=True, exist_ok=True)
-    STORE.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {STORE.relative_to(ROOT)}", file=sys.stderr)
-
-
 def results_digest(results_parquet: Path) -> str:
     """Digest of a sweep or comparison's per-run results (rows in run_id order)."""
     frame = pd.read_parquet(results_parquet).sort_values("run_id").reset_index(drop=True)
     return _digest(frame.drop(columns=["scenario_file"], errors="ignore"))
+
+
+def main_job_digest() -> dict[str, str]:
+    """Run the main job (no report) in a temporary folder and digest its per-run results."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "run.py", "compare-main", "--out", tmp, "--no-report", "--quiet"],
+                       cwd=ROOT, check=True)
+        results = Path(tmp) / "results.parquet"
+        return {"results": results_digest(results), "runs": len(pd.read_parquet(results, columns=["run_id"]))}
+
+
+if __name__ == "__main__":
+    # python -m tests.fingerprint [--main]: rewrite the seeded runs' fingerprints (and the main job's digest)
+    STORE.parent.mkdir(parents=True, exist_ok=True)
+    STORE.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORE.relative_to(ROOT)}", file=sys.stderr)
+    if "--main" in sys.argv[1:]:
+        MAIN = ROOT / "tests" / "fingerprints" / "main_job.json"
+        old = json.loads(MAIN.read_text()) if MAIN.exists() else {}
+        MAIN.write_text(json.dumps({**old, **main_job_digest()}, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {MAIN.relative_to(ROOT)}", file=sys.stderr)

@@ -20,14 +20,10 @@ def test_seeded_run_matches_its_fingerprint(path, seed, steps):
 
 
 @pytest.mark.slow
-def test_main_job_matches_its_fingerprint(tmp_path):
-    """The main comparison (15 scenarios x 20 replicates x 100 steps) gives the stored per-run results."""
-    import subprocess
-    import sys
-
+@pytest.mark.xdist_group("main_job")
+def test_main_job_matches_its_fingerprint(main_job):
+    """The main comparison (every main scenario x 20 replicates x 100 steps) gives the stored per-run results."""
     from tests.fingerprint import ROOT, results_digest
 
     want = json.loads((ROOT / "tests" / "fingerprints" / "main_job.json").read_text())
-    subprocess.run([sys.executable, "run.py", "compare-main", "--out", str(tmp_path), "--no-report", "--quiet"],
-                   cwd=ROOT, check=True, capture_output=True)
-    assert results_digest(tmp_path / "results.parquet") == want["results"]
+    assert results_digest(main_job / "results.parquet") == want["results"]
