@@ -305,3 +305,61 @@ def test_compare_page_draws_overlay(render):
     rc.find(v.Btn, class_="cc-compare-button").widget.click()
     imgs = rc.find(w.Image).widgets
     assert len(imgs) == 1 and bytes(imgs[0].value).startswith(PNG_MAGIC)
+
+
+def test_a_lever_moved_mid_run_acts_from_the_next_step_like_a_scenario_file(tmp_path):
+    """The lever event changes the run from its step on, and the exported scenario file replays it exactly."""
+    from sim import load_scenario
+
+    path = _scenario("baseline").path
+    plain = session.build_model(path, {}, 7).model
+    moved = session.build_model(path, {}, 7)
+    events = []
+    session.advance(plain, 12)
+    session.advance(moved.model, 5)
+    session.add_lever_event(moved.model, {"mechanisms.regulation.sanction": 4.0}, events)
+    session.add_lever_event(moved.model, {"information.digitalization": 0.9}, events)  # same step: one event
+    assert len(events) == 1 and events[0].at == 6 and "Sanction 4" in events[0].label
+    session.advance(moved.model, 7)
+    a, b = session.kpi_frame(plain), session.kpi_frame(moved.model)
+    kpis = [c for c in a.columns if c != "step"]
+    assert a.iloc[:5][kpis].equals(b.iloc[:5][kpis])  # identical before the event
+    assert not a.iloc[5:][kpis].equals(b.iloc[5:][kpis])  # different from its step on
+    # the page's export: a scenario file whose [[policy]] entry reproduces the run
+    file = tmp_path / "with_events.toml"
+    file.write_text(session.scenario_toml(load_scenario(path), events, 12, note="test"))
+    replay = session.build_model(file, {}, 7).model
+    session.advance(replay, 12)
+    assert session.kpi_frame(replay)[kpis].equals(b[kpis])
+
+
+def test_structure_levers_and_bad_values_are_refused_as_events():
+    res = session.build_model(_scenario("baseline").path, {}, 1)
+    session.advance(res.model, 2)
+    with pytest.raises(session.ScenarioError, match="rebuilt"):
+        session.add_lever_event(res.model, {"structure.n_firms": 50}, [])
+    with pytest.raises(session.ScenarioError, match="monitoring_prob"):
+        session.add_lever_event(res.model, {"mechanisms.regulation.monitoring_prob": 3.0}, [])
+    assert session.live_lever_reason("information.digitalization") is None
+
+
+def test_run_page_turns_a_moved_lever_into_a_marked_event(render):
+    import ipyvuetify as v
+
+    from viz.components import RunPage
+
+    rc = render(RunPage())
+    step = rc.find(v.Btn, class_="cc-step-button").widget
+    for _ in range(3):
+        step.click()
+    switch = rc.find(v.Switch, label="Contracts").widget
+    switch.v_model = not switch.v_model
+    events = rc.find(v.Html, class_="cc-event")
+    assert len(events.widgets) == 1 and "from step 4: Contracts" in events.widget.children[0]
+    # a structure lever waits for a rebuild instead
+    rc.find(v.Select, label="Network generator").widget.v_model = "erdos_renyi"
+    rc.find(v.Btn, class_="cc-rebuild-button").assert_single()
+    rc.find(v.Btn, class_="cc-reset-button").widget.click()
+    assert rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 0"
+    assert len(rc.find(v.Html, class_="cc-event").widgets) == 0
+    assert len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 0  # the scenario's own values again

@@ -303,3 +303,58 @@ def test_closed_sessions_give_their_memory_back():
                 browser.close()
     # a session that is never freed keeps tens of MB (model, figures, widgets), so three would add well over 60
     assert rss[-1] - rss[1] < 60, f"server memory after each closed session (MB): {[round(x) for x in rss]}"
+
+
+def _steps(page, n: int, start: int) -> None:
+    """Press Step ``n`` times, each time waiting for the counter."""
+    from playwright.sync_api import expect
+
+    for i in range(start + 1, start + n + 1):
+        page.locator(".cc-step-button").click()
+        expect(page.locator(".cc-step-counter")).to_have_text(f"Step {i}", timeout=90_000)
+
+
+def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
+    """Eight steps without a change, then the same seed with regulation switched off after step 3: the event is
+    listed and drawn, the KPIs differ from the run without it, and Reset goes back to the scenario's values."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+        page.set_default_timeout(90_000)
+        expect.set_options(timeout=90_000)
+        try:
+            page.goto(server_url)
+            expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
+            now = page.locator(".cc-kpi-now")
+            _steps(page, 8, 0)
+            expect(now).to_contain_text("Step 8:")
+            plain = now.inner_text()
+            page.locator(".cc-reset-button").click()
+            expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
+            _steps(page, 3, 0)
+            kpi_img = page.locator(".cc-kpi img").first
+            before = kpi_img.screenshot()
+            page.get_by_text("Mechanisms", exact=True).click()
+            switch = page.locator(".v-input--switch").filter(has_text="Regulation (association)")
+            switch.locator("input").click(force=True)
+            expect(page.locator(".cc-event")).to_have_text(re.compile(r"from step 4: Regulation off"))
+            page.wait_for_timeout(500)
+            assert _changed(before, kpi_img.screenshot()) > 0.0005, "the event is not drawn on the KPI plots"
+            _steps(page, 5, 3)
+            expect(now).to_contain_text("Step 8:")
+            moved = now.inner_text()
+            assert moved != plain, f"the run with the event equals the run without it: {moved}"
+            page.locator(".cc-events").scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / "05_lever_event.png", full_page=True)
+            with page.expect_download() as dl:
+                page.get_by_text("Scenario file with these events").click()
+            text = Path(dl.value.path()).read_text()
+            assert "[[policy]]" in text and "at = 4" in text and '"mechanisms.regulation.enabled" = false' in text
+            page.locator(".cc-reset-button").click()
+            expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
+            expect(page.locator(".cc-event")).to_have_count(0)
+        finally:
+            page.screenshot(path=ARTIFACTS / "99_lever_last.png", full_page=True)
+            browser.close()

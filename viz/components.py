@@ -7,6 +7,7 @@ picture comes from :mod:`viz.figures`.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -33,6 +34,9 @@ class Run:
         layout: node positions kept across steps.
         overrides: the lever values applied on top of the scenario file.
         seed: the seed used.
+        base: the scenario the model was built from, before any event (for the export).
+        events: the lever changes made during the run, as timeline events.
+        lock: held while the model steps or gets an event (the play loop runs in its own thread).
     """
 
     name: str
@@ -41,12 +45,22 @@ class Run:
     layout: figures.NetworkLayout = field(default_factory=figures.NetworkLayout)
     overrides: dict[str, Any] = field(default_factory=dict)
     seed: str = "42"
+    base: Any = None
+    events: list = field(default_factory=list)
+    lock: Any = field(default_factory=threading.Lock)
+
+    def marks(self) -> list[dict]:
+        """The timeline to mark on the plots: the scenario's own events, then the levers moved on the page."""
+        own = session.timeline_events(self.base, last_step=None) if self.base is not None else []
+        return own + session.app_events(self.events)
 
 
 def new_run(info: session.ScenarioInfo, overrides: dict[str, Any], seed: str) -> Run:
     """Build a :class:`Run` from a scenario, lever overrides and the seed text."""
     res = session.build_model(info.path, overrides, seed)
-    return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed))
+    # the model may change its scenario in place (events): keep the scenario as built
+    base = res.scenario.model_copy(deep=True) if res.scenario is not None else None
+    return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed), base=base)
 
 
 def _kernel_context():
@@ -103,14 +117,23 @@ def _firm_label(model, firm_id: int | None) -> str:
 
 
 @solara.component
-def LeverControls(values: solara.Reactive[dict], disabled: bool = False):
-    """Sliders, switches and dropdowns for ``session.LEVERS``, bound to ``values`` (dotted key -> value)."""
+def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
+                  on_change: Callable[[str, Any], None] | None = None):
+    """Sliders, switches and dropdowns for ``session.LEVERS``, bound to ``values`` (dotted key -> value).
+
+    ``on_change(key, value)`` is called after a lever moved.
+    """
     groups: dict[str, list[session.Lever]] = {}
     for lev in session.LEVERS:
         groups.setdefault(lev.group, []).append(lev)
 
     def setter(key):
-        return lambda v: values.set({**values.value, key: v})
+        def set_value(v):
+            values.set({**values.value, key: v})
+            if on_change is not None:
+                on_change(key, v)
+
+        return set_value
 
     for group, levers in groups.items():
         with solara.Details(group, expand=group == "Structure"):
@@ -224,11 +247,13 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
 def KpiPanel(run: Run, version: int):
     """Live KPI small multiples and the time-series downloads."""
     df = solara.use_memo(lambda: session.kpi_frame(run.model), [run, version])
-    fig = solara.use_memo(lambda: figures.kpi_figure(df, events=session.timeline_events(run.model.params)),
-                          [run, version])
+    fig = solara.use_memo(lambda: figures.kpi_figure(df, events=run.marks()), [run, version])
     stem = f"{run.name}_seed{run.seed}_step{int(run.model.time)}"
+    now = session.latest_values(df)
     with solara.Card("Key indicators", classes=["cc-kpi"]):
         solara.FigureMatplotlib(fig, dependencies=[run, version], format="png")
+        solara.Text(f"Step {int(run.model.time)}: " + " · ".join(f"{k.replace('_', ' ')} {v:.6g}" for k, v in now.items()),
+                    classes=["cc-kpi-now"], style={"font-size": "13px"})
         with solara.Row():
             solara.FileDownload(lambda: session.frame_bytes(df, "csv"), filename=f"{stem}.csv",
                                 label="Time series (CSV)", mime_type="text/csv")
@@ -288,10 +313,25 @@ def RunPage():
     def on_scenario(name: str):
         rebuild(by_name[name], {}, reset_levers=True)
 
+    def on_lever(key: str, value: Any):
+        """A lever moved: on a live model it becomes an event from the next step; structure levers wait for a rebuild."""
+        current = run.value
+        if current.model is None or session.live_lever_reason(key) is not None:
+            return
+        try:
+            with current.lock:
+                session.add_lever_event(current.model, {key: value}, current.events)
+        except ScenarioError as exc:
+            step_error.set(str(exc))
+            return
+        applied.set({**applied.value, key: value})
+        version.set(version.value + 1)
+
     def do_step(n: int = 1):
         if run.value.model is None:
             return
-        err = session.advance(run.value.model, n)
+        with run.value.lock:
+            err = session.advance(run.value.model, n)
         if err:
             step_error.set(err)
             playing.set(False)
@@ -314,7 +354,7 @@ def RunPage():
 
     current = run.value
     model = current.model
-    pending = levers.value != applied.value
+    pending = [lev.label for lev in session.LEVERS if levers.value.get(lev.key) != applied.value.get(lev.key)]
 
     solara.Title("clustercoop — run")
     if not scenarios:
@@ -332,14 +372,21 @@ def RunPage():
                               color="primary", classes=["cc-step-button"])
                 solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value),
                               disabled=model is None, color="primary", classes=["cc-play-button"])
-                solara.Button("Reset", on_click=lambda: rebuild(by_name[current.name], levers.value),
-                              color="secondary", classes=["cc-reset-button"])
+                with solara.Tooltip("Start again from step 0 with the scenario's own lever values"):
+                    solara.Button("Reset", on_click=lambda: rebuild(by_name[current.name], {}, reset_levers=True),
+                                  color="secondary", classes=["cc-reset-button"])
             solara.SliderInt(f"Play interval: {interval.value} ms", value=interval, min=50, max=2000, step=50)
             solara.SliderInt(f"Steps per frame: {per_frame.value}", value=per_frame, min=1, max=20)
             if pending:
-                solara.Info("Levers changed: press Reset to apply them.", dense=True)
+                solara.Info(f"{', '.join(pending)}: the network is built once, so "
+                            f"{'this lever applies' if len(pending) == 1 else 'these levers apply'} "
+                            "when the cluster is rebuilt.", dense=True)
+                solara.Button("Rebuild with these levers", on_click=lambda: rebuild(by_name[current.name], levers.value),
+                              color="primary", outlined=True, classes=["cc-rebuild-button"])
         with solara.Card("Levers"):
-            LeverControls(levers)
+            solara.Text("A lever moved during a run acts from the next step, as a policy event "
+                        "(dashed line on the plots).", style={"font-size": "12px", "color": "#555"})
+            LeverControls(levers, on_change=on_lever)
 
     with solara.Column():
         with solara.Row(style={"align-items": "center"}):
@@ -361,6 +408,27 @@ def RunPage():
             with solara.Column(style={"flex": "2 1 420px"}):
                 MorganHuntPanel(current, version.value, selected)
         KpiPanel(current, version.value)
+        EventList(current, version.value)
+
+
+@solara.component
+def EventList(run: Run, version: int):
+    """The levers moved during the run, and the run as a scenario file with those events."""
+    events = run.events
+    with solara.Card("Policy events from the levers", classes=["cc-events"]):
+        if not events:
+            solara.Text("None yet: move a lever (other than the structure) while the run goes.",
+                        style={"font-size": "13px", "color": "#555"})
+            return
+        with solara.Column(gap="2px", classes=["cc-event-list"]):
+            for e in sorted(events, key=lambda e: e.at):
+                solara.Text(f"from step {e.at}: {e.label}", classes=["cc-event"], style={"font-size": "13px"})
+        stem = f"{run.name.replace('/', '_')}_with_events"
+        note = (f"Made in the clustercoop app: scenario {run.name}, seed {run.seed}; "
+                f"run it with: python run.py run {stem}.toml --seed {run.seed} --out OUT")
+        solara.FileDownload(lambda: session.scenario_toml(run.base, events, int(run.model.time), note).encode("utf-8"),
+                            filename=f"{stem}.toml", label="Scenario file with these events (TOML)",
+                            mime_type="application/toml")
 
 
 @solara.component

@@ -96,17 +96,27 @@ def pick_node(firms: pd.DataFrame, x: float, y: float, slack: float = 6.0) -> in
     return int(firms["id"].to_numpy()[np.flatnonzero(hit)[np.argmin(d[hit])]])
 
 
+def _panel_axes(fig: Figure) -> np.ndarray:
+    """One axes per KPI panel, three to a row; spare grid cells hidden."""
+    rows = -(-len(KPI_PANELS) // 3)
+    axes = fig.subplots(rows, 3).ravel()
+    for ax in axes[len(KPI_PANELS):]:
+        ax.set_visible(False)
+    return axes[: len(KPI_PANELS)]
+
+
 def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = ()) -> Figure:
     """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``); timeline ``events`` marked."""
-    fig = Figure(figsize=(10, 4.6), dpi=100)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.1, top=0.9 if title else 0.94, wspace=0.28, hspace=0.38)
-    axes = fig.subplots(2, 4).ravel()
+    fig = Figure(figsize=(10, 6.2), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.07, top=0.92 if title else 0.95, wspace=0.22, hspace=0.42)
+    axes = _panel_axes(fig)
     x = df["step"] if "step" in df else np.arange(len(df))
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
         for col in cols:
             if col in df:
                 ax.plot(x, df[col], lw=1.6, label=col.replace("_", " "), marker="o" if len(df) < 3 else None, ms=3)
-        mark_events(ax, [e for e in events if e["at"] <= x.max()] if len(df) else [], labels=ax is axes[0])
+        # an event waiting for the next step is shown too
+        mark_events(ax, [e for e in events if e["at"] <= x.max() + 1] if len(df) else [], labels=ax is axes[0])
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -126,9 +136,9 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[
         title: figure title.
         events: timeline events to mark (``session.timeline_events``).
     """
-    fig = Figure(figsize=(11, 5.2), dpi=100)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.08, top=0.9, wspace=0.28, hspace=0.35)
-    axes = fig.subplots(2, 4).ravel()
+    fig = Figure(figsize=(11, 7), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.06, top=0.92, wspace=0.22, hspace=0.4)
+    axes = _panel_axes(fig)
     colors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
         for (label, df), color in zip(runs.items(), colors):

@@ -19,11 +19,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from sim import ClusterModel, Scenario, ScenarioError, kpis, load_scenario, make_model
+from sim.scenario import flatten_keys, set_up_only_reason
+from sim.submodels.policy import Event
 
 __all__ = [
     "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS",
     "list_scenarios", "lever_values", "changed_overrides", "parse_seed", "BuildResult",
     "build_model", "advance", "kpi_frame", "frame_bytes", "run_replicates",
+    "live_lever_reason", "event_label", "add_lever_event", "app_events", "scenario_toml",
 ]
 
 #: Folder the scenario picker lists; ``CLUSTERCOOP_SCENARIO_DIR`` points it elsewhere.
@@ -170,8 +173,34 @@ LEVERS: tuple[Lever, ...] = (
     _lever("marketing.alliance", "Marketing alliance", "Marketing"),
 )
 
-#: KPI panels: title -> model-reporter columns drawn in it (from the KPI registry).
-KPI_PANELS: dict[str, tuple[str, ...]] = kpis.panels()
+#: KPI panels: title -> model-reporter columns drawn in it (from the KPI registry), plus the money the firms make.
+KPI_PANELS: dict[str, tuple[str, ...]] = {**kpis.panels(), "Revenue and profit": ("revenue", "profit")}
+
+
+def natural_range(columns: tuple[str, ...] | list[str]) -> tuple[float | None, float | None]:
+    """The y-range a panel of these KPIs can take, from their registry units (None: open).
+
+    Shares and indices lie in [0, 1]; counts of firms, contracts or messages start at 0;
+    money and other units are open (profit can be negative).
+    """
+    lo, hi = 0.0, 1.0
+    for col in columns:
+        unit = kpis.kpi(col).unit if col in {k.name for k in kpis.KPIS} else ""
+        if unit in (kpis.SHARE, kpis.INDEX):
+            continue
+        hi = None
+        if unit not in (kpis.FIRMS, kpis.FIRMS_STEP, "contracts", "messages per step", "steps"):
+            return None, None
+    return lo, hi
+
+
+def latest_values(df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> dict[str, float]:
+    """The last row's value of each headline KPI (for the numbers under the plots)."""
+    columns = columns or kpis.headline_kpis()
+    if df.empty:
+        return {}
+    last = df.iloc[-1]
+    return {c: float(last[c]) for c in columns if c in df}
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
@@ -322,3 +351,117 @@ def run_replicates(path: Path | str, seed: int, steps: int, replicates: int = 1,
         df.insert(0, "replicate", r)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- levers moved during a run
+
+
+def live_lever_reason(key: str) -> str | None:
+    """Why lever ``key`` cannot change a running cluster (it needs a rebuild), or None if it can."""
+    return set_up_only_reason(key)
+
+
+def event_label(changes: dict[str, Any]) -> str:
+    """A short figure label for lever changes, e.g. ``digitalization 0.9, sanction 2``."""
+    names = {lev.key: lev.label for lev in LEVERS}
+    parts = []
+    for key, value in changes.items():
+        name = names.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
+        shown = ("on" if value else "off") if isinstance(value, bool) else (_fmt(value) if isinstance(value, (int, float)) else str(value))
+        parts.append(f"{name.split(' (')[0]} {shown}")
+    return ", ".join(parts)
+
+
+def add_lever_event(model: ClusterModel, changes: dict[str, Any], events: list[Event]) -> Event:
+    """Put lever changes on the running model's timeline from its next step, as a ``[[policy]]`` event would.
+
+    Changes made before the next step joins the app's event already waiting
+    for that step, so several levers moved between two steps make one event.
+
+    Args:
+        model: the running model (its ``timeline`` is read by the policy submodel at every step).
+        changes: dotted lever keys to new values.
+        events: the events this page added so far (appended to or updated in place).
+
+    Returns:
+        The event that carries the changes.
+
+    Raises:
+        ScenarioError: a lever that only a rebuild can change, a value the schema refuses,
+            or a model without a timeline (the validation game).
+    """
+    if not hasattr(model, "timeline"):
+        raise ScenarioError("this model (the validation game) has no timeline; its levers apply on Reset")
+    for key in changes:
+        why = live_lever_reason(key)
+        if why is not None:
+            raise ScenarioError(f"{key} cannot change during a run: {why}; it applies when the cluster is rebuilt")
+    # the same check a scenario file's event gets: the values must make a valid scenario
+    model.params.with_overrides(changes, source="lever")
+    at = int(model.time) + 1
+    event = next((e for e in events if e.at == at), None)
+    if event is None:
+        event = Event(at, {}, label="")
+        events.append(event)
+        model.timeline.append(event)
+    event.changes.update(changes)
+    event.label = event_label(event.changes)
+    return event
+
+
+def app_events(events: list[Event]) -> list[dict]:
+    """The page's events in the figures' form (``analysis.programme.events_of``)."""
+    return [{"at": e.at, "until": None, "ramp": None, "label": e.label, "set": dict(e.changes)} for e in events]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, int) or math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ValueError(f"cannot write {value!r} to a scenario file")
+
+
+def scenario_toml(scenario: Scenario, events: list[Event], steps: int | None = None, note: str = "") -> str:
+    """A scenario file holding ``scenario`` (as built, before any event) plus the page's lever events.
+
+    Every value that differs from the defaults is written, so the file stands
+    alone (no ``extends``); the scenario's own ``[[policy]]`` entries come
+    first, then one entry per lever event.
+
+    Args:
+        scenario: the scenario the run was built from.
+        events: the page's lever events.
+        steps: ``run.steps`` to write, at least the last event's step (default the scenario's).
+        note: a comment line at the top.
+    """
+    data = scenario.model_dump()
+    policy = data.pop("policy")
+    data.pop("name")
+    description = data.pop("description")
+    run_steps = max([steps or scenario.run.steps, *(e.at for e in events)])
+    data["run"]["steps"] = run_steps
+    default = flatten_keys({k: v for k, v in Scenario().model_dump().items() if k in data})
+    lines = [f"# {note}"] if note else []
+    lines.append(f"name = {_toml_value(scenario.name + '_with_events' if events else scenario.name)}")
+    if description or events:
+        extra = f"{len(events)} lever change(s) made in the app" if events else ""
+        lines.append(f"description = {_toml_value('; '.join(x for x in (description, extra) if x))}")
+    for key, value in flatten_keys(data).items():
+        if value is None or (key in default and default[key] == value):
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
+    entries = [{k: v for k, v in ev.items() if v not in (None, "")} for ev in policy]
+    entries += [{"at": e.at, "label": e.label, "set": dict(e.changes)} for e in events]
+    for ev in entries:
+        lines += ["", "[[policy]]"]
+        for k in ("at", "until", "ramp", "label"):
+            if k in ev:
+                lines.append(f"{k} = {_toml_value(ev[k])}")
+        sets = ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in flatten_keys(ev["set"]).items())
+        lines.append(f"set = {{ {sets} }}")
+    return "\n".join(lines) + "\n"
