@@ -4,13 +4,14 @@ Usage::
 
     python -m benchmarks.versus REV                 # e.g. HEAD~3, a tag, a commit
     python -m benchmarks.versus REV --rounds 7 --firms 10000 --steps 60
+    python -m benchmarks.versus REV --full          # the full default model, not the core configuration
 
 The machines we measure on are shared and their speed drifts, so absolute
 figures from different runs are not comparable; a ratio measured in one run
 is. This command checks ``REV`` out into a temporary git worktree, then
 alternates fresh processes of the two trees (the order flips every round),
-each building the core-configuration model of its own
-``benchmarks.timing.scenario_for`` and timing ``--steps`` steps after a
+each building the core-configuration model (or with ``--full`` the full
+default model) of its own ``benchmarks.timing.scenario_for`` and timing ``--steps`` steps after a
 warm-up. Both trees run with this interpreter and its packages. It prints
 each side's median step time and the median over rounds of the per-round
 ratio ``REV / this tree`` (above 1: this tree is faster). The worktree is
@@ -37,8 +38,8 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from benchmarks.timing import scenario_for
 from sim import ClusterModel
-n, degree, steps = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-model = ClusterModel(scenario_for(n, degree), rng=1)
+n, degree, steps, full = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+model = ClusterModel(scenario_for(n, degree, full=full), rng=1)
 for _ in range(3):
     model.step()
 times = []
@@ -50,9 +51,9 @@ print(json.dumps(times))
 """
 
 
-def _time_tree(tree: Path, n: int, degree: float, steps: int) -> float:
+def _time_tree(tree: Path, n: int, degree: float, steps: int, full: bool = False) -> float:
     """Median step time (s) of a fresh process running ``tree``'s model."""
-    out = subprocess.run([sys.executable, "-c", _TIMER, str(tree), str(n), str(degree), str(steps)],
+    out = subprocess.run([sys.executable, "-c", _TIMER, str(tree), str(n), str(degree), str(steps), "1" if full else "0"],
                          cwd=tree, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"timing {tree} failed:\n{out.stderr.strip()[-2000:]}")
@@ -60,7 +61,7 @@ def _time_tree(tree: Path, n: int, degree: float, steps: int) -> float:
 
 
 def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, steps: int = 60,
-            repo: Path = ROOT, progress=print) -> dict:
+            full: bool = False, repo: Path = ROOT, progress=print) -> dict:
     """Interleaved step timings of ``rev`` and of the tree at ``repo``.
 
     Returns ``{"rev", "commit", "this", "other", "ratios", "ratio", "worktree"}``:
@@ -81,7 +82,7 @@ def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, 
             this_t, other_t = [], []
             for r in range(rounds):
                 order = [("this", repo), ("other", other)] if r % 2 == 0 else [("other", other), ("this", repo)]
-                got = {name: _time_tree(tree, n, degree, steps) for name, tree in order}
+                got = {name: _time_tree(tree, n, degree, steps, full) for name, tree in order}
                 this_t.append(got["this"])
                 other_t.append(got["other"])
                 progress(f"  round {r + 1}/{rounds}: this tree {1000 * got['this']:.2f} ms, "
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--firms", type=int, default=10_000, help="firms in the core-configuration network (default 10000)")
     ap.add_argument("--degree", type=float, default=8.0, help="mean degree (default 8)")
     ap.add_argument("--steps", type=int, default=60, help="timed steps per process, after 3 warm-up steps (default 60)")
+    ap.add_argument("--full", action="store_true", help="time the full default model instead of the core configuration")
     args = ap.parse_args(argv)
     for name in ("rounds", "firms", "steps"):
         if getattr(args, name) < 1:
@@ -108,12 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.degree <= 0:
         ap.error(f"--degree must be positive, got {args.degree}")
     try:
-        res = compare(args.rev, rounds=args.rounds, n=args.firms, degree=args.degree, steps=args.steps)
+        res = compare(args.rev, rounds=args.rounds, n=args.firms, degree=args.degree, steps=args.steps,
+                      full=args.full)
     except (ValueError, RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     this_ms, other_ms = 1000 * statistics.median(res["this"]), 1000 * statistics.median(res["other"])
-    print(f"\n| tree | median ms/step (N = {args.firms:,}, mean degree {args.degree:g}, {args.rounds} rounds) |\n|---|---:|")
+    model = "full default model" if args.full else "core configuration"
+    print(f"\n| tree | median ms/step ({model}, N = {args.firms:,}, mean degree {args.degree:g}, {args.rounds} rounds) |\n|---|---:|")
     print(f"| this tree | {this_ms:.2f} |\n| {args.rev} ({res['commit'][:9]}) | {other_ms:.2f} |")
     spread = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
     print(f"\n{args.rev} / this tree: {res['ratio']:.2f}x (median of the per-round ratios; range {spread})")

@@ -143,14 +143,7 @@ def entries(model, ctx, firms: np.ndarray) -> int:
     x = np.bincount(st.product_group[:n][firms], weights=cap_now[firms], minlength=n_groups)
     ents = firms & (st.kind[:n] == ENTERPRISE)
     cash = float((ctx.cash[ents] / cap_now[ents]).mean()) if ents.any() else 0.0
-    kinds, chosen = [], []
-    for j, g in enumerate(groups.tolist()):
-        is_leader = leader and j == k
-        cap = p.firms.leading_capacity if is_leader else 1.0
-        if expected_payoff(model, x, cash, cap, is_leader)[g] > hurdle:
-            x[g] += cap  # the next candidate sees this one's supply
-            kinds.append(LEADING if is_leader else ENTERPRISE)
-            chosen.append(g)
+    kinds, chosen = _admitted(model, groups[:k], groups[k] if leader else -1, x, cash, hurdle)
     if not kinds:
         return 0
     k = len(kinds)
@@ -166,6 +159,33 @@ def entries(model, ctx, firms: np.ndarray) -> int:
     if len(a):
         st.add_edges(a, b, p.trust.initial)
     return k
+
+
+def _admitted(model, groups: np.ndarray, leader_group: int, x: np.ndarray, cash: float, hurdle: float):
+    """Kinds and groups of the candidates that enter, in draw order (enterprises, then the leading firm if
+    ``leader_group >= 0``); each candidate sees the supply of those admitted before it.
+
+    The candidates of one group are taken together: the i-th sees its group's supply plus the i before it, as
+    long as those entered; once one is refused the supply stays, so every later one of its group is refused too.
+    """
+    n_groups = len(x)
+    counts = np.bincount(groups, minlength=n_groups)
+    c = int(counts.max()) if len(groups) else 0
+    # supply[i, g] = x_g + 1 + ... + 1 (i times, summed in sequence as the entrants arrive)
+    supply = np.cumsum(np.vstack([x, np.ones((c, n_groups))]), axis=0)
+    passes = np.vstack([expected_payoff(model, supply[:c], cash, 1.0, False) > hurdle, np.zeros(n_groups, dtype=bool)])
+    n_in = np.minimum(np.argmin(passes, axis=0), counts)
+    order = np.argsort(groups, kind="stable")
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups)) - (np.cumsum(counts) - counts)[groups[order]]
+    chosen = groups[rank < n_in[groups]].tolist()
+    kinds = [ENTERPRISE] * len(chosen)
+    if leader_group >= 0:
+        after = supply[n_in, np.arange(n_groups)]
+        if expected_payoff(model, after, cash, model.params.firms.leading_capacity, True)[leader_group] > hurdle:
+            kinds.append(LEADING)
+            chosen.append(int(leader_group))
+    return kinds, chosen
 
 
 def entrant_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

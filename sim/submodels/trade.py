@@ -101,6 +101,23 @@ def orders(ua, ub, live_ff, left, product_group, kind, capacity, trust, reputati
             order[u] = input_share * capacity[b] * price[product_group[a]] * trust[2 * u + 1] * reputation[a] / weight[b]
 
 
+@numba.njit(**JIT)
+def link_buyers(ua, ub, is_ff, product_group, kind, out):
+    """The buyer end of each edge into ``out`` (-1 where the edge is no trade link)."""
+    for u in range(ua.shape[0]):
+        a, b = ua[u], ub[u]
+        r = role_of_link(product_group[a], product_group[b], kind[a], kind[b]) if is_ff[u] else 0
+        out[u] = a if r == 1 else (b if r == -1 else -1)
+
+
+@numba.njit(**JIT)
+def count_suppliers(buyer, ua, ub, active, out):
+    """Live supplier links per buyer (``buyer`` from :func:`link_buyers`), into ``out`` (zeroed by the caller)."""
+    for u in range(buyer.shape[0]):
+        if buyer[u] >= 0 and active[ua[u]] and active[ub[u]]:
+            out[buyer[u]] += 1
+
+
 class _Pools:
     """Firms that can supply a buyer, by the buyer's (kind, group), computed once per call."""
 
@@ -159,11 +176,25 @@ def _link(model, buyers: list[int], suppliers: list[int]) -> None:
         model.state.add_edges(np.array(a_new), np.array(b_new), model.params.trust.initial)
 
 
-def _supplier_counts(st) -> np.ndarray:
-    n = st.n_nodes
-    m = st.masks()
-    have = np.zeros(n, dtype=np.int64)
-    supplier_links(st.ua[: st.n_edges], st.ub[: st.n_edges], m.live_ff, st.product_group[:n], st.kind[:n], have)
+def edge_buyers(model) -> np.ndarray:
+    """The buyer end of every edge (-1: no trade link), kept on the model and extended by the edges added since
+    (an edge's ends keep their kind and product group)."""
+    st = model.state
+    e = st.n_edges
+    buyer, done = getattr(model, "_trade_buyer", np.zeros(0, dtype=np.int64)), getattr(model, "_trade_buyer_n", 0)
+    if e > done:
+        if len(buyer) < e:  # grown by doubling, as the state's own arrays
+            buyer = np.concatenate([buyer[:done], np.empty(2 * e - done, dtype=np.int64)])
+        link_buyers(st.ua[done:e], st.ub[done:e], st.is_ff[done:e], st.product_group, st.kind, buyer[done:e])
+        model._trade_buyer, model._trade_buyer_n = buyer, e
+    return buyer[:e]
+
+
+def _supplier_counts(model) -> np.ndarray:
+    st = model.state
+    have = np.zeros(st.n_nodes, dtype=np.int64)
+    # not through ``masks()``: this step's entries changed them, and the links added below change them again
+    count_suppliers(edge_buyers(model), st.ua, st.ub, st.active, have)
     return have
 
 
@@ -173,7 +204,7 @@ def set_up(model) -> None:
     if p.trade.links == 0:
         return
     firms = st.firm_mask()
-    have = _supplier_counts(st)
+    have = _supplier_counts(model)
     rows = np.flatnonzero(firms)
     need = np.maximum(0, _wanted(st, p, rows) - have[rows])
     pools = _Pools(st, firms)
@@ -193,7 +224,7 @@ def search(model, ctx) -> None:
     if t.links == 0 or t.search_rate == 0:
         return
     firms = st.firm_mask()
-    have = _supplier_counts(st)
+    have = _supplier_counts(model)
     rows = np.flatnonzero(firms)
     short = rows[have[rows] < _wanted(st, p, rows)]
     looking = short[rng.random(len(short)) < t.search_rate]
