@@ -1,4 +1,4 @@
-"""clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, robust, viz.
+"""clustercoop command line: validate, run, sweep, compare, compare-main, report, discover, robust, calibrate, viz.
 
 Thin by design: it parses arguments and calls ``runner``, ``analysis`` and
 ``viz.server``. Bad input raises ``ScenarioError`` (exit status 2); a failure of
@@ -16,6 +16,8 @@ Examples:
         --set run.steps=60 --replicates 10 --out out/dose
     python run.py discover out/sweep --kpi cooperation_rate --below 0.6
     python run.py robust examples/robust/policies.toml examples/robust/uncertainties.toml --samples 32 --out out/rob
+    python run.py calibrate scenarios/baseline.toml --targets examples/calibration/targets.toml \
+        --param firms.cooperativeness=0.2:1.0 --param trust.speed=0.02:0.5 --jobs 2 --out out/cal
 """
 
 from __future__ import annotations
@@ -228,6 +230,24 @@ def cmd_robust(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from runner.calibrate import calibrate
+    from sim.scenario import parse_overrides
+
+    outcome = calibrate(args.scenario, args.targets, args.param or [], args.out, population=args.population,
+                        generations=args.generations, min_epsilon=args.min_epsilon,
+                        min_acceptance=args.min_acceptance, ppc=args.ppc, seed=args.seed, steps=args.steps,
+                        overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet)
+    print(outcome.message)
+    if not args.quiet:
+        from analysis.calibration import posterior_summary
+
+        with pd_options():
+            print(posterior_summary(outcome.posterior, [vars(b) for b in outcome.bounds]).to_string(index=False))
+    print(f"report: {outcome.report}")
+    return 0
+
+
 def pd_options():
     import pandas as pd
 
@@ -247,13 +267,15 @@ def cmd_viz(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1) -> None:
+def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1, limits: bool = True) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--jobs", type=int, default=jobs_default, metavar="J",
                    help="worker processes on this machine (default: " + ("1, serial)" if jobs_default else "all cores)"))
     g.add_argument("--scheduler", metavar="ADDRESS", help="send runs to a running Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    if not limits:
+        return
     # defaults live in runner.cost.Limits; a refused job's message names the limit and its value
     p.add_argument("--max-runs", type=int, metavar="N", help="run a job of more runs than the default limit")
     p.add_argument("--max-link-steps", type=float, metavar="X",
@@ -382,6 +404,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_robust)
+
+    p = sub.add_parser("calibrate", help="estimate parameters from observed targets (ABC-SMC, pyabc)",
+                       description="Estimates the --param parameters of SCENARIO from the observed targets by "
+                                   "ABC-SMC (pyabc). Writes OUT/posterior.parquet, OUT/calibrated.toml, "
+                                   "OUT/ppc.parquet and OUT/report/calibration.html. Resumable: the same command "
+                                   "again continues after the last finished generation; the result depends on "
+                                   "--seed only, not on --jobs or Dask.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--targets", required=True, metavar="FILE", help="TOML of [[target]] observations")
+    p.add_argument("--param", action="append", metavar="KEY=LO:HI",
+                   help="a calibrated parameter and its uniform prior, e.g. trust.speed=0.05:0.5 (repeatable)")
+    p.add_argument("--population", type=int, default=200, help="accepted particles per generation (default 200)")
+    p.add_argument("--generations", type=int, default=8, help="most generations (default 8; more later continues)")
+    p.add_argument("--min-epsilon", type=float, default=0.0, metavar="E",
+                   help="stop once the threshold is this many standard errors (default 0: not used)")
+    p.add_argument("--min-acceptance", type=float, default=0.02, metavar="R",
+                   help="stop once a generation accepts less than this share of candidates (default 0.02)")
+    p.add_argument("--ppc", type=int, default=50, metavar="N",
+                   help="posterior draws run again for the predictive checks (default 50; 0: none)")
+    p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
+    p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed override of the scenario (repeatable)")
+    _add_executor(p, limits=False)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("viz", help="open the browser app")
     p.add_argument("--host", default="127.0.0.1")
