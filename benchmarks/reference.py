@@ -32,9 +32,10 @@ from mesa.discrete_space import FixedAgent, Network
 from sim.scenario import Scenario
 from sim.state import LEADING
 from sim.structures import build_structure
-from sim.submodels.decision import INCENTIVE_SCALE
+from sim.submodels.decision import CAUTION
 from sim.submodels.market import Market
 from sim.submodels.regulation import STRIKE_MEMORY
+from sim.submodels.trust import OUTCOME_SLOPE
 
 __all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
 
@@ -130,6 +131,7 @@ class Actor(FixedAgent):
         self.contracts = 0
         self.shared_values = self.communication = self.opportunistic_behaviour = 0.0
         self.termination_costs = self.relationship_benefits = 0.0
+        self.functional_conflict = self.decision_uncertainty = 0.0
 
     # ------------------------------------------------------------ neighbours
     def partners(self) -> list["Actor"]:
@@ -206,6 +208,8 @@ class Actor(FixedAgent):
         self.commitment += t.commitment_speed * (sigmoid(common + t.w_termination_costs * self.termination_costs) - self.commitment)
         partner_tc = self.contracts / (self.contracts + 2.0)
         self.partner_commitment += t.commitment_speed * (sigmoid(common + t.w_termination_costs * partner_tc) - self.partner_commitment)
+        self.functional_conflict = sigmoid(OUTCOME_SLOPE * (self.mean_trust - 0.5))
+        self.decision_uncertainty = 1.0 - self.functional_conflict
 
     # ------------------------------------------------------------ opportunism observed
     def observe_partners(self) -> None:
@@ -329,24 +333,32 @@ class Firm(Actor):
         p = m.params
         mech, lp = p.mechanisms, p.learning
         self.p_detect = 1.0 - (1.0 - m.monitoring) * (1.0 - mech.function_interest.reputation_detection * self.exposure)
-        gain = 0.0
+        gain = stakes = 0.0
+        fine = mech.regulation.sanction * self.capacity if mech.regulation.enabled else 0.0
         if mech.function_interest.enabled and self.member:
             c = mech.function_interest.contribution * self.capacity
-            own = m.multiplier * (1.0 - m.brand_share) * c
+            ret = m.multiplier * (1.0 - m.brand_share) * c
             kept = 0.0
             if mech.function_interest.sharing == "equal":
-                own /= max(1, len([f for f in self.association.members if f.active]))
-                kept = self.p_detect * self.last_share
-            gain += own - c + kept
-        if mech.regulation.enabled and self.member:
-            gain += self.p_detect * mech.regulation.sanction * self.capacity
-        if mech.contract.enabled:
+                care = 1.0 - CAUTION * self.decision_uncertainty
+                ret = care * ret / max(1, len([f for f in self.association.members if f.active]))
+                kept = care * self.p_detect * self.last_share
+            gain += ret - c + kept
+            stakes += ret + c + kept
+            gain += self.p_detect * fine
+            stakes += self.p_detect * fine
+        if mech.contract.enabled and self.contracts > 0:
             k = mech.contract
             t = m.params.trade
-            at_stake = k.breach_penalty + 0.5 * t.saving * k.duration / 2.0
-            gain += self.contracts * self.capacity * t.input_share * (k.enforcement_prob * at_stake - k.breach_gain)
-        cap = max(self.capacity, 1e-9)
-        x = lp.bias + lp.w_commitment * self.commitment + lp.w_trust * self.mean_trust + lp.w_disposition * self.disposition + lp.w_incentive * math.tanh(gain / (INCENTIVE_SCALE * cap))
+            end = (1.0 - self.functional_conflict) * sigmoid(k.renewal_slope * (k.renewal_threshold - self.mean_trust))
+            loss = k.enforcement_prob * (k.breach_penalty + end * 0.5 * t.saving * k.duration / 2.0)
+            orders = self.contracts * t.input_share * self.capacity
+            gain += orders * (loss - k.breach_gain)
+            stakes += orders * (loss + k.breach_gain)
+            if self.member:
+                gain += k.enforcement_prob * fine
+                stakes += k.enforcement_prob * fine
+        x = lp.bias + lp.w_commitment * self.commitment + lp.w_trust * self.mean_trust + lp.w_disposition * self.disposition + lp.w_incentive * (gain / stakes if stakes > 0 else 0.0)
         self.propensity = sigmoid(x)
         self.cooperating = self.random.random() < self.propensity
 
@@ -389,6 +401,7 @@ class Firm(Actor):
             link.order = 0.0
             rep = min(self.reputation, p.reputation)
             caught = False
+            caught_here: list[tuple] = []  # (breacher, wronged partner) caught on this link
             if link.contract_left > 0:
                 link.breach_of = {self.unique_id: not self.cooperating, p.unique_id: not p.cooperating}
                 tc = k.transaction_cost * size * (1.0 - 0.5 * pair_trust)
@@ -400,19 +413,28 @@ class Firm(Actor):
                 for x, y in ((self, p), (p, self)):
                     if link.breach_of[x.unique_id] and self.random.random() < k.enforcement_prob:
                         x.caught = caught = True
+                        caught_here.append((x, y))
                         x.cash -= k.breach_penalty * size
                         y.cash += k.breach_penalty * size
             if caught:
-                link.contract_left = 0
-                continue
+                # the wronged partner chooses whether to end it (trust, functional conflict)
+                stay = 1.0
+                for x, y in caught_here:
+                    stay *= 1.0 - (1.0 - y.functional_conflict) * sigmoid(k.renewal_slope * (k.renewal_threshold - y.ties[x.unique_id].trust))
+                if self.random.random() >= stay:
+                    link.contract_left = 0
+                    continue
+            care = 1.0 - CAUTION * max(self.decision_uncertainty, p.decision_uncertainty)
+            half = 0.5 * m.params.trade.saving
+            worth = max(0.0, 1.0 - k.transaction_cost * (1.0 - 0.5 * pair_trust) / half) if half > 0 else 0.0
             if link.contract_left > 0:
                 link.contract_left -= 1
                 if link.contract_left == 0:
-                    if self.random.random() < sigmoid(k.renewal_slope * (pair_trust - k.renewal_threshold)) * rep:
+                    if self.random.random() < sigmoid(k.renewal_slope * (pair_trust - k.renewal_threshold)) * rep * care * worth:
                         link.contract_left = k.duration
                     continue
             if (link.contract_left == 0 and (supplier_of(self, p) or supplier_of(p, self))
-                    and self.random.random() < k.formation_rate * pair_trust * rep):
+                    and self.random.random() < k.formation_rate * pair_trust * rep * care * worth):
                 link.contract_left = k.duration
 
     # ------------------------------------------------------------ market and learning

@@ -223,7 +223,7 @@ class LearningParams(_Section):
     w_commitment: float = Field(2.0, ge=0.0)
     w_trust: float = Field(2.0, ge=0.0)
     w_disposition: float = Field(3.0, ge=0.0)
-    w_incentive: float = Field(3.0, ge=0.0, description="weight of the expected gain from cooperating")
+    w_incentive: float = Field(4.5, ge=0.0, description="weight of the expected gain over the stakes (in [-1, 1]) from cooperating")
     bias: float = Field(-5.0)
 
 

@@ -21,13 +21,25 @@ the buyer's variable costs (``market``). The bonus carries two marketing
 modes: channel network sharing (partners of different product groups) and
 orders from a leading firm (traction). A breach is caught with
 ``enforcement_prob``: the breacher pays ``breach_penalty`` of the order to
-its partner and the contract ends. At expiry a contract is renewed with
-probability ``sigmoid(renewal_slope (T_u - renewal_threshold)) R_u`` and an
+its partner. Whether the partner then ends the contract is its choice: it
+ends it with probability::
+
+    end_{b->a} = (1 - FC_b) sigma(renewal_slope (renewal_threshold - trust_{b->a}))
+
+(a partner it still trusts keeps the relationship; functional conflict lets
+the dispute be resolved instead, Morgan & Hunt 1994). At expiry a contract
+is renewed with probability
+``sigmoid(renewal_slope (T_u - renewal_threshold)) R_u K_u W_u`` and an
 uncontracted live trade link signs with probability ``formation_rate T_u
-R_u``, ``R_u`` the lower reputation of the pair (a firm with a bad name
-finds it hard to sign). Contracts on dead links are cancelled first. The
-pairs that traded under contract observe each other's breach
-(``opportunism.observe_partner``) in the same loop.
+R_u K_u W_u``, ``R_u`` the lower reputation of the pair (a firm with a bad
+name finds it hard to sign), ``K_u = 1 - CAUTION max(DU_a, DU_b)`` the
+caution of the more uncertain partner (decision uncertainty, ``trust.py``)
+and ``W_u = max(0, 1 - transaction_cost (1 - 0.5 T_u) / (saving/2 bonus_u))``
+what a partner's saving is worth after its transaction cost (a contract
+that costs more than it saves is not signed). Contracts
+on dead links are cancelled first. The pairs that traded under contract
+observe each other's breach (``opportunism.observe_partner``) in the same
+loop.
 
 Money accounts: breach gains and penalties are transfers (sum to zero); the
 savings and the transaction costs are the contracts' net contribution, the
@@ -43,10 +55,11 @@ import numpy as np
 from ..context import ContractResult
 from ..numerics import JIT, sigmoid, split
 from ..state import LEADING
+from .decision import CAUTION
 from .opportunism import observe_partner
 from .trade import orders, role_of_link
 
-__all__ = ["trade", "run_contracts", "contract_pass"]
+__all__ = ["trade", "run_contracts", "contract_pass", "worth"]
 
 
 def trade(model, ctx) -> None:
@@ -65,8 +78,8 @@ def run_contracts(st, live_ff: np.ndarray, price: np.ndarray, p, rng: np.random.
     """Trade, breach, enforce, expire, renew and sign contracts on live firm-firm links.
 
     One uniform per undirected edge (``rng.random(E)``) serves, split in turn,
-    the catch of a's breach, of b's, and the renewal, or the signing on an
-    uncontracted link; the loop is :func:`contract_pass`. The result's ``cash``
+    the catch of a's breach, of b's, the partners' choice to end it, and the
+    renewal, or the signing on an uncontracted link; the loop is :func:`contract_pass`. The result's ``cash``
     holds each actor's payments of the step. Orders are placed at ``price``, the product groups' prices of
     the last step.
     """
@@ -86,21 +99,32 @@ def run_contracts(st, live_ff: np.ndarray, price: np.ndarray, p, rng: np.random.
         int(c.duration), float(c.renewal_slope), float(c.renewal_threshold), float(c.formation_rate),
         float(mk.channel_sharing), float(mk.leading_traction),
         cash, surplus, caught, float(p.trust.memory), st.opp[: 2 * e],
+        st.functional_conflict[:n], st.decision_uncertainty[:n], CAUTION,
     )
     return ContractResult(surplus=surplus, caught=caught, breaches=int(breaches), in_force=int(in_force),
                           created=float(created), cash=cash)
+
+
+@numba.njit(inline="always", **JIT)
+def worth(saving, transaction_cost, bonus, pair_trust):
+    """Share of a partner's saving left after its transaction cost, ``W_u`` (0 when the cost eats it all)."""
+    half = 0.5 * saving * bonus
+    if half <= 0.0:
+        return 0.0
+    return max(0.0, 1.0 - transaction_cost * (1.0 - 0.5 * pair_trust) / half)
 
 
 @numba.njit(**JIT)
 def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reputation, order, r,
                   saving, breach_gain, breach_penalty, transaction_cost, enforcement_prob, duration,
                   renewal_slope, renewal_threshold, formation_rate, channel_sharing, leading_traction,
-                  cash, surplus, caught, memory, opp):
+                  cash, surplus, caught, memory, opp, conflict, uncertainty, caution):
     """The contracts of one step (module docstring), per firm-firm edge.
 
     One uniform ``r[u]`` split into the trials it needs: on a contract,
-    ``x < enforcement_prob`` for a's breach, then for b's, then (not caught,
-    just expired) the renewal; on a live uncontracted link, the signing.
+    ``x < enforcement_prob`` for a's breach, then for b's, then (a breach
+    caught) the partners' choice to end it, then (still running, just
+    expired) the renewal; on a live uncontracted link, the signing.
     Cash and surplus accumulate into ``cash``/``surplus`` (zeroed by the caller).
 
     Returns ``(breaches, created, contracts in force after the step)``.
@@ -147,15 +171,29 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
             if cb:
                 caught[b] = True
             if ca or cb:
-                left[u] = 0
-            else:
+                # the wronged partner chooses: end the contract, or resolve the dispute and go on
+                end = 0.0
+                if ca:
+                    end = (1.0 - conflict[b]) * sigmoid(renewal_slope * (renewal_threshold - trust[2 * u + 1]))
+                if cb:
+                    end_a = (1.0 - conflict[a]) * sigmoid(renewal_slope * (renewal_threshold - trust[2 * u]))
+                    end = end + end_a - end * end_a  # either may end it
+                ended = x < end
+                x = split(x, end, ended)
+                if ended:
+                    left[u] = 0
+            if left[u] > 0:
                 left[u] -= 1
                 if left[u] == 0:
-                    renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold)) * min(reputation[a], reputation[b])
+                    care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)
+                    renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold)) * min(reputation[a], reputation[b]) * care
                     if x < renew:
                         left[u] = duration
         elif live_ff[u] and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
-            if x < formation_rate * pair_trust * min(reputation[a], reputation[b]):
+            bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
+            bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
+            care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)
+            if x < formation_rate * pair_trust * min(reputation[a], reputation[b]) * care:
                 left[u] = duration
         in_force += left[u] > 0
     return breaches, created, in_force

@@ -1,25 +1,39 @@
 """The cooperation decision (ODD 7.4): the KMV outcome "cooperation", mediated by trust and commitment,
-plus the incentives the mechanisms create.
+plus the incentives the mechanisms create, scaled to what the firm has at stake.
 
 Firm i cooperates (contributes to joint marketing and honours its contracts)
 this step with probability::
 
-    cooperation_i = sigma(bias + w_c C_i + w_t T_i + w_d disposition_i + w_inc tanh(gain_i / (INCENTIVE_SCALE cap_i)))
+    cooperation_i = sigma(bias + w_c C_i + w_t T_i + w_d disposition_i + w_inc gain_i / stakes_i)
 
-where ``gain_i`` is the expected money gain of cooperating over defecting,
-with ``c_i = contribution cap_i``, ``S_i = sanction cap_i``, ``(b_s, r_s, r)``
-the pool terms after the marketing modes (``marketing.effective_terms``),
-``n_a`` the members of i's association and ``k_i`` its live contracts::
+``gain_i`` is the expected money gain of cooperating over defecting and
+``stakes_i`` the money the choice moves either way (each flow's absolute
+size), so ``gain_i / stakes_i`` lies in [-1, 1] and no single mechanism's
+term saturates: a term's weight is its share of the firm's stakes, and a
+lever moves the ratio all along its range. With ``c_i = contribution cap_i``,
+``S_i = sanction cap_i``, ``(b_s, r_s, r)`` the pool terms after the
+marketing modes (``marketing.effective_terms``), ``n_a`` the members of i's
+association, ``k_i`` its live contracts, ``o_i = input_share cap_i`` the
+order a contract carries (a firm's own capacity stands for its orders),
+``DU_i`` its decision uncertainty and ``FC_i`` its functional conflict::
 
     p_detect_i = 1 - (1 - monitoring)(1 - reputation_detection exposure_i)
-    gain_i = [pool on, member]   (r (1 - b_s - r_s) c_i / n_a - c_i + p_detect_i share_i^{t-1})   (equal sharing)
-             [pool on, member]   (r (1 - b_s - r_s) c_i - c_i)                                    (proportional)
-           + [pool and regulation on, member] p_detect_i S_i
-           + [contracts on] (k_i cap_i stake + [regulation on, member, k_i >= 1] enforcement_prob S_i)
-    stake  = input_share (enforcement_prob (breach_penalty + saving/2 duration / 2) - breach_gain)
+    pool:      gain += ret_i - c_i + kept_i,        stakes += ret_i + c_i + kept_i   [pool on, member]
+               proportional: ret_i = r (1 - b_s - r_s) c_i,  kept_i = 0
+               equal:        ret_i = K_i r (1 - b_s - r_s) c_i / n_a,  kept_i = K_i p_detect_i share_i^{t-1}
+               K_i = 1 - CAUTION DU_i
+    pool fine: gain += p_detect_i S_i,              stakes += the same            [pool and regulation on, member]
+    contracts: gain += k_i o_i (loss_i - breach_gain), stakes += k_i o_i (loss_i + breach_gain)   [contracts on]
+               loss_i = enforcement_prob (breach_penalty + end_i saving/2 duration/2)
+               end_i  = (1 - FC_i) sigma(renewal_slope (renewal_threshold - T_i))
+    breach fine: gain += enforcement_prob S_i,      stakes += the same           [regulation on, member, k_i >= 1]
 
-(``stake`` takes an order per contract as ``input_share cap_i``: a firm's own capacity stands for the
-orders its contracts carry.)
+``end_i`` is the chance the firm expects a partner to end a contract after
+catching a breach, judged by its own trust and conflict as a stand-in for
+the partner's (the partner's choice itself is ``contract.contract_pass``).
+Under equal sharing a member's return depends on what the others pay in:
+an uncertain firm discounts it (caution in marketing spending); under
+proportional sharing its return is its own. With no stakes the incentive is 0.
 
 ``cooperating_i ~ Bernoulli(cooperation_i)`` for firms (``state.cooperating``);
 ``cooperation_i`` (``state.propensity_to_cooperate``) is 0 for non-firms. The detection probability is also what the pool uses to expose
@@ -31,13 +45,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..numerics import CURVES_JIT, sigmoid, tanh
+from ..numerics import CURVES_JIT, sigmoid
 from .marketing import effective_terms
 
-__all__ = ["choose", "decide", "decision_pass", "INCENTIVE_SCALE"]
+__all__ = ["choose", "decide", "decision_pass", "CAUTION"]
 
-#: Money per unit capacity at which an expected gain counts as large (tanh(1) ~ 0.76); an assumption.
-INCENTIVE_SCALE = 0.25
+#: Share of an uncertain return (the pool's, a new or renewed contract) a fully uncertain firm gives up; an assumption.
+CAUTION = 0.5
 
 
 def choose(model, ctx) -> None:
@@ -49,12 +63,13 @@ def choose(model, ctx) -> None:
 
 def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, group_size: np.ndarray,
            contracts_of: np.ndarray, last_share: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
-    """Expected gain, propensity to cooperate and this step's draw, per actor (:func:`decision_pass`).
+    """Expected gain, stakes, propensity to cooperate and this step's draw, per actor (:func:`decision_pass`).
 
     One uniform per actor (``rng.random(N)``) decides the draw.
 
     Args:
-        st: the state (reads exposure, capacity, commitment, mean trust, disposition).
+        st: the state (reads exposure, capacity, commitment, mean trust, disposition, functional conflict,
+            decision uncertainty).
         firms: ``(N,)`` bool, active firms.
         members: ``(N,)`` bool, firms in an association.
         group_of: ``(N,)`` index of a member's association in ``group_size``.
@@ -74,12 +89,14 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
     decision_pass(
         r_draw, firms, members, np.asarray(group_of, dtype=np.int64), np.asarray(group_size, dtype=np.int64), st.capacity[:n],
         st.exposure[:n], last_share, np.asarray(contracts_of, dtype=np.int64), st.commitment[:n], st.mean_trust[:n], st.disposition[:n],
+        st.functional_conflict[:n], st.decision_uncertainty[:n],
         float(reg.monitoring_prob) if reg.enabled else 0.0, float(fi.reputation_detection),
         bool(fi.enabled), float(r * (1.0 - brand_s - rnd_s)), float(fi.contribution), fi.sharing == "equal",
         float(reg.sanction) if reg.enabled else 0.0, bool(reg.enabled and fi.enabled),
-        bool(con.enabled), float(p.trade.input_share * (con.enforcement_prob * (con.breach_penalty + 0.5 * p.trade.saving * con.duration / 2.0) - con.breach_gain)),
-        float(con.enforcement_prob),
-        float(lp.bias), float(lp.w_commitment), float(lp.w_trust), float(lp.w_disposition), float(lp.w_incentive), INCENTIVE_SCALE,
+        bool(con.enabled), float(p.trade.input_share), float(con.enforcement_prob), float(con.breach_penalty),
+        float(con.breach_gain), float(0.5 * p.trade.saving * con.duration / 2.0), float(con.renewal_slope),
+        float(con.renewal_threshold), CAUTION,
+        float(lp.bias), float(lp.w_commitment), float(lp.w_trust), float(lp.w_disposition), float(lp.w_incentive),
         p_detect, st.propensity_to_cooperate[:n], st.cooperating[:n],
     )
     return p_detect
@@ -87,38 +104,49 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
 
 @numba.njit(**CURVES_JIT)
 def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, last_share, contracts,
-                  commitment, mean_trust, disposition,
+                  commitment, mean_trust, disposition, conflict, uncertainty,
                   monitoring, reputation_detection, fi_on, fi_return, contribution, equal_sharing, sanction, fi_fine_on,
-                  contract_on, contract_stake, enforcement_prob,
-                  bias, w_commitment, w_trust, w_disposition, w_incentive, scale,
+                  contract_on, input_share, enforcement_prob, breach_penalty, breach_gain, future_saving,
+                  renewal_slope, renewal_threshold, caution,
+                  bias, w_commitment, w_trust, w_disposition, w_incentive,
                   p_detect, cooperation, cooperating):
-    """Detection probability, expected gain and the draw per actor (module docstring), with one uniform
-    ``r[i]``; ``fi_return = r (1 - b_s - r_s)``, ``n_a = max(group_size[group_of[i]], 1)``."""
+    """Detection probability, gain over stakes and the draw per actor (module docstring), with one uniform
+    ``r[i]``; ``fi_return = r (1 - b_s - r_s)``, ``future_saving = saving/2 duration/2``,
+    ``n_a = max(group_size[group_of[i]], 1)``."""
     for i in range(firms.shape[0]):
         cap = capacity[i]
         pd = 1.0 - (1.0 - monitoring) * (1.0 - reputation_detection * exposure[i])
         p_detect[i] = pd
         fine = sanction * cap
         gain = 0.0
+        stakes = 0.0
         if fi_on and members[i]:
             c = contribution * cap
-            own = fi_return * c
-            if equal_sharing:
-                own = own / max(group_size[group_of[i]], 1)
-                gain += own - c + pd * last_share[i]
-            else:
-                gain += own - c
+            ret = fi_return * c
+            kept = 0.0
+            if equal_sharing:  # the share depends on what the others pay in: an uncertain firm discounts it
+                care = 1.0 - caution * uncertainty[i]
+                ret = care * ret / max(group_size[group_of[i]], 1)
+                kept = care * pd * last_share[i]
+            gain += ret - c + kept
+            stakes += ret + c + kept
         if fi_fine_on and members[i]:
             gain += pd * fine
-        if contract_on:
-            gain += contracts[i] * cap * contract_stake
-            if members[i] and contracts[i] > 0:
+            stakes += pd * fine
+        if contract_on and contracts[i] > 0:
+            end = (1.0 - conflict[i]) * sigmoid(renewal_slope * (renewal_threshold - mean_trust[i]))
+            loss = enforcement_prob * (breach_penalty + end * future_saving)
+            orders = contracts[i] * input_share * cap
+            gain += orders * (loss - breach_gain)
+            stakes += orders * (loss + breach_gain)
+            if members[i]:
                 gain += enforcement_prob * fine
-        cooperation[i] = gain / (scale * max(cap, 1e-9))  # scratch: the scaled gain, for the loop below
-    # the curves in a branch-free loop of their own, which LLVM vectorizes with the tanh and the exp
+                stakes += enforcement_prob * fine
+        cooperation[i] = gain / stakes if stakes > 0.0 else 0.0  # scratch: the incentive, for the loop below
+    # the curves in a branch-free loop of their own, which LLVM vectorizes with the exp
     for i in range(firms.shape[0]):
         x = (bias + w_commitment * commitment[i] + w_trust * mean_trust[i] + w_disposition * disposition[i]
-             + w_incentive * tanh(cooperation[i]))
+             + w_incentive * cooperation[i])
         prob = sigmoid(x)
         cooperation[i] = prob if firms[i] else 0.0
         cooperating[i] = firms[i] & (r[i] < prob)
