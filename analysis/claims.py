@@ -100,10 +100,7 @@ CLAIMS: tuple[Claim, ...] = (
           "baseline", "no_function_interest", "enterprise_profit", +1),
     Claim("A2", "advantages", "003 §3.4(2)",
           "A regional (cluster) brand helps the firms within the cluster: their revenue rises",
-          "cluster_brand", "baseline", "revenue", +1, UNSURE,
-          "The brand lifts demand (claim B1 shows the brand itself grows), but each product group's market is "
-          "finite and firms sell their whole capacity, so a stronger brand only nudges the price: revenue "
-          "rises by under 2 % and the interval includes no change."),
+          "cluster_brand", "baseline", "revenue", +1),
     Claim("A3", "advantages", "003 §3.4(3)",
           "Cluster marketing promotes cooperation between enterprises",
           "baseline", "no_function_interest", "mean_trust", +1),
@@ -126,7 +123,10 @@ CLAIMS: tuple[Claim, ...] = (
           "cooperative_rnd", "baseline", "brand_technological", +1),
     Claim("B6", "marketing modes", "003 §4.6",
           "A marketing alliance expands the market of its members (more sales)",
-          "alliance", "baseline", "revenue", +1),
+          "alliance", "baseline", "revenue", +1, UNSURE,
+          "The alliance lowers the unit cost of pooled marketing, but each product group's market is finite and "
+          "firms sell their whole capacity, so more marketing only nudges the price: revenue rises on average, "
+          "but the interval, adjusted for the many claims, includes no change."),
     # 003 §3.1: the organizational structures
     Claim("S1", "structures", "003 §3.1(3)",
           "The linear chain becomes workable where information technology is used at a high level: a digital "
