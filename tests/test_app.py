@@ -294,7 +294,7 @@ def test_play_pauses_when_its_page_disconnects(render, monkeypatch):
     assert counter() == stopped_at
 
 
-def test_compare_page_draws_overlay(render):
+def test_compare_page_runs_in_the_background_and_reports_paired_differences(render):
     import ipyvuetify as v
     import ipywidgets as w
 
@@ -302,9 +302,48 @@ def test_compare_page_draws_overlay(render):
 
     rc = render(ComparePage())
     assert len(rc.find(w.Image).widgets) == 0
+    rc.find(v.Slider, label="Replicates: 10").widget.v_model = 3
     rc.find(v.Btn, class_="cc-compare-button").widget.click()
+    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 2, 300), "the comparison did not finish"
     imgs = rc.find(w.Image).widgets
-    assert len(imgs) == 1 and bytes(imgs[0].value).startswith(PNG_MAGIC)
+    assert all(bytes(i.value).startswith(PNG_MAGIC) for i in imgs)  # overlay and difference per step
+    html_widgets = [x for x in rc.find(v.Html).widgets if "cc-diff-table" in str(getattr(x, "children", ""))]
+    assert html_widgets, "no table of differences"
+    text = str(html_widgets[0].children)
+    for kpi in session.COMPARE_KPIS:
+        assert f"data-kpi='{kpi}'" in text
+    assert "<td>3</td>" in text  # three pairs
+
+
+def test_paired_table_pairs_by_seed_with_intervals():
+    by = {s.name: s for s in session.list_scenarios()}
+    runs = session.compare_runs({"baseline": by["baseline"].path, "no_regulation": by["no_regulation"].path}, 3, 12, 4)
+    table = session.paired_table(runs, "baseline")
+    assert list(table["kpi"]) == list(session.COMPARE_KPIS)
+    assert (table["n_pairs"] == 4).all()
+    assert ((table["ci_low"] <= table["diff"]) & (table["diff"] <= table["ci_high"])).all()
+    # the same arm twice: every difference is exactly zero (common random numbers)
+    same = session.compare_runs({"a": by["baseline"].path, "b": by["baseline"].path}, 3, 6, 2)
+    assert (session.paired_table(same, "a")["diff"] == 0).all()
+    with pytest.raises(session.ScenarioError, match="replicates"):
+        session.compare_runs({"a": by["baseline"].path}, 1, 5, session.MAX_REPLICATES + 1)
+    stopped = session.compare_runs({"a": by["baseline"].path}, 1, 5, 3, should_stop=lambda: True)
+    assert stopped is None
+
+
+def test_fixed_y_axes_follow_the_kpi_units():
+    assert session.natural_range(("cooperation_rate",)) == (0.0, 1.0)
+    assert session.natural_range(("mean_trust", "mean_commitment")) == (0.0, 1.0)
+    assert session.natural_range(("members",)) == (0.0, None)
+    assert session.natural_range(("revenue", "profit")) == (None, None)
+    by = {s.name: s for s in session.list_scenarios()}
+    runs = session.compare_runs({"baseline": by["baseline"].path, "star": by["star"].path}, 3, 6, 2)
+    fig = figures.compare_figure(runs, fixed_y=True)
+    panels = dict(zip(session.KPI_PANELS, [ax for ax in fig.axes if ax.get_visible()]))
+    assert panels["Cooperation rate"].get_ylim() == (0.0, 1.0)
+    assert panels["Members"].get_ylim()[0] == 0.0
+    free = figures.compare_figure(runs, fixed_y=False)
+    assert dict(zip(session.KPI_PANELS, free.axes))["Cooperation rate"].get_ylim() != (0.0, 1.0)
 
 
 def test_a_lever_moved_mid_run_acts_from_the_next_step_like_a_scenario_file(tmp_path):

@@ -143,7 +143,7 @@ def _changed(a: bytes, b: bytes) -> float:
 
 
 def test_app_in_chromium(server_url):
-    """Load, step, switch scenario and compare, offline, with no console errors."""
+    """Load, step, click a firm and switch scenario, offline, with no console errors."""
     from playwright.sync_api import expect, sync_playwright
 
     external, console_errors = [], []
@@ -240,13 +240,6 @@ def test_app_in_chromium(server_url):
             page.locator(".cc-play-button").click()
             expect(page.locator(".cc-play-button")).to_have_text("Play")
 
-            page.get_by_role("tab", name="Compare").or_(page.get_by_role("link", name="Compare")).first.click()
-            page.locator(".cc-compare-button").click()
-            cmp_img = page.locator(".cc-compare img").first
-            expect(cmp_img).to_be_visible(timeout=90_000)
-            page.wait_for_timeout(500)
-            assert _ink(cmp_img.screenshot()) > 0.03, "compare plot looks blank"
-            page.screenshot(path=ARTIFACTS / "04_compare.png", full_page=True)
         finally:
             page.screenshot(path=ARTIFACTS / "99_last.png", full_page=True)
             browser.close()
@@ -357,4 +350,35 @@ def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
             expect(page.locator(".cc-event")).to_have_count(0)
         finally:
             page.screenshot(path=ARTIFACTS / "99_lever_last.png", full_page=True)
+            browser.close()
+
+
+def test_a_ten_replicate_comparison_shows_its_intervals(server_url):
+    """Ten replicates per arm in the background with progress; the page lists each KPI's paired difference
+    with an interval that contains it, and draws the overlay and the difference per step."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+        page.set_default_timeout(90_000)
+        try:
+            page.goto(server_url + "compare")
+            expect(page.get_by_text("Replicates: 10", exact=True)).to_be_visible(timeout=90_000)
+            page.locator(".cc-compare-button").click()
+            expect(page.locator(".cc-compare-progress")).to_contain_text("of 20", timeout=90_000)
+            rows = page.locator(".cc-diff-row")
+            expect(rows.first).to_be_visible(timeout=600_000)
+            assert rows.count() >= 5
+            for row in rows.all():
+                diff = float(row.locator(".cc-diff").inner_text())
+                lo, hi = (float(x) for x in row.locator(".cc-interval").inner_text().strip("[]").split(","))
+                assert lo <= diff <= hi, row.inner_text()
+                assert row.locator("td").nth(5).inner_text() == "10"
+            for img in (page.locator(".cc-compare img").first, page.locator(".cc-compare-diff img").first):
+                expect(img).to_be_visible()
+                assert _ink(img.screenshot()) > 0.03, "a compare figure looks blank"
+            page.screenshot(path=ARTIFACTS / "04_compare.png", full_page=True)
+        finally:
+            page.screenshot(path=ARTIFACTS / "99_compare_last.png", full_page=True)
             browser.close()

@@ -20,11 +20,11 @@ from matplotlib.lines import Line2D
 
 from analysis.figures import (NetworkLayout, draw_network, mark_events, morgan_hunt_figure, network_figure,
                               select_nodes)
-from viz.session import KPI_PANELS
+from viz.session import KPI_PANELS, natural_range
 
 __all__ = [
     "NetworkLayout", "select_nodes", "network_figure", "NetworkPicture", "network_picture", "pick_node",
-    "kpi_figure", "morgan_hunt_figure", "compare_figure", "figure_png",
+    "kpi_figure", "morgan_hunt_figure", "compare_figure", "difference_figure", "fix_y", "figure_png",
 ]
 
 
@@ -128,28 +128,56 @@ def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = ()) -> Fi
     return fig
 
 
-def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[dict] = ()) -> Figure:
-    """KPIs of several scenarios overlaid; mean over replicates with a min-max band.
+def _mean_interval(df: pd.DataFrame, col: str, level: float = 0.95) -> pd.DataFrame:
+    """Per step: mean over replicates and the t-interval of that mean (NaN with one replicate)."""
+    from scipy import stats as sps
+
+    g = df.groupby("step")[col].agg(["mean", "std", "count"])
+    n = g["count"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(n > 1, sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * g["std"].to_numpy(float) / np.sqrt(n),
+                        np.nan)
+    return pd.DataFrame({"mean": g["mean"], "low": g["mean"] - half, "high": g["mean"] + half}, index=g.index)
+
+
+def fix_y(ax, cols, fixed: bool) -> None:
+    """With ``fixed``, the y-axis spans the KPIs' natural range (``session.natural_range``) instead of the data."""
+    if not fixed:
+        return
+    lo, hi = natural_range(tuple(cols))
+    if lo is not None or hi is not None:
+        ax.set_ylim(bottom=lo, top=hi)
+        if hi is None:
+            ax.set_ylim(top=max(ax.get_ylim()[1], 1.0))
+
+
+def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[dict] = (), *,
+                   fixed_y: bool = False, level: float = 0.95) -> Figure:
+    """KPIs of several scenarios overlaid: the mean over replicates per step, shaded by its t-interval.
 
     Args:
-        runs: label -> frame from ``session.run_replicates`` (columns replicate, step, KPIs).
-        title: figure title.
+        runs: label -> frame from ``session.compare_runs`` (columns replicate, step, KPIs).
+        title: figure title (the band's meaning is added).
         events: timeline events to mark (``session.timeline_events``).
+        fixed_y: y-axes over each KPI's natural range instead of the data's.
+        level: the band's confidence level.
     """
     fig = Figure(figsize=(11, 7), dpi=100)
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.06, top=0.92, wspace=0.22, hspace=0.4)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.06, top=0.9, wspace=0.22, hspace=0.4)
     axes = _panel_axes(fig)
     colors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
+    n_rep = max((df["replicate"].nunique() for df in runs.values()), default=0)
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
         for (label, df), color in zip(runs.items(), colors):
             for j, col in enumerate(c for c in cols if c in df):
-                g = df.groupby("step")[col].agg(["mean", "min", "max"])
+                g = _mean_interval(df, col, level)
                 ls = "-" if j == 0 else "--"
                 ax.plot(g.index, g["mean"], color=color, ls=ls, lw=1.6,
                         label=label if len(cols) == 1 else f"{label}: {col.replace('_', ' ')}")
-                if df["replicate"].nunique() > 1:
-                    ax.fill_between(g.index, g["min"], g["max"], color=color, alpha=0.18, lw=0)
+                if n_rep > 1:
+                    ax.fill_between(g.index, g["low"], g["high"], color=color, alpha=0.18, lw=0)
         mark_events(ax, events, labels=ax is axes[0])
+        fix_y(ax, cols, fixed_y)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -157,8 +185,41 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[
             ax.legend(handles=[Line2D([], [], color="#555555", ls="-" if j == 0 else "--", label=c.replace("_", " "))
                                for j, c in enumerate(cols)], fontsize=6.5, frameon=False)
     axes[0].legend(fontsize=7, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    band = (f"lines: mean of {n_rep} replicates; shaded: its {level:.0%} t-interval" if n_rep > 1
+            else "one replicate: no interval")
+    fig.suptitle(f"{title}\n{band}" if title else band, fontsize=10)
+    return fig
+
+
+def difference_figure(runs: dict[str, pd.DataFrame], reference: str, other: str, kpis: tuple[str, ...],
+                      events: list[dict] = (), level: float = 0.95) -> Figure:
+    """Per KPI, the paired difference ``other - reference`` per step (same seeds), shaded by its t-interval."""
+    from analysis.programme import paired_by_step
+    from sim.kpis import kpi as kpi_info
+
+    ts = pd.concat([runs[reference].assign(scenario="__ref"), runs[other].assign(scenario="__other")],
+                   ignore_index=True)
+    fig = Figure(figsize=(11, 2.3 * -(-len(kpis) // 3) + 0.6), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.07, top=0.88, wspace=0.25, hspace=0.55)
+    rows = -(-len(kpis) // 3)
+    axes = fig.subplots(rows, 3).ravel()
+    for ax in axes[len(kpis):]:
+        ax.set_visible(False)
+    n = 0
+    for ax, k in zip(axes, kpis):
+        p = paired_by_step(ts, k, "__other", "__ref", level)
+        n = int(p["n"].max()) if len(p) else 0
+        ax.plot(p["step"], p["diff"], color="#4C72B0", lw=1.4, label="mean difference")
+        ax.fill_between(p["step"], p["low"], p["high"], color="#4C72B0", alpha=0.22, lw=0,
+                        label=f"{level:.0%} interval")
+        ax.axhline(0, color="black", lw=0.7)
+        mark_events(ax, events, labels=False)
+        ax.set_title(f"{k.replace('_', ' ')} ({kpi_info(k).unit})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{other} minus {reference}, paired by seed over {n} replicates: "
+                 f"mean difference per step, shaded: its {level:.0%} t-interval", fontsize=10)
     return fig
 
 
