@@ -35,7 +35,7 @@ from sim.structures import build_structure
 from sim.submodels.decision import CAUTION
 from sim.submodels.market import Market
 from sim.submodels.regulation import STRIKE_MEMORY
-from sim.submodels.trust import OUTCOME_SLOPE
+from sim.submodels.trust import INFORMATION_SLOPE, OUTCOME_SLOPE
 
 __all__ = ["CORE_OVERRIDES", "ReferenceModel", "core_scenario"]
 
@@ -77,14 +77,15 @@ def similarity(a: list[float], b: list[float]) -> float:
 class Tie:
     """What an observer holds about one partner (one direction of a link)."""
 
-    __slots__ = ("trust", "comm", "opp", "inbox", "arrived", "link")
+    __slots__ = ("trust", "comm", "opp", "inbox", "arrived", "news", "link")
 
     def __init__(self, trust: float, link: "Link"):
         self.trust = trust
         self.comm = 0.0
         self.opp = 0.0
-        self.inbox: list[int] = []  # arrival steps of messages on their way
+        self.inbox: list[tuple[int, float, float]] = []  # (arrival step, news, freshness) of messages on their way
         self.arrived = False
+        self.news = 0.0  # what the messages arrived this step tell
         self.link = link
 
 
@@ -132,6 +133,7 @@ class Actor(FixedAgent):
         self.shared_values = self.communication = self.opportunistic_behaviour = 0.0
         self.termination_costs = self.relationship_benefits = 0.0
         self.functional_conflict = self.decision_uncertainty = 0.0
+        self.news = self.staleness = self.acquiescence = 0.0
 
     # ------------------------------------------------------------ neighbours
     def partners(self) -> list["Actor"]:
@@ -151,18 +153,27 @@ class Actor(FixedAgent):
             if self.random.random() < loss:
                 m.info_lost += 1
                 continue
-            other.ties[self.unique_id].inbox.append(m.t + (m.relay_delay if relayed else 0))
+            delay = m.relay_delay if relayed else 0
+            other.ties[self.unique_id].inbox.append((m.t + delay, self.news, 1.0 / (1.0 + delay)))
 
     def read_messages(self) -> None:
         """Collect the messages that arrive now; update communication."""
         t, mem = self.model.t, self.model.params.trust.memory
         live = {a.unique_id for a in self.partners()}
+        stale, received = 0.0, 0
         for uid, tie in self.ties.items():
-            tie.arrived = t in tie.inbox
+            now = [msg for msg in tie.inbox if msg[0] == t]
+            tie.arrived = bool(now)
             if tie.arrived:
-                tie.inbox = [s for s in tie.inbox if s != t]
+                tie.inbox = [msg for msg in tie.inbox if msg[0] != t]
+                tie.news = sum(msg[1] for msg in now) / len(now)
             if uid in live:
                 tie.comm += mem * (float(tie.arrived) - tie.comm)
+                if tie.arrived:
+                    stale += 1.0 - sum(msg[2] for msg in now) / len(now)
+                    received += 1
+        if received:
+            self.staleness += mem * (stale / received - self.staleness)
 
     def measure_exposure(self) -> None:
         """Share of my partners that heard from me this step."""
@@ -209,7 +220,8 @@ class Actor(FixedAgent):
         partner_tc = self.contracts / (self.contracts + 2.0)
         self.partner_commitment += t.commitment_speed * (sigmoid(common + t.w_termination_costs * partner_tc) - self.partner_commitment)
         self.functional_conflict = sigmoid(OUTCOME_SLOPE * (self.mean_trust - 0.5))
-        self.decision_uncertainty = 1.0 - self.functional_conflict
+        self.decision_uncertainty = sigmoid(-OUTCOME_SLOPE * (self.mean_trust - 0.5) - INFORMATION_SLOPE * (0.5 - self.staleness))
+        self.acquiescence = sigmoid(OUTCOME_SLOPE * (self.commitment - 0.5))
 
     # ------------------------------------------------------------ opportunism observed
     def observe_partners(self) -> None:
@@ -220,11 +232,12 @@ class Actor(FixedAgent):
             under_contract = p.unique_id in tie.link.breach_of
             if not (tie.arrived or under_contract):
                 continue
-            if under_contract:
-                seen = float(tie.link.breach_of[p.unique_id])
-            else:
-                seen = p.unfairness if p.is_association else float(not p.cooperating)
+            seen = float(tie.link.breach_of[p.unique_id]) if under_contract else tie.news  # the news as it was sent
             tie.opp += mem * (seen - tie.opp)
+
+    def set_news(self) -> None:
+        """What my next messages tell: my conduct of this step."""
+        self.news = self.unfairness if self.is_association else float(not self.cooperating)
 
 
 class Association(Actor):
@@ -279,9 +292,11 @@ class Association(Actor):
         m = self.model
         reg = m.params.mechanisms.regulation
         for f in [f for f in self.members if f.active]:
-            dues = reg.dues * (0.5 + m.params.internal_marketing.price) * f.capacity
             offender = f.detected or f.caught
-            fine = reg.sanction * f.capacity if offender else 0.0
+            pays = self.random.random() < f.acquiescence  # compliance with the association's rules
+            caught = not pays and self.random.random() < reg.monitoring_prob
+            dues = reg.dues * (0.5 + m.params.internal_marketing.price) * f.capacity if pays or caught else 0.0
+            fine = reg.sanction * f.capacity if offender or caught else 0.0
             f.cash -= dues + fine
             f.dues_paid = dues
             self.treasury += dues + fine
@@ -593,6 +608,7 @@ class ReferenceModel(mesa.Model):
             firms.shuffle_do("check_contracts")
         assocs.do("judge_members")
         everyone.shuffle_do("observe_partners")
+        everyone.do("set_news")
         if mech.regulation.enabled:
             assocs.shuffle_do("regulate")
             firms.select(lambda f: f.member).shuffle_do("pull_culture")

@@ -25,6 +25,7 @@ class InfoStats:
     lost: int = 0
     delay: float = 0.0  # mean delay (steps) of the messages delivered from this step's sends
     reports: np.ndarray | None = None  # int32: the live directed edges on which a message arrived, in order
+    news: np.ndarray | None = None  # (2E,) what the message arrived on each of those edges tells (its sender's news when sent)
 
 
 @dataclass

@@ -69,10 +69,14 @@ NODE_FIELDS: dict[str, type] = {
     "functional_conflict": np.float64,
     "decision_uncertainty": np.float64,
     "exposure": np.float64,  # share of partners that heard about the actor this step
+    "news": np.float64,  # what a report about the actor says (its last conduct): the content of its next messages
+    "staleness": np.float64,  # EMA of how old the news the actor receives is (0 fresh, towards 1 stale)
 }
 
 #: Messages waiting per directed edge and inbox slot: at most 2 (one direct, one relayed) before the slot is emptied.
 INBOX_DTYPE = np.uint8
+#: The content of the waiting messages (summed news, summed freshness) per slot and directed edge.
+INBOX_CONTENT_DTYPE = np.float32
 
 EDGE_FIELDS: dict[str, type] = {  # per undirected edge
     "ua": np.int32,  # node rows (int32: half the memory traffic of the edge loops; 2^31 rows is no limit here)
@@ -139,6 +143,8 @@ class ClusterState:
         for name, dt in DIRECTED_FIELDS.items():
             setattr(self, name, np.zeros(2 * self._edge_cap, dtype=dt))
         self.inbox = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=INBOX_DTYPE)
+        self.inbox_news = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=INBOX_CONTENT_DTYPE)
+        self.inbox_fresh = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=INBOX_CONTENT_DTYPE)
         self._csr_dirty = True
         self._csr_edges = 0
 
@@ -176,9 +182,10 @@ class ClusterState:
             new = np.zeros(2 * cap, dtype=old.dtype)
             new[: 2 * self.n_edges] = old[: 2 * self.n_edges]
             setattr(self, name, new)
-        inbox = np.zeros((self.inbox_slots, 2 * cap), dtype=INBOX_DTYPE)
-        inbox[:, : 2 * self.n_edges] = self.inbox[:, : 2 * self.n_edges]
-        self.inbox = inbox
+        for name, dt in (("inbox", INBOX_DTYPE), ("inbox_news", INBOX_CONTENT_DTYPE), ("inbox_fresh", INBOX_CONTENT_DTYPE)):
+            new = np.zeros((self.inbox_slots, 2 * cap), dtype=dt)
+            new[:, : 2 * self.n_edges] = getattr(self, name)[:, : 2 * self.n_edges]
+            setattr(self, name, new)
         self._edge_cap = cap
 
     def add_nodes(self, k: int) -> np.ndarray:
@@ -203,6 +210,8 @@ class ClusterState:
         self.comm[d] = 0.0
         self.opp[d] = 0.0
         self.inbox[:, d] = 0
+        self.inbox_news[:, d] = 0.0
+        self.inbox_fresh[:, d] = 0.0
         self.n_edges += k
         self._csr_dirty = True
         return u

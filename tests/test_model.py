@@ -167,20 +167,20 @@ def test_reports_and_contract_loop_observe_opportunism_as_one_pass_would():
     live_ff = alive & st_.is_ff[:e]
     alive_d = np.repeat(alive, 2)
     arrived = rng.random(2 * e) < 0.4  # messages, some on dead edges (a relayed one can outlive its edge)
-    reported = rng.random(n)
+    news = rng.random(2 * e)  # what each arrival tells (its sender's news when sent)
     memory = m.params.trust.memory
     # the rule on its own, from the state before the contracts' step (ODD 7.6)
     ua, ub = st_.ua[:e], st_.ub[:e]
     traded = live_ff & (st_.contract_left[:e] > 0)
     obs = np.empty(2 * e)
-    obs[0::2] = np.where(traded, ~coop[ub], reported[ub])  # d = 2u: ua observes ub
-    obs[1::2] = np.where(traded, ~coop[ua], reported[ua])
+    obs[0::2] = np.where(traded, ~coop[ub], news[0::2])  # d = 2u: ua observes ub
+    obs[1::2] = np.where(traded, ~coop[ua], news[1::2])
     seen = alive_d & (np.repeat(traded, 2) | arrived)
     opp0 = st_.opp[: 2 * e].copy()
     expected = opp0 + np.where(seen, memory * (obs - opp0), 0.0)
     # what the step does: the list of live arrivals (as exchange_messages makes it), reports, then contracts
     reports = np.flatnonzero(arrived & alive_d).astype(np.int32)
-    observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], reported, memory, st_.opp[: 2 * e])
+    observe_reports(reports, ua, ub, live_ff, st_.contract_left[:e], news, memory, st_.opp[: 2 * e])
     run_contracts(st_, live_ff, m.market.price, m.params, rng)
     assert traded.sum() > 0 and seen.sum() > traded.sum() and (arrived & ~alive_d).any()
     assert np.array_equal(st_.opp[: 2 * e], expected)

@@ -10,13 +10,22 @@ probability ``cdc_share`` and directly otherwise:
 * relay: lost with probability ``relay_loss * (1 - digitalization)`` and
   delayed ``round(relay_delay * (1 - digitalization))`` steps.
 
-Delivered messages land in a ring buffer ``inbox[slot, d]`` on the receiver's
-directed edge and arrive when their slot comes up. Arrivals feed the
-communication antecedent, ``COMM_d <- COMM_d + memory (arrived_d - COMM_d)``
-on live edges, and expose the sender's conduct to the receiver: the
-``exposure`` of actor j is the share of its live partners that heard about
-it this step (reputation), and the edges with an arrival are the ones on
-which opportunism is observed from reports (``submodels.opportunism``).
+A message carries what its sender saw when it sent it: its ``news`` (its own
+last conduct, set by ``submodels.opportunism`` at the end of the step before)
+and its freshness ``1 / (1 + age)``, age the delay it travels. Delivered
+messages land in ring buffers ``inbox[slot, d]`` (how many),
+``inbox_news[slot, d]`` and ``inbox_fresh[slot, d]`` (their summed content)
+on the receiver's directed edge and arrive when their slot comes up, so late
+news is stale: a relayed report tells what the partner did ``delay`` steps
+before. Arrivals feed the communication antecedent,
+``COMM_d <- COMM_d + memory (arrived_d - COMM_d)`` on live edges, and expose
+the sender's conduct to the receiver: the ``exposure`` of actor j is the
+share of its live partners that heard about it this step (reputation), the
+edges with an arrival are the ones on which opportunism is observed from
+the news they brought (``submodels.opportunism``), and each receiver's
+``staleness``, ``S_i <- S_i + memory (mean (1 - freshness) of its arrivals - S_i)``
+(kept when nothing arrives), is the quality of its information that drives
+decision uncertainty (``submodels.trust``).
 
 The IT-actor costs every firm ``digitalization_cost * digitalization`` per
 step (:func:`pay_it_actor`).
@@ -70,19 +79,25 @@ def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rn
     # message on directed edge d travels from dst[d] to src[d] (the receiver observes)
     arrived = np.empty(e2, dtype=np.bool_)
     reports = np.empty(e2, dtype=np.int32)
+    news = np.empty(e2)
+    now, later = t % slots, (t + delay) % slots
     n_sent, n_lost, n_deliv, n_relayed, n_reports = message_pass(
-        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[t % slots, :e2], st.inbox[(t + delay) % slots, :e2], rate,
+        rng.random(e2), alive_d, st.ua[: st.n_edges], st.ub[: st.n_edges], st.inbox[now, :e2], st.inbox[later, :e2], rate,
         info.cdc_share if has_cdc else 0.0, info.relay_loss * (1.0 - info.digitalization), info.direct_loss,
         p.trust.memory, st.comm[:e2], arrived, degree, st.exposure[:n], reports,
+        st.news[:n], 1.0 / (1.0 + delay), st.inbox_news[now, :e2], st.inbox_news[later, :e2],
+        st.inbox_fresh[now, :e2], st.inbox_fresh[later, :e2], news, st.staleness[:n],
     )
     mean_delay = float(delay * n_relayed / n_deliv) if n_deliv else 0.0
-    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, reports=reports[:n_reports])
+    return InfoStats(sent=int(n_sent), lost=int(n_lost), delay=mean_delay, reports=reports[:n_reports], news=news)
 
 
 @numba.njit(**JIT)
 def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, relay_loss, direct_loss, memory,
-                 comm, arrived, degree, exposure, reports):
-    """Send, route, lose, delay and deliver; then COMM_d, ``exposure`` and the list of arrivals.
+                 comm, arrived, degree, exposure, reports, sender_news, relay_fresh, news_now, news_later,
+                 fresh_now, fresh_later, news, staleness):
+    """Send, route, lose, delay and deliver; then COMM_d, ``exposure``, the list of arrivals, what they
+    tell and the receivers' ``staleness``.
 
     Per live directed edge, with one uniform ``r[d]`` split into three trials:
     sent with ``rate``; via the CDC with ``cdc_share`` (else direct); lost with
@@ -90,7 +105,11 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
     to the inbox row ``inbox_now`` (direct) or ``inbox_later`` (relay; the same
     row when there is no delay). Arrivals empty ``inbox_now``. The live
     directed edges on which a message arrived go, in order, to the front of
-    ``reports`` (int32, at least ``len(alive_d)`` long).
+    ``reports`` (int32, at least ``len(alive_d)`` long). A message sent on d
+    carries its sender's ``sender_news`` and freshness 1 (direct) or
+    ``relay_fresh`` (relayed) into ``news_*``/``fresh_*`` beside its count;
+    an arrival's mean news goes to ``news[d]`` (the rest of ``news`` is not
+    read).
 
     Returns ``(sent, lost, delivered, relayed, number of reports)``.
     """
@@ -115,11 +134,22 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
         sent += send
         delivered += 1 if ok else 0  # an int select: adding bools to the counters compiles to slower code
         relayed += 1 if (ok and via) else 0
+        told = sender_news[ub[d >> 1]] if (d & 1) == 0 else sender_news[ua[d >> 1]]  # d's partner sends
+        late = 1.0 if (ok and via) else 0.0
+        early = 1.0 if (ok and not via) else 0.0
         inbox_later[d] += ok & via
+        news_later[d] += late * told
+        fresh_later[d] += late * relay_fresh
         inbox_now[d] += ok & (not via)
-        got = inbox_now[d] > 0
-        inbox_now[d] = 0
+        news_now[d] += early * told
+        fresh_now[d] += early
+        count = inbox_now[d]
+        got = count > 0
+        news[d] = news_now[d] / count if got else 0.0
         arrived[d] = got
+        fresh_now[d] = fresh_now[d] / count if got else 0.0  # scratch: the arrivals' mean freshness
+        inbox_now[d] = 0
+        news_now[d] = 0.0
         c = comm[d]
         comm[d] = c + memory * ((1.0 if got else 0.0) - c) if live else c
     # the per-node counts in a loop of their own: scattered stores in the loop above stall it.
@@ -127,16 +157,26 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
     # arrive on an edge that died meanwhile, hence the mask. The same loop compacts the arrivals
     # into ``reports`` without branches.
     heard = np.zeros(exposure.shape[0], dtype=np.int64)
+    received = np.zeros(exposure.shape[0], dtype=np.int64)
+    stale = np.zeros(exposure.shape[0])
     n_reports = 0
     for u in range(ua.shape[0]):
         got_b = arrived[2 * u] & alive_d[2 * u]
         got_a = arrived[2 * u + 1] & alive_d[2 * u + 1]
         heard[ub[u]] += got_b
         heard[ua[u]] += got_a
+        received[ua[u]] += got_b  # 2u is observed by ua[u]
+        received[ub[u]] += got_a
+        stale[ua[u]] += (1.0 - fresh_now[2 * u]) if got_b else 0.0
+        stale[ub[u]] += (1.0 - fresh_now[2 * u + 1]) if got_a else 0.0
+        fresh_now[2 * u] = 0.0
+        fresh_now[2 * u + 1] = 0.0
         reports[n_reports] = 2 * u
         n_reports += 1 if got_b else 0
         reports[n_reports] = 2 * u + 1
         n_reports += 1 if got_a else 0
     for j in range(exposure.shape[0]):
         exposure[j] = heard[j] / degree[j] if degree[j] > 0 else 0.0
+        if received[j] > 0:
+            staleness[j] += memory * (stale[j] / received[j] - staleness[j])
     return sent, sent - delivered, delivered, relayed, n_reports

@@ -3,13 +3,18 @@
 For a live directed edge d (observer s, partner j)::
 
     observation_d = [j breached its contract with s]      if the pair traded under contract this step
-                  = unfair_j                              if j is an association and a report arrived
-                  = [j did not cooperate]                 if j is a firm and a report arrived
+                  = news the message from j brought        if a report arrived
     opp_d <- opp_d + memory (observation_d - opp_d)      (:func:`observe_partner`)
-    unfair_a = #{members of a: not cooperating, not detected} / #{members of a}
 
 A report arrives where a message arrived this step (``submodels.information``
-lists those edges). Each edge is updated once, by its contract or by a report.
+lists those edges and what each brought). Each edge is updated once, by its
+contract or by a report. A message tells what its sender's news was when it
+was sent, so a relayed report is stale: at the end of the step each actor's
+news for its next messages is set from its conduct of this step::
+
+    news_j   = [j did not cooperate]                    for a firm
+             = unfair_j                                 for an association
+    unfair_a = #{members of a: not cooperating, not detected} / #{members of a}
 
 Where the update runs: the reports are applied here (:func:`observe`), just
 before the contracts' loop, skipping the pairs under contract at the start
@@ -30,12 +35,12 @@ __all__ = ["observe", "observe_partner", "partner_reports", "observe_reports"]
 
 
 def observe(model, ctx) -> None:
-    """What the reports of this step tell, on every edge with an arrival and no contract."""
+    """What the reports of this step tell, on every edge with an arrival and no contract; then each actor's
+    news for the messages of the next step."""
     st, m, n, e = model.state, ctx.masks, ctx.n, model.state.n_edges
-    reported = np.empty(n)
-    partner_reports(st.cooperating[:n], m.members, ctx.pool.detected, m.member_assoc, m.assoc_members, m.assoc_idx, reported)
-    observe_reports(ctx.info.reports, st.ua[:e], st.ub[:e], m.live_ff, st.contract_left[:e], reported,
+    observe_reports(ctx.info.reports, st.ua[:e], st.ub[:e], m.live_ff, st.contract_left[:e], ctx.info.news,
                     model.params.trust.memory, st.opp[: 2 * e])
+    partner_reports(st.cooperating[:n], m.members, ctx.pool.detected, m.member_assoc, m.assoc_members, m.assoc_idx, st.news[:n])
 
 
 @numba.njit(inline="always", **JIT)
@@ -46,8 +51,8 @@ def observe_partner(opp, d, observation, memory):
 
 @numba.njit(**JIT)
 def partner_reports(coop, members, detected, group_of, group_size, assoc_idx, reported):
-    """What a report about node j tells its partners, into ``reported``: 1 for a defecting firm, 0 for a
-    cooperating one; for an association, its unfairness (``group_of``, ``group_size`` as in the decision)."""
+    """What a report about node j tells its partners (its news), into ``reported``: 1 for a defecting firm, 0
+    for a cooperating one; for an association, its unfairness (``group_of``, ``group_size`` as in the decision)."""
     n = coop.shape[0]
     for j in range(n):
         reported[j] = 0.0 if coop[j] else 1.0
@@ -60,8 +65,9 @@ def partner_reports(coop, members, detected, group_of, group_size, assoc_idx, re
 
 
 @numba.njit(**JIT)
-def observe_reports(reports, ua, ub, live_ff, left, reported, memory, opp):
-    """On each live directed edge d in ``reports`` (the arrivals), observe ``reported[partner]``; except on
+def observe_reports(reports, ua, ub, live_ff, left, news, memory, opp):
+    """On each live directed edge d in ``reports`` (the arrivals), observe ``news[d]``, what its message
+    told; except on
     pairs under a live contract (``live_ff[u]``, ``left[u] > 0``, before this step's contracts), which
     observe the breach in the contracts' loop instead. Going through the list of arrivals (about a third of
     the live edges) instead of every edge keeps this pass short."""
@@ -69,5 +75,4 @@ def observe_reports(reports, ua, ub, live_ff, left, reported, memory, opp):
         d = reports[i]
         u = d >> 1
         if not (live_ff[u] and left[u] > 0):
-            j = ub[u] if (d & 1) == 0 else ua[u]  # 2u: ua observes ub
-            observe_partner(opp, d, reported[j], memory)
+            observe_partner(opp, d, news[d], memory)

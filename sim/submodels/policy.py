@@ -119,7 +119,10 @@ def _fit_inbox(st, slots: int, t: int) -> None:
     old_slots = st.inbox_slots
     if slots <= old_slots:
         return
-    inbox = np.zeros((slots, st.inbox.shape[1]), dtype=st.inbox.dtype)
-    for s in range(t, t + old_slots):
-        inbox[s % slots] = st.inbox[s % old_slots]
-    st.inbox, st.inbox_slots = inbox, slots
+    for name in ("inbox", "inbox_news", "inbox_fresh"):  # the messages and their content
+        old = getattr(st, name)
+        new = np.zeros((slots, old.shape[1]), dtype=old.dtype)
+        for s in range(t, t + old_slots):
+            new[s % slots] = old[s % old_slots]
+        setattr(st, name, new)
+    st.inbox_slots = slots

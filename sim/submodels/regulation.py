@@ -9,8 +9,12 @@ section 3.3 (2)): association rules, cluster culture, reputation (ODD 7.8).
 
       v_i <- v_i + rate (culture - v_i)
 
-* **Dues** (:func:`dues_rate`, the 4P "price" of participation): every member pays
-  ``dues (0.5 + internal_marketing.price) cap_i`` per step to its association.
+* **Dues** (:func:`dues_rate`, the 4P "price" of participation): a member owes
+  ``dues (0.5 + internal_marketing.price) cap_i`` per step to its association
+  and pays it when it complies, with probability ``acquiescence_i`` (the
+  Morgan-Hunt outcome: compliance with the association's rules). A member
+  that withholds its dues is caught by monitoring with ``monitoring_prob``
+  and then pays them and the fine ``sanction cap_i``.
 * **Sanctions**: an exposed free rider or caught contract breacher (an
   offender) pays ``sanction cap_i`` to its association (members) and loses
   ``reputation_penalty`` of reputation; members get a strike, strikes fade by
@@ -29,7 +33,7 @@ import numba
 import numpy as np
 
 from ..context import RegulationResult
-from ..numerics import JIT
+from ..numerics import JIT, split
 
 __all__ = ["measure_culture", "regulate", "dues_rate", "apply_regulation", "culture_pull", "STRIKE_MEMORY",
            "culture_and_associations", "pull_values", "regulation_pass"]
@@ -55,7 +59,8 @@ def regulate(model, ctx) -> None:
     """Dues, sanctions, expulsions and the culture pull (when regulation is on), then reputation recovery."""
     p, st, m, n = model.params, model.state, ctx.masks, ctx.n
     if p.mechanisms.regulation.enabled:
-        ctx.regulation = apply_regulation(st, m.members, m.n_assoc, ctx.pool.detected, ctx.contracts.caught, p, ctx.cash)
+        ctx.regulation = apply_regulation(st, m.members, m.n_assoc, ctx.pool.detected, ctx.contracts.caught, p, ctx.cash,
+                                          model.rng)
         culture_pull(st, m.members, ctx.culture, p)
         ctx.ledger["dues_and_fines"] = -(ctx.regulation.dues + ctx.regulation.fines)  # members to their association
     else:
@@ -70,8 +75,11 @@ def culture_pull(st, members: np.ndarray, culture: np.ndarray, p) -> None:
 
 
 def apply_regulation(st, members: np.ndarray, n_assoc: int, detected: np.ndarray, caught: np.ndarray, p,
-                     cash: np.ndarray) -> RegulationResult:
+                     cash: np.ndarray, rng: np.random.Generator) -> RegulationResult:
     """Dues, sanctions, reputation, strikes, expulsion and treasury spending (loop: :func:`regulation_pass`).
+
+    One uniform per actor (``rng.random(N)``) decides, split in turn, whether a member pays its dues and
+    whether monitoring catches one that withholds them.
 
     Args:
         members: ``(N,)`` bool, active firms in an association.
@@ -87,7 +95,7 @@ def apply_regulation(st, members: np.ndarray, n_assoc: int, detected: np.ndarray
     dues, fines, n_expelled = regulation_pass(
         members, detected, caught, st.assoc_of[:n], st.capacity[:n], float(dues_rate(p)),
         float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, float(reg.expulsion_strikes), income,
-        st.reputation[:n], st.strikes[:n], cash, expelled,
+        st.reputation[:n], st.strikes[:n], cash, expelled, rng.random(n), st.acquiescence[:n], float(reg.monitoring_prob),
     )
     st.treasury[:n_assoc] += income
     spend = float(st.treasury[:n_assoc].sum())
@@ -134,10 +142,12 @@ def pull_values(values, members, culture, rate):
 
 @numba.njit(**JIT)
 def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
-                    expulsion_strikes, income, reputation, strikes, cash, expelled):
+                    expulsion_strikes, income, reputation, strikes, cash, expelled, r, acquiescence, monitoring):
     """Dues, fines, reputation, strikes and the expulsion list, per actor.
 
-    Offenders are the exposed free riders (``detected``) and the caught
+    A member pays its dues when ``r[i] < acquiescence[i]``; one that withholds
+    them is caught when the split uniform is below ``monitoring`` and then pays
+    them and the fine. Offenders are the exposed free riders (``detected``) and the caught
     breachers (``caught``). Dues and fines go to the association (``income``,
     one row per association) and are taken from ``cash``; an offender loses
     ``reputation_penalty`` of reputation (floor 0); ``strikes_i <- strike_memory
@@ -154,8 +164,13 @@ def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sa
         d = 0.0
         f = 0.0
         if members[i]:
-            d = dues_rate * capacity[i]
-            if offender:
+            x = r[i]
+            pays = x < acquiescence[i]
+            if not pays:
+                x = split(x, acquiescence[i], pays)
+            if pays or x < monitoring:
+                d = dues_rate * capacity[i]
+            if offender or not pays and x < monitoring:
                 f = sanction * capacity[i]
             income[assoc_of[i]] += d + f
         dues_total += d

@@ -30,9 +30,16 @@ ODD 7.3: 7.3.1 (antecedents), 7.3.2 (trust), 7.3.3 (commitment), 7.3.4 (outcomes
   (the mediated model the survey favoured), K = :data:`OUTCOME_SLOPE`::
 
       acquiescence = sigma(K (C - 0.5)),       propensity_to_leave = sigma(-K (C - 0.35))
-      functional_conflict = sigma(K (T - 0.5)), decision_uncertainty = 1 - functional_conflict
+      functional_conflict = sigma(K (T - 0.5))
+      decision_uncertainty = sigma(-K (T - 0.5) - K_Q (Q - 0.5))
 
+  with ``Q = 1 - staleness`` the quality of the information the actor receives
+  (how fresh its news is, ``submodels.information``) and K_Q = :data:`INFORMATION_SLOPE`.
   The fifth outcome, cooperation (+C, +T), is the decision (``submodels.decision``).
+  The outcomes act: propensity to leave on exit (``demography``), functional
+  conflict on ending contracts after a breach and decision uncertainty on
+  caution (``contract``, ``decision``), acquiescence on paying dues
+  (``regulation``).
 
 Every sign above is one of the thirteen paths of the KMV model; tests/test_theory.py checks each.
 """
@@ -47,11 +54,13 @@ import numpy as np
 from ..numerics import CURVES_JIT, JIT, sigmoid
 
 __all__ = ["relationships", "update_trust", "update_relationships", "update_commitment", "update_outcomes",
-           "OUTCOME_SLOPE", "relationship_pass", "live_edge_trust", "actor_antecedents", "commitment_pass",
+           "OUTCOME_SLOPE", "INFORMATION_SLOPE", "relationship_pass", "live_edge_trust", "actor_antecedents", "commitment_pass",
            "outcome_pass"]
 
 #: Slope of the outcome curves around their midpoint (an assumption; see docs/ODD.md).
 OUTCOME_SLOPE = 6.0
+#: Slope of decision uncertainty in the quality of information (an assumption: half the weight of trust).
+INFORMATION_SLOPE = 3.0
 
 
 def relationships(model, ctx) -> None:
@@ -130,7 +139,7 @@ def update_commitment(st, contracts_of: np.ndarray, p) -> None:
 def update_outcomes(st) -> None:
     """Outcomes mediated by trust (T) and commitment (C) (:func:`outcome_pass`)."""
     n = st.n_nodes
-    outcome_pass(st.commitment[:n], st.mean_trust[:n], OUTCOME_SLOPE, st.acquiescence[:n],
+    outcome_pass(st.commitment[:n], st.mean_trust[:n], st.staleness[:n], OUTCOME_SLOPE, INFORMATION_SLOPE, st.acquiescence[:n],
                  st.propensity_to_leave[:n], st.functional_conflict[:n], st.decision_uncertainty[:n])
 
 
@@ -242,13 +251,14 @@ def commitment_pass(contracts, relationship_benefits, shared_values, mean_trust,
 
 
 @numba.njit(**CURVES_JIT)
-def outcome_pass(commitment, mean_trust, slope, acquiescence, propensity_to_leave, functional_conflict, decision_uncertainty):
-    """The four outcomes mediated by C and T (module docstring)."""
+def outcome_pass(commitment, mean_trust, staleness, slope, info_slope, acquiescence, propensity_to_leave,
+                 functional_conflict, decision_uncertainty):
+    """The four outcomes mediated by C and T, decision uncertainty also by the information's quality
+    ``1 - staleness`` (module docstring)."""
     for i in range(commitment.shape[0]):
         c = commitment[i]
         t = mean_trust[i]
         acquiescence[i] = sigmoid(slope * (c - 0.5))
         propensity_to_leave[i] = sigmoid(-slope * (c - 0.35))
-        fc = sigmoid(slope * (t - 0.5))
-        functional_conflict[i] = fc
-        decision_uncertainty[i] = 1.0 - fc  # sigma(-x) = 1 - sigma(x)
+        functional_conflict[i] = sigmoid(slope * (t - 0.5))
+        decision_uncertainty[i] = sigmoid(-slope * (t - 0.5) - info_slope * (0.5 - staleness[i]))

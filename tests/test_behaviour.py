@@ -1,0 +1,149 @@
+"""Behaviour behind the levers: the decision scaled to the stakes, the choice to end a contract after a breach,
+the Morgan-Hunt outcomes that act (conflict, uncertainty, acquiescence) and stale news.
+
+The first tests check one rule on hand-made inputs; the last ones are claims about the model over 12 paired
+seeds (replicate i of both arms shares its seed), judged by the 95 % t-interval of the paired differences.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import ClusterModel, Scenario
+from sim.state import ClusterState
+
+
+def star_state(n_partners: int, **node) -> ClusterState:
+    """Firm 0 linked to ``n_partners`` firms, all active, capacity 1."""
+    n = n_partners + 1
+    st = ClusterState(node_capacity=n, edge_capacity=n_partners, values_dim=3, inbox_slots=1)
+    st.add_nodes(n)
+    st.active[:n] = True
+    st.capacity[:n] = 1.0
+    st.add_edges(np.zeros(n_partners, np.int64), np.arange(1, n), 0.5)
+    for k, v in node.items():
+        getattr(st, k)[:n] = v
+    return st
+
+
+def propensity(contracts: int, **levers) -> float:
+    """Firm 0's propensity to cooperate with ``contracts`` live contracts, not a member."""
+    from sim.submodels.decision import decide
+
+    p = Scenario().with_overrides({f"mechanisms.contract.{k}": v for k, v in levers.items()})
+    st = star_state(1, commitment=0.5, mean_trust=0.6, disposition=0.5, functional_conflict=0.7, decision_uncertainty=0.2)
+    none = np.zeros(2, dtype=bool)
+    decide(st, np.array([True, True]), none, np.zeros(2, np.int64), np.ones(1, np.int64), np.array([contracts, 0]),
+           np.zeros(2), p, np.random.default_rng(0))
+    return float(st.propensity_to_cooperate[0])
+
+
+@pytest.mark.parametrize("contracts", [1, 5])
+def test_contract_levers_move_the_decision_however_many_contracts(contracts):
+    """No term saturates: penalty, gain and enforcement move cooperation with one contract or five alike."""
+    assert propensity(contracts, breach_penalty=2.0) - propensity(contracts, breach_penalty=0.0) > 0.1
+    assert propensity(contracts, breach_gain=0.5) - propensity(contracts, breach_gain=0.1) < -0.1
+    assert propensity(contracts, enforcement_prob=0.9) - propensity(contracts, enforcement_prob=0.1) > 0.1
+    # the number of contracts alone does not change the ratio of gain to stakes
+    assert propensity(5) == pytest.approx(propensity(1), abs=1e-12)
+
+
+def breach_ends(trust_in_breacher: float, conflict: float, n: int = 4000) -> float:
+    """Share of contracts the wronged partner ends after catching a breach (enforcement 1)."""
+    from sim.submodels.contract import contract_pass
+
+    st = star_state(n, cooperating=True, reputation=1.0, functional_conflict=conflict)
+    st.cooperating[0] = False  # firm 0 breaches every contract; each partner catches it
+    e = st.n_edges
+    st.contract_left[:e] = 6
+    st.trust[1 : 2 * e : 2] = trust_in_breacher  # 2u + 1: the partner ub observes firm 0
+    c = Scenario().mechanisms.contract
+    n_nodes = st.n_nodes
+    contract_pass(st.ua[:e], st.ub[:e], np.ones(e, bool), st.contract_left[:e], st.cooperating[:n_nodes],
+                  st.trust[: 2 * e], st.product_group[:n_nodes], st.kind[:n_nodes], st.reputation[:n_nodes], np.ones(e),
+                  np.random.default_rng(1).random(e), 0.1, c.breach_gain, c.breach_penalty, c.transaction_cost, 1.0,
+                  c.duration, c.renewal_slope, c.renewal_threshold, c.formation_rate, 0.0, 0.0,
+                  np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes, bool), 0.3, st.opp[: 2 * e],
+                  st.functional_conflict[:n_nodes], st.decision_uncertainty[:n_nodes], 0.5)
+    return float((st.contract_left[:e] == 0).mean())
+
+
+def test_a_wronged_partner_ends_a_contract_by_trust_and_conflict():
+    """Distrust ends the relationship; trust or functional conflict resolves the dispute instead."""
+    distrust, trusting, conflict = breach_ends(0.1, 0.0), breach_ends(0.9, 0.0), breach_ends(0.1, 1.0)
+    assert distrust > 0.9 and trusting < 0.1 and conflict == 0.0
+
+
+def test_members_pay_dues_as_they_acquiesce():
+    from sim.submodels.regulation import regulation_pass
+
+    n = 4000
+    paid = {}
+    for acq in (0.2, 0.8):
+        members = np.ones(n, bool)
+        cash = np.zeros(n)
+        dues, fines, _ = regulation_pass(members, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64), np.ones(n),
+                                         1.0, 0.5, 0.3, 0.9, 5.0, np.zeros(1), np.ones(n), np.zeros(n), cash,
+                                         np.empty(n, np.int64), np.random.default_rng(2).random(n), np.full(n, acq), 0.0)
+        paid[acq] = dues / n
+        assert fines == 0.0  # nobody is monitored
+    assert paid[0.2] == pytest.approx(0.2, abs=0.03) and paid[0.8] == pytest.approx(0.8, abs=0.03)
+
+
+def test_a_relayed_message_tells_what_its_sender_did_when_it_sent_it():
+    """Late news is stale: a report relayed with delay 3 tells the sender's conduct of the step it was sent."""
+    from sim.submodels import information
+
+    over = {"structure.n_firms": 40, "information.digitalization": 0.0, "information.relay_delay": 3, "information.cdc_share": 1.0,
+            "information.relay_loss": 0.0, "information.message_rate": 1.0, "internal_marketing.place": 0.5}
+    m = ClusterModel(Scenario().with_overrides(over), rng=1)
+    st = m.state
+    n = st.n_nodes
+    masks = st.masks()
+    told = []
+    for t in range(8):
+        st.news[:n] = float(t)  # every sender's news at step t is t
+        info = information.exchange_messages(st, masks.alive_d, masks.degree, 100 + t, m.params, m.rng, has_cdc=True)
+        told.append(np.unique(info.news[info.reports]))
+    assert all(len(x) == 0 for x in told[:3])
+    for t in range(3, 8):
+        assert told[t].tolist() == [t - 3.0]  # what was true three steps before
+    assert np.all(st.staleness[st.firms()] > 0.5)  # every firm hears only old news
+
+
+# ------------------------------------------------------------------------------------- claims about the model
+
+SEEDS = range(12)
+STEPS = 150
+BASE = Scenario().with_overrides({"structure.n_firms": 120})
+
+
+def paired(lever: dict, low: dict, outcome) -> np.ndarray:
+    """Second-half means, high arm minus low arm, per seed."""
+    def mean(over, seed):
+        model = ClusterModel(BASE.with_overrides(over), rng=seed)
+        model.run_for(STEPS)
+        k = model.kpis().iloc[STEPS // 2:]
+        return float((outcome(k) if callable(outcome) else k[outcome]).mean())
+    return np.array([mean(lever, s) - mean(low, s) for s in SEEDS])
+
+
+def interval(d: np.ndarray) -> tuple[float, float]:
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("outcome", ["contracts_active", "cooperation_rate"])
+def test_stronger_enforcement_raises_contracts_and_cooperation(outcome):
+    """A caught breach no longer ends every contract: enforcement deters breaches and contracts last."""
+    lo, hi = interval(paired({"mechanisms.contract.enforcement_prob": 0.9}, {"mechanisms.contract.enforcement_prob": 0.1}, outcome))
+    assert lo > 0, (outcome, lo, hi)
+
+
+@pytest.mark.slow
+def test_stale_news_raises_decision_uncertainty():
+    """Relay delay makes what firms hear old, and decision uncertainty rises with it (trust held alike)."""
+    base = {"information.digitalization": 0.0, "information.cdc_share": 0.8}
+    lo, hi = interval(paired({**base, "information.relay_delay": 8}, {**base, "information.relay_delay": 0}, "decision_uncertainty"))
+    assert lo > 0, (lo, hi)
