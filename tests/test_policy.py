@@ -72,14 +72,18 @@ def test_widening_the_inbox_keeps_each_waiting_message_on_its_arrival_step():
     class St:
         inbox_slots = 3
         inbox = np.array([[1, 0], [0, 2], [3, 0]], dtype=np.int8)  # row s % 3 arrives at step s
+        inbox_news = inbox * 0.5  # what the waiting messages tell rides along with them
+        inbox_fresh = inbox * 0.25
 
     st, t = St(), 7  # rows: step 7 -> 1, step 8 -> 2, step 9 -> 0
-    waiting = {s: st.inbox[s % 3].copy() for s in range(t, t + 3)}
+    names = ("inbox", "inbox_news", "inbox_fresh")
+    waiting = {s: [getattr(st, k)[s % 3].copy() for k in names] for s in range(t, t + 3)}
     _fit_inbox(st, 5, t)
     assert st.inbox_slots == 5
-    for s, row in waiting.items():
-        assert (st.inbox[s % 5] == row).all()
-    assert st.inbox.sum() == sum(r.sum() for r in waiting.values())
+    for s, rows in waiting.items():
+        for k, row in zip(names, rows):
+            assert (getattr(st, k)[s % 5] == row).all()
+    assert st.inbox.sum() == sum(r[0].sum() for r in waiting.values())
 
 
 def _error(tmp_path, text: str) -> str:
