@@ -108,7 +108,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
                     replicates=args.replicates, seed=args.seed, steps=args.steps,
                     overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet,
-                    limits=_limits(args))
+                    limits=_limits(args), timeseries=args.timeseries)
     print(outcome.message)
     return 0
 
@@ -328,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
     p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed override of the base scenario (repeatable)")
+    p.add_argument("--timeseries", action="store_true",
+                   help="also keep the report's KPIs at every step of every run (OUT/timeseries.parquet) for the "
+                        "report's outcomes over time")
     _add_executor(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_sweep)

@@ -10,7 +10,9 @@ stays on the first screen.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ import pandas as pd
 
 from . import figures
 
-__all__ = ["Document", "num", "cell", "CSS"]
+__all__ = ["Document", "num", "cell", "file_stem", "CSS"]
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;
@@ -39,6 +41,19 @@ img{max-width:100%;border:1px solid #eee}.caption{font-size:0.85em;color:#555;ma
 nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.4em 1em;margin:1em 0}nav.toc ol{columns:3;margin:0.3em 0}
 li{margin:0.2em 0}.better{color:#1e7b3a}.worse{color:#b03a2e}.unsure{color:#666}
 """
+
+def file_stem(name: str) -> str:
+    """``name`` as a file name safe on every system and in a Markdown link.
+
+    Letters, digits, ``.``, ``_`` and ``-`` stay; any other run of characters (an inline variant's
+    ``@`` and ``=``, spaces, slashes) becomes ``_``, and a short hash of the original keeps two
+    names apart that would otherwise map to one file.
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "figure"
+    if stem == name:
+        return name
+    return f"{stem[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
 
 def _slug(text: str) -> str:
     """A GitHub-style heading anchor: lower case, punctuation dropped, spaces as hyphens."""
@@ -118,11 +133,13 @@ class Document:
         self.md.append("\n".join(lines) + "\n")
 
     def figure(self, fig, name: str, caption: str) -> None:
+        """Save ``fig`` as ``figures/<name>.png`` and ``.svg`` (``name`` made safe by :func:`file_stem`), embed it."""
+        name = file_stem(name)
         _, png = figures.save(fig, self.figdir, name)
         data = base64.b64encode(png).decode("ascii")
         self.html.append(f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
                          f'<div class="caption">{html.escape(caption)} (also figures/{name}.svg)</div>')
-        self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
+        self.md.append(f"![{_md_text(caption)}](figures/{name}.png)\n\n*{_md_text(caption)}*\n")
 
     def _toc(self, markdown: bool) -> str:
         titles = self.sections[self._toc_at or 0:]
@@ -140,6 +157,11 @@ class Document:
 
     def render_md(self) -> str:
         return f"# {self.title}\n\n" + "\n".join(self._toc(True) if b == "\x00toc" else b for b in self.md)
+
+
+def _md_text(text: str) -> str:
+    """Text safe inside a Markdown link's brackets and emphasis: brackets and asterisks escaped."""
+    return re.sub(r"([\[\]*])", r"\\\1", text)
 
 
 def num(x: float) -> str:

@@ -1,7 +1,8 @@
 """Read result folders written by ``run.py run``, ``sweep`` and ``compare``.
 
 The analysis reads result files only: ``results.parquet`` (one row per run),
-``timeseries.parquet`` (``compare`` and ``run``), ``manifest.json``, the network
+``timeseries.parquet`` (``compare``, ``run``, and ``sweep --timeseries``,
+read by :meth:`Results.sweep_series`), ``manifest.json``, the network
 and firm table of one run per scenario (``snapshots/<scenario>/``) and a
 sweep's sample matrix (``design_unit.parquet``). Every
 check that fails raises :class:`sim.errors.ScenarioError` with a message that
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +48,7 @@ class Results:
         manifest: the parsed ``manifest.json``.
         runs: one row per run (``scenario``, ``replicate``, ``seed``, ``<kpi>_final``, ``<kpi>_mean``; for
             sweeps the parameters under their dotted names and ``run_id``).
-        timeseries: one row per run and step, or ``None`` (sweeps keep none).
+        timeseries: one row per run and step, or ``None`` (a sweep's, if kept, is read by :meth:`sweep_series`).
         scenarios: scenario names in manifest order (compare, run); empty for a sweep.
         params: swept parameter names in design order (sweep); empty otherwise.
     """
@@ -132,6 +134,34 @@ class Results:
             raise ScenarioError(f"{path}: {len(frame)} rows but the design has {points} points; the folder is "
                                 "mixed or damaged: rerun the sweep into a new folder")
         return frame[self.params].to_numpy(float)
+
+    def has_sweep_series(self) -> bool:
+        """Whether this sweep kept its KPIs over time (``sweep --timeseries``)."""
+        return self.kind == "sweep" and (self.folder / "timeseries.parquet").is_file()
+
+    def sweep_series(self, kpis: Sequence[str]) -> pd.DataFrame | None:
+        """A sweep's KPIs over time, ``run_id, step`` and those of ``kpis`` it kept; None if it kept none.
+
+        Reads only the columns asked for, so a report can go through a large sweep one KPI at a time.
+
+        Raises:
+            ScenarioError: the file is damaged or holds runs that results.parquet does not have.
+        """
+        if not self.has_sweep_series():
+            return None
+        import pyarrow.parquet as pq
+
+        path = self.folder / "timeseries.parquet"
+        try:
+            have = pq.read_schema(path).names
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise ScenarioError(f"{path}: cannot be read as Parquet ({exc}); rerun the sweep into a new folder") from None
+        _require(pd.DataFrame(columns=have), ["run_id", "step"], path)
+        frame = pd.read_parquet(path, columns=["run_id", "step", *[k for k in kpis if k in have]])
+        if not np.isin(frame["run_id"].unique(), self.runs["run_id"].to_numpy()).all():
+            raise ScenarioError(f"{path}: mixed inputs: runs that results.parquet does not have; do not copy "
+                                "results between folders")
+        return frame
 
     def steps(self) -> int | None:
         """Steps per run if the manifest fixed them, else ``None`` (each scenario's ``run.steps``)."""

@@ -10,10 +10,9 @@ table, one plain-language verdict per scenario and KPI, the KPI table with
 t-intervals, paired differences with Holm-corrected p-values and the replicates
 that would be needed, KPIs over time, distributions, the marketing scorecard,
 and the network and Morgan–Hunt figure of the one run of the reference that the
-runner stored. For a ``sweep --design sobol`` folder it gives the Sobol' and
-(radial) Morris sensitivity analysis and the lever ranking; for ``--design
-morris``, the Morris screening of the trajectory design and the Morris plane;
-for other designs, Spearman correlations.
+runner stored. A sweep folder gets the report of its design
+(:mod:`analysis.sweep_report`; for a grid, the dose–response report of
+:mod:`analysis.grid_report`).
 
 The HTML file is self-contained: CSS inline, figures embedded as base64 PNG,
 no external address.
@@ -34,8 +33,8 @@ from . import export, figures, programme
 from .document import Document, num
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
-from .sensitivity import leaders, sweep_morris, sweep_sensitivity
 from .stats import kpi_table, paired_differences
+from .sweep_report import SWEEP_SECTIONS, sweep_report
 from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
 
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
@@ -57,8 +56,6 @@ COMPARE_SECTIONS: tuple[str, ...] = (
     "Morgan–Hunt panel",
     "Methods",
 )
-SWEEP_SECTIONS: tuple[str, ...] = ("Summary", "Sensitivity analysis", "Lever ranking", "Methods")
-
 # --------------------------------------------------------------------------- compare report
 
 
@@ -381,131 +378,6 @@ def _methods(doc: Document, n_rep: int | None) -> None:
     ])
 
 
-# --------------------------------------------------------------------------- sweep report
-
-
-def _sweep_report(res: Results, out: Path) -> tuple[Document, pd.DataFrame]:
-    design = res.manifest["design"]
-    doc = Document(f"clustercoop sensitivity report: {len(res.params)} lever(s), {design.get('kind')} design",
-                   out / "figures", fold=True)
-    kpis = available_kpis(res.runs)
-    doc.h2("Summary", fold=False)
-    doc.p(f"Results folder: {res.folder.name}. Levers: "
-          + "; ".join(f"{p['name']} ({p.get('spec', '')})" for p in design["params"])
-          + f". Design: {design.get('kind')}, {design.get('points')} points × {design.get('replicates', 1)} "
-          f"replicate(s), master seed {res.manifest.get('master_seed', 'n/a')}.")
-    doc.toc()
-    doc.h2("Sensitivity analysis", opened=True)
-    if design.get("kind") == "morris":
-        return _morris_section(doc, res, kpis)
-    if design.get("kind") != "sobol":
-        doc.p("Sobol' indices need a sweep with --design sobol. Shown instead: Spearman rank correlation of each "
-              "lever with each KPI over the design points (a screening, not a variance decomposition).")
-        rows = []
-        for k in kpis:
-            for p in res.params:
-                x = pd.to_numeric(res.runs[p], errors="coerce")
-                rho = x.corr(res.runs[f"{k}_mean"], method="spearman")
-                rows.append({"kpi": k, "param": p, "spearman_rho": rho})
-        table = pd.DataFrame(rows)
-        doc.table(table)
-        doc.h2("Lever ranking", opened=True)
-        rank = table.assign(abs_rho=table["spearman_rho"].abs()).groupby("param")["abs_rho"].mean()
-        doc.table(rank.sort_values(ascending=False).rename("mean |rho| over KPIs").reset_index())
-        _methods_sweep(doc)
-        return doc, table
-    table = sweep_sensitivity(res, kpis)
-    base_n = int(design.get("points", 0)) // (2 * len(res.params) + 2)
-    if base_n < 64:
-        doc.p(f"Caution: base sample N={base_n}; Sobol' intervals are wide and indices can leave [0, 1]. "
-              "Use --samples 256 or more for stable indices.")
-    if int(design.get("replicates", 1)) < 2:
-        doc.p("One replicate per design point: replicate noise is counted as lever effect (mostly in the "
-              "total indices); use --replicates 2 or more to measure it (noise_share).")
-    doc.p("Sobol' first-order (S1) and total (ST) indices with 95% bootstrap half-widths (SALib), and Morris "
-          "elementary effects from the radial structure of the same Saltelli design (mu*, mean absolute effect "
-          "per full range of the lever). noise_share: share of the output variance between replicates of one "
-          "design point (n/a with one replicate).")
-    shown = [k for k in HEADLINE if k in set(table["kpi"])]
-    doc.figure(figures.sensitivity_bars(table, shown), "sensitivity",
-               "Sobol' S1/ST and Morris mu* per lever for the headline KPIs")
-    doc.table(table)
-    doc.h2("Lever ranking", opened=True)
-    doc.p("Most influential lever per KPI (largest total index ST), and the levers that cannot be told apart from "
-          "it (their 95% intervals overlap):")
-    _leaders(doc, leaders(table, "ST", "ST_conf").merge(
-        table[table["rank"] == 1][["kpi", "label"]], on="kpi"), "ST")
-    overall = table.groupby("param")["ST"].mean().sort_values(ascending=False)
-    doc.table(overall.rename("mean ST over KPIs").reset_index())
-    _methods_sweep(doc)
-    return doc, table
-
-
-def _leaders(doc: Document, top: pd.DataFrame, what: str) -> None:
-    """The top lever per KPI with the levers tied with it, and a sentence on how often the order is unclear."""
-    shown = top.rename(columns={"top": "top lever", "value": what, "conf": "± (95%)",
-                                "tied": "cannot be told apart from"})
-    shown["cannot be told apart from"] = shown["cannot be told apart from"].replace("", "— (clearly first)")
-    doc.table(shown)
-    unclear = top[top["tied"] != ""]
-    if len(unclear) == 0:
-        doc.p("On every KPI the top lever's interval lies clear of the others: the first place is settled.")
-    else:
-        doc.p(f"On {len(unclear)} of {len(top)} KPIs the top lever cannot be told apart from at least one other "
-              f"({', '.join(unclear['kpi'])}): read their order as a tie, or run more samples to separate them.")
-
-
-def _morris_section(doc: Document, res: Results, kpis: list[str]) -> tuple[Document, pd.DataFrame]:
-    design = res.manifest["design"]
-    if res.design_unit() is None:
-        doc.p("This sweep folder has no design_unit.parquet, the sample matrix the Morris screening is computed "
-              "from; it was written by an older version: rerun the sweep to get the screening.")
-        doc.h2("Lever ranking", opened=True)
-        doc.p("Not available without the sample matrix (see above).")
-        _methods_sweep(doc)
-        return doc, pd.DataFrame(columns=["kpi", "rank", "param", "mu", "mu_star", "sigma", "mu_star_conf"])
-    table = sweep_morris(res, kpis)
-    doc.p(f"Morris elementary effects (SALib) from {design.get('trajectories')} trajectories on a "
-          f"{design.get('levels')}-level grid. mu*: mean absolute change of the KPI per full range of the lever "
-          "(overall influence), with a 95% bootstrap half-width; sigma: spread of the effects (interactions or "
-          "non-linearity); mu: signed mean (effects of both signs cancel in it). noise_share: share of the output "
-          "variance between replicates of one design point (n/a with one replicate).")
-    if int(design.get("trajectories", 0)) < 10:
-        doc.p(f"Caution: {design.get('trajectories')} trajectories; 10 to 50 are usual for a stable ranking "
-              "(--samples).")
-    if int(design.get("replicates", 1)) < 2:
-        doc.p("One replicate per design point: replicate noise shows up as lever effect (mu*, sigma); "
-              "use --replicates 2 or more to measure it (noise_share).")
-    shown = [k for k in HEADLINE if k in set(table["kpi"])]
-    doc.figure(figures.morris_plot(table, shown), "morris", "Morris mu* per lever and the Morris plane for the headline KPIs")
-    doc.table(table)
-    doc.h2("Lever ranking", opened=True)
-    doc.p("Most influential lever per KPI (largest mu*), and the levers that cannot be told apart from it (their "
-          "95% intervals overlap):")
-    _leaders(doc, leaders(table, "mu_star", "mu_star_conf"), "mu*")
-    doc.table(table.groupby("param")["rank"].mean().sort_values().rename("mean rank over KPIs").reset_index())
-    doc.h2("Methods")
-    doc.bullets([
-        ("", "Design: SALib morris.sample (trajectories of k + 1 points, one lever moved per step by 2/3 of its "
-             "range on a 4-level grid), seeded by the sweep's master seed; the runner stores the sample matrix "
-             "(design_unit.parquet) and the analysis checks it against the design points of the runs."),
-        ("", "Analysis: SALib morris.analyze on the design-point means over replicates; mu* intervals are 95% "
-             "bootstrap half-widths. A list-valued lever moves between values on the same grid (index scale)."),
-    ])
-    return doc, table
-
-
-def _methods_sweep(doc: Document) -> None:
-    doc.h2("Methods")
-    doc.bullets([
-        ("", "Sobol' indices: SALib sobol.analyze on the Saltelli design written by sweep --design sobol; "
-             "replicates of a design point are averaged first; intervals are 95% bootstrap half-widths."),
-        ("", "Morris screening: elementary effects A→AB_i and B→BA_i of the same design (radial one-at-a-time "
-             "design), normalised by the lever's range; mu* with a 95% bootstrap half-width."),
-        ("", "Lever label: influential when ST − CI > 0.05, negligible when ST + CI < 0.05, else uncertain."),
-    ])
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -529,7 +401,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path, reference: str | 
     if res.kind == "sweep":
         if reference is not None:
             raise ScenarioError("--reference: only for compare folders (a sweep has no scenarios to compare)")
-        doc, summary = _sweep_report(res, out)
+        doc, summary = sweep_report(res, out)
     else:
         doc, summary = _compare_report(res, out, reference)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Evaluators' unit of work: a chunk of seeded runs, run in one worker, returned as encoded files.
 
 A worker never returns a model: it returns the Parquet bytes of its rows, of the KPI series (for
-comparisons) and of the end-of-run network and firm table of the runs asked to keep them, so the
+comparisons, and sweeps run with ``--timeseries``) and of the end-of-run network and firm table of the runs asked to keep them, so the
 runner's one process only writes bytes.
 """
 
@@ -125,13 +125,18 @@ def snapshot_origin(item: RunItem, table: str) -> dict[str, Any]:
 
 @dataclass
 class Chunk:
-    """A batch of runs sent to a worker as one task."""
+    """A batch of runs sent to a worker as one task.
+
+    ``keep_timeseries``: ``False`` keeps no series; ``True`` every column, keyed by the run's
+    scenario, replicate and seed (``compare``); a tuple of KPI names those columns only, keyed by
+    ``run_id`` (``sweep --timeseries``: a sweep's many runs keep what the report draws).
+    """
 
     index: int
     bases: list[Scenario]
     items: list[RunItem]
     steps: int | None
-    keep_timeseries: bool = False
+    keep_timeseries: bool | tuple[str, ...] = False
 
 
 @dataclass
@@ -140,13 +145,26 @@ class ChunkResult:
 
     index: int
     rows: bytes  # one row per run
-    timeseries: bytes | None = None  # the KPI series of every run (compare only)
+    timeseries: bytes | None = None  # the KPI series of every run, if kept
     n_runs: int = 0
     seconds: float = 0.0  # wall time in the worker (sizes Dask's tasks; never written)
     snapshots: dict[str, dict[str, bytes]] = field(default_factory=dict)  # scenario -> table -> bytes
 
 
 _first_chunk_of_process = True  # cleared by run_chunk
+
+
+def _series(item: RunItem, frame: pd.DataFrame, keep: bool | tuple[str, ...]) -> pd.DataFrame:
+    """The rows of one run's time series to store: see :attr:`Chunk.keep_timeseries`."""
+    if keep is True:
+        ts = frame.copy()
+        keys = [k for k in item.meta if k != "scenario_file"]
+        for i, k in enumerate(keys):
+            ts.insert(i, k, item.meta[k])
+        return ts
+    ts = frame[["step", *(c for c in keep if c in frame.columns)]].copy()
+    ts.insert(0, "run_id", item.run_id)  # design values and seed are in the run's row
+    return ts
 
 
 def run_chunk(chunk: Chunk) -> ChunkResult:
@@ -173,11 +191,7 @@ def run_chunk(chunk: Chunk) -> ChunkResult:
         del model
         rows.append({"run_id": item.run_id, **item.meta, **summarize_run(frame)})
         if chunk.keep_timeseries:
-            ts = frame.copy()
-            keys = [k for k in item.meta if k != "scenario_file"]
-            for i, k in enumerate(keys):
-                ts.insert(i, k, item.meta[k])
-            series.append(ts)
+            series.append(_series(item, frame, chunk.keep_timeseries))
     ts_bytes = parquet_bytes(pd.concat(series, ignore_index=True)) if series else None
     result = ChunkResult(chunk.index, parquet_bytes(pd.DataFrame(rows)), ts_bytes, len(chunk.items),
                          time.perf_counter() - t0, snapshots)

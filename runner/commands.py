@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim import kpis as kpi_registry
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, load_scenario, load_variant, scenario_record, split_variant, validate_paths
 
@@ -43,6 +44,7 @@ __all__ = [
     "MAIN_SCENARIOS",
     "MAIN_REPLICATES",
     "MAIN_SEED",
+    "SWEEP_SERIES",
     "Outcome",
     "execute",
     "run_single",
@@ -83,6 +85,9 @@ MAIN_SCENARIOS: tuple[str, ...] = (
 #: Replicates and master seed of ``compare-main`` (chosen so that it finishes in minutes on two cores).
 MAIN_REPLICATES = 20
 MAIN_SEED = 20240601
+
+#: The KPIs ``sweep --timeseries`` keeps per step: the report's KPIs and what the arrangements cost.
+SWEEP_SERIES: tuple[str, ...] = tuple(dict.fromkeys((*kpi_registry.report_kpis(), *kpi_registry.cost_kpis())))
 
 
 def _progress(total: int, initial: int, desc: str, quiet: bool):
@@ -279,10 +284,12 @@ def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = No
 def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, design: str = "grid",
           samples: int | None = None, replicates: int = 1, seed: int | None = None, steps: int | None = None,
           overrides: Mapping[str, Any] | None = None, executor: Executor | None = None,
-          quiet: bool = False, limits: Limits | None = None) -> Outcome:
+          quiet: bool = False, limits: Limits | None = None, timeseries: bool = False) -> Outcome:
     """Sweep parameters of one scenario over a design, with replicates.
 
     A sampled design (lhs, sobol, morris) also stores the sampler's matrix as ``design_unit.parquet``.
+    ``timeseries`` also keeps :data:`SWEEP_SERIES` per step of every run in ``timeseries.parquet``
+    (``run_id``, ``step``, the KPIs), written chunk by chunk like the rows.
 
     Raises:
         ScenarioError: bad scenario, parameter, design or output folder (before anything is written).
@@ -324,6 +331,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         "replicates": replicates,
         "master_seed": master,
         "steps": steps,
+        **({"timeseries": list(SWEEP_SERIES)} if timeseries else {}),  # absent when off: older sweeps resume
     }
     record = {
         "scenario_file": scenario_record(Path(scenario_path)),
@@ -340,7 +348,10 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
     if unit is not None:
         files["design_unit.parquet"] = parquet_bytes(pd.DataFrame(unit, columns=names))
         record["design_unit"] = "design_unit.parquet"
-    job = Job("sweep", identity, record, len(records) * replicates, make_item, [base], steps, files=files)
+    if timeseries:
+        record["timeseries"] = {"file": "timeseries.parquet", "columns": ["run_id", "step", *SWEEP_SERIES]}
+    job = Job("sweep", identity, record, len(records) * replicates, make_item, [base], steps,
+              keep_timeseries=SWEEP_SERIES if timeseries else False, files=files)
     return execute(job, Path(out), executor, quiet)
 
 

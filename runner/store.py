@@ -3,7 +3,7 @@
 Layout of an output folder:
     ``manifest.json`` (identity of the job, versions, times, counts, the files below),
     ``parts/part-00012.parquet`` (rows of chunk 12; ``parts/ts-00012.parquet`` its time series
-    for ``compare``; ``parts/done-00012.json`` its seal: the sha256 of each of its files),
+    for ``compare`` and ``sweep --timeseries``; ``parts/done-00012.json`` its seal: the sha256 of each of its files),
     ``snapshots/<scenario>/{nodes,edges,firms}.parquet`` (the end state of replicate 0 of each
     compared scenario), ``design_unit.parquet`` (a sampled sweep's design in
     the sampler's space), and at the end ``results.parquet`` (and ``timeseries.parquet``),
@@ -160,7 +160,7 @@ class Job:
         make_item: ``run_id -> RunItem``.
         bases: the base scenarios the items refer to.
         steps: steps per run (``None``: each scenario's ``run.steps``).
-        keep_timeseries: also store each run's time series.
+        keep_timeseries: also store each run's time series (see :class:`runner.chunks.Chunk`).
         files: files written once when the folder is created (name -> bytes), e.g. the design.
         chunk_size: runs per chunk (kept from the first session on resume).
     """
@@ -172,7 +172,7 @@ class Job:
     make_item: Callable[[int], RunItem]
     bases: list[Scenario]
     steps: int | None
-    keep_timeseries: bool = False
+    keep_timeseries: bool | tuple[str, ...] = False
     files: dict[str, bytes] = field(default_factory=dict)
     chunk_size: int = 0
     fingerprint: str = field(init=False, default="")
@@ -406,16 +406,18 @@ class ResultStore:
             return f"{part.name} holds other runs than chunk {index} of this job (run ids, design values or seeds)"
         if self.job.keep_timeseries:
             ts = self._part("ts", index)
+            by_run = isinstance(self.job.keep_timeseries, tuple)  # a sweep's series are keyed by run id
+            key = ["run_id"] if by_run else ["scenario", "replicate", "seed"]
             try:
-                frame = _read_checked(ts).select(
-                    ["scenario", "replicate", "seed", "step"]).to_pandas()
+                frame = _read_checked(ts).select([*key, "step"]).to_pandas()
             except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
                 return f"{ts.name} is missing or unreadable ({exc})"
-            steps = {key: g.to_numpy()
-                     for key, g in frame.groupby(["scenario", "replicate", "seed"], sort=False)["step"]}
+            steps = {k if isinstance(k, tuple) else (k,): g.to_numpy()
+                     for k, g in frame.groupby(key, sort=False)["step"]}
             for it in chunk.items:
                 n = chunk.steps if chunk.steps is not None else chunk.bases[it.base].run.steps
-                got = steps.pop((it.meta["scenario"], it.meta["replicate"], it.meta["seed"]), None)
+                want = (it.run_id,) if by_run else (it.meta["scenario"], it.meta["replicate"], it.meta["seed"])
+                got = steps.pop(want, None)
                 if got is None or not np.array_equal(got, np.arange(1, n + 1)):
                     return f"{ts.name} lacks steps of run {it.run_id} or holds other runs"
             if steps:
