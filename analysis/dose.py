@@ -224,10 +224,11 @@ def best_levels(tables: dict[str, pd.DataFrame], diffs: dict[str, pd.DataFrame],
     """For each KPI and lever: the level with the best mean, and how it stands against the reference level.
 
     Returns:
-        One row per (KPI, lever): ``kpi, lever, best, best_mean, ref_mean, diff, diff_pct, verdict`` with
-        ``verdict`` ``reference`` (the reference level is best), ``better`` (significantly better than
-        it, Holm) or ``same`` (cannot be told apart); ``diff`` and ``diff_pct`` against the reference
-        level, for ``reference`` those of the runner-up.
+        One row per (KPI, lever): ``kpi, lever, best, best_mean, ref_mean, other, diff, diff_pct,
+        significant, verdict``. ``verdict`` is ``reference`` (the reference level is best), ``better``
+        (significantly better than it, Holm) or ``same`` (cannot be told apart). ``other`` is the level
+        compared with the reference: the best one, or for ``reference`` the runner-up (None with one
+        level); ``diff``, ``diff_pct`` and ``significant`` are its difference from the reference level.
     """
     rows = []
     for k in kpis:

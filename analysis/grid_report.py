@@ -57,7 +57,9 @@ def _answer(doc: Document, best: pd.DataFrame, anova: pd.DataFrame, levers: Sequ
                 row.append(("", ""))
                 continue
             r = by.loc[(k, lv.name)]
-            if r["verdict"] == "reference":
+            if pd.isna(r["other"]) and r["verdict"] == "reference":
+                row.append((f"{dose.level_text(r['best'])} (its one level)", ""))
+            elif r["verdict"] == "reference":
                 sure = "clearly" if r["significant"] else "not clearly"
                 text = f"{dose.level_text(r['best'])} (reference; {sure} ahead of {dose.level_text(r['other'])})"
                 row.append((text, "reference" if not r["significant"] else "better"))
