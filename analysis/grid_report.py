@@ -70,7 +70,8 @@ def _answer(doc: Document, best: pd.DataFrame, anova: pd.DataFrame, levers: Sequ
         terms = anova[anova["kpi"] == k] if len(anova) else anova
         if len(terms):
             top = terms.loc[terms["partial_eta2"].idxmax()]
-            row.append((f"{top['term']} (η²p {top['partial_eta2']:.2f})", "left"))
+            weak = "" if top["p_value"] < 0.05 else ", not significant"
+            row.append((f"{top['term']} (η²p {top['partial_eta2']:.2f}{weak})", "left"))
         else:
             row.append(("n/a", ""))
         rows.append(row)
@@ -82,7 +83,8 @@ def _answer(doc: Document, best: pd.DataFrame, anova: pd.DataFrame, levers: Sequ
           f"(paired by seed over {n_seeds} seeds, Holm-corrected); grey: cannot be told apart. Where the reference "
           "level is itself best, the cell says whether the next best level is clearly behind it (green) or not. "
           "'Moves it most': the lever or interaction with the largest partial eta squared in a repeated-measures "
-          "ANOVA (share of the variance, net of the seeds, that it explains; see Lever ranking).")
+          "ANOVA (share of the variance, net of the seeds, that it explains; 'not significant': its F test has p ≥ 0.05; "
+          "see Lever ranking).")
 
 
 def _level_means(doc: Document, tables: dict[str, pd.DataFrame], levers: Sequence[dose.Lever],
