@@ -51,6 +51,7 @@ def _short(msg: str) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.data import describe
     from sim.scenario import validate_paths
 
     checked = validate_paths(args.paths)
@@ -59,6 +60,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for f, scenario, msg in checked:
             if not msg:
                 print(f"ok       {f}")
+                for line in describe(scenario):  # a data cluster: what was read, and what the model reads differently
+                    print(f"  {line}")
     for f, msg in bad:
         _err(f"invalid  {f}\n  " + msg.replace("\n", "\n  "))
     print(f"{len(checked) - len(bad)} valid, {len(bad)} invalid")

@@ -466,8 +466,9 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
     """Draw the cluster network of a snapshot (``model.graph_snapshot()`` or a stored one).
 
     Args:
-        snapshot: node arrays (``node_id, node_kind, cooperating, revenue, commitment, active``) and edge
-            arrays (``edge_src, edge_dst, edge_trust``).
+        snapshot: node arrays (``node_id, node_kind, cooperating, revenue, commitment, active``; ``node_name``
+            for a data cluster, whose associations, leading firms and selected firm are then labelled by name) and
+            edge arrays (``edge_src, edge_dst, edge_trust``).
         layout: positions kept between drawings (a new one if ``None``).
         color_by: ``"kind"`` (actor type) or ``"cooperation"`` (this step's choice of firms).
         size_by: ``"revenue"`` or ``"commitment"`` for firms; associations and CDCs have a fixed size.
@@ -479,6 +480,7 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
     mask, caption = select_nodes(snapshot, max_firms)
     ids = np.asarray(snapshot["node_id"])[mask]
     kind = np.asarray(snapshot["node_kind"]).astype(str)[mask]
+    names = np.asarray(snapshot["node_name"]).astype(str)[mask] if "node_name" in snapshot else None
     coop = np.asarray(snapshot["cooperating"], dtype=bool)[mask]
     size_val = np.asarray(snapshot[size_by], dtype=float)[mask]
     shown = set(ids.tolist())
@@ -510,9 +512,14 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
         ax.scatter(pos[sel, 0], pos[sel, 1], s=sizes[sel], c=col, marker=KIND_MARKERS[k],
                    edgecolors="white" if k == "enterprise" else "black", linewidths=0.5 if k == "enterprise" else 1.0,
                    zorder=3 if k == "enterprise" else 4)
+        if k == "leading_firm" and names is not None:
+            for (x, y), name in zip(pos[sel], names[sel]):
+                ax.annotate(name, (x, y), xytext=(8, 6), textcoords="offset points", fontsize=7, zorder=7,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
         if k in ("association", "cdc"):
-            for (x, y), n in zip(pos[sel], ids[sel]):
-                ax.annotate("CDC" if k == "cdc" else f"Assoc. {n}", (x, y),
+            for (x, y), n, name in zip(pos[sel], ids[sel], names[sel] if names is not None else ids[sel]):
+                label = "CDC" if k == "cdc" else (str(name) if names is not None else f"Assoc. {n}")
+                ax.annotate(label, (x, y),
                             xytext=(-8, -20) if k == "cdc" else (8, -14), textcoords="offset points", fontsize=8,
                             weight="bold", zorder=7,
                             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": KIND_COLORS[k], "alpha": 0.85})
@@ -521,7 +528,8 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
         ring = max(420.0, float(sizes[where[int(selected)]]) * 2.6)
         ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="#E8A317", linewidths=3.2, zorder=6)
         ax.scatter([x], [y], s=ring, facecolors="none", edgecolors="black", linewidths=1.2, zorder=6)
-        ax.annotate(f"firm {selected}", (x, y), xytext=(10, 8), textcoords="offset points", fontsize=9, weight="bold",
+        label = names[where[int(selected)]] if names is not None else f"firm {selected}"
+        ax.annotate(label, (x, y), xytext=(10, 8), textcoords="offset points", fontsize=9, weight="bold",
                     zorder=8, bbox={"boxstyle": "round,pad=0.2", "fc": "#FFF3C4", "ec": "#E8A317", "alpha": 0.95})
 
     handles = []

@@ -91,7 +91,7 @@ class Results:
         """Network of replicate 0 of ``name`` at its last step, as arrays by column, or ``None`` if not stored.
 
         Nodes (``node_id, node_kind, cooperating, revenue, commitment, active``) come from
-        ``snapshots/<name>/nodes.parquet``, links (``edge_src, edge_dst, edge_trust``) from
+        ``snapshots/<name>/nodes.parquet`` (with ``node_name`` for a data cluster), links (``edge_src, edge_dst, edge_trust``) from
         ``edges.parquet``; older result folders have neither.
 
         Raises:
@@ -104,7 +104,8 @@ class Results:
         nodes, edges = _read_parquet(nodes_path), _read_parquet(edges_path)
         _require(nodes, list(SNAPSHOT_NODE_COLUMNS), nodes_path)
         _require(edges, list(SNAPSHOT_EDGE_COLUMNS), edges_path)
-        return {c: nodes[c].to_numpy() for c in SNAPSHOT_NODE_COLUMNS} | {
+        named = ("node_name",) if "node_name" in nodes.columns else ()  # a data cluster's names
+        return {c: nodes[c].to_numpy() for c in (*SNAPSHOT_NODE_COLUMNS, *named)} | {
             c: edges[c].to_numpy() for c in SNAPSHOT_EDGE_COLUMNS}
 
     def firm_table(self, name: str) -> pd.DataFrame | None:

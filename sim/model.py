@@ -20,7 +20,9 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from . import data
 from .agents import Association, DevelopmentCenter
+from .data import read_cluster
 from .context import StepContext
 from .metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, KPICollector, gini, kpi_sums, live_trust_sum
 from .scenario import Scenario, ScenarioError
@@ -101,7 +103,11 @@ class ClusterModel(ModelBase):
     def _set_up(self) -> None:
         """The structure, the state's rows and edges, the initial contracts, the market and the agents (ODD 5)."""
         p, rng = self.params, self.rng
-        struct = build_structure(p.structure, rng)
+        cluster = read_cluster(p.data) if (p.data.folder or p.data.firms) else None
+        if cluster is not None and p.firms.n_product_groups != cluster.n_groups:
+            # a scenario built without load_scenario: the data's value chain sets the product groups
+            self.params = p = p.with_overrides({"firms.n_product_groups": cluster.n_groups})
+        struct = cluster.structure(p.structure, rng) if cluster is not None else build_structure(p.structure, rng)
         n_a, n_f = struct.n_associations, struct.n_firms
         st = ClusterState(
             node_capacity=int((n_a + n_f) * 1.25) + 8,
@@ -116,14 +122,21 @@ class ClusterModel(ModelBase):
         st.assoc_of[assoc_nodes] = -1
         firm_nodes = st.add_nodes(n_f)
         demography.add_firms(self, firm_nodes, struct.firm_kind, struct.tier, np.where(struct.assoc_of >= 0, struct.assoc_of, -1))
+        self.survey = None
+        if cluster is not None:
+            data.set_up(self, cluster, firm_nodes)
         st.values[assoc_nodes] = 0.5
         ff = struct.edges + n_a
         fa = np.stack([struct.assoc_edges[:, 0], struct.assoc_edges[:, 1] + n_a], axis=1) if len(struct.assoc_edges) else np.zeros((0, 2), np.int64)
         both = np.concatenate([ff, fa]) if len(fa) else ff
         st.add_edges(both[:, 0], both[:, 1], p.trust.initial)
-        trade.set_up(self)  # the supplier-buyer layer under every structure
+        if cluster is None or not cluster.has_trade:
+            trade.set_up(self)  # the supplier-buyer layer under every structure (a data cluster's is its trade.csv)
         e = st.n_edges
-        if p.mechanisms.contract.enabled and e:
+        if cluster is not None and cluster.contract is not None:
+            if p.mechanisms.contract.enabled:
+                data.sign_contracts(self, cluster, n_a)
+        elif p.mechanisms.contract.enabled and e:
             # contracts of the start on trade links only: they govern trade
             g, k = st.product_group, st.kind
             is_trade = np.array([trade.role_of_link(g[a], g[b], k[a], k[b]) != 0 for a, b in
@@ -133,6 +146,12 @@ class ClusterModel(ModelBase):
         self.chain_order = (struct.chain_order + n_a) if struct.chain_order is not None else None
         self.structure_kind = p.structure.kind
         self.labels = struct.labels
+        if cluster is not None:
+            data.set_relationships(self, cluster, n_a)
+        #: display names by node row, for firms and associations of a data cluster or an edge list (else empty)
+        self.names = self._names(struct, cluster, n_a)
+        #: a data cluster's firm ids by node row (else empty)
+        self.data_ids = {n_a + i: ident for i, ident in enumerate(cluster.ids)} if cluster is not None else {}
         self.initial_firms = n_f
         self.market = Market(p, np.bincount(st.product_group[firm_nodes], weights=st.capacity[firm_nodes],
                                             minlength=p.firms.n_product_groups))
@@ -140,6 +159,23 @@ class ClusterModel(ModelBase):
         for a in assoc_nodes:
             self.node_agent[int(a)] = Association(self, int(a))
         self.cdc = DevelopmentCenter(self)
+
+    @staticmethod
+    def _names(struct, cluster, n_a: int) -> dict[int, str]:
+        if struct.labels is None:
+            return {}
+        names = {n_a + i: str(lab) for i, lab in enumerate(struct.labels)}
+        if cluster is not None:
+            names.update({a: str(lab) for a, lab in enumerate(cluster.assoc_names)})
+        return names
+
+    def name_of(self, node: int) -> str:
+        """The display name of a node row: its name in the data, ``entrant <row>`` for a firm that entered later,
+        ``<row>`` in a generated cluster."""
+        if not self.names:
+            return str(node)
+        return self.names.get(int(node), f"entrant {int(node)}" if self.state.kind[int(node)] != ASSOCIATION
+                              else f"association {int(node)}")
 
     def step(self) -> None:
         """Advance one step: every submodel of ``self.phases`` in order, then collect the KPIs."""
@@ -156,6 +192,10 @@ class ClusterModel(ModelBase):
         st = self.state
         f = st.firms()
         cols = {"id": f, "kind": [KIND_NAMES[int(k)] for k in st.kind[f]]}
+        if self.names:  # a data cluster's firms keep their names (generated ones have none)
+            cols["name"] = [self.name_of(i) for i in f.tolist()]
+        if self.data_ids:
+            cols["data_id"] = [self.data_ids.get(i, "") for i in f.tolist()]
         for name in ("cooperating", "mean_trust", "commitment", "partner_commitment", "reputation", *ANTECEDENT_COLUMNS,
                      "acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty",
                      "capacity", "resources", "revenue", "profit", "energy_intensity", "assoc_of", "tier"):
@@ -170,9 +210,11 @@ class ClusterModel(ModelBase):
         kinds = np.array([KIND_NAMES[int(k)] for k in st.kind[:n]] + ["cdc"])
         assoc = np.flatnonzero(st.kind[:n] == ASSOCIATION)
         cdc = n
+        names = {"node_name": np.array([self.name_of(i) for i in range(n)] + ["CDC"])} if self.names else {}
         return {
             "node_id": np.arange(n + 1),
             "node_kind": kinds,
+            **names,
             "cooperating": np.concatenate([st.cooperating[:n], [True]]),
             "revenue": np.concatenate([st.revenue[:n], [0.0]]),
             "commitment": np.concatenate([st.commitment[:n], [0.0]]),

@@ -51,7 +51,7 @@ class _Section(BaseModel):
 class StructureParams(_Section):
     """How the interaction network is built (003 section 3.1)."""
 
-    kind: Literal["hierarchical", "star", "chain", "network", "edge_list"] = "network"
+    kind: Literal["hierarchical", "star", "chain", "network", "edge_list", "data"] = "network"
     n_firms: int = Field(200, ge=3, le=2_000_000, description="firms at start (enterprises + leading firms)")
     generator: Literal["barabasi_albert", "erdos_renyi", "watts_strogatz", "random_regular"] = "barabasi_albert"
     mean_degree: float = Field(6.0, ge=1.0, le=200.0, description="mean firm-firm degree (network)")
@@ -63,6 +63,17 @@ class StructureParams(_Section):
     n_associations: int = Field(1, ge=0, le=100, description="associations (star always has one, the centre)")
     edge_list_path: str | None = Field(None, description="edge_list: CSV with columns source,target and optional node_types CSV")
     edge_list_types_path: str | None = None
+
+
+class DataParams(_Section):
+    """A real cluster's files (README "Your own data", docs/ODD.md section 6); paths are relative to the scenario file."""
+
+    folder: str | None = Field(None, description="folder with firms.csv and, optionally, trade.csv and organization.csv")
+    firms: str | None = Field(None, description="firms.csv (instead of the folder's)")
+    trade: str | None = Field(None, description="trade.csv: supplier, buyer, optional volume and contract")
+    organization: str | None = Field(None, description="organization.csv: coordinator, member (structure.kind = 'data')")
+    value_chain: list[str] = Field([], description="product groups named in firms.csv, upstream first")
+    survey_scale: list[float] = Field([1.0, 7.0], min_length=2, max_length=2, description="lowest and highest answer of the survey columns")
 
 
 class FirmParams(_Section):
@@ -259,6 +270,7 @@ class Scenario(_Section):
     name: str = "baseline"
     description: str = ""
     structure: StructureParams = StructureParams()
+    data: DataParams = DataParams()
     firms: FirmParams = FirmParams()
     trust: TrustParams = TrustParams()
     mechanisms: MechanismParams = MechanismParams()
@@ -278,6 +290,16 @@ class Scenario(_Section):
         s = self.structure
         if s.kind == "edge_list" and not s.edge_list_path:
             raise ValueError("structure.edge_list_path is required when structure.kind = 'edge_list'")
+        d = self.data
+        if s.kind == "data" and not (d.folder or d.firms):
+            raise ValueError("structure.kind = 'data' needs the cluster's files: [data] folder = \"...\" or firms = \"...\"")
+        if (d.folder or d.firms) and s.kind == "edge_list":
+            raise ValueError("structure.kind = 'edge_list' reads its own files; with [data] give structure.kind = 'data' "
+                             "or a generated kind")
+        if d.survey_scale[0] >= d.survey_scale[1]:
+            raise ValueError(f"data.survey_scale: the lowest answer must come first (got {d.survey_scale})")
+        if (d.folder or d.firms):
+            return self  # the firms, leading firms and associations come from the data
         if s.kind == "network" and s.mean_degree >= s.n_firms:
             raise ValueError(
                 f"structure.mean_degree ({s.mean_degree}) must be smaller than structure.n_firms ({s.n_firms})"
@@ -314,6 +336,7 @@ SET_UP_ONLY: dict[str, str] = {
     "description": "it is not a lever of the model",
     "policy": "the timeline cannot change itself",
     "structure": "the network is built once, when the model is set up",
+    "data": "the cluster's files are read once, when the model is set up",
     "validation": "the validation game is another model",
     "run": "it defines the run itself",
     "firms.values_dim": "it sets the shape of the shared-values arrays",
@@ -565,7 +588,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         if s.edge_list_types_path and not Path(s.edge_list_types_path).is_absolute():
             resolved["structure.edge_list_types_path"] = str((path.parent / s.edge_list_types_path).resolve())
         scenario = scenario.with_overrides(resolved, source=source)
-    return scenario
+    from .data import resolve  # the data files are checked completely before anything runs
+
+    return resolve(scenario, path.parent)
 
 
 # --------------------------------------------------------------------------- files, folders, overrides

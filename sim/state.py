@@ -84,6 +84,7 @@ EDGE_FIELDS: dict[str, type] = {  # per undirected edge
     "is_ff": np.bool_,
     "contract_left": np.int32,  # steps left on the contract, 0 = none
     "shared_values": np.float64,
+    "volume": np.float64,  # relative trade volume of the link (1; a data cluster's trade.csv sets it)
 }
 
 DIRECTED_FIELDS: dict[str, type] = {  # per directed edge
@@ -205,6 +206,7 @@ class ClusterState:
         self.ua[u], self.ub[u] = a, b
         self.is_ff[u] = (self.kind[a] != ASSOCIATION) & (self.kind[b] != ASSOCIATION)
         self.contract_left[u] = 0
+        self.volume[u] = 1.0
         d = np.arange(2 * self.n_edges, 2 * (self.n_edges + k))
         self.trust[d] = trust0
         self.comm[d] = 0.0

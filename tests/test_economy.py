@@ -167,9 +167,16 @@ def test_orders_follow_trust_and_reputation_and_sum_to_the_buyers_inputs():
     st.contract_left[:2] = 5
     order = np.empty(2)
     orders(st.ua[:2], st.ub[:2], np.ones(2, bool), st.contract_left[:2], st.product_group[:3], st.kind[:3],
-           st.capacity[:3], st.trust[:4], st.reputation[:3], np.array([0.9, 1.1]), 0.4, np.zeros(3), order)
+           st.capacity[:3], st.trust[:4], st.reputation[:3], st.volume[:2], np.array([0.9, 1.1]), 0.4, np.zeros(3),
+           order)
     assert order.sum() == pytest.approx(0.4 * 2.0 * 0.9)  # the buyer's inputs at its suppliers' price
     assert order[0] == pytest.approx(2 * order[1])  # half the reputation, half the orders
+    st.volume[1] = 4.0  # a data cluster's link that carries four times the usual volume
+    orders(st.ua[:2], st.ub[:2], np.ones(2, bool), st.contract_left[:2], st.product_group[:3], st.kind[:3],
+           st.capacity[:3], st.trust[:4], st.reputation[:3], st.volume[:2], np.array([0.9, 1.1]), 0.4, np.zeros(3),
+           order)
+    assert order.sum() == pytest.approx(0.4 * 2.0 * 0.9)  # volume shares the inputs out, it does not add any
+    assert order[1] == pytest.approx(2 * order[0])
 
 
 @pytest.mark.slow

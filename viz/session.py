@@ -153,7 +153,7 @@ def _lever(key: str, label: str, group: str, *, ui_min: float | None = None, ui_
 
 #: The main levers shown on the run page, in display order.
 LEVERS: tuple[Lever, ...] = (
-    _lever("structure.kind", "Structure", "Structure", exclude=("edge_list",)),
+    _lever("structure.kind", "Structure", "Structure", exclude=("edge_list", "data")),  # both need files
     _lever("structure.n_firms", "Firms", "Structure", ui_min=10, ui_max=2000, step=10),
     _lever("structure.generator", "Network generator", "Structure"),
     _lever("structure.mean_degree", "Mean degree", "Structure", ui_max=20, step=1),

@@ -90,7 +90,7 @@ def run_contracts(st, live_ff: np.ndarray, price: np.ndarray, p, rng: np.random.
     caught = np.zeros(n, dtype=bool)
     order = np.empty(e)
     orders(st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.product_group[:n], st.kind[:n], st.capacity[:n],
-           st.trust[: 2 * e], st.reputation[:n], np.asarray(price, dtype=np.float64), float(p.trade.input_share),
+           st.trust[: 2 * e], st.reputation[:n], st.volume[:e], np.asarray(price, dtype=np.float64), float(p.trade.input_share),
            np.zeros(n), order)
     breaches, created, in_force = contract_pass(
         st.ua[:e], st.ub[:e], live_ff, st.contract_left[:e], st.cooperating[:n], st.trust[: 2 * e],

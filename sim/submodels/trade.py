@@ -10,8 +10,9 @@ times as many for a leading firm), counting the structure's own links that alrea
 draws the rest uniformly from its supplier groups.
 
 Orders. A buyer b buys inputs worth ``input_share cap_b`` at its suppliers' prices each step. It places
-them on its trade links under contract, in proportion to ``w_u = trust_bs reputation_s`` (whom it trusts
-and what the cluster says of the supplier), so a contracted link u carries::
+them on its trade links under contract, in proportion to ``w_u = trust_bs reputation_s volume_u`` (whom it
+trusts, what the cluster says of the supplier, and the link's relative volume, 1 but where a data cluster's
+trade.csv gives it), so a contracted link u carries::
 
     order_u = input_share cap_b P_g(s) w_u / sum of w over b's contracted supplier links
 
@@ -73,12 +74,12 @@ def supplier_links(ua, ub, live_ff, product_group, kind, out):
 
 
 @numba.njit(**JIT)
-def orders(ua, ub, live_ff, left, product_group, kind, capacity, trust, reputation, price, input_share, weight,
-           order):
+def orders(ua, ub, live_ff, left, product_group, kind, capacity, trust, reputation, volume, price, input_share,
+           weight, order):
     """Each contracted trade link's order (module docstring) into ``order`` (per undirected edge, 0 on others).
 
-    ``weight`` (per node, zeroed by the caller) collects each buyer's sum of ``trust * reputation`` over its
-    contracted supplier links.
+    ``weight`` (per node, zeroed by the caller) collects each buyer's sum of ``trust * reputation * volume`` over
+    its contracted supplier links (``volume`` is 1 but on a data cluster's links).
     """
     for u in range(ua.shape[0]):
         order[u] = 0.0
@@ -87,18 +88,19 @@ def orders(ua, ub, live_ff, left, product_group, kind, capacity, trust, reputati
         a, b = ua[u], ub[u]
         r = role_of_link(product_group[a], product_group[b], kind[a], kind[b])
         if r == 1:
-            weight[a] += trust[2 * u] * reputation[b]
+            weight[a] += trust[2 * u] * reputation[b] * volume[u]
         elif r == -1:
-            weight[b] += trust[2 * u + 1] * reputation[a]
+            weight[b] += trust[2 * u + 1] * reputation[a] * volume[u]
     for u in range(ua.shape[0]):
         if not (live_ff[u] and left[u] > 0):
             continue
         a, b = ua[u], ub[u]
         r = role_of_link(product_group[a], product_group[b], kind[a], kind[b])
         if r == 1 and weight[a] > 0.0:
-            order[u] = input_share * capacity[a] * price[product_group[b]] * trust[2 * u] * reputation[b] / weight[a]
+            # volume last: times 1 leaves the product's bits as they were without it
+            order[u] = input_share * capacity[a] * price[product_group[b]] * trust[2 * u] * reputation[b] * volume[u] / weight[a]
         elif r == -1 and weight[b] > 0.0:
-            order[u] = input_share * capacity[b] * price[product_group[a]] * trust[2 * u + 1] * reputation[a] / weight[b]
+            order[u] = input_share * capacity[b] * price[product_group[a]] * trust[2 * u + 1] * reputation[a] * volume[u] / weight[b]
 
 
 @numba.njit(**JIT)

@@ -1,0 +1,268 @@
+"""A cluster's own data: firms.csv, trade.csv, organization.csv and survey answers (sim/data.py)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import run
+from sim import ScenarioError, load_scenario, make_model
+from sim.data import read_cluster
+from sim.state import LEADING
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "cluster"
+
+FIRMS = [
+    ["id", "name", "kind", "employees", "product_group", "association", "energy_intensity", "trust", "commitment",
+     "shared_values", "communication", "opportunism", "cooperativeness"],
+    ["A", "Alpha Castings", "enterprise", "40", "castings", "Chamber", "1.5", "7", "6", "7", "5", "1", "6"],
+    ["B", "Beta Parts", "enterprise", "20", "parts", "Chamber", "", "1", "", "1", "", "7", ""],
+    ["C", "Gamma Machines", "leading_firm", "300", "machines", "", "0.8", "4", "4", "", "4", "4", "4"],
+    ["D", "Delta Parts", "", "30", "parts", "Institute", "", "", "", "", "", "", ""],
+]
+TRADE = [["supplier", "buyer", "volume", "contract"], ["A", "B", "10", "yes"], ["A", "D", "5", "no"],
+         ["B", "C", "20", "yes"], ["D", "C", "", "no"]]
+ORG = [["coordinator", "member"], ["Chamber", "A"], ["Chamber", "B"], ["Institute", "D"], ["C", "B"]]
+SCENARIO = '[structure]\nkind = "data"\n[data]\nfolder = "c"\nvalue_chain = ["castings", "parts", "machines"]\n'
+
+
+def write(folder: Path, firms=FIRMS, trade=TRADE, org=ORG) -> Path:
+    """A small data cluster in ``folder``; returns its scenario file."""
+    (folder / "c").mkdir(parents=True, exist_ok=True)
+    for name, rows in (("firms", firms), ("trade", trade), ("organization", org)):
+        with (folder / "c" / f"{name}.csv").open("w", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(rows)
+    (folder / "s.toml").write_text(SCENARIO)
+    return folder / "s.toml"
+
+
+def test_the_example_cluster_validates_and_keeps_its_names_in_a_run(tmp_path, capsys):
+    assert run.main(["validate", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "80 firms (3 leading)" in out and "survey (1-7)" in out
+    firms = pd.read_csv(EXAMPLE / "data" / "firms.csv")
+    assert run.main(["run", str(EXAMPLE / "cluster.toml"), "--steps", "6", "--out", str(tmp_path / "r")]) == 0
+    table = pd.read_parquet(tmp_path / "r" / "snapshots" / "cluster" / "firms.parquet")
+    nodes = pd.read_parquet(tmp_path / "r" / "snapshots" / "cluster" / "nodes.parquet")
+    known = dict(zip(firms["id"], firms["name"]))
+    original = table[table["data_id"] != ""]
+    assert len(original) >= 70  # a few may have left in six months
+    assert (original["name"] == original["data_id"].map(known)).all()
+    assert set(nodes["node_name"]) >= {"Regional Engineering Chamber", "Technology Institute", "CDC"}
+
+
+def test_the_network_figure_labels_a_data_cluster_by_name():
+    from analysis.figures import draw_network
+
+    model = make_model(load_scenario(EXAMPLE / "cluster.toml"), rng=1)
+    snap = model.graph_snapshot()
+    leader = int(np.flatnonzero(snap["node_kind"] == "leading_firm")[0])
+    drawing = draw_network(snap, selected=leader)
+    texts = {t.get_text() for t in drawing.ax.texts}
+    assert {"Regional Engineering Chamber", "Northfield Machine Tools AG"} <= texts
+
+
+def test_the_example_programme_is_compared_from_the_readme_command(tmp_path):
+    code = run.main(["compare", str(EXAMPLE / "cluster.toml"), str(EXAMPLE / "cluster_programme.toml"),
+                     "--reference", "cluster", "--replicates", "2", "--steps", "40", "--out", str(tmp_path / "c"),
+                     "--no-report"])
+    assert code == 0
+    res = pd.read_parquet(tmp_path / "c" / "results.parquet")
+    assert set(res["scenario"]) == {"cluster", "cluster_programme"}
+    assert "name" in pd.read_parquet(tmp_path / "c" / "snapshots" / "cluster_programme" / "firms.parquet")
+
+
+def test_the_survey_sets_the_start_as_documented(tmp_path):
+    model = make_model(load_scenario(write(tmp_path)), rng=3)
+    st, names = model.state, model.names
+    row = {v: k for k, v in names.items()}
+    a, b, c, d = (row[n] for n in ("Alpha Castings", "Beta Parts", "Gamma Machines", "Delta Parts"))
+    e = st.n_edges
+    src = np.empty(2 * e, dtype=np.int64)
+    src[0::2], src[1::2] = st.ua[:e], st.ub[:e]
+    scaled = lambda x: (x - 1) / 6  # noqa: E731 - answers on 1-7 to [0, 1]
+    assert np.allclose(st.trust[: 2 * e][src == a], 1.0) and np.allclose(st.trust[: 2 * e][src == b], 0.0)
+    assert np.allclose(st.trust[: 2 * e][src == d], model.params.trust.initial)  # no answer: the default
+    assert st.mean_trust[a] == 1.0 and st.mean_trust[c] == pytest.approx(0.5)
+    assert st.commitment[a] == pytest.approx(scaled(6)) and st.partner_commitment[a] == pytest.approx(scaled(6))
+    assert st.commitment[b] == model.params.trust.commitment_initial
+    assert np.allclose(st.comm[: 2 * e][src == a], scaled(5)) and np.allclose(st.opp[: 2 * e][src == b], 1.0)
+    assert st.disposition[a] == pytest.approx(scaled(6))
+    # shared values 7: on the neutral culture; 1: half a unit away in every dimension
+    assert np.allclose(st.values[a], 0.5) and np.allclose(np.abs(st.values[b] - 0.5), 0.5)
+    # sizes rescaled to the mean enterprise (30 employees), energy where given, product groups from the value chain
+    assert st.capacity[a] == pytest.approx(40 / 30) and st.capacity[c] == pytest.approx(10.0)
+    assert st.energy_intensity[a] == 1.5 and st.kind[c] == LEADING
+    assert [int(st.product_group[i]) for i in (a, b, c, d)] == [0, 1, 2, 1]
+    assert model.params.firms.n_product_groups == 3
+    # contracts from trade.csv only; volumes relative to their mean
+    pair = {frozenset((int(x), int(y))): u for u, (x, y) in enumerate(zip(st.ua[:e], st.ub[:e]))}
+    assert st.contract_left[pair[frozenset((a, b))]] > 0 and st.contract_left[pair[frozenset((b, c))]] > 0
+    assert st.contract_left[pair[frozenset((a, d))]] == 0 and st.contract_left[pair[frozenset((d, c))]] == 0
+    assert st.volume[pair[frozenset((b, c))]] == pytest.approx(20 / (35 / 3))
+    assert st.volume[pair[frozenset((d, c))]] == 1.0
+    # the organization: the associations coordinate their members, C coordinates B
+    assoc = {names[i]: i for i in range(st.n_nodes) if i not in (a, b, c, d)}
+    assert frozenset((assoc["Chamber"], a)) in pair and frozenset((assoc["Institute"], d)) in pair
+    assert frozenset((c, b)) in pair and frozenset((assoc["Chamber"], d)) not in pair
+    assert st.assoc_of[c] == -1 and st.assoc_of[d] == assoc["Institute"]
+
+
+def test_a_generated_organization_is_laid_over_the_data(tmp_path):
+    base = load_scenario(EXAMPLE / "cluster.toml")
+    cluster = read_cluster(base.data)
+    for kind in ("star", "hierarchical", "chain", "network"):
+        model = make_model(base.with_overrides({"structure.kind": kind}), rng=2)
+        st = model.state
+        n_a = len(cluster.assoc_names)
+        rows = np.arange(n_a, n_a + cluster.n)
+        assert (st.kind[rows] == cluster.kind).all() and (st.assoc_of[rows] == np.where(
+            cluster.assoc_of >= 0, cluster.assoc_of, -1)).all()
+        e = st.n_edges
+        ua, ub = st.ua[:e], st.ub[:e]
+        to_assoc = ua < n_a
+        # an association link goes to the firm's own association
+        assert (st.assoc_of[ub[to_assoc]] == ua[to_assoc]).all()
+        if kind == "star":
+            assert to_assoc.sum() == (cluster.assoc_of >= 0).sum()
+        if kind == "hierarchical":
+            assert (st.tier[rows][cluster.kind == LEADING] == 0).all()
+        model.run_for(2)
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def _cell(rows, r, col):
+    return rows[r][rows[0].index(col)]
+
+
+#: Corruptions of the good files: (file, what to do) -> (file, row, column) the message must name.
+def _corrupt(kind: str, r: int, tmp: Path):
+    firms = [list(x) for x in FIRMS]
+    trade = [list(x) for x in TRADE]
+    org = [list(x) for x in ORG]
+    files = {"firms": firms, "trade": trade, "organization": org}
+    if kind == "number":
+        col = ["employees", "energy_intensity", "trust"][r % 3]
+        firms[1 + r % 4][firms[0].index(col)] = "lots"
+        where = ("firms.csv", 2 + r % 4, col)
+    elif kind == "range":
+        col = ["trust", "commitment", "opportunism", "energy_intensity", "employees"][r % 5]
+        firms[1 + r % 4][firms[0].index(col)] = "-3"
+        where = ("firms.csv", 2 + r % 4, col)
+    elif kind == "kind":
+        firms[1 + r % 4][2] = "boss"
+        where = ("firms.csv", 2 + r % 4, "kind")
+    elif kind == "group":
+        firms[1 + r % 4][4] = "plastics"
+        where = ("firms.csv", 2 + r % 4, "product_group")
+    elif kind == "duplicate_id":
+        firms.append(list(firms[1 + r % 4]))
+        where = ("firms.csv", len(firms), "id")
+    elif kind == "column":
+        name = ["firms", "trade", "organization"][r % 3]
+        rows = files[name]
+        j = r % len(rows[0])
+        bad = rows[0][j] + "x"
+        rows[0][j] = bad
+        where = (f"{name}.csv", 1, bad)
+    elif kind == "unknown_id":
+        name = ["trade", "organization"][r % 2]
+        rows = files[name]
+        i = 1 + r % (len(rows) - 1)
+        j = (r // 2) % 2
+        rows[i][j] = "Nobody"
+        where = (f"{name}.csv", i + 1, rows[0][j])
+    elif kind == "self_link":
+        name = ["trade", "organization"][r % 2]
+        rows = files[name]
+        rows.append(["B", "B"] + [""] * (len(rows[0]) - 2))
+        where = (f"{name}.csv", len(rows), rows[0][1])
+    elif kind == "repeat":
+        name = ["trade", "organization"][r % 2]
+        rows = files[name]
+        src = list(rows[1 + r % (len(rows) - 1)])
+        if r % 3 == 0:
+            src[0], src[1] = src[1], src[0]
+        rows.append(src)
+        where = (f"{name}.csv", len(rows), rows[0][0])
+    elif kind == "contract":
+        trade[1 + r % 4][3] = "maybe"
+        where = ("trade.csv", 2 + r % 4, "contract")
+    else:  # blank id
+        firms[1 + r % 4][0] = ""
+        where = ("firms.csv", 2 + r % 4, "id")
+    return write(tmp, firms, trade, org), where
+
+
+KINDS = ["number", "range", "kind", "group", "duplicate_id", "column", "unknown_id", "self_link", "repeat",
+         "contract", "blank"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(KINDS), r=st.integers(0, 60))
+def test_every_bad_file_is_named_with_its_row_and_column(tmp_path_factory, kind, r):
+    tmp = tmp_path_factory.mktemp("bad")
+    scenario, (name, row, col) = _corrupt(kind, r, tmp)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(scenario)
+    pattern = rf"{re.escape(name)}: row {row}, column {re.escape(col)}: "
+    assert re.search(pattern, str(err.value)), (kind, pattern, str(err.value))
+
+
+def test_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
+    scenario, _ = _corrupt("unknown_id", 1, tmp_path)
+    for cmd in (["validate", str(scenario)], ["run", str(scenario), "--out", str(tmp_path / "out")],
+                ["compare", str(EXAMPLE / "cluster.toml"), str(scenario), "--replicates", "1",
+                 "--out", str(tmp_path / "cmp")]):
+        assert run.main(cmd) == 2
+        assert "organization.csv: row" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cmp").exists()
+
+
+def test_wrong_columns_of_an_edge_list_fail_validate(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("from,to\nA,B\nB,C\n")
+    (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
+    assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
+    assert "missing column(s)" in capsys.readouterr().err
+
+
+def test_names_in_the_value_chain_need_an_order_and_scale_must_rise(tmp_path):
+    scenario = write(tmp_path)
+    scenario.write_text('[structure]\nkind = "data"\n[data]\nfolder = "c"\n')
+    with pytest.raises(ScenarioError, match=r"firms.csv: row 2, column product_group: .*value_chain"):
+        load_scenario(scenario)
+    scenario.write_text(SCENARIO + "survey_scale = [7, 1]\n")
+    with pytest.raises(ScenarioError, match="survey_scale"):
+        load_scenario(scenario)
+
+
+def test_a_data_scenario_may_not_change_its_data_on_the_timeline(tmp_path):
+    scenario = write(tmp_path)
+    scenario.write_text(SCENARIO + '[[policy]]\nat = 5\nset = { "data.folder" = "other" }\n')
+    with pytest.raises(ScenarioError, match="read once"):
+        load_scenario(scenario)
+
+
+def test_the_example_data_is_what_its_script_writes(tmp_path):
+    """The committed files are the script's output (the script is the example's provenance)."""
+    import importlib.util
+
+    copy = tmp_path / "cluster"
+    shutil.copytree(EXAMPLE, copy)
+    spec = importlib.util.spec_from_file_location("make_data", copy / "make_data.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main()
+    for name in ("firms.csv", "trade.csv", "organization.csv"):
+        assert (copy / "data" / name).read_text() == (EXAMPLE / "data" / name).read_text(), name
