@@ -593,7 +593,8 @@ def morgan_hunt_figure(firms: pd.DataFrame, selected: int | None = None, title: 
     h = 0.38 if has_firm else 0.7
     top.barh(y + (h / 2 if has_firm else 0), cluster, height=h, color="#4C72B0", label="cluster mean")
     if has_firm:
-        top.barh(y - h / 2, firm, height=h, color="#DD8452", label=f"firm {selected}")
+        who = str(row["name"].iloc[0]) if "name" in row.columns else f"firm {selected}"  # a data cluster's name
+        top.barh(y - h / 2, firm, height=h, color="#DD8452", label=who)
     top.set_yticks(y, [_mh_label(n) for n in names], fontsize=8)
     for stage, stage_names in MH_STAGES.items():
         ys = y[[names.index(n) for n in stage_names]]

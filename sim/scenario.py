@@ -710,7 +710,9 @@ def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[
                             f"{file}{VARIANT_SEP}name=variant1{VARIANT_SEP}{items[0].strip()}")
     base = load_scenario(file, overrides)
     scenario = base.with_overrides({**own, "name": name}, source=source)
-    return name, file, own, scenario
+    from .data import resolve  # a variant's own [data] paths: relative to its file, checked now
+
+    return name, file, own, resolve(scenario, file.parent)
 
 
 def check_key(base: Scenario, key: str, source: str) -> Any:
@@ -752,10 +754,21 @@ def _sha256(path: Path) -> str:
 
 
 def scenario_record(path: Path) -> dict[str, Any]:
-    """File name, sha256 and the sha256 of every file in its ``extends`` chain (for a manifest)."""
+    """File name, sha256 and the sha256 of every file in its ``extends`` chain and of a data cluster's files
+    (for a manifest)."""
     chain = scenario_chain(Path(path))
-    return {
+    record = {
         "file": str(path),
         "sha256": _sha256(Path(path)),
         "extends_chain": [{"file": p.name, "sha256": _sha256(p)} for p in chain[1:]],
     }
+    try:
+        data = load_scenario(path).data
+    except ScenarioError:  # valid only with the command's --set: the resolved scenario in the manifest tells
+        return record
+    if data.folder or data.firms:  # a data cluster: its files are part of what was run
+        from .data import data_files
+
+        record["data_files"] = [{"file": Path(f).name, "sha256": _sha256(Path(f))}
+                                for f in data_files(data).values() if f]
+    return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from pathlib import Path
@@ -58,6 +59,8 @@ def test_the_example_cluster_validates_and_keeps_its_names_in_a_run(tmp_path, ca
     assert len(original) >= 70  # a few may have left in six months
     assert (original["name"] == original["data_id"].map(known)).all()
     assert set(nodes["node_name"]) >= {"Regional Engineering Chamber", "Technology Institute", "CDC"}
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert [f["file"] for f in manifest["scenario"]["data_files"]] == ["firms.csv", "trade.csv", "organization.csv"]
 
 
 def test_the_network_figure_labels_a_data_cluster_by_name():
