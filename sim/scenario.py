@@ -66,7 +66,7 @@ class StructureParams(_Section):
 
 
 class DataParams(_Section):
-    """A real cluster's files (README "Your own data", docs/ODD.md section 6); paths are relative to the scenario file."""
+    """A real cluster's files (README "Your own data", docs/ODD.md section 6); paths are relative to the file naming them."""
 
     folder: str | None = Field(None, description="folder with firms.csv and, optionally, trade.csv and organization.csv")
     firms: str | None = Field(None, description="firms.csv (instead of the folder's)")
@@ -552,6 +552,11 @@ def _read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
+    section = data.get("data")
+    if isinstance(section, dict):  # a data cluster's files are relative to the file that names them
+        for key in ("folder", "firms", "trade", "organization"):
+            if isinstance(section.get(key), str) and section[key] and not Path(section[key]).is_absolute():
+                section[key] = str((path.parent / section[key]).resolve())
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -269,3 +269,12 @@ def test_the_example_data_is_what_its_script_writes(tmp_path):
     mod.main()
     for name in ("firms.csv", "trade.csv", "organization.csv"):
         assert (copy / "data" / name).read_text() == (EXAMPLE / "data" / name).read_text(), name
+
+
+def test_data_paths_are_relative_to_the_file_that_names_them(tmp_path):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "mine.toml").write_text(f'extends = "{EXAMPLE / "cluster.toml"}"\n[run]\nsteps = 5\n')
+    scenario = load_scenario(other / "mine.toml")
+    assert Path(scenario.data.folder) == (EXAMPLE / "data").resolve()
+    assert read_cluster(scenario.data).n == 80
