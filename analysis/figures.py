@@ -512,10 +512,6 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
         ax.scatter(pos[sel, 0], pos[sel, 1], s=sizes[sel], c=col, marker=KIND_MARKERS[k],
                    edgecolors="white" if k == "enterprise" else "black", linewidths=0.5 if k == "enterprise" else 1.0,
                    zorder=3 if k == "enterprise" else 4)
-        if k == "leading_firm" and names is not None:
-            for (x, y), name in zip(pos[sel], names[sel]):
-                ax.annotate(name, (x, y), xytext=(8, 6), textcoords="offset points", fontsize=7, zorder=7,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
         if k in ("association", "cdc"):
             for (x, y), n, name in zip(pos[sel], ids[sel], names[sel] if names is not None else ids[sel]):
                 label = "CDC" if k == "cdc" else (str(name) if names is not None else f"Assoc. {n}")
@@ -550,6 +546,16 @@ def draw_network(snapshot: Mapping[str, np.ndarray], layout: NetworkLayout | Non
     ax.margins(0.08)
     ax.autoscale_view()
     ax.set_axis_off()
+    if names is not None:
+        # leading firms sit near the centre: their names are stacked above the drawing's top, each with a leader
+        bottom, top = ax.get_ylim()
+        for j, i in enumerate(np.flatnonzero(kind == "leading_firm")[:8]):
+            ax.annotate(names[i], pos[i], xytext=(pos[i, 0], top - 0.06 * j * (top - bottom)), textcoords="data",
+                        fontsize=7, zorder=9,
+                        xycoords="data", ha="center", va="bottom",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": KIND_COLORS["leading_firm"],
+                              "alpha": 0.9},
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "#666666"})
     return NetworkDrawing(fig, caption, ax, ids, kind, pos, sizes)
 
 
