@@ -163,12 +163,15 @@ def _read(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs:
     if not ok:
         return None
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True,
+                         skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         probs.add(f"cannot read as CSV: {str(exc).strip()}")
         return None
     df.columns = header
-    return df.apply(lambda c: c.str.strip())
+    df = df.fillna("").apply(lambda c: c.astype(str).str.strip())  # a short row's missing cells are blank
+    df.index = np.arange(len(df)) + 2  # the spreadsheet's row numbers (the header is row 1), kept past blank rows
+    return df[~(df == "").all(axis=1)]
 
 
 def _number(df: pd.DataFrame, col: str, probs: _Problems, lo: float | None = None, hi: float | None = None,
@@ -179,8 +182,7 @@ def _number(df: pd.DataFrame, col: str, probs: _Problems, lo: float | None = Non
         return out
     rng = (f"{'>' if lo_open else '>='} {lo:g}" if lo is not None else "") + \
         (" and " if lo is not None and hi is not None else "") + (f"<= {hi:g}" if hi is not None else "")
-    for i, cell in enumerate(df[col].tolist()):
-        row = i + 2
+    for i, (row, cell) in enumerate(zip(df.index.tolist(), df[col].tolist())):
         if cell == "":
             if not blank_ok:
                 probs.add("empty; a number is required", row, col)
@@ -203,9 +205,9 @@ def _number(df: pd.DataFrame, col: str, probs: _Problems, lo: float | None = Non
 def _ids(df: pd.DataFrame, col: str, probs: _Problems, what: str) -> list[str]:
     """Non-empty ids of column ``col``; problems for blank cells."""
     vals = df[col].tolist()
-    for i, v in enumerate(vals):
+    for row, v in zip(df.index.tolist(), vals):
         if v == "":
-            probs.add(f"empty; every row needs {what}", i + 2, col)
+            probs.add(f"empty; every row needs {what}", row, col)
     return vals
 
 
@@ -348,18 +350,19 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
         fp.add(f"needs at least 3 firms, found {n}")
         _raise([fp])
     ids = _ids(firms, "id", fp, "an id")
+    rowno = firms.index.tolist()
     first: dict[str, int] = {}
     for i, v in enumerate(ids):
         if v and v in first:
-            fp.add(f"id {v!r} repeats the firm of row {first[v]}; every id must be unique", i + 2, "id")
-        first.setdefault(v, i + 2)
+            fp.add(f"id {v!r} repeats the firm of row {first[v]}; every id must be unique", rowno[i], "id")
+        first.setdefault(v, rowno[i])
     names = [nm or ident for nm, ident in zip(firms["name"].tolist() if "name" in firms else ids, ids)]
     kind = np.full(n, ENTERPRISE, dtype=np.int8)
     if "kind" in firms:
         for i, v in enumerate(firms["kind"].tolist()):
             k = KIND_WORDS.get(v.lower()) if v else ENTERPRISE
             if k is None:
-                fp.add(f"{v!r} is not a kind; allowed: enterprise, leading_firm (blank: enterprise)", i + 2, "kind")
+                fp.add(f"{v!r} is not a kind; allowed: enterprise, leading_firm (blank: enterprise)", rowno[i], "kind")
             else:
                 kind[i] = k
     # size: capacity or employees, rescaled so that the mean enterprise has capacity 1
@@ -381,11 +384,11 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
         where = {g: j for j, g in enumerate(value_chain)}
         for i, v in enumerate(raw_g):
             if v == "":
-                fp.add("empty; every firm needs a product group", i + 2, "product_group")
+                fp.add("empty; every firm needs a product group", rowno[i], "product_group")
             elif v not in where:
                 close = difflib.get_close_matches(v, value_chain, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                fp.add(f"{v!r} is not in [data] value_chain{hint}; allowed: {', '.join(value_chain)}", i + 2,
+                fp.add(f"{v!r} is not in [data] value_chain{hint}; allowed: {', '.join(value_chain)}", rowno[i],
                        "product_group")
             else:
                 group[i] = where[v]
@@ -397,10 +400,10 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
                 group[i] = int(v)
                 top = max(top, int(v))
             elif v == "":
-                fp.add("empty; every firm needs a product group", i + 2, "product_group")
+                fp.add("empty; every firm needs a product group", rowno[i], "product_group")
             else:
                 fp.add(f"{v!r} is not a value-chain stage 0-99; product groups given as names need their order "
-                       "in the scenario: [data] value_chain = [\"upstream\", ..., \"downstream\"]", i + 2, "product_group")
+                       "in the scenario: [data] value_chain = [\"upstream\", ..., \"downstream\"]", rowno[i], "product_group")
         group_names = [str(g) for g in range(top + 1)]
     # associations: names in order of first mention
     assoc_of = np.full(n, -1, dtype=np.int64)
@@ -414,7 +417,7 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
     for a in assoc_names:
         if a in first:
             fp.add(f"association {a!r} has the id of a firm (row {first[a]}); give it another name",
-                   int(np.flatnonzero(np.array([x == a for x in firms["association"].tolist()]))[0]) + 2, "association")
+                   rowno[firms["association"].tolist().index(a)], "association")
     energy = _number(firms, "energy_intensity", fp, lo=0.0, hi=10.0, lo_open=True)
     lo, hi = scale
     survey = {}
@@ -442,10 +445,10 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
             volume = np.where(given, vol / vol[given].mean(), 1.0) if given.any() else np.ones(len(trade))
             if "contract" in t:
                 flags = []
-                for i, v in zip(np.flatnonzero(keep).tolist(), t["contract"][keep].tolist()):
+                for i, v in zip(t.index[keep].tolist(), t["contract"][keep].tolist()):
                     w = v.lower()
                     if w not in TRUE_WORDS | FALSE_WORDS:
-                        tp.add(f"{v!r} is not yes or no; allowed: yes, no, 1, 0, true, false (blank: no)", i + 2,
+                        tp.add(f"{v!r} is not yes or no; allowed: yes, no, 1, 0, true, false (blank: no)", i,
                                "contract")
                     flags.append(w in TRUE_WORDS)
                 contract = np.asarray(flags, dtype=bool)
@@ -490,8 +493,8 @@ def _links(df: pd.DataFrame, cols: tuple[str, str], firm_ix: dict, assoc_ix: dic
     self-links and repeated pairs (in either direction). Returns the pairs and the rows kept."""
     a_col, b_col = cols
     pairs, keep, seen = [], np.zeros(len(df), dtype=bool), {}
-    for i, (a, b) in enumerate(zip(df[a_col].tolist(), df[b_col].tolist())):
-        row, ok, ends = i + 2, True, []
+    for i, (row, a, b) in enumerate(zip(df.index.tolist(), df[a_col].tolist(), df[b_col].tolist())):
+        ok, ends = True, []
         for col, v in ((a_col, a), (b_col, b)):
             if v == "":
                 probs.add(f"empty; every row needs {what}", row, col)

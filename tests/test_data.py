@@ -278,3 +278,17 @@ def test_data_paths_are_relative_to_the_file_that_names_them(tmp_path):
     scenario = load_scenario(other / "mine.toml")
     assert Path(scenario.data.folder) == (EXAMPLE / "data").resolve()
     assert read_cluster(scenario.data).n == 80
+
+
+def test_rows_are_counted_as_a_spreadsheet_counts_them(tmp_path):
+    """A blank line is a row (and is skipped); a short row's missing cells are blank."""
+    scenario = write(tmp_path)
+    trade = (tmp_path / "c" / "trade.csv").read_text().splitlines()
+    (tmp_path / "c" / "trade.csv").write_text("\n".join([*trade[:2], "", "A,Q", *trade[2:]]) + "\n")
+    firms = (tmp_path / "c" / "firms.csv").read_text().splitlines()
+    firms[2] = "B,Beta"
+    (tmp_path / "c" / "firms.csv").write_text("\n".join(firms) + "\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(scenario)
+    assert "firms.csv: row 3, column product_group: empty" in str(err.value)
+    assert "trade.csv: row 4, column buyer: unknown id 'Q'" in str(err.value)
