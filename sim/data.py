@@ -94,6 +94,12 @@ def resolve(scenario, base: Path):
     if fix:
         scenario = scenario.with_overrides(fix, source=f"{base}")
     cluster = read_cluster(scenario.data)
+    if scenario.structure.kind == "data" and not cluster.has_org:
+        where = f"folder {shown(scenario.data.folder)} has no organization.csv" if scenario.data.folder else \
+            "[data] organization is not given"
+        raise ScenarioError(f"{shown(str(base))}: structure.kind = 'data' takes the marketing organization from "
+                            f"organization.csv, but {where}; give the file (coordinator,member) or a generated kind: "
+                            "star, hierarchical, chain or network")
     if scenario.firms.n_product_groups != cluster.n_groups:
         scenario = scenario.with_overrides({"firms.n_product_groups": cluster.n_groups}, source=f"{base}")
     return scenario
@@ -563,8 +569,12 @@ def describe(scenario) -> list[str]:
              + (f", {len(c.org_ff) + len(c.org_af)} organization link(s)" if c.has_org else "")]
     if c.survey:
         lo, hi = d.survey_scale
-        answered = ", ".join(f"{k} ({int(np.isfinite(v).sum())})" for k, v in c.survey.items())
-        lines.append(f"survey ({lo:g}-{hi:g}): {answered}")
+        parts = []
+        for k, v in c.survey.items():
+            x = lo + (hi - lo) * v[np.isfinite(v)]  # back on the survey's scale
+            se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+            parts.append(f"{k} {x.mean():.2f} ± {se:.2f} (n = {len(x)})" if len(x) else f"{k} (no answers)")
+        lines.append(f"survey on {lo:g}-{hi:g}, mean ± standard error: {', '.join(parts)}")
     return lines + [f"note: {m}" for m in c.notes]
 
 

@@ -49,7 +49,7 @@ def write(folder: Path, firms=FIRMS, trade=TRADE, org=ORG) -> Path:
 def test_the_example_cluster_validates_and_keeps_its_names_in_a_run(tmp_path, capsys):
     assert run.main(["validate", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "80 firms (3 leading)" in out and "survey (1-7)" in out
+    assert "80 firms (3 leading)" in out and "survey on 1-7, mean ± standard error: trust 4.92" in out
     firms = pd.read_csv(EXAMPLE / "data" / "firms.csv")
     assert run.main(["run", str(EXAMPLE / "cluster.toml"), "--steps", "6", "--out", str(tmp_path / "r")]) == 0
     table = pd.read_parquet(tmp_path / "r" / "snapshots" / "cluster" / "firms.parquet")
@@ -292,3 +292,11 @@ def test_rows_are_counted_as_a_spreadsheet_counts_them(tmp_path):
         load_scenario(scenario)
     assert "firms.csv: row 3, column product_group: empty" in str(err.value)
     assert "trade.csv: row 4, column buyer: unknown id 'Q'" in str(err.value)
+
+
+def test_the_data_kind_needs_its_organization_file(tmp_path):
+    scenario = write(tmp_path)
+    (tmp_path / "c" / "organization.csv").unlink()
+    with pytest.raises(ScenarioError, match="structure.kind = 'data' takes the marketing organization"):
+        load_scenario(scenario)
+    assert load_scenario(scenario, {"structure.kind": "star"}).structure.kind == "star"
