@@ -50,7 +50,7 @@ class Claim:
         statement: what the paper says, paraphrased.
         treatment: scenario name of the arm the claim is about.
         reference: scenario name it is compared with (same seeds).
-        kpi: KPI of the registry; the per-run mean over the run is compared.
+        kpi: KPI of the registry; each run's mean over the second half of the run is compared.
         sign: +1 when the paper implies the treatment is higher, -1 lower.
         expected: the verdict the model gave when the claim was last reviewed.
         why: what the model does and why, required unless ``expected`` is *agrees*.
@@ -253,10 +253,10 @@ def section(doc: Document, runs: pd.DataFrame) -> pd.DataFrame | None:
         return None
     doc.h2("What the source papers claim")
     counts = table["verdict"].value_counts()
-    doc.p(f"Each claim of the source papers is a paired comparison of two scenarios over {int(table['n_pairs'].min())}"
-          f" or more common seeds (mean over the run). Of {len(table)} claims the model agrees with "
-          f"{counts.get(AGREES, 0)}, disagrees with {counts.get(DISAGREES, 0)} and cannot tell "
-          f"{counts.get(UNSURE, 0)} apart; 'why' explains each verdict other than agreement. Intervals are "
+    doc.p("Each claim of the source papers that these runs can test is a paired comparison of two scenarios over "
+          f"{int(table['n_pairs'].min())} or more common seeds (each run's KPI averaged over its second half). Of "
+          f"{len(table)} claims the model agrees with {counts.get(AGREES, 0)}, disagrees with "
+          f"{counts.get(DISAGREES, 0)} and cannot tell {counts.get(UNSURE, 0)} apart; 'why' explains each verdict other than agreement. Intervals are "
           "adjusted across the claims like their p-values (Holm).")
     doc.cells(COLUMNS, _rows(table))
     return table
@@ -267,7 +267,8 @@ def markdown(table: pd.DataFrame, source: str) -> str:
     doc = Document("Claims of the source papers and what the model does", Path("."))
     doc.p(f"Written by `python -m analysis.claims` from the main job's results ({source}); the claims are defined "
           "in `analysis/claims.py` and each group is tested in `tests/test_claims.py` against the verdicts below. "
-          "A claim is a paired comparison of two shipped scenarios (same seeds, mean of the KPI over the run); "
+          "A claim is a paired comparison of two shipped scenarios (same seeds; each run's KPI averaged over the "
+          "second half of the run); "
           "the interval is the paired t-interval at the Holm level of its test, so it excludes 0 exactly when the "
           "difference is significant after correcting for the number of claims. Units are those of "
           "`sim/kpis.py` (one step is a month, MU is 100 k EUR).")

@@ -29,7 +29,7 @@ import pandas as pd
 from sim import kpis as kpi_registry
 from sim.errors import ScenarioError
 
-from . import export, figures, programme
+from . import claims, export, figures, programme
 from .document import Document, num
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
@@ -257,6 +257,9 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
             doc.bullets([(_verdict_class(r), r["verdict"]) for r in rows])
     else:
         doc.p("No verdicts: a single scenario has no reference to be compared with.")
+
+    # The source papers' claims, where these runs hold the scenarios a claim compares (the main job holds all)
+    claims.section(doc, runs)
 
     # KPI table
     doc.h2("KPI table")

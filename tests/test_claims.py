@@ -82,3 +82,29 @@ def test_the_model_gives_each_claim_its_recorded_verdict(group, main_job):
     wrong = table[table["verdict"] != table["expected"]]
     assert wrong.empty, "verdicts changed:\n" + wrong[["id", "kpi", "diff", "ci_low", "ci_high", "verdict",
                                                       "expected"]].to_string()
+
+
+def test_a_report_shows_the_claims_its_runs_can_test(tmp_path):
+    from analysis.document import Document
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(0.5, 0.05, 12)
+    runs = pd.DataFrame([{"scenario": name, "seed": i, "free_rider_share_mean": v}
+                         for name, values in (("fi_equal", base), ("fi_proportional", base - 0.1))
+                         for i, v in enumerate(values)])
+    doc = Document("t", tmp_path)
+    table = claims.section(doc, runs)
+    assert list(table["id"]) == ["M1"] and table["verdict"].iloc[0] == claims.AGREES
+    md = doc.render_md()
+    assert "## What the source papers claim" in md and "| M1 |" in md and "| agrees |" in md
+    assert claims.section(Document("t", tmp_path), runs.assign(scenario="other")) is None
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("main_job")
+def test_the_main_report_carries_the_claims_table(main_job, tmp_path):
+    from analysis.report import build_report
+
+    md = (build_report(main_job, tmp_path).parent / "report.md").read_text(encoding="utf-8")
+    part = md.split("## What the source papers claim")[1].split("\n## ")[0]
+    assert all(f"| {c.id} |" in part for c in claims.CLAIMS)
