@@ -119,7 +119,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, quiet: bool) -> None:
     import pandas as pd
 
-    from analysis.tables import headline_table
+    from analysis.tables import HEADLINE_KPIS, headline_table
 
     print(outcome.message)
     if not quiet:
@@ -127,6 +127,13 @@ def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, q
         with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3):
             print("mean over replicates of the time-averaged KPIs:")
             print(headline_table(results).to_string())
+            if "draw" in results:
+                from analysis.uncertainty import spread_table
+
+                cols = ["scenario", "kpi", "of", "mean", "90% low", "90% high", "parameter share"]
+                print("over replicates, uncertain parameters drawn per replicate (share of variance from them):")
+                print(spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))[cols]
+                      .to_string(index=False))
     if no_report:
         return
     try:

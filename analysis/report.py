@@ -407,6 +407,10 @@ def build_report(results_dir: str | Path, out_dir: str | Path, reference: str | 
         doc, summary = sweep_report(res, out)
     else:
         doc, summary = _compare_report(res, out, reference)
+        if "draw" in res.runs:  # uncertain parameters were drawn per replicate
+            from .uncertainty import add_section
+
+            add_section(doc, res.runs, available_kpis(res.runs), _choose_reference(res, reference))
     out.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out / "summary.csv", index=False)
     (out / "report.md").write_text(doc.render_md(), encoding="utf-8")

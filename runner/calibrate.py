@@ -354,8 +354,8 @@ def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: 
     """``calibrated.toml``: the scenario with ``--set`` and the posterior medians, pointing at the posterior."""
     rel = os.path.relpath(Path(scenario_path).resolve(), out.resolve())
     w = posterior["weight"].to_numpy()
-    lines = [f"# Calibrated by run.py calibrate: parameters at their posterior medians; the whole posterior is in "
-             f"{POSTERIOR}.",
+    lines = [f"# Calibrated by run.py calibrate: parameters at their posterior medians (used by run); compare and "
+             f"sweep draw them per replicate from {POSTERIOR}.",
              f"extends = {json.dumps(rel)}",
              f"name = {json.dumps(base.name + '_calibrated')}"]
     fixed = dict(overrides)
@@ -368,7 +368,8 @@ def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: 
             lines.append(f"{k} = {_toml_value(v)}")
     for b in bounds:
         lines.append(f"{b.key} = {_weighted_quantile(posterior[b.key].to_numpy(), w, 0.5)!r}")
-    lines.append("")
+    # compare and sweep draw the parameters per replicate from the posterior; run uses the medians above
+    lines += ["", "[uncertain]", f"posterior = {json.dumps(POSTERIOR)}", ""]
     path = out / CALIBRATED
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -22,6 +22,7 @@ import pandas as pd
 from sim import kpis as kpi_registry
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, load_scenario, load_variant, scenario_record, split_variant, validate_paths
+from sim.uncertainty import Plan, plan_of, seeds_per_draw_of
 
 from .chunks import CHUNK_LOG_ENV, RunItem, parquet_bytes, run_model, snapshot_tables, summarize_run
 from .cost import Limits, check, estimate
@@ -315,11 +316,14 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         for i, rec in enumerate(records):
             base.with_overrides(rec, source=f"--param design point {i} {rec}")
     seeds = replicate_seeds(master, replicates)
+    plan = plan_of(base, str(scenario_path))
+    fixed = {*names, *(overrides or {})}  # a swept or --set value is not drawn
 
     def make_item(run_id: int) -> RunItem:
         p, r = divmod(run_id, replicates)
         rec = records[p]
-        return RunItem(run_id, 0, rec, seeds[r], {**rec, "replicate": r, "seed": seeds[r]})
+        drawn, extra = _drawn([plan], 0, master, r, fixed)
+        return RunItem(run_id, 0, {**drawn, **rec}, seeds[r], {**rec, "replicate": r, "seed": seeds[r], **extra})
 
     identity = {
         "scenario": base.model_dump(),
@@ -332,6 +336,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         "master_seed": master,
         "steps": steps,
         **({"timeseries": list(SWEEP_SERIES)} if timeseries else {}),  # absent when off: older sweeps resume
+        **_uncertain_identity([plan]),
     }
     record = {
         "scenario_file": scenario_record(Path(scenario_path)),
@@ -350,9 +355,39 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         record["design_unit"] = "design_unit.parquet"
     if timeseries:
         record["timeseries"] = {"file": "timeseries.parquet", "columns": ["run_id", "step", *SWEEP_SERIES]}
+    record.update(_uncertain_identity([plan]))
     job = Job("sweep", identity, record, len(records) * replicates, make_item, [base], steps,
               keep_timeseries=SWEEP_SERIES if timeseries else False, files=files)
     return execute(job, Path(out), executor, quiet)
+
+
+def _drawn(plans: Sequence[Plan | None], arm: int, master: int, replicate: int, fixed: set[str],
+           ) -> tuple[dict[str, float], dict[str, Any]]:
+    """Uncertain values of one run and its row's extra columns (``draw`` and every drawn key of any arm).
+
+    A key some arm draws is a column (NaN in an arm that does not draw it), unless this run sets it
+    (a swept parameter, ``--set``, a variant's own value), whose value is in its own column or the manifest.
+    """
+    if not any(plans):
+        return {}, {}
+    per = seeds_per_draw_of(plans, "uncertain")
+    plan = plans[arm]
+    drawn = plan.draw(master, replicate, fixed) if plan is not None else {}
+    keys = sorted({k for p in plans if p is not None for k in p.keys})
+    return drawn, {"draw": replicate // per, **{k: drawn.get(k, float("nan")) for k in keys if k not in fixed}}
+
+
+def _uncertain_identity(plans: Sequence[Plan | None], names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The uncertain parameters for a job's identity and record (nothing when no arm declares any)."""
+    if not any(plans):
+        return {}
+    names = names or ["scenario"]
+    return {"uncertain": {n: p.describe() for n, p in zip(names, plans) if p is not None},
+            "seeds_per_draw": seeds_per_draw_of(plans, "uncertain"),
+            "uncertain_seeding": "draw d = replicate // seeds_per_draw; each parameter is its distribution's "
+                                 "quantile at a uniform from SeedSequence([master_seed, d, crc32(key)]), the "
+                                 "posterior row the weighted quantile at SeedSequence([master_seed, d, "
+                                 "crc32('<posterior>')]): the same in every arm"}
 
 
 def _compare_arms(arms: Sequence[str | Path], overrides: Mapping[str, Any] | None,
@@ -413,17 +448,21 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
     check(estimate(bases, len(bases) * replicates, steps, executor.workers), limits or Limits())
     master = MAIN_SEED if seed is None else int(seed)
     seeds = replicate_seeds(master, replicates)
+    plans = [plan_of(b, str(f)) for b, f in zip(bases, files)]
+    fixed = [{*own, *(overrides or {})} for _, _, own, _ in arms]  # a value set on the command line is not drawn
 
     def make_item(run_id: int) -> RunItem:
         s, r = divmod(run_id, replicates)
-        meta = {"scenario": stems[s], "scenario_file": str(files[s]), "replicate": r, "seed": seeds[r]}
-        return RunItem(run_id, s, {}, seeds[r], meta, snapshot=stems[s] if r == 0 else None)
+        drawn, extra = _drawn(plans, s, master, r, fixed[s])
+        meta = {"scenario": stems[s], "scenario_file": str(files[s]), "replicate": r, "seed": seeds[r], **extra}
+        return RunItem(run_id, s, drawn, seeds[r], meta, snapshot=stems[s] if r == 0 else None)
 
     identity = {
         "scenarios": {stem: b.model_dump() for stem, b in zip(stems, bases)},
         "replicates": replicates,
         "master_seed": master,
         "steps": steps,
+        **_uncertain_identity(plans, stems),
     }
     record = {
         "scenario_files": [scenario_record(f) for f in files],
@@ -438,6 +477,7 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
         "steps": steps if steps is not None else "scenario run.steps",
         "snapshots": {stem: {"replicate": 0, "seed": seeds[0], **snapshot_paths(stem)} for stem in stems},
     }
+    record.update(_uncertain_identity(plans, stems))
     job = Job("compare", identity, record, len(files) * replicates, make_item, bases, steps,
               keep_timeseries=True)
     return execute(job, Path(out), executor, quiet)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ScenarioError
+from .uncertainty import UncertainParams, check_uncertain, resolve_posterior_path
 
 __all__ = [
     "Scenario",
@@ -283,6 +284,8 @@ class Scenario(_Section):
     learning: LearningParams = LearningParams()
     validation: ValidationParams = ValidationParams()
     run: RunParams = RunParams()
+    uncertain: UncertainParams = Field(UncertainParams(), description="parameters drawn per replicate by compare and "
+                                                                      "sweep (sim/uncertainty.py)")
     policy: list[PolicyEvent] = Field([], description="the timeline: [[policy]] entries, applied in file order at each step")
 
     @model_validator(mode="after")
@@ -339,6 +342,7 @@ SET_UP_ONLY: dict[str, str] = {
     "data": "the cluster's files are read once, when the model is set up",
     "validation": "the validation game is another model",
     "run": "it defines the run itself",
+    "uncertain": "it is drawn per replicate before the run",
     "firms.values_dim": "it sets the shape of the shared-values arrays",
     **{f"firms.{k}": _DRAWN for k in ("cooperativeness", "cooperativeness_sd", "resources", "capacity_sigma",
                                       "leading_capacity", "energy_intensity", "energy_intensity_sd",
@@ -478,8 +482,8 @@ def _format_errors(exc: ValidationError, source: str) -> str:
             continue
         value = err.get("input")
         msg = err["msg"]
-        if err["type"] == "value_error":
-            lines.append(f"{source}: {msg.removeprefix('Value error, ')}")
+        if err["type"] == "value_error":  # a table's own check: say which table unless it is the scenario's
+            lines.append(f"{source}: " + (f"{dotted}: " if err["loc"] else "") + msg.removeprefix("Value error, "))
             continue
         hint = _field_hint(loc)
         shown = repr(value) if not isinstance(value, dict) else "a table"
@@ -557,6 +561,7 @@ def _read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         for key in ("folder", "firms", "trade", "organization"):
             if isinstance(section.get(key), str) and section[key] and not Path(section[key]).is_absolute():
                 section[key] = str((path.parent / section[key]).resolve())
+    resolve_posterior_path(data, path.parent)  # a posterior file is named relative to the file naming it
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -595,7 +600,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         scenario = scenario.with_overrides(resolved, source=source)
     from .data import resolve  # the data files are checked completely before anything runs
 
-    return resolve(scenario, path.parent)
+    scenario = resolve(scenario, path.parent)
+    check_uncertain(scenario, source)
+    return scenario
 
 
 # --------------------------------------------------------------------------- files, folders, overrides
