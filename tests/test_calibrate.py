@@ -233,3 +233,9 @@ def test_recovery_of_known_parameters(tmp_path):
     # narrowing = 1 - posterior sd / prior sd, above 0 in every repeat and clearly so on average
     assert all(min(v) > 0 for v in narrowing.values()), narrowing
     assert all(np.mean(v) > 0.1 for v in narrowing.values()), narrowing
+
+
+def test_calibrate_has_help():
+    with pytest.raises(SystemExit) as exc:
+        run.main(["calibrate", "--help"])
+    assert exc.value.code == 0

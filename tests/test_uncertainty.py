@@ -141,3 +141,16 @@ def test_seeds_per_draw_must_agree_between_arms(capsys, tmp_path):
     err = capsys.readouterr().err
     assert code == 2 and "seeds_per_draw differs" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_set_gives_every_arm_a_posterior(capsys, tmp_path):
+    post = posterior(tmp_path)
+    a = scenario(tmp_path, "")
+    b = scenario(tmp_path, "[mechanisms.regulation]\nsanction = 1.5\n", "b")
+    out = tmp_path / "cmp"
+    code = run.main(["compare", str(a), str(b), "--set", f"uncertain.posterior={post}", "--replicates", "4",
+                     "--no-report", "--quiet", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    runs = pd.read_parquet(out / "results.parquet")
+    assert list(runs[runs.scenario == "unc"]["trust.speed"]) == list(runs[runs.scenario == "b"]["trust.speed"])
+    assert set(runs["trust.speed"]) <= {0.2, 0.3}
