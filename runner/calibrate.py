@@ -497,6 +497,10 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
             write_json(out / MANIFEST, manifest)
             echo(f"interrupted: finished generations are kept in {db}; run the same command again to continue")
             raise
+        except RunnerError as exc:
+            manifest.update(status="failed", reason=str(exc), finished_at=now())
+            write_json(out / MANIFEST, manifest)
+            raise
         if sampler.prior_sample is not None:
             write_parquet(out / PRIOR_SAMPLE, _particles_frame(sampler.prior_sample, bounds, targets))
         pops = history.get_all_populations()
