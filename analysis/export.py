@@ -12,7 +12,7 @@ Workbook library: openpyxl, because the one package both writes the workbook and
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,12 @@ from openpyxl.utils import get_column_letter
 
 from sim import kpis as registry
 
-__all__ = ["HEADLINE_CSV", "WORKBOOK", "rounded", "rounded_text", "headline_frame", "write_exports"]
+__all__ = ["HEADLINE_CSV", "WORKBOOK", "FIRMS_CSV", "rounded", "rounded_text", "headline_frame", "write_exports"]
 
 HEADLINE_CSV = "headline.csv"
 WORKBOOK = "report.xlsx"
+#: A data cluster's firms at the last step of replicate 0, by name (next to the workbook).
+FIRMS_CSV = "firms.csv"
 
 #: Words of the comparison with the reference (the report's ▲/▼/no mark).
 BETTER, WORSE, HIGHER, LOWER, SAME, REFERENCE = (
@@ -217,8 +219,8 @@ def _notes(reference: str, n_rep: int) -> pd.DataFrame:
 
 def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame | None, table: pd.DataFrame,
                   diffs: pd.DataFrame, headline: Sequence[str], scenarios: Sequence[str],
-                  reference: str) -> list[Path]:
-    """Write ``headline.csv`` and ``report.xlsx`` into ``out``.
+                  reference: str, firms: Mapping[str, pd.DataFrame | None] | None = None) -> list[Path]:
+    """Write ``headline.csv`` and ``report.xlsx`` into ``out`` (and ``firms.csv`` for a data cluster).
 
     Args:
         out: the report folder (exists).
@@ -229,6 +231,9 @@ def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame 
         headline: the headline KPIs.
         scenarios: scenario order.
         reference: the scenario compared with.
+        firms: each scenario's stored firm table (replicate 0, last step); those of a data cluster (a ``name``
+            column) become the ``firms`` sheet and ``firms.csv``, one row per firm and scenario, so each real
+            firm's end state can be looked up by its name.
 
     Returns:
         The paths written.
@@ -246,9 +251,17 @@ def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame 
     _sheet(wb, "runs", _with_units(runs))
     if timeseries is not None:
         _sheet(wb, "per_step", _per_step_means(timeseries, scenarios))
+    named = [t.assign(scenario=name)[["scenario", *t.columns]] for name, t in (firms or {}).items()
+             if t is not None and "name" in t.columns]
+    written = []
+    if named:
+        table_f = pd.concat(named, ignore_index=True)
+        _sheet(wb, "firms", table_f)
+        table_f.to_csv(out / FIRMS_CSV, index=False)
+        written.append(out / FIRMS_CSV)
     n_rep = int(runs.groupby("scenario").size().min()) if len(runs) else 0
     _sheet(wb, "notes", _notes(reference, n_rep))
     wb["notes"].column_dimensions["A"].width = 120
     book = out / WORKBOOK
     wb.save(book)
-    return [csv, book]
+    return [csv, book, *written]

@@ -240,10 +240,13 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
           "worse (paired by seed, Holm-corrected), no mark: not distinguishable.")
     doc.table(_headline(table, diffs, head, scenarios, ref))
     out.mkdir(parents=True, exist_ok=True)
-    export.write_exports(out, runs, res.timeseries, table, diffs, head, scenarios, ref)
+    written = export.write_exports(out, runs, res.timeseries, table, diffs, head, scenarios, ref,
+                                   firms={s: res.firm_table(s) for s in scenarios})
     doc.p(f"Next to this report: {export.HEADLINE_CSV} (this table, rounded, with a better/worse/indistinguishable "
           f"word per cell) and {export.WORKBOOK} (headline, differences, per-run results and per-step means, units "
-          "in the headers).")
+          "in the headers)." + (f" {export.FIRMS_CSV} and the workbook's firms sheet hold every firm of the data "
+                                "cluster by name at the last step of replicate 0 of each scenario (cooperating, "
+                                "trust, commitment, profit, ...)." if out / export.FIRMS_CSV in written else ""))
 
     # Verdicts
     doc.h2("Verdicts per KPI")

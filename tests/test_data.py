@@ -82,6 +82,14 @@ def test_the_example_programme_is_compared_from_the_readme_command(tmp_path):
     res = pd.read_parquet(tmp_path / "c" / "results.parquet")
     assert set(res["scenario"]) == {"cluster", "cluster_programme"}
     assert "name" in pd.read_parquet(tmp_path / "c" / "snapshots" / "cluster_programme" / "firms.parquet")
+    assert run.main(["report", str(tmp_path / "c"), "--out", str(tmp_path / "rep")]) == 0
+    firms = pd.read_csv(tmp_path / "rep" / "firms.csv")
+    assert set(firms["scenario"]) == {"cluster", "cluster_programme"}
+    assert "Northfield Machine Tools AG" in set(firms["name"]) or "Elmbrook Agricultural Machinery Ltd" in set(
+        firms["name"])  # a leading firm (one may have closed)
+    from openpyxl import load_workbook
+
+    assert "firms" in load_workbook(tmp_path / "rep" / "report.xlsx", read_only=True).sheetnames
 
 
 def test_the_survey_sets_the_start_as_documented(tmp_path):
