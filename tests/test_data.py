@@ -47,7 +47,7 @@ def write(folder: Path, firms=FIRMS, trade=TRADE, org=ORG) -> Path:
 
 
 def test_the_example_cluster_validates_and_keeps_its_names_in_a_run(tmp_path, capsys):
-    assert run.main(["validate", str(EXAMPLE)]) == 0
+    assert run.main(["validate", str(EXAMPLE / "cluster.toml"), str(EXAMPLE / "cluster_programme.toml")]) == 0
     out = capsys.readouterr().out
     assert "80 firms (3 leading)" in out and "survey on 1-7, mean ± standard error: trust 4.92" in out
     firms = pd.read_csv(EXAMPLE / "data" / "firms.csv")
@@ -308,3 +308,22 @@ def test_the_data_kind_needs_its_organization_file(tmp_path):
     with pytest.raises(ScenarioError, match="structure.kind = 'data' takes the marketing organization"):
         load_scenario(scenario)
     assert load_scenario(scenario, {"structure.kind": "star"}).structure.kind == "star"
+
+
+@pytest.mark.slow
+def test_the_example_calibrates_and_its_posterior_carries_into_the_programme_comparison(tmp_path):
+    """The README's chain on the example, small: calibrate against targets.toml, then compare the programme with
+    the parameters drawn from the posterior."""
+    code = run.main(["calibrate", str(EXAMPLE / "cluster.toml"), "--targets", str(EXAMPLE / "targets.toml"),
+                     "--steps", "24", "--param", "firms.cooperativeness=0.3:0.95", "--param", "trust.speed=0.05:0.5",
+                     "--param", "mechanisms.contract.formation_rate=0.01:0.2", "--population", "10",
+                     "--generations", "1", "--ppc", "0", "--jobs", "2", "--quiet", "--out", str(tmp_path / "cal")])
+    assert code == 0
+    post = pd.read_parquet(tmp_path / "cal" / "posterior.parquet")
+    assert {"firms.cooperativeness", "trust.speed", "mechanisms.contract.formation_rate"} <= set(post.columns)
+    code = run.main(["compare", str(EXAMPLE / "cluster.toml"), str(EXAMPLE / "cluster_programme.toml"),
+                     "--set", f"uncertain.posterior={tmp_path / 'cal' / 'posterior.parquet'}", "--reference", "cluster",
+                     "--replicates", "4", "--steps", "40", "--jobs", "2", "--no-report", "--out", str(tmp_path / "c")])
+    assert code == 0
+    runs = pd.read_parquet(tmp_path / "c" / "results.parquet")
+    assert len(runs) == 8
