@@ -33,7 +33,8 @@ def _read_csv(path: str, needed: tuple[str, ...], field: str) -> pd.DataFrame:
         raise ScenarioError(f"{path}: {field}: cannot read CSV: {exc}") from None
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise ScenarioError(f"{path}: {field}: missing column(s) {missing}; required: {list(needed)}")
+        raise ScenarioError(f"{path}: {field}: row 1: missing column(s) {missing}; required: {list(needed)} "
+                            f"(the header has {list(df.columns)})")
     return df
 
 
@@ -43,10 +44,11 @@ def build_edge_list(params, rng: np.random.Generator) -> Structure:
     kinds: dict[str, int] = {}
     if params.edge_list_types_path:
         types_df = _read_csv(params.edge_list_types_path, ("id", "kind"), "structure.edge_list_types_path")
-        for ident, kind in zip(types_df["id"], types_df["kind"]):
+        for row, (ident, kind) in enumerate(zip(types_df["id"], types_df["kind"]), start=2):
             if kind not in KINDS:
                 raise ScenarioError(
-                    f"{params.edge_list_types_path}: kind: unknown kind {kind!r} for node {ident!r}; allowed: {sorted(KINDS)}"
+                    f"{params.edge_list_types_path}: row {row}, column kind: unknown kind {kind!r} for node {ident!r}; "
+                    f"allowed: {sorted(KINDS)}"
                 )
             kinds[ident] = KINDS[kind]
     labels = pd.unique(pd.concat([edges_df["source"], edges_df["target"]], ignore_index=True))
