@@ -153,10 +153,6 @@ def test_a_generated_organization_is_laid_over_the_data(tmp_path):
 # --------------------------------------------------------------------------- bad files
 
 
-def _cell(rows, r, col):
-    return rows[r][rows[0].index(col)]
-
-
 #: Corruptions of the good files: (file, what to do) -> (file, row, column) the message must name.
 def _corrupt(kind: str, r: int, tmp: Path):
     firms = [list(x) for x in FIRMS]
