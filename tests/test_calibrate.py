@@ -202,13 +202,16 @@ def test_calibrate_writes_everything_and_resumes_as_if_never_stopped(capsys, tmp
 
 
 @pytest.mark.slow
-def test_calibrate_gives_the_same_posterior_on_worker_processes(tmp_path):
+def test_calibrate_gives_the_same_posterior_on_worker_processes_and_dask(tmp_path):
     scenario = tiny(tmp_path)
     targets = observe(scenario, 1, tmp_path)
     kwargs = dict(population=20, generations=2, ppc=4, report=False, quiet=True, seed=5)
     serial = calibrate(scenario, targets, params(), tmp_path / "serial", **kwargs)
     pooled = calibrate(scenario, targets, params(), tmp_path / "pooled", executor=Executor(jobs=2), **kwargs)
     pd.testing.assert_frame_equal(serial.posterior, pooled.posterior)
+    dask = calibrate(scenario, targets, params(), tmp_path / "dask",
+                     executor=Executor(dask_local=1, dask_processes=False), **kwargs)
+    pd.testing.assert_frame_equal(serial.posterior, dask.posterior)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "ppc.parquet"),
                                   pd.read_parquet(tmp_path / "pooled" / "ppc.parquet"))
 
