@@ -52,15 +52,26 @@ def _short(msg: str) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.data import describe
+    from sim.errors import ScenarioError
     from sim.scenario import validate_paths
 
+    from sim.targets import is_targets_file, load_targets
+
     checked = validate_paths(args.paths)
+    notes = {}
+    for i, (f, _, msg) in enumerate(checked):
+        if msg and is_targets_file(f):  # observed targets (run.py calibrate) are checked as such
+            try:
+                notes[f] = f"{len(load_targets(f))} observed targets"
+                checked[i] = (f, None, None)
+            except ScenarioError as exc:
+                checked[i] = (f, None, str(exc))
     bad = [(f, msg) for f, _, msg in checked if msg]
     if not args.quiet:
         for f, scenario, msg in checked:
             if not msg:
-                print(f"ok       {f}")
-                for line in describe(scenario):  # a data cluster: what was read, and what the model reads differently
+                print(f"ok       {f}" + (f" ({notes[f]})" if f in notes else ""))
+                for line in describe(scenario) if scenario is not None else ():  # a data cluster: what was read
                     print(f"  {line}")
     for f, msg in bad:
         _err(f"invalid  {f}\n  " + msg.replace("\n", "\n  "))

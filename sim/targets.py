@@ -34,7 +34,7 @@ from . import kpis
 from .errors import ScenarioError
 
 __all__ = ["Target", "CONSTRUCTS", "STATISTICS", "load_targets", "targets_from_dict", "target_values",
-           "check_steps"]
+           "check_steps", "is_targets_file"]
 
 #: Survey constructs (Morgan & Hunt, 1994) and the KPI that measures each in the model (0-1 index).
 CONSTRUCTS: dict[str, str] = {
@@ -241,6 +241,15 @@ def load_targets(path: str | Path) -> list[Target]:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
     return targets_from_dict(data, str(path))
+
+
+def is_targets_file(path: str | Path) -> bool:
+    """True if ``path`` is TOML holding ``[[target]]`` tables (so ``validate`` checks it as targets)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("target"), list)
 
 
 def check_steps(targets: Sequence[Target], steps: int, source: str) -> None:

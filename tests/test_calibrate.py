@@ -242,3 +242,12 @@ def test_calibrate_has_help():
     with pytest.raises(SystemExit) as exc:
         run.main(["calibrate", "--help"])
     assert exc.value.code == 0
+
+
+def test_validate_checks_a_targets_file_as_targets(capsys, tmp_path):
+    assert run.main(["validate", str(ROOT / "examples" / "calibration")]) == 0
+    assert "4 observed targets" in capsys.readouterr().out
+    bad = tmp_path / "obs.toml"
+    bad.write_text('[[target]]\nkpi = "mean_trust"\nstatistic = "mean"\nwindow = [3, 1]\nvalue = 0.5\nse = 0.1\n')
+    assert run.main(["validate", str(bad)]) == 2
+    assert "obs.toml: target 1: window: [3, 1]: needs first <= last" in capsys.readouterr().err
