@@ -305,6 +305,9 @@ def _sampler_class():
                 self.prior_sample = list(sample.accepted_particles)
             else:
                 self.log.append({"generation": t, "simulations": evaluated, "accepted": sample.n_accepted})
+                if not self.quiet:  # one line per generation also where no bar is drawn (a log file)
+                    print(f"generation {t}: {sample.n_accepted} accepted of {evaluated} simulated",
+                          file=sys.stderr, flush=True)
             return sample
 
     return SeededSampler
