@@ -87,7 +87,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("M5", "mechanisms", "003 §3.3(3)",
           "Contract: the contract mechanism is a powerful tool for efficient allocation: with contracts the "
           "cluster's profit is higher",
-          "baseline", "no_contracts", "profit", +1),
+          "baseline", "no_contracts", "profit", +1, UNSURE,
+          "Contracts protect the saving on orders between members (ODD 7.7, 7.16); without them members "
+          "still trade at spot, and that saving is small beside the sales to the outside market, so over 100 "
+          "months the cluster's profit moves little and the interval of the difference straddles no change."),
     Claim("M6", "mechanisms", "003 §5(2)",
           "The three mechanisms together work better than the contract mechanism alone (cooperation)",
           "baseline", "contracts_only", "cooperation_rate", +1),

@@ -223,13 +223,13 @@ def gini_of_sorted(xs):
 
 
 @numba.njit(**JIT)
-def live_trust_sum(ua, ub, active, kind, trust):
+def live_trust_sum(ua, ub, active, dropped, kind, trust):
     """KPI ``mean_trust`` (``sim.model.record``): sum and count of trust on live edges observed by firms."""
     total = 0.0
     n = 0
     for u in range(ua.shape[0]):
         a, b = ua[u], ub[u]
-        if active[a] and active[b]:
+        if active[a] and active[b] and not dropped[u]:
             if kind[a] != ASSOCIATION:
                 total += trust[2 * u]
                 n += 1

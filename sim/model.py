@@ -254,7 +254,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     count = total[0]
     mean = (lambda j: float(total[j] / count) if count else 0.0)  # noqa: E731
     # mean trust over live edges observed by firms (after exits and entries)
-    tr_sum, tr_n = live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.kind[: st.n_nodes], st.trust[: 2 * e])
+    tr_sum, tr_n = live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.dropped[:e], st.kind[: st.n_nodes], st.trust[: 2 * e])
     spend = pool.pool_in + reg.dues + mk.fees + mk.fair_spend
     returns = float(pool.share.sum() + ctx.brand_revenue.sum())
     m = model

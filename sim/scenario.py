@@ -157,6 +157,7 @@ class TradeParams(_Section):
     input_share: float = Field(0.4, ge=0.0, le=1.0, description="inputs a buyer buys per step, as a share of its output's value")
     saving: float = Field(0.1, ge=0.0, le=1.0, description="share of an order saved when it is bought under contract inside the cluster, split by the partners")
     search_rate: float = Field(0.05, ge=0.0, le=1.0, description="chance per step a buyer short of suppliers looks for one")
+    drop_after: int = Field(60, ge=0, le=10_000, description="steps without a contract after which a buyer drops a supplier link it found by search; 0: never")
 
 
 class MechanismParams(_Section):

@@ -6,13 +6,14 @@ Index conventions (kept here, and only here):
   entrants are appended. ``kind[i]`` is ``ENTERPRISE``, ``LEADING`` or
   ``ASSOCIATION``; ``active[i]`` is membership (associations are always active).
 * **Undirected edges** ``u in 0..n_edges-1`` with ends ``ua[u], ub[u]``;
-  ``is_ff[u]`` marks firm-firm links (contracts live only there).
+  ``is_ff[u]`` marks firm-firm links (contracts live only there); ``dropped[u]`` a link its buyer ended
+  (``submodels.trade``): dead as if an end had left.
 * **Directed edges** ``d = 2u`` (``ua -> ub``) and ``d = 2u + 1`` (``ub -> ua``);
   ``src[d]`` is the observer, ``dst[d]`` the partner: ``trust[d]`` is how much
   ``src[d]`` trusts ``dst[d]``, ``comm[d]`` what ``src`` heard from ``dst``,
   ``opp[d]`` the opportunism ``src`` saw in ``dst``. ``d ^ 1`` is the reverse edge.
 
-Exits mask rows (``active`` False, edges die with their ends); nothing is compacted.
+Exits mask rows (``active`` False, edges die with their ends); dropped links stay masked; nothing is compacted.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ EDGE_FIELDS: dict[str, type] = {  # per undirected edge
     "ub": np.int32,
     "is_ff": np.bool_,
     "contract_left": np.int32,  # steps left on the contract, 0 = none
+    "dropped": np.bool_,  # ended by its buyer (trade): dead although both ends are active
+    "by_trade": np.bool_,  # made by the trade layer (its buyer may drop it), not by the structure
+    "idle": np.int32,  # steps this trade link has gone without a contract (trade's partner search counts them)
     "shared_values": np.float64,
     "volume": np.float64,  # relative trade volume of the link (1; a data cluster's trade.csv sets it)
 }
@@ -106,7 +110,7 @@ class Masks:
             (``len(assoc_idx)`` for non-members: a last, unused group).
         assoc_idx: the associations' rows.
         assoc_members: members per association.
-        alive_d: ``(2E,)`` directed edges whose two ends are active.
+        alive_d: ``(2E,)`` directed edges whose two ends are active (and not dropped).
         live_ff: ``(E,)`` live firm-firm links (where contracts live).
         degree: ``(N,)`` float, live edges per node.
     """
@@ -148,6 +152,7 @@ class ClusterState:
         self.inbox_fresh = np.zeros((inbox_slots, 2 * self._edge_cap), dtype=INBOX_CONTENT_DTYPE)
         self._csr_dirty = True
         self._csr_edges = 0
+        self.n_dropped = 0
 
     # ------------------------------------------------------------------ growth
     def _grow_nodes(self, need: int) -> None:
@@ -207,6 +212,9 @@ class ClusterState:
         self.is_ff[u] = (self.kind[a] != ASSOCIATION) & (self.kind[b] != ASSOCIATION)
         self.contract_left[u] = 0
         self.volume[u] = 1.0
+        self.dropped[u] = False
+        self.by_trade[u] = False
+        self.idle[u] = 0
         d = np.arange(2 * self.n_edges, 2 * (self.n_edges + k))
         self.trust[d] = trust0
         self.comm[d] = 0.0
@@ -217,6 +225,16 @@ class ClusterState:
         self.n_edges += k
         self._csr_dirty = True
         return u
+
+    def drop_edges(self, u: np.ndarray) -> None:
+        """End the undirected edges ``u`` (a buyer dropped them): dead from now on, their contracts void."""
+        u = np.asarray(u, dtype=np.int64)
+        if len(u) == 0:
+            return
+        self.dropped[u] = True
+        self.contract_left[u] = 0
+        self.n_dropped += len(u)
+        self._csr_dirty = True
 
     # ------------------------------------------------------------------ views
     @property
@@ -247,23 +265,23 @@ class ClusterState:
         return self.active[:n] & (self.kind[:n] != ASSOCIATION)
 
     def edge_alive(self) -> np.ndarray:
-        """Undirected edges whose both ends are active, ``(n_edges,)``."""
+        """Undirected edges whose both ends are active and that no buyer dropped, ``(n_edges,)``."""
         e = self.n_edges
-        return self.active[self.ua[:e]] & self.active[self.ub[:e]]
+        return self.active[self.ua[:e]] & self.active[self.ub[:e]] & ~self.dropped[:e]
 
     def masks(self) -> Masks:
         """The live cluster's :class:`Masks`, cached until rows, edges or active rows change.
 
-        Rows are only appended and ``active`` only turns False, so that key
-        catches every entry and exit, from the step or from elsewhere
-        (``Enterprise.leave``).
+        Rows are only appended, ``active`` only turns False and ``dropped`` only
+        True, so that key catches every entry, exit and dropped link, from the
+        step or from elsewhere (``Enterprise.leave``).
         """
         n, e = self.n_nodes, self.n_edges
-        key = (n, e, int(np.count_nonzero(self.active[:n])))
+        key = (n, e, int(np.count_nonzero(self.active[:n])), self.n_dropped)
         if getattr(self, "_mask_key", None) != key:
             firms = self.firm_mask()
             alive_d, live_ff, degree = np.empty(2 * e, bool), np.empty(e, bool), np.zeros(n)
-            edge_masks(self.ua[:e], self.ub[:e], self.active[:n], self.is_ff[:e], alive_d, live_ff, degree)
+            edge_masks(self.ua[:e], self.ub[:e], self.active[:n], self.is_ff[:e], self.dropped[:e], alive_d, live_ff, degree)
             members = firms & (self.assoc_of[:n] >= 0)
             assoc_idx = np.flatnonzero(self.kind[:n] == ASSOCIATION)
             member_assoc = np.where(members, self.assoc_of[:n], len(assoc_idx))
@@ -284,7 +302,7 @@ class ClusterState:
     def ff_csr(self) -> tuple[np.ndarray, np.ndarray]:
         """CSR over firm-firm directed edges: ``indptr`` by observer, ``nbr`` the partners.
 
-        Dead edges stay in the CSR (callers check ``active``). Not rebuilt every
+        Dead edges stay in the CSR (callers check ``active``); dropped links leave it at the next rebuild. Not rebuilt every
         step: only when edges were added since the last build and either their
         number passes ``CSR_GROWTH`` of the built ones or they have waited
         ``CSR_MAX_WAIT`` calls (one call per step, from imitation). Entrants so
@@ -298,7 +316,7 @@ class ClusterState:
         if self._csr_dirty and (not hasattr(self, "_indptr") or grown > self.CSR_GROWTH * self._csr_edges or self._csr_wait >= self.CSR_MAX_WAIT):
             e = self.n_edges
             indptr, nbr = np.zeros(self.n_nodes + 1, dtype=np.int64), np.empty(2 * e, dtype=np.int64)
-            filled = csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e], indptr, nbr)
+            filled = csr_by_source(self.ua[:e], self.ub[:e], self.is_ff[:e] & ~self.dropped[:e], indptr, nbr)
             self._indptr, self._nbr = indptr, nbr[:filled]
             self._csr_edges = e
             self._csr_dirty = False
@@ -310,13 +328,13 @@ class ClusterState:
 
 
 @numba.njit(**JIT)
-def edge_masks(ua, ub, active, is_ff, alive_d, live_ff, degree):
+def edge_masks(ua, ub, active, is_ff, dropped, alive_d, live_ff, degree):
     """:meth:`ClusterState.masks` in one pass over the edges: ``alive_d`` (both directions of each edge whose
-    ends are both active), ``live_ff`` (the live firm-firm links) and the live degree per node (``degree``,
+    ends are both active and that was not dropped), ``live_ff`` (the live firm-firm links) and the live degree per node (``degree``,
     zeroed by the caller)."""
     for u in range(ua.shape[0]):
         a, b = ua[u], ub[u]
-        live = active[a] & active[b]
+        live = active[a] & active[b] & ~dropped[u]
         alive_d[2 * u] = live
         alive_d[2 * u + 1] = live
         live_ff[u] = live & is_ff[u]

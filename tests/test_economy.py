@@ -193,3 +193,89 @@ def test_partner_search_keeps_the_trade_network_from_thinning_out():
     lo, hi = paired_interval(on, off)
     assert lo > 0.3, (lo, hi)
     assert np.mean(on) >= 0.8 * base.trade.links
+
+
+def test_a_dropped_link_is_dead_everywhere():
+    from sim.state import ClusterState
+
+    st = ClusterState(node_capacity=3, edge_capacity=2, values_dim=1, inbox_slots=1)
+    st.add_nodes(3)
+    st.active[:3] = True
+    st.add_edges(np.array([0, 0]), np.array([1, 2]), 0.5)
+    st.is_ff[:2] = True
+    st.contract_left[1] = 4
+    assert st.masks().live_ff.tolist() == [True, True]
+    indptr, _ = st.ff_csr()
+    st.drop_edges(np.array([1]))
+    m = st.masks()
+    assert m.live_ff.tolist() == [True, False] and m.alive_d.tolist() == [True, True, False, False]
+    assert m.degree.tolist() == [1.0, 1.0, 0.0] and st.edge_alive().tolist() == [True, False]
+    assert st.contract_left[1] == 0  # the contract on it is void
+    st._csr_wait = st.CSR_MAX_WAIT  # force the rebuild the dropped link waits for
+    indptr, nbr = st.ff_csr()
+    assert nbr[indptr[0]:indptr[1]].tolist() == [1]
+
+
+def test_buyers_drop_only_searched_for_links_that_went_idle():
+    from sim.submodels.trade import links_to_drop
+
+    # buyer 0 on every link (group 1 buys from group 0); links: 0 idle for long, 1 under contract after a long
+    # idle spell, 2 idle and just at the limit, 3 the structure's (idle for long), 4 young
+    n_e = 5
+    buyer = np.zeros(n_e, dtype=np.int64)
+    ua, ub = np.zeros(n_e, dtype=np.int32), np.arange(1, n_e + 1, dtype=np.int32)
+    by_trade = np.array([True, True, True, False, True])
+    left = np.array([0, 5, 0, 0, 0], dtype=np.int32)
+    idle = np.array([30, 30, 23, 40, 2], dtype=np.int32)
+    out = np.empty(n_e, dtype=np.int64)
+    have = np.zeros(n_e + 1, dtype=np.int64)
+    k = links_to_drop(buyer, by_trade, ua, ub, np.ones(n_e + 1, bool), np.zeros(n_e, bool), left, idle, 24, out, have)
+    assert out[:k].tolist() == [0, 2]
+    assert have[0] == 3  # the links it keeps: 1, 3 and 4
+    assert idle.tolist() == [31, 0, 24, 40, 3]  # aged, except the contracted one and the structure's
+    k = links_to_drop(buyer, by_trade, ua, ub, np.ones(n_e + 1, bool), np.zeros(n_e, bool), left, idle, 0, out,
+                      np.zeros(n_e + 1, dtype=np.int64))
+    assert k == 0  # drop_after 0: nothing is dropped
+
+
+@pytest.mark.slow
+def test_trade_links_are_dropped_and_found_all_along_and_the_layer_settles():
+    """Paired seeds, 1,000 steps: buyers drop links and find new ones throughout; the supplier links per buyer
+    over steps 700-1,000 stay within 15 % of steps 400-700 (no growth, no collapse) and above half of
+    ``trade.links``."""
+    base = Scenario().with_overrides({"structure.n_firms": 120})
+    mid, late, late_drops = [], [], []
+    for seed in SEEDS:
+        model = ClusterModel(base, rng=seed)
+        degree, dropped = [], []
+        for _ in range(20):
+            model.run_for(50)
+            degree.append(supplier_links_per_buyer(model))
+            dropped.append(model.state.n_dropped)
+        mid.append(np.mean(degree[8:14]))
+        late.append(np.mean(degree[14:]))
+        late_drops.append(dropped[-1] - dropped[13])
+    lo, hi = paired_interval(np.array(late) / np.array(mid), np.ones(len(mid)))
+    assert -0.15 < lo and hi < 0.15, (lo, hi)
+    assert min(late_drops) > 0
+    assert np.mean(late) >= 0.5 * base.trade.links
+
+
+def contracts_and_suppliers(scenario: Scenario, seed: int, steps: int = 300) -> tuple[float, float]:
+    """Contracts in force (second-half mean) and supplier links per buyer at the end."""
+    model = ClusterModel(scenario, rng=seed)
+    model.run_for(steps)
+    return float(model.kpis()["contracts_active"].iloc[steps // 2:].mean()), supplier_links_per_buyer(model)
+
+
+@pytest.mark.slow
+def test_dropping_idle_links_early_costs_suppliers_and_contracts():
+    """Paired seeds: a buyer that drops a searched-for link after 12 steps without a contract (against never)
+    keeps fewer suppliers and has fewer contracts in force: a new link signs no sooner than the one dropped."""
+    base = Scenario().with_overrides({"structure.n_firms": 120})
+    early = [contracts_and_suppliers(base.with_overrides({"trade.drop_after": 12}), s) for s in SEEDS]
+    never = [contracts_and_suppliers(base.with_overrides({"trade.drop_after": 0}), s) for s in SEEDS]
+    lo, hi = paired_interval([x[0] for x in early], [x[0] for x in never])
+    assert hi < 0, ("contracts", lo, hi)
+    lo, hi = paired_interval([x[1] for x in early], [x[1] for x in never])
+    assert hi < 0, ("suppliers per buyer", lo, hi)

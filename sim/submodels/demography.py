@@ -211,9 +211,9 @@ def entrant_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarr
     if k == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     e = st.n_edges
-    if kind != "hierarchical":  # degree over live firm-firm links: links to departed firms do not count
+    if kind != "hierarchical":  # degree over live firm-firm links: links to departed firms or dropped do not count
         deg = np.zeros(n_old, dtype=np.int64)
-        live_ff_degree(st.ua[:e], st.ub[:e], st.is_ff[:e], st.active[:n_old], deg)
+        live_ff_degree(st.ua[:e], st.ub[:e], st.is_ff[:e], st.dropped[:e], st.active[:n_old], deg)
         w = deg[pool] + 1.0
     else:
         w = np.ones(len(pool))
@@ -245,10 +245,10 @@ def exit_candidates(firms, active, resources, payoff_ema, r, outside_option, lea
 
 
 @numba.njit(**JIT)
-def live_ff_degree(ua, ub, is_ff, active, out):
-    """Live firm-firm links per node (both ends active), into ``out``."""
+def live_ff_degree(ua, ub, is_ff, dropped, active, out):
+    """Live firm-firm links per node (both ends active, not dropped), into ``out``."""
     for u in range(ua.shape[0]):
         a, b = ua[u], ub[u]
-        if is_ff[u] and active[a] and active[b]:
+        if is_ff[u] and not dropped[u] and active[a] and active[b]:
             out[a] += 1
             out[b] += 1

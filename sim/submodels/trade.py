@@ -20,10 +20,13 @@ The rest it buys at spot, inside or outside the cluster, at the market price. Bu
 ``saving`` of the order (transport, search and stock: what co-location is worth); the contract splits the
 saving between the two parties (``contract.py``), so the money a contract carries is the trade it carries.
 
-Search (each step, after exits and entries): a buyer with fewer live supplier links than ``trade.links``
-looks for one with probability ``search_rate``: it draws ``SEARCH_CANDIDATES`` firms of its supplier groups
-and links to the one with the best reputation, so the network does not thin out as firms leave and a bad
-reputation costs customers.
+Dropping and search (each step, after exits and entries). A link to a firm that left is dead. A buyer drops
+a supplier link it found by search (the trade layer's own links; the structure's are the marketing
+organization and stay) once it has gone ``drop_after`` steps without a contract: no orders flow on it, and a
+link that did not sign in that time is not worth keeping. A dropped link is dead for both ends. Then a buyer with fewer live supplier links than ``trade.links`` looks for
+one with probability ``search_rate``: it draws ``SEARCH_CANDIDATES`` firms of its supplier groups and links to
+the one with the best reputation (a pair it dropped may link again, as a new link). So the network neither
+thins out as firms leave nor only grows, and trust and reputation decide who keeps customers.
 """
 
 from __future__ import annotations
@@ -113,11 +116,55 @@ def link_buyers(ua, ub, is_ff, product_group, kind, out):
 
 
 @numba.njit(**JIT)
-def count_suppliers(buyer, ua, ub, active, out):
+def count_suppliers(buyer, ua, ub, active, dropped, out):
     """Live supplier links per buyer (``buyer`` from :func:`link_buyers`), into ``out`` (zeroed by the caller)."""
     for u in range(buyer.shape[0]):
-        if buyer[u] >= 0 and active[ua[u]] and active[ub[u]]:
+        if buyer[u] >= 0 and active[ua[u]] and active[ub[u]] and not dropped[u]:
             out[buyer[u]] += 1
+
+
+@numba.njit(**JIT)
+def links_to_drop(buyer, by_trade, ua, ub, active, dropped, left, idle, drop_after, out, have):
+    """Age the live trade links the trade layer made, pick those their buyers drop (module docstring) and count
+    the live supplier links each buyer keeps.
+
+    ``idle[u]`` goes back to 0 on such a link under contract and grows by one on one without; a link without a
+    contract is dropped once ``idle[u] >= drop_after`` (``drop_after`` > 0). Writes the dropped links to the front of ``out`` and returns how many;
+    adds the kept supplier links per buyer into ``have`` (zeroed by the caller).
+    """
+    k = 0
+    for u in range(buyer.shape[0]):
+        b = buyer[u]
+        if b < 0 or dropped[u] or not (active[ua[u]] and active[ub[u]]):
+            continue
+        if by_trade[u]:
+            if left[u] > 0:
+                idle[u] = 0
+            else:
+                idle[u] += 1
+                if drop_after > 0 and idle[u] >= drop_after:
+                    out[k] = u
+                    k += 1
+                    continue
+        have[b] += 1
+    return k
+
+
+@numba.njit(**JIT)
+def best_candidates(pool_of, pool_ptr, pool, reputation, r, out):
+    """Each searching buyer i draws ``r.shape[1]`` firms of its pool ``pool_of[i]`` (firm
+    ``pool[pool_ptr[k] + floor(r[i, j] L)]`` of the pool's L) and takes the first of the best reputation
+    into ``out[i]`` (-1 for an empty pool)."""
+    for i in range(pool_of.shape[0]):
+        k = pool_of[i]
+        lo, size = pool_ptr[k], pool_ptr[k + 1] - pool_ptr[k]
+        best = -1
+        if size > 0:
+            for j in range(r.shape[1]):
+                c = pool[lo + min(int(r[i, j] * size), size - 1)]
+                if best < 0 or reputation[c] > reputation[best]:
+                    best = c
+        out[i] = best
 
 
 class _Pools:
@@ -127,8 +174,12 @@ class _Pools:
         self.st, self.firms, self.cache = st, firms, {}
 
     def __call__(self, buyer: int) -> np.ndarray:
+        st = self.st
+        return self.of((int(st.kind[buyer]), int(st.product_group[buyer])))
+
+    def of(self, key: tuple[int, int]) -> np.ndarray:
+        """The pool of buyers of kind ``key[0]`` and product group ``key[1]``."""
         st, firms = self.st, self.firms
-        key = (int(st.kind[buyer]), int(st.product_group[buyer]))
         if key not in self.cache:
             n = len(firms)
             g = st.product_group[:n]
@@ -164,18 +215,36 @@ def _pairs(model) -> set[int]:
     return keys
 
 
-def _link(model, buyers: list[int], suppliers: list[int]) -> None:
-    """Add the new pairs (a pair already linked, or drawn twice, is linked once)."""
+def _link(model, buyers: np.ndarray, suppliers: np.ndarray) -> None:
+    """Add the new pairs as links of the trade layer (a pair already linked, or drawn twice, is linked once)."""
     keys = _pairs(model)
-    a_new, b_new = [], []
-    for x, y in zip(buyers, suppliers):
-        k = min(x, y) * 2**32 + max(x, y)
-        if x != y and k not in keys:
+    a, b = np.asarray(buyers, dtype=np.int64), np.asarray(suppliers, dtype=np.int64)
+    new = []
+    for j, k in enumerate((np.minimum(a, b) * 2**32 + np.maximum(a, b)).tolist()):
+        if k not in keys and a[j] != b[j]:
             keys.add(k)
-            a_new.append(x)
-            b_new.append(y)
-    if a_new:
-        model.state.add_edges(np.array(a_new), np.array(b_new), model.params.trust.initial)
+            new.append(j)
+    if new:
+        u = model.state.add_edges(a[new], b[new], model.params.trust.initial)
+        model.state.by_trade[u] = True
+
+
+def _drop(model) -> np.ndarray:
+    """Buyers drop the links of the trade layer that went idle (module docstring); a dropped
+    pair may link again later, as a new link. Returns the live supplier links per buyer after the drops."""
+    p, st = model.params, model.state
+    t = p.trade
+    e = st.n_edges
+    out = np.empty(e, dtype=np.int64)
+    have = np.zeros(st.n_nodes, dtype=np.int64)
+    k = links_to_drop(edge_buyers(model), st.by_trade[:e], st.ua[:e], st.ub[:e], st.active, st.dropped[:e],
+                      st.contract_left[:e], st.idle[:e], int(t.drop_after), out, have)
+    if k:
+        u = out[:k]
+        st.drop_edges(u)
+        a, b = st.ua[u].astype(np.int64), st.ub[u].astype(np.int64)
+        _pairs(model).difference_update((np.minimum(a, b) * 2**32 + np.maximum(a, b)).tolist())
+    return have
 
 
 def edge_buyers(model) -> np.ndarray:
@@ -196,7 +265,7 @@ def _supplier_counts(model) -> np.ndarray:
     st = model.state
     have = np.zeros(st.n_nodes, dtype=np.int64)
     # not through ``masks()``: this step's entries changed them, and the links added below change them again
-    count_suppliers(edge_buyers(model), st.ua, st.ub, st.active, have)
+    count_suppliers(edge_buyers(model), st.ua, st.ub, st.active, st.dropped, have)
     return have
 
 
@@ -220,24 +289,28 @@ def set_up(model) -> None:
 
 
 def search(model, ctx) -> None:
-    """Buyers short of suppliers look for one, by reputation (module docstring)."""
+    """Buyers drop idle links, then those short of suppliers look for one, by reputation (module docstring)."""
     p, st, rng = model.params, model.state, model.rng
     t = p.trade
-    if t.links == 0 or t.search_rate == 0:
+    if t.links == 0:
+        return
+    have = _drop(model)
+    if t.search_rate == 0:
         return
     firms = st.firm_mask()
-    have = _supplier_counts(model)
     rows = np.flatnonzero(firms)
     short = rows[have[rows] < _wanted(st, p, rows)]
     looking = short[rng.random(len(short)) < t.search_rate]
     if len(looking) == 0:
         return
+    # one pool per (kind, product group) of the searching buyers, laid end to end
+    code = np.where(st.kind[looking] == LEADING, -1 - st.product_group[looking], st.product_group[looking])
+    keys, pool_of = np.unique(code, return_inverse=True)
     pools = _Pools(st, firms)
-    buyers, suppliers = [], []
-    for buyer in looking.tolist():
-        pool = pools(buyer)
-        if len(pool):
-            drawn = pool[rng.integers(0, len(pool), SEARCH_CANDIDATES)]
-            buyers.append(buyer)
-            suppliers.append(int(drawn[np.argmax(st.reputation[drawn])]))  # the first of the best
-    _link(model, buyers, suppliers)
+    parts = [pools.of((LEADING, -1 - c) if c < 0 else (ENTERPRISE, c)) for c in keys.tolist()]
+    pool_ptr = np.concatenate([[0], np.cumsum([len(x) for x in parts])]).astype(np.int64)
+    chosen = np.empty(len(looking), dtype=np.int64)
+    best_candidates(pool_of.astype(np.int64), pool_ptr, np.concatenate(parts).astype(np.int64), st.reputation,
+                    rng.random((len(looking), SEARCH_CANDIDATES)), chosen)
+    found = chosen >= 0
+    _link(model, looking[found], chosen[found])
