@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -39,6 +40,11 @@ MAX_LINE = 400
 
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line of its own on stderr (a scenario field the model does not use says why)."""
+    _err(_short(f"warning: {message}"))
 
 
 def _short(msg: str) -> str:
@@ -465,9 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command, return the exit status."""
     from sim.errors import RunnerError, ScenarioError
 
+    from sim.data import DataWarning
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", DataWarning)  # each distinct warning once
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except ScenarioError as exc:
         _err(_short(f"error: {exc}"))
         return EXIT_BAD_INPUT

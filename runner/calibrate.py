@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.data import input_digests, refuse_unused
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, check_key, load_scenario, scenario_record
 from sim.targets import Target, check_steps, load_targets, target_values
@@ -392,8 +393,8 @@ def _check_folder(out: Path, fingerprint: str) -> str:
             m = {}
         if m.get("kind") == "calibration" and m.get("fingerprint") == fingerprint:
             return "resume"
-        raise ScenarioError(f"--out {out}: holds another job ({m.get('kind', 'unknown')}, other scenario, targets, "
-                            "parameters, population, seed or steps); choose a new folder")
+        raise ScenarioError(f"--out {out}: holds another job ({m.get('kind', 'unknown')}, other scenario, data files, "
+                            "targets, parameters, population, seed or steps); choose a new folder")
     if any(out.iterdir()):
         raise ScenarioError(f"--out {out}: not empty and not a calibration folder; choose a new folder")
     return "new"
@@ -445,10 +446,13 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
     targets = load_targets(targets_path)
     check_steps(targets, steps, str(targets_path))
     bounds = parse_bounds(params, base)
+    refuse_unused(base, [b.key for b in bounds], "--param")
     master = base.run.seed if seed is None else int(seed)
     identity = {"scenario": base.model_dump(), "targets": [t.describe() for t in targets],
                 "params": [vars(b) for b in bounds], "population": population, "master_seed": master,
                 "steps": steps, "measurement_error": "normal, the target's se"}
+    if digests := input_digests(base):  # an edited data file is another calibration
+        identity["data_files"] = digests
     fingerprint = canonical_hash(identity)
     out = Path(out)
     state = _check_folder(out, fingerprint)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as kpi_registry
+from sim.data import input_digests, refuse_unused
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, load_scenario, load_variant, scenario_record, split_variant, validate_paths
 from sim.uncertainty import Plan, plan_of, seeds_per_draw_of
@@ -306,6 +307,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
     _check_steps(steps, base)
     master = base.run.seed if seed is None else int(seed)
     specs = [parse_param(p, base, design) for p in params]
+    refuse_unused(base, [s.name for s in specs], "--param")
     worst = largest(specs, base, ("structure.n_firms", "structure.mean_degree"))
     check(estimate([worst], design_size(specs, design, samples) * replicates, steps, executor.workers),
           limits or Limits())
@@ -337,6 +339,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         "steps": steps,
         **({"timeseries": list(SWEEP_SERIES)} if timeseries else {}),  # absent when off: older sweeps resume
         **_uncertain_identity([plan]),
+        **_inputs_identity({"scenario": base}),
     }
     record = {
         "scenario_file": scenario_record(Path(scenario_path)),
@@ -375,6 +378,13 @@ def _drawn(plans: Sequence[Plan | None], arm: int, master: int, replicate: int, 
     drawn = plan.draw(master, replicate, fixed) if plan is not None else {}
     keys = sorted({k for p in plans if p is not None for k in p.keys})
     return drawn, {"draw": replicate // per, **{k: drawn.get(k, float("nan")) for k in keys if k not in fixed}}
+
+
+def _inputs_identity(scenarios: Mapping[str, Scenario]) -> dict[str, Any]:
+    """The sha256 of the data and edge-list files each scenario reads (nothing when none reads any): an edited
+    file makes another job, which the store refuses to resume."""
+    digests = {name: d for name, s in scenarios.items() if (d := input_digests(s))}
+    return {"data_files": digests} if digests else {}
 
 
 def _uncertain_identity(plans: Sequence[Plan | None], names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -463,6 +473,7 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
         "master_seed": master,
         "steps": steps,
         **_uncertain_identity(plans, stems),
+        **_inputs_identity(dict(zip(stems, bases))),
     }
     record = {
         "scenario_files": [scenario_record(f) for f in files],

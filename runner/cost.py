@@ -47,8 +47,15 @@ class Cost:
 
 
 def _size(scenario: Scenario) -> tuple[int, float]:
-    firms = int(scenario.structure.n_firms)
-    return firms, firms * float(scenario.structure.mean_degree) / 2
+    s = scenario.structure
+    if scenario.data.folder or scenario.data.firms:  # the data's firms, not structure.n_firms
+        from sim.data import read_cluster
+
+        c = read_cluster(scenario.data)
+        given = len(c.trade) + len(c.org_ff) + len(c.org_af)
+        return c.n, given + (0.0 if s.kind == "data" else c.n * min(float(s.mean_degree), c.n - 1.0) / 2)
+    firms = int(s.n_firms)
+    return firms, firms * float(s.mean_degree) / 2
 
 
 def estimate(scenarios: Sequence[Scenario], runs: int, steps: int | None, workers: int) -> Cost:

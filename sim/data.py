@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,8 @@ from .errors import ScenarioError
 from .state import ENTERPRISE, LEADING
 
 __all__ = ["ClusterData", "read_cluster", "set_up", "resolve", "describe", "FIRM_COLUMNS", "SURVEY_INITIAL",
-           "SURVEY_OBSERVED", "data_files"]
+           "SURVEY_OBSERVED", "data_files", "input_digests", "DataWarning", "unused_fields", "warn_unused",
+           "refuse_unused"]
 
 #: Survey constructs that set a firm's state at the start, and what they set.
 SURVEY_INITIAL = {
@@ -72,6 +75,25 @@ def data_files(data) -> dict[str, str | None]:
     return out
 
 
+def input_digests(scenario) -> dict[str, str]:
+    """The sha256 of each file the scenario reads besides itself (a data cluster's, an edge list's), by role.
+
+    A job's identity holds them: its paths alone would let a resume keep results of files since edited.
+    """
+    s = scenario.structure
+    named = {"edge_list": s.edge_list_path, "edge_list_types": s.edge_list_types_path}
+    if scenario.data.folder or scenario.data.firms:
+        named.update(data_files(scenario.data))
+    out = {}
+    for role, path in named.items():
+        if path:
+            try:
+                out[role] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            except OSError as exc:
+                raise ScenarioError(f"{shown(path)}: cannot read ({exc.strerror})") from None
+    return out
+
+
 def resolve(scenario, base: Path):
     """The scenario with its ``[data]`` paths made absolute (relative to ``base``), the files checked, and
     ``firms.n_product_groups`` set to the data's value chain (an edge list's files are checked too).
@@ -103,6 +125,67 @@ def resolve(scenario, base: Path):
     if scenario.firms.n_product_groups != cluster.n_groups:
         scenario = scenario.with_overrides({"firms.n_product_groups": cluster.n_groups}, source=f"{base}")
     return scenario
+
+
+class DataWarning(UserWarning):
+    """A scenario sets a field that a data cluster's files decide instead."""
+
+
+#: Fields the links of ``structure.kind = "data"`` leave unused: trade.csv and organization.csv give every link.
+_DATA_KIND_UNUSED = ("generator", "mean_degree", "rewire_p", "service_share", "up_links", "peer_p")
+
+
+def unused_fields(scenario) -> dict[str, str]:
+    """Each field a data scenario does not use, with why (``{}`` for a generated scenario)."""
+    d = scenario.data
+    if not (d.folder or d.firms):
+        return {}
+    c = read_cluster(d)
+    firms = shown(data_files(d)["firms"]) or "firms.csv"
+    lead = int((c.kind == LEADING).sum())
+    groups = "[data] value_chain" if d.value_chain else f"the product_group column of {firms}"
+    out = {
+        "structure.n_firms": f"the cluster has {c.n} firms from {firms}",
+        "structure.n_leading": f"the cluster has {lead} leading firm(s), marked in the kind column of {firms}",
+        "structure.n_associations": f"the cluster has {len(c.assoc_names)} association(s) from the association "
+                                    f"column of {firms}",
+        "firms.n_product_groups": f"the cluster has {c.n_groups} product group(s) from {groups}",
+    }
+    if scenario.structure.kind == "data":
+        out.update({f"structure.{k}": "structure.kind = 'data' takes every link from trade.csv and organization.csv"
+                    for k in _DATA_KIND_UNUSED})
+    return out
+
+
+def _data_value(scenario, key: str) -> int | None:
+    """What the data makes of a count field (a value set equal to it is no surprise), None for the rest."""
+    c = read_cluster(scenario.data)
+    return {"structure.n_firms": c.n, "structure.n_leading": int((c.kind == LEADING).sum()),
+            "structure.n_associations": len(c.assoc_names), "firms.n_product_groups": c.n_groups}.get(key)
+
+
+def warn_unused(scenario, explicit: dict, source: str) -> list[str]:
+    """Warn (:class:`DataWarning`) for each of ``explicit`` (dotted key: value as given) a data scenario does not
+    use, unless it equals what the data gives; returns the lines."""
+    unused = unused_fields(scenario)
+    lines = [f"{source}: {key} = {value!r}: not used with [data]: {unused[key]}"
+             for key, value in explicit.items() if key in unused and value != _data_value(scenario, key)]
+    for line in lines:
+        warnings.warn(line, DataWarning, stacklevel=3)
+    return lines
+
+
+def refuse_unused(scenario, keys, source: str) -> None:
+    """Refuse varying a field a data scenario does not use: every point or particle would be the same.
+
+    Raises:
+        ScenarioError: naming the first such key and why.
+    """
+    unused = unused_fields(scenario)
+    for key in keys:
+        if key in unused:
+            raise ScenarioError(f"{source} {key}: not used with [data]: {unused[key]}, so every value gives the "
+                                "same runs; vary a field the model uses")
 
 
 # ======================================================================= reading
@@ -138,10 +221,15 @@ def _read(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs:
         return None
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), None)
+            # the csv module, not pandas: a row with extra cells is one problem among the others, not an abort
+            records = list(csv.reader(fh, skipinitialspace=True))
     except UnicodeDecodeError as exc:
         probs.add(f"not a UTF-8 text file ({exc.reason} at byte {exc.start}); save it as CSV UTF-8")
         return None
+    except csv.Error as exc:
+        probs.add(f"cannot read as CSV: {exc}")
+        return None
+    header = records[0] if records else None
     if not header or not any(h.strip() for h in header):
         probs.add(f"empty file; the first row must name the columns: {', '.join(required)} (required)")
         return None
@@ -168,15 +256,17 @@ def _read(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs:
         ok = False
     if not ok:
         return None
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True,
-                         skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        probs.add(f"cannot read as CSV: {str(exc).strip()}")
-        return None
-    df.columns = header
-    df = df.fillna("").apply(lambda c: c.astype(str).str.strip())  # a short row's missing cells are blank
-    df.index = np.arange(len(df)) + 2  # the spreadsheet's row numbers (the header is row 1), kept past blank rows
+    width = len(header)
+    cells = []
+    for row, rec in enumerate(records[1:], start=2):  # the spreadsheet's row numbers: the header is row 1
+        rec = [c.strip() for c in rec]
+        extra = [(j, c) for j, c in enumerate(rec[width:], start=width + 1) if c]
+        if extra:
+            j, c = extra[0]
+            probs.add(f"{len(extra)} cell(s) beyond the header's {width} columns, the first {c[:40]!r}; a comma "
+                      "inside a cell needs the cell in double quotes", row, str(j))
+        cells.append(rec[:width] + [""] * (width - len(rec)))  # a short row's missing cells are blank
+    df = pd.DataFrame(cells, columns=header, index=np.arange(len(cells)) + 2, dtype=object)
     return df[~(df == "").all(axis=1)]
 
 

@@ -603,7 +603,28 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
     scenario = resolve(scenario, path.parent)
     check_uncertain(scenario, source)
+    if scenario.data.folder or scenario.data.firms:
+        from .data import warn_unused
+
+        warn_unused(scenario, _set_with_data(path, overrides), source)
     return scenario
+
+
+def _set_with_data(path: Path, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Dotted keys the files from ``path`` up to the one naming the [data] files set, then ``overrides``: what
+    the analyst of the data set (a generic scenario it extends keeps its own values unremarked)."""
+    out: dict[str, Any] = {}
+    for f in scenario_chain(path):
+        raw = tomllib.loads(f.read_text(encoding="utf-8-sig"))
+        raw.pop("policy", None)
+        for k, v in flatten_keys(raw).items():
+            out.setdefault(k, v)
+        d = raw.get("data")
+        if isinstance(d, dict) and (d.get("folder") or d.get("firms")):
+            break
+    else:
+        out = {}  # the data came from an override: only the overrides were set with it
+    return {**out, **(overrides or {})}
 
 
 # --------------------------------------------------------------------------- files, folders, overrides
@@ -723,9 +744,11 @@ def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[
                             f"{file}{VARIANT_SEP}name=variant1{VARIANT_SEP}{items[0].strip()}")
     base = load_scenario(file, overrides)
     scenario = base.with_overrides({**own, "name": name}, source=source)
-    from .data import resolve  # a variant's own [data] paths: relative to its file, checked now
+    from .data import resolve, warn_unused  # a variant's own [data] paths: relative to its file, checked now
 
-    return name, file, own, resolve(scenario, file.parent)
+    scenario = resolve(scenario, file.parent)
+    warn_unused(scenario, own, source)
+    return name, file, own, scenario
 
 
 def check_key(base: Scenario, key: str, source: str) -> Any:
