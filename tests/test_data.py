@@ -206,6 +206,12 @@ def _corrupt(kind: str, r: int, tmp: Path):
     elif kind == "contract":
         trade[1 + r % 4][3] = "maybe"
         where = ("trade.csv", 2 + r % 4, "contract")
+    elif kind == "extra_cell":
+        name = ["firms", "trade", "organization"][r % 3]
+        rows = files[name]
+        i = 1 + r % (len(rows) - 1)
+        rows[i] = rows[i] + [""] * (r % 2) + ["stray, text"]  # a blank extra cell before it is no problem
+        where = (f"{name}.csv", i + 1, str(len(rows[0]) + 1 + r % 2))
     else:  # blank id
         firms[1 + r % 4][0] = ""
         where = ("firms.csv", 2 + r % 4, "id")
@@ -213,7 +219,7 @@ def _corrupt(kind: str, r: int, tmp: Path):
 
 
 KINDS = ["number", "range", "kind", "group", "duplicate_id", "column", "unknown_id", "self_link", "repeat",
-         "contract", "blank"]
+         "contract", "blank", "extra_cell"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -296,6 +302,82 @@ def test_rows_are_counted_as_a_spreadsheet_counts_them(tmp_path):
         load_scenario(scenario)
     assert "firms.csv: row 3, column product_group: empty" in str(err.value)
     assert "trade.csv: row 4, column buyer: unknown id 'Q'" in str(err.value)
+
+
+def test_a_row_with_extra_cells_is_one_problem_among_the_others(tmp_path):
+    firms = [list(r) for r in FIRMS]
+    firms[2] = firms[2] + ["Ltd", "x"]  # an unquoted comma in a name shifts the row
+    firms[3][firms[0].index("trust")] = "high"
+    scenario = write(tmp_path, firms=firms)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(scenario)
+    msg = str(err.value)
+    assert "firms.csv: row 3, column 14: 2 cell(s) beyond the header's 13 columns, the first 'Ltd'" in msg
+    assert "firms.csv: row 4, column trust: 'high' is not a number" in msg
+    assert "tokenizing" not in msg
+
+
+def _edit_trust(folder: Path) -> None:
+    """Change one firm's trust answer in ``folder``'s firms.csv."""
+    path = folder / "firms.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    j = rows[0].index("trust")
+    rows[1][j] = "1" if rows[1][j] != "1" else "7"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_an_edited_data_file_is_another_job_not_a_finished_one(tmp_path, capsys, command):
+    scenario = write(tmp_path)
+    out = tmp_path / "out"
+    cmd = ([command, str(scenario), "--replicates", "1", "--steps", "2", "--out", str(out)]
+           + (["--no-report"] if command == "compare" else ["--param", "trust.speed=0.1,0.2"]))
+    assert run.main(cmd) == 0
+    assert run.main(cmd) == 0
+    assert "nothing to do" in capsys.readouterr().out  # unchanged files: the finished job is kept
+    _edit_trust(tmp_path / "c")
+    assert run.main(cmd) == 2
+    assert "differs in: data_files" in capsys.readouterr().err
+    digests = json.loads((out / "manifest.json").read_text())["identity"]["data_files"]
+    assert set(next(iter(digests.values()))) == {"firms", "trade", "organization"}
+
+
+def test_an_edited_edge_list_is_another_job(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("source,target\nA,B\nB,C\nC,D\nD,A\n")
+    (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
+    cmd = ["compare", str(tmp_path / "s.toml"), "--replicates", "1", "--steps", "2", "--out", str(tmp_path / "o"),
+           "--no-report"]
+    assert run.main(cmd) == 0
+    (tmp_path / "e.csv").write_text("source,target\nA,B\nB,C\nC,D\nD,B\n")
+    assert run.main(cmd) == 2
+    assert "differs in: data_files" in capsys.readouterr().err
+
+
+def test_fields_the_data_decides_warn_and_cannot_be_swept(tmp_path, capsys):
+    from runner.cost import estimate
+    from sim.data import DataWarning
+
+    scenario = write(tmp_path)
+    scenario.write_text(SCENARIO.replace('kind = "data"', 'kind = "data"\nn_firms = 500\nmean_degree = 4')
+                        + "[firms]\nn_product_groups = 3\n")
+    with pytest.warns(DataWarning) as got:
+        s = load_scenario(scenario, {"structure.n_leading": 7})
+    lines = sorted(str(w.message) for w in got)
+    assert len(lines) == 3, lines  # n_product_groups = 3 is what the value chain gives: no surprise
+    assert "structure.n_firms = 500: not used with [data]: the cluster has 4 firms from" in lines[1]
+    assert "structure.n_leading = 7: not used with [data]: the cluster has 1 leading firm(s)" in lines[2]
+    assert "structure.mean_degree = 4: not used with [data]: structure.kind = 'data'" in lines[0]
+    assert estimate([s], 1, 10, 1).model_gb < estimate([s.model_copy(update={"data": type(s.data)()})], 1, 10, 1).model_gb
+    assert run.main(["validate", str(scenario)]) == 0
+    assert "warning: " in capsys.readouterr().err
+    for key in ("structure.n_firms=50,100", "structure.n_associations=1,2", "firms.n_product_groups=2,5",
+                "structure.mean_degree=2,3"):
+        assert run.main(["sweep", str(scenario), "--param", key, "--steps", "2", "--out", str(tmp_path / "o")]) == 2
+        assert f"--param {key.split('=')[0]}: not used with [data]" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert run.main(["validate", str(EXAMPLE / "cluster.toml")]) == 0  # baseline's n_firms is not the example's
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_the_data_kind_needs_its_organization_file(tmp_path):
