@@ -343,6 +343,24 @@ def test_an_edited_data_file_is_another_job_not_a_finished_one(tmp_path, capsys,
     assert set(next(iter(digests.values()))) == {"firms", "trade", "organization"}
 
 
+def test_an_edited_data_file_is_another_calibration(tmp_path):
+    from runner.calibrate import calibrate
+
+    scenario = write(tmp_path)
+    targets = tmp_path / "t.toml"
+    targets.write_text('[[target]]\nkpi = "mean_trust"\nstatistic = "at"\nstep = 2\nvalue = 0.5\nse = 0.05\n')
+    kwargs = dict(population=10, generations=1, ppc=0, report=False, quiet=True, seed=1, steps=2)
+    with pytest.raises(ScenarioError, match="structure.mean_degree: not used with"):
+        calibrate(scenario, targets, ["structure.mean_degree=2:4"], tmp_path / "no", **kwargs)
+    assert not (tmp_path / "no").exists()
+    first = calibrate(scenario, targets, ["trust.speed=0.1:0.3"], tmp_path / "cal", **kwargs)
+    again = calibrate(scenario, targets, ["trust.speed=0.1:0.3"], tmp_path / "cal", **kwargs)
+    assert again.simulations == first.simulations  # unchanged files: the finished calibration is kept
+    _edit_trust(tmp_path / "c")
+    with pytest.raises(ScenarioError, match="holds another job"):
+        calibrate(scenario, targets, ["trust.speed=0.1:0.3"], tmp_path / "cal", **kwargs)
+
+
 def test_an_edited_edge_list_is_another_job(tmp_path, capsys):
     (tmp_path / "e.csv").write_text("source,target\nA,B\nB,C\nC,D\nD,A\n")
     (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
