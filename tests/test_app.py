@@ -183,28 +183,43 @@ def test_run_page_steps_switches_and_reports_errors(render):
 
     rc = render(RunPage())
     counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
-    assert counter() == "Step 0"
-    assert len(rc.find(w.Image).widgets) == 2  # Morgan-Hunt, KPIs
+    assert _wait_for(lambda: counter() == "Step 0", 60), counter()
+    # Morgan-Hunt, drawn in a thread (the KPIs are drawn by the browser)
+    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 1, 120)
+    chart = _kpi_chart(rc)
+    assert len(chart.steps) == 0 and len(chart.panels) == len(session.KPI_PANELS)
     assert _network_image(rc).src.startswith("data:image/png;base64,")  # the clickable network view
     step = rc.find(v.Btn, class_="cc-step-button").widget
     step.click()
     step.click()
-    assert counter() == "Step 2"
+    assert _wait_for(lambda: counter() == "Step 2", 60), counter()
+    assert _wait_for(lambda: _kpi_chart(rc).steps == [1, 2], 60)  # the chart gets the new step's numbers
     rc.find(v.Select, label="Scenario").widget.v_model = "star"
-    assert counter() == "Step 0"
-    assert "star" in rc.find(v.Html, class_="cc-scenario-description").widget.children[0]
+    assert _wait_for(lambda: counter() == "Step 0", 60), counter()
+    assert _wait_for(lambda: "star" in rc.find(v.Html, class_="cc-scenario-description").widget.children[0], 60)
     rc.find(v.TextField, label="Seed").widget.v_model = "not a seed"
     rc.find(v.Btn, class_="cc-reset-button").widget.click()
-    assert "whole number" in str(rc.find(v.Alert).widgets[0].children)
+    assert _wait_for(lambda: "whole number" in str([a.children for a in rc.find(v.Alert).widgets]), 60)
+
+
+def _kpi_chart(rc):
+    """The browser-drawn KPI chart widget (the Vue template with ``steps`` and ``panels``)."""
+    import ipyvue
+
+    found = [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "panels")]
+    assert len(found) == 1
+    return found[0]
 
 
 def _network_image(rc):
     """The clickable network image widget (the Vue template with a ``pick`` event)."""
     import ipyvue
 
-    found = [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "vue_pick")]
-    assert len(found) == 1
-    return found[0]
+    def found():
+        return [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "vue_pick")]
+
+    assert _wait_for(lambda: len(found()) == 1, 120), "the network picture was not drawn"  # drawn in a thread
+    return found()[0]
 
 
 def test_network_picture_knows_where_each_firm_is_drawn():
@@ -231,8 +246,10 @@ def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
     from viz.components import RunPage
 
     rc = render(RunPage())
+    _network_image(rc)
+    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 1, 120)
     label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
-    pngs = lambda: [bytes(x.value) for x in rc.find(w.Image).widgets]  # noqa: E731  (Morgan-Hunt and KPIs)
+    pngs = lambda: [bytes(x.value) for x in rc.find(w.Image).widgets]  # noqa: E731  (Morgan-Hunt)
     before_label, before_pngs = label(), pngs()
     img = _network_image(rc)
     current = int(before_label.split("firm ")[1].split()[0])
@@ -240,24 +257,24 @@ def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
     src_before = img.src
     # the browser reports offsets on the drawn (here half-size) image; the server scales them back
     img.vue_pick({"x": x / 2, "y": y / 2, "w": img.width / 2, "h": img.height / 2})
-    assert label() == f"Selected: firm {fid} (enterprise)" != before_label
-    changed = [a != b for a, b in zip(pngs(), before_pngs)]
-    assert sum(changed) == 1  # the Morgan-Hunt figure is redrawn with the new firm, the KPIs are not
-    assert rc.find(v.TextField, label="Firm id").widget.v_model == str(fid)  # the id box follows
-    assert _network_image(rc).src != src_before  # the highlight moved
+    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
+    assert label() != before_label
+    assert _wait_for(lambda: pngs() != before_pngs, 120)  # the Morgan-Hunt figure is redrawn with the new firm
+    assert _wait_for(lambda: rc.find(v.TextField, label="Firm id").widget.v_model == str(fid), 60)  # the id box follows
+    assert _wait_for(lambda: _network_image(rc).src != src_before, 120)  # the highlight moved
     # stepping keeps the clicked firm (the largest firm changes as the run goes on)
     for _ in range(3):
         rc.find(v.Btn, class_="cc-step-button").widget.click()
-    assert rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 3"
-    assert label() == f"Selected: firm {fid} (enterprise)"
+    assert _wait_for(lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 3", 60)
+    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
     # a click on empty space keeps the selection
     _network_image(rc).vue_pick({"x": 1, "y": 1, "w": img.width, "h": img.height})
-    assert label() == f"Selected: firm {fid} (enterprise)"
+    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
     # the id box still works, and the network view rings the typed firm
     box = rc.find(v.TextField, label="Firm id").widget
     box.v_model = str(current)
     box.fire_event("keyup.enter", str(current))  # the box applies its value on Enter or blur
-    assert label() == before_label
+    assert _wait_for(lambda: label() == before_label, 60), label()
 
 
 def _wait_for(condition, timeout: float) -> bool:
@@ -402,3 +419,19 @@ def test_run_page_turns_a_moved_lever_into_a_marked_event(render):
     assert rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 0"
     assert len(rc.find(v.Html, class_="cc-event").widgets) == 0
     assert len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 0  # the scenario's own values again
+
+
+def test_kpi_chart_data_carries_each_panel_and_its_natural_range():
+    res = session.build_model(_scenario("baseline").path, {}, 4)
+    session.advance(res.model, 4)
+    df = session.kpi_frame(res.model)
+    steps, panels = session.kpi_chart_data(df)
+    assert steps == [1, 2, 3, 4] and [p["title"] for p in panels] == list(session.KPI_PANELS)
+    coop = next(p for p in panels if p["title"] == "Cooperation rate")
+    assert coop["ylim"] == [None, None] and coop["series"][0]["y"] == df["cooperation_rate"].tolist()
+    _, fixed = session.kpi_chart_data(df, fixed_y=True)
+    assert next(p for p in fixed if p["title"] == "Cooperation rate")["ylim"] == [0.0, 1.0]
+    assert next(p for p in fixed if p["title"] == "Members")["ylim"] == [0.0, None]
+    df.loc[1, "cooperation_rate"] = float("nan")  # a gap is sent as null (JSON has no NaN)
+    panel = next(p for p in session.kpi_chart_data(df)[1] if p["title"] == "Cooperation rate")
+    assert panel["series"][0]["y"][1] is None

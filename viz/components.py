@@ -19,9 +19,12 @@ import solara
 from sim import ScenarioError, load_scenario
 from viz import figures, session
 
-__all__ = ["Run", "new_run", "page_is_open", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiPanel", "RunPage", "EventList", "diff_table_html", "ComparePage"]
+__all__ = ["Run", "new_run", "page_is_open", "use_drawn", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiChart", "KpiPanel", "RunPage", "EventList", "diff_table_html", "ComparePage"]
 
 DEFAULT_SCENARIO = "baseline"
+
+#: Seconds between redraws of the network and Morgan-Hunt pictures while a run plays (the KPIs follow every step).
+PICTURE_EVERY = 2.0
 
 
 @dataclass(eq=False)
@@ -186,6 +189,27 @@ def click_to_firm(picture: figures.NetworkPicture, data: dict) -> int | None:
     return figures.pick_node(picture.firms, x * picture.width / w, y * picture.height / h)
 
 
+def use_drawn(make: Callable[[], Any], dependencies: list) -> Any:
+    """Draw in a background thread: the newest finished drawing, None until the first.
+
+    The page's step counter and KPIs answer at once; a picture follows when it is
+    drawn, and a newer request makes an older drawing's result be dropped.
+    """
+    result = solara.use_reactive(None)
+
+    def work(cancel):
+        out = make()
+        if not cancel.is_set():
+            result.set(out)
+
+    solara.use_thread(work, dependencies=dependencies, intrusive_cancel=False)
+    return result.value
+
+
+def _placeholder(text: str) -> None:
+    solara.Text(text, classes=["cc-drawing"], style={"display": "block", "min-height": "300px", "color": "#777"})
+
+
 @solara.component
 def NetworkPanel(run: Run, version: int, selected: int | None, on_select: Callable[[int], None] | None = None):
     """The cluster network with colour/size choices, a legend and a PNG download; click a firm to select it."""
@@ -193,15 +217,17 @@ def NetworkPanel(run: Run, version: int, selected: int | None, on_select: Callab
     size_by = solara.use_reactive("revenue")
 
     def make():
-        snap = run.model.graph_snapshot()
-        return figures.network_picture(snap, run.layout, color_by=color_by.value, size_by=size_by.value,
-                                       selected=selected, title=f"{run.name} — step {int(run.model.time)}")
+        with run.lock:  # the play loop may be stepping
+            snap, step = run.model.graph_snapshot(), int(run.model.time)
+        picture = figures.network_picture(snap, run.layout, color_by=color_by.value, size_by=size_by.value,
+                                          selected=selected, title=f"{run.name} — step {step}")
+        return picture, step
 
-    key = [run, version, color_by.value, size_by.value, selected]
-    picture = solara.use_memo(make, key)
+    drawn = use_drawn(make, [run, version, color_by.value, size_by.value, selected])
+    picture, step = drawn if drawn is not None else (None, 0)
 
     def on_pick(data):
-        firm = click_to_firm(picture, data)
+        firm = click_to_firm(picture, data) if picture is not None else None
         if firm is not None and on_select is not None:
             on_select(firm)
 
@@ -214,11 +240,15 @@ def NetworkPanel(run: Run, version: int, selected: int | None, on_select: Callab
                 solara.Text("Size by", style={"font-size": "12px"})
                 solara.ToggleButtonsSingle(size_by, ["revenue", "commitment"], dense=True)
             solara.Text("Click a firm to show it in the Morgan–Hunt panel.", style={"font-size": "12px", "color": "#555"})
+        if picture is None:
+            _placeholder("Drawing the network…")
+            return
         NetworkImage(src=picture.data_url(), width=picture.width, height=picture.height, firms=picture.firm_points(),
                      event_pick=on_pick)
-        solara.Text(picture.caption, style={"font-size": "12px", "color": "#555"})
+        solara.Text(f"Step {step}: {picture.caption}", classes=["cc-network-caption"],
+                    style={"font-size": "12px", "color": "#555"})
         solara.FileDownload(lambda: figures.figure_png(picture.fig),
-                            filename=f"network_{run.name}_step{int(run.model.time)}.png",
+                            filename=f"network_{run.name.replace('/', '_')}_step{step}.png",
                             label="Network figure (PNG)", mime_type="image/png")
 
 
@@ -227,10 +257,12 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
     """Morgan-Hunt variables for the cluster and one firm (clicked in the network view or typed by id)."""
 
     def make():
-        return figures.morgan_hunt_figure(run.model.firm_table(), selected.value)
+        with run.lock:
+            firms = run.model.firm_table()
+        fig = figures.morgan_hunt_figure(firms, selected.value)
+        return fig, figures.figure_png(fig, dpi=int(fig.dpi))
 
-    key = [run, version, selected.value]
-    fig = solara.use_memo(make, key)
+    drawn = use_drawn(make, [run, version, selected.value])
     firm_label = _firm_label(run.model, selected.value)
     with solara.Card("Morgan–Hunt: cluster and selected firm", classes=["cc-morgan-hunt"]):
         solara.Text(firm_label, classes=["cc-selected-firm"],
@@ -239,20 +271,32 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
             solara.InputInt("Firm id", value=selected, optional=True, clearable=True, dense=True,
                             style={"max-width": "140px"})
             solara.Button("Largest firm", on_click=lambda: selected.set(_largest_firm(run.model)), text=True)
-        solara.FigureMatplotlib(fig, dependencies=key, format="png")
-        solara.FileDownload(lambda: figures.figure_png(fig), filename=f"morgan_hunt_{run.name}.png",
+        if drawn is None:
+            _placeholder("Drawing the Morgan–Hunt panel…")
+            return
+        fig, png = drawn
+        solara.Image(png, format="png")
+        solara.FileDownload(lambda: figures.figure_png(fig), filename=f"morgan_hunt_{run.name.replace('/', '_')}.png",
                             label="Morgan–Hunt figure (PNG)", mime_type="image/png")
+
+
+@solara.component_vue("kpi_chart.vue")
+def KpiChart(steps: list, panels: list, marks: list):
+    """The live KPI small multiples, drawn by the browser from ``session.kpi_chart_data`` (numbers, not a picture)."""
 
 
 @solara.component
 def KpiPanel(run: Run, version: int):
-    """Live KPI small multiples and the time-series downloads."""
+    """Live KPI small multiples, the latest values and the time-series downloads."""
+    fixed_y = solara.use_reactive(False)
     df = solara.use_memo(lambda: session.kpi_frame(run.model), [run, version])
-    fig = solara.use_memo(lambda: figures.kpi_figure(df, events=run.marks()), [run, version])
-    stem = f"{run.name}_seed{run.seed}_step{int(run.model.time)}"
+    steps, panels = solara.use_memo(lambda: session.kpi_chart_data(df, fixed_y.value), [run, version, fixed_y.value])
+    marks = run.marks()
+    stem = f"{run.name.replace('/', '_')}_seed{run.seed}_step{int(run.model.time)}"
     now = session.latest_values(df)
     with solara.Card("Key indicators", classes=["cc-kpi"]):
-        solara.FigureMatplotlib(fig, dependencies=[run, version], format="png")
+        solara.Checkbox(label="Fix y-axes to each KPI's natural range", value=fixed_y)
+        KpiChart(steps=steps, panels=panels, marks=[{"at": e["at"], "label": e["label"]} for e in marks])
         solara.Text(f"Step {int(run.model.time)}: " + " · ".join(f"{k.replace('_', ' ')} {v:.6g}" for k, v in now.items()),
                     classes=["cc-kpi-now"], style={"font-size": "13px"})
         with solara.Row():
@@ -260,8 +304,9 @@ def KpiPanel(run: Run, version: int):
                                 label="Time series (CSV)", mime_type="text/csv")
             solara.FileDownload(lambda: session.frame_bytes(df, "parquet"), filename=f"{stem}.parquet",
                                 label="Time series (Parquet)")
-            solara.FileDownload(lambda: figures.figure_png(fig), filename=f"kpi_{stem}.png",
-                                label="KPI figure (PNG)", mime_type="image/png")
+            # the PNG is drawn only when asked for
+            solara.FileDownload(lambda: figures.figure_png(figures.kpi_figure(df, events=marks, fixed_y=fixed_y.value)),
+                                filename=f"kpi_{stem}.png", label="KPI figure (PNG)", mime_type="image/png")
 
 
 @solara.component
@@ -290,6 +335,7 @@ def RunPage():
     interval = solara.use_reactive(300)
     per_frame = solara.use_reactive(1)
     step_error = solara.use_reactive(None)
+    drawn_at = solara.use_reactive((0, 0.0))  # (version the pictures show, when they were drawn)
     selected = solara.use_reactive(init_firm)
     context = solara.use_memo(_kernel_context, [])
 
@@ -337,6 +383,9 @@ def RunPage():
             step_error.set(err)
             playing.set(False)
         version.set(version.value + 1)
+        # while playing, the network and Morgan-Hunt pictures (the costly ones) follow at a slower cadence
+        if not playing.value or time.monotonic() - drawn_at.value[1] >= PICTURE_EVERY:
+            drawn_at.set((version.value, time.monotonic()))
 
     def play_loop(cancel):
         while playing.value and not cancel.is_set():
@@ -355,6 +404,8 @@ def RunPage():
 
     current = run.value
     model = current.model
+    # paused: the pictures show the current step; playing: the step they were last drawn at
+    pictures = drawn_at.value[0] if playing.value else version.value
     pending = [lev.label for lev in session.LEVERS if levers.value.get(lev.key) != applied.value.get(lev.key)]
 
     solara.Title("clustercoop — run")
@@ -405,9 +456,9 @@ def RunPage():
             return
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             with solara.Column(style={"flex": "3 1 560px"}):
-                NetworkPanel(current, version.value, selected.value, on_select=selected.set)
+                NetworkPanel(current, pictures, selected.value, on_select=selected.set)
             with solara.Column(style={"flex": "2 1 420px"}):
-                MorganHuntPanel(current, version.value, selected)
+                MorganHuntPanel(current, pictures, selected)
         KpiPanel(current, version.value)
         EventList(current, version.value)
 

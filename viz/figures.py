@@ -105,8 +105,11 @@ def _panel_axes(fig: Figure) -> np.ndarray:
     return axes[: len(KPI_PANELS)]
 
 
-def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = ()) -> Figure:
-    """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``); timeline ``events`` marked."""
+def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = (), fixed_y: bool = False) -> Figure:
+    """Small multiples of the live KPIs (one panel per entry of ``KPI_PANELS``); timeline ``events`` marked.
+
+    The page draws these panels in the browser (``kpi_chart.vue``); this figure is its PNG download.
+    """
     fig = Figure(figsize=(10, 6.2), dpi=100)
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.07, top=0.92 if title else 0.95, wspace=0.22, hspace=0.42)
     axes = _panel_axes(fig)
@@ -117,6 +120,7 @@ def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = ()) -> Fi
                 ax.plot(x, df[col], lw=1.6, label=col.replace("_", " "), marker="o" if len(df) < 3 else None, ms=3)
         # an event waiting for the next step is shown too
         mark_events(ax, [e for e in events if e["at"] <= x.max() + 1] if len(df) else [], labels=ax is axes[0])
+        fix_y(ax, cols, fixed_y)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

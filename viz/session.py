@@ -195,6 +195,36 @@ def natural_range(columns: tuple[str, ...] | list[str]) -> tuple[float | None, f
     return lo, hi
 
 
+#: Line colours of a panel's KPIs, in order (matplotlib's first colours, as in the PNG downloads).
+LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+
+
+def _clean(values) -> list[float | None]:
+    return [float(v) if v == v else None for v in values]  # NaN -> null in JSON
+
+
+def kpi_chart_data(df: pd.DataFrame, fixed_y: bool = False) -> tuple[list[int], list[dict]]:
+    """The live KPI panels as numbers for the browser's chart: the steps, and per panel its title, y-range and series.
+
+    Args:
+        df: :func:`kpi_frame` of the run.
+        fixed_y: give each panel its KPIs' natural range (:func:`natural_range`) instead of the data's.
+
+    Returns:
+        ``(steps, panels)``; a panel is ``{"title", "ylim": [lo, hi] (None: open), "series": [{"label", "color",
+        "dash", "y"}]}``.
+    """
+    steps = [int(s) for s in df["step"]] if "step" in df else list(range(len(df)))
+    panels = []
+    for title, cols in KPI_PANELS.items():
+        present = [c for c in cols if c in df]
+        series = [{"label": c.replace("_", " "), "color": LINE_COLOURS[j % len(LINE_COLOURS)], "dash": False,
+                   "y": _clean(df[c].to_numpy(float))} for j, c in enumerate(present)]
+        lo, hi = natural_range(tuple(present)) if fixed_y else (None, None)
+        panels.append({"title": title, "ylim": [lo, hi], "series": series})
+    return steps, panels
+
+
 def latest_values(df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> dict[str, float]:
     """The last row's value of each headline KPI (for the numbers under the plots)."""
     columns = columns or kpis.headline_kpis()

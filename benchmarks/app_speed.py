@@ -1,0 +1,129 @@
+"""The browser app's speed as an analyst meets it: page load, Step, and playing, in Debian's Chromium.
+
+Usage::
+
+    python -m benchmarks.app_speed                 # baseline, 20 Step clicks, 20 s of playing
+    python -m benchmarks.app_speed --clicks 40 --play 30
+
+Starts the app server the way ``run.py viz`` does (``viz.server.start``) on a
+free loopback port, drives a headless Chromium with Playwright and measures
+wall time in the browser:
+
+- load: from navigation until the network picture, the KPI chart and the
+  Morgan-Hunt panel are on the page;
+- step: from a click on Step until the step counter and the KPI chart show the
+  new step (the model's step and the redraw of the numbers);
+- picture: from the same click until the network picture shows the new step
+  (it is drawn in the background and follows the numbers);
+- play: steps per second while playing at the shortest interval.
+
+Prints a Markdown table (median and 90th percentile); copy it to
+``benchmarks/results/journal.md`` with the date, the commit and the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def measure(clicks: int = 20, play_seconds: float = 20.0, timeout_ms: int = 180_000) -> dict[str, list[float]]:
+    """Run the measurements once; seconds per event, and ``play`` as steps per second."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from viz import server
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = server.start("127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict[str, list[float]] = {"load": [], "step": [], "picture": [], "play": []}
+    try:
+        server.wait_until_ready(url, timeout=120, proc=proc)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+            page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+            page.set_default_timeout(timeout_ms)
+            expect.set_options(timeout=timeout_ms)
+            t0 = time.perf_counter()
+            page.goto(url)
+            for sel in (".cc-network img", ".cc-kpi .cc-kpi-chart", ".cc-morgan-hunt img"):
+                expect(page.locator(sel).first).to_be_visible()
+            out["load"].append(time.perf_counter() - t0)
+            counter, chart = page.locator(".cc-step-counter"), page.locator(".cc-kpi-chart")
+            for i in range(1, clicks + 1):
+                t0 = time.perf_counter()
+                page.locator(".cc-step-button").click()
+                expect(counter).to_have_text(f"Step {i}")
+                expect(chart).to_have_attribute("data-steps", str(i))
+                out["step"].append(time.perf_counter() - t0)
+                expect(page.locator(".cc-network-caption")).to_contain_text(f"Step {i}:")
+                out["picture"].append(time.perf_counter() - t0)
+            page.get_by_text(re.compile(r"^Play interval")).first.scroll_into_view_if_needed()
+            page.locator(".cc-play-button").click()
+            expect(page.locator(".cc-play-button")).to_have_text("Pause")
+            start_step = int(counter.inner_text().split()[1])
+            t0 = time.perf_counter()
+            page.wait_for_timeout(play_seconds * 1000)
+            done = int(counter.inner_text().split()[1]) - start_step
+            out["play"].append(done / (time.perf_counter() - t0))
+            page.locator(".cc-play-button").click()
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def table(out: dict[str, list[float]]) -> str:
+    """The measurements as a Markdown table."""
+    rows = ["| measure | n | median | 90th percentile |", "|---|---|---|---|"]
+    names = {"load": "page load (s)", "step": "Step click to new numbers (s)",
+             "picture": "Step click to new network picture (s)", "play": "steps per second while playing"}
+    for key, label in names.items():
+        xs = out.get(key) or []
+        if xs:
+            rows.append(f"| {label} | {len(xs)} | {statistics.median(xs):.2f} | {_pct(xs, 0.9):.2f} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clicks", type=int, default=20, help="Step clicks to time")
+    ap.add_argument("--play", type=float, default=20.0, help="seconds of playing to time")
+    args = ap.parse_args(argv)
+    if not CHROMIUM.exists():
+        print("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)", file=sys.stderr)
+        return 2
+    out = measure(args.clicks, args.play)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(table(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
