@@ -367,6 +367,7 @@ class NetworkLayout:
             k = 1.5 / math.sqrt(max(len(ids), 1))
             laid = nx.spring_layout(g, pos=start, k=k, iterations=60, seed=0)
             self.pos.update({n: np.asarray(p, dtype=float) for n, p in laid.items()})
+            self._pull_in_outliers([n for n in g.nodes if g.degree(n) > 0])
             self._row_of_isolated(g)
         elif missing:
             nbrs: dict[int, list[int]] = {}
@@ -379,6 +380,25 @@ class NetworkLayout:
                 angle = node * _GOLDEN
                 self.pos[node] = centre + 0.04 * np.array([math.cos(angle), math.sin(angle)])
         return np.array([self.pos[int(i)] for i in ids]) if len(ids) else np.zeros((0, 2))
+
+    def _pull_in_outliers(self, nodes: list[int], reach: float = 1.25) -> None:
+        """Put nodes far outside the bulk (a small component the spring layout flung away) on its rim.
+
+        The drawing is scaled to its extremes, so one stray pair would otherwise squeeze
+        everything else into a blob. The rim is ``reach`` times the distance from the
+        median position within which 95 % of the nodes lie.
+        """
+        if len(nodes) < 20:
+            return
+        pts = np.array([self.pos[n] for n in nodes])
+        centre = np.median(pts, axis=0)
+        dist = np.hypot(*(pts - centre).T)
+        rim = reach * float(np.percentile(dist, 95))
+        if rim <= 0:
+            return
+        for n, p, d in zip(nodes, pts, dist):
+            if d > rim:
+                self.pos[n] = centre + (p - centre) * (rim / d)
 
     def _row_of_isolated(self, g) -> None:
         """Nodes without links in a row under the drawing: the spring layout flings them far out, shrinking the rest."""
@@ -417,16 +437,36 @@ def select_nodes(snapshot: Mapping[str, np.ndarray], max_firms: int = 300) -> tu
         np.add.at(deg, idx[idx >= 0], 1)
     cand = np.flatnonzero(ent)
     hubs = cand[np.argsort(-deg[cand], kind="stable")[: max_firms // 2]]
-    rest = np.setdiff1d(cand, hubs)
-    spaced = rest[np.linspace(0, rest.size - 1, max_firms - hubs.size).round().astype(int)] if rest.size else rest
+    # the rest from the hubs' firm partners, so every shown firm has a shown link and the
+    # drawing has no stray pieces; evenly spaced by id among them, then among all if too few
+    firm_like = (kind == "enterprise") | (kind == "leading_firm")
+    src = np.fromiter((index.get(int(x), -1) for x in np.asarray(snapshot["edge_src"])), dtype=int)
+    dst = np.fromiter((index.get(int(x), -1) for x in np.asarray(snapshot["edge_dst"])), dtype=int)
+    ok = (src >= 0) & (dst >= 0)
+    src, dst = src[ok], dst[ok]
+    anchor = np.zeros(node_id.size, dtype=bool)
+    anchor[hubs] = True
+    anchor |= active & (kind == "leading_firm")
+    linked = np.zeros(node_id.size, dtype=bool)
+    ff = firm_like[src] & firm_like[dst]
+    linked[dst[ff & anchor[src]]] = True
+    linked[src[ff & anchor[dst]]] = True
+    budget = max_firms - hubs.size
+    near = np.setdiff1d(np.flatnonzero(linked & ent), hubs)
+    spaced = near[np.linspace(0, near.size - 1, min(budget, near.size)).round().astype(int)] if near.size else near
+    if spaced.size < budget:
+        rest = np.setdiff1d(cand, np.concatenate([hubs, spaced]))
+        extra = rest[np.linspace(0, rest.size - 1, min(budget - spaced.size, rest.size)).round().astype(int)] \
+            if rest.size else rest
+        spaced = np.concatenate([spaced, extra])
     mask = active & (kind != "enterprise")
     mask[hubs] = True
     mask[spaced] = True
-    shown = int((mask & ((kind == "enterprise") | (kind == "leading_firm"))).sum())
+    shown = int((mask & firm_like).sum())
     coop = np.asarray(snapshot["cooperating"], dtype=bool)
     hidden = ent & ~mask
     share = float(coop[hidden].mean()) if hidden.any() else float("nan")
-    return mask, (f"{shown} of {n_firms} firms shown (best-connected and an even sample); "
+    return mask, (f"{shown} of {n_firms} firms shown (the best-connected and an even sample of their partners); "
                   f"hidden firms cooperating: {share:.0%}")
 
 

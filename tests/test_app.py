@@ -93,13 +93,35 @@ def test_steps_exports_and_figures_at_200_firms():
     assert figures.figure_png(with_firm) != figures.figure_png(figures.morgan_hunt_figure(firms, None))
 
 
-def test_network_view_samples_at_2000_firms():
-    res = session.build_model(_scenario("baseline").path, {"structure.n_firms": 2000}, 1)
+@pytest.mark.parametrize("n_firms", [200, 2000, 5000])
+def test_network_view_samples_and_scales_at_any_size(n_firms):
+    """The shown firms hang together and fill the picture: no blob squeezed by a stray piece far out."""
+    from analysis.figures import draw_network
+
+    res = session.build_model(_scenario("baseline").path, {"structure.n_firms": n_firms}, 1)
+    session.advance(res.model, 2)
     snap = res.model.graph_snapshot()
     mask, caption = figures.select_nodes(snap, max_firms=300)
     kinds = snap["node_kind"][mask]
-    assert "of 2" in caption and mask.sum() < 400
     assert {"association", "cdc"} <= set(kinds.tolist())
+    if n_firms > 300:
+        assert f"of {len(res.model.firm_table())} firms" in caption
+        assert (kinds == "enterprise").sum() <= 300
+        # every shown enterprise has a link to another shown firm
+        shown = set(snap["node_id"][mask].tolist())
+        firms = {int(i) for i, k in zip(snap["node_id"], snap["node_kind"]) if k in ("enterprise", "leading_firm")}
+        linked = {int(a) for a, b in zip(snap["edge_src"], snap["edge_dst"]) if a in shown and b in shown and b in firms} | \
+                 {int(b) for a, b in zip(snap["edge_src"], snap["edge_dst"]) if a in shown and b in shown and a in firms}
+        lonely = [i for i, k in zip(snap["node_id"][mask], kinds) if k == "enterprise" and int(i) not in linked]
+        assert not lonely, f"{len(lonely)} shown firms without a shown partner"
+    d = draw_network(snap, figures.NetworkLayout())
+    firm = (d.kind == "enterprise") | (d.kind == "leading_firm")
+    pos = d.pos[firm]
+    dist = np.hypot(*(pos - np.median(pos, axis=0)).T)
+    p95 = np.percentile(dist, 95)
+    assert dist.max() <= 1.6 * p95, "a few firms far out stretch the axes"
+    (x0, x1), (y0, y1) = d.ax.get_xlim(), d.ax.get_ylim()
+    assert 2 * p95 >= 0.5 * min(x1 - x0, y1 - y0), "the firms fill less than half the picture"
 
 
 def test_compare_runs_share_seeds():
