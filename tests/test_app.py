@@ -427,20 +427,23 @@ def test_run_page_turns_a_moved_lever_into_a_marked_event(render):
     from viz.components import RunPage
 
     rc = render(RunPage())
-    step = rc.find(v.Btn, class_="cc-step-button").widget
-    for _ in range(3):
-        step.click()
+    counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
+    events = lambda: [w.children[0] for w in rc.find(v.Html, class_="cc-event").widgets]  # noqa: E731
+    for i in range(1, 4):
+        rc.find(v.Btn, class_="cc-step-button").widget.click()
+        assert _wait_for(lambda: counter() == f"Step {i}", 60), counter()
     switch = rc.find(v.Switch, label="Contracts").widget
     switch.v_model = not switch.v_model
-    events = rc.find(v.Html, class_="cc-event")
-    assert len(events.widgets) == 1 and "from step 4: Contracts" in events.widget.children[0]
+    assert _wait_for(lambda: len(events()) == 1, 60) and "from step 4: Contracts" in events()[0]
+    assert _wait_for(lambda: _kpi_chart(rc).marks[-1]["at"] == 4, 60)  # drawn on the KPI panels
     # a structure lever waits for a rebuild instead
     rc.find(v.Select, label="Network generator").widget.v_model = "erdos_renyi"
-    rc.find(v.Btn, class_="cc-rebuild-button").assert_single()
+    assert _wait_for(lambda: len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 1, 60)
     rc.find(v.Btn, class_="cc-reset-button").widget.click()
-    assert rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 0"
-    assert len(rc.find(v.Html, class_="cc-event").widgets) == 0
-    assert len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 0  # the scenario's own values again
+    assert _wait_for(lambda: counter() == "Step 0", 60)
+    assert _wait_for(lambda: len(events()) == 0, 60)
+    # the scenario's own values again: nothing waits for a rebuild
+    assert _wait_for(lambda: len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 0, 60)
 
 
 def test_kpi_chart_data_carries_each_panel_and_its_natural_range():

@@ -41,6 +41,7 @@ class Run:
         base: the scenario the model was built from, before any event (for the export).
         events: the lever changes made during the run, as timeline events.
         lock: held while the model steps or gets an event (the play loop runs in its own thread).
+        busy: pictures of this run being drawn in the background.
     """
 
     name: str
@@ -52,6 +53,7 @@ class Run:
     base: Any = None
     events: list = field(default_factory=list)
     lock: Any = field(default_factory=threading.Lock)
+    busy: int = 0  # pictures being drawn
 
     def marks(self) -> list[dict]:
         """The timeline to mark on the plots: the scenario's own events, then the levers moved on the page."""
@@ -189,16 +191,29 @@ def click_to_firm(picture: figures.NetworkPicture, data: dict) -> int | None:
     return figures.pick_node(picture.firms, x * picture.width / w, y * picture.height / h)
 
 
-def use_drawn(make: Callable[[], Any], dependencies: list) -> Any:
+def use_drawn(make: Callable[[], Any], dependencies: list, run: Run | None = None) -> Any:
     """Draw in a background thread: the newest finished drawing, None until the first.
 
     The page's step counter and KPIs answer at once; a picture follows when it is
-    drawn, and a newer request makes an older drawing's result be dropped.
+    drawn. One drawing at a time per panel: a request made while one is drawn waits,
+    and is dropped if a newer one came meanwhile or nobody watches the page any more,
+    so drawings never pile up on a busy machine. ``run.busy`` counts drawings under way.
     """
     result = solara.use_reactive(None)
+    lock = solara.use_memo(threading.Lock, [])
+    context = solara.use_memo(_kernel_context, [])
 
     def work(cancel):
-        out = make()
+        with lock:
+            if cancel.is_set() or not page_is_open(context):
+                return
+            if run is not None:
+                run.busy += 1
+            try:
+                out = make()
+            finally:
+                if run is not None:
+                    run.busy -= 1
         if not cancel.is_set():
             result.set(out)
 
@@ -223,7 +238,7 @@ def NetworkPanel(run: Run, version: int, selected: int | None, on_select: Callab
                                           selected=selected, title=f"{run.name} — step {step}")
         return picture, step
 
-    drawn = use_drawn(make, [run, version, color_by.value, size_by.value, selected])
+    drawn = use_drawn(make, [run, version, color_by.value, size_by.value, selected], run)
     picture, step = drawn if drawn is not None else (None, 0)
 
     def on_pick(data):
@@ -262,7 +277,7 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
         fig = figures.morgan_hunt_figure(firms, selected.value)
         return fig, figures.figure_png(fig, dpi=int(fig.dpi))
 
-    drawn = use_drawn(make, [run, version, selected.value])
+    drawn = use_drawn(make, [run, version, selected.value], run)
     firm_label = _firm_label(run.model, selected.value)
     with solara.Card("Morgan–Hunt: cluster and selected firm", classes=["cc-morgan-hunt"]):
         solara.Text(firm_label, classes=["cc-selected-firm"],
@@ -384,7 +399,8 @@ def RunPage():
             playing.set(False)
         version.set(version.value + 1)
         # while playing, the network and Morgan-Hunt pictures (the costly ones) follow at a slower cadence
-        if not playing.value or time.monotonic() - drawn_at.value[1] >= PICTURE_EVERY:
+        # (the next one is asked for only once the last is drawn, so a slow machine is not swamped)
+        if not playing.value or (run.value.busy == 0 and time.monotonic() - drawn_at.value[1] >= PICTURE_EVERY):
             drawn_at.set((version.value, time.monotonic()))
 
     def play_loop(cancel):
