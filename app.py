@@ -1,13 +1,14 @@
 """clustercoop in the browser: watch a run, move the levers, compare two scenarios.
 
 Start with ``python run.py viz`` (or ``viz.server.serve()``), which runs
-``solara run app.py`` with the settings that keep the page offline. Two pages:
-``/`` watches one run, ``/compare`` overlays two scenarios run with the same seeds.
+``solara run app.py`` with the settings that keep the page offline. Three pages:
+``/`` watches one run, ``/compare`` overlays two scenarios run with the same seeds,
+``/results`` opens a sweep, comparison or run folder.
 """
 
 import solara
 
-from viz.components import ComparePage, RunPage
+from viz.components import ComparePage, ResultsPage, RunPage
 
 
 @solara.component
@@ -28,4 +29,5 @@ def Layout(children=[]):
 routes = [
     solara.Route(path="/", component=RunPage, label="Run", layout=Layout),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
+    solara.Route(path="results", component=ResultsPage, label="Results"),
 ]

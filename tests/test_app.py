@@ -25,7 +25,7 @@ def test_app_module_defines_routes():
     import app
 
     paths = [r.path for r in app.routes]
-    assert paths == ["/", "compare"]
+    assert paths == ["/", "compare", "results"]
 
 
 def test_scenarios_are_listed_with_their_question():
@@ -150,7 +150,7 @@ def test_server_frees_abandoned_sessions_and_hides_the_badge():
 def test_app_tabs_are_named_by_route_label():
     import app
 
-    assert [r.label for r in app.routes] == ["Run", "Compare"]
+    assert [r.label for r in app.routes] == ["Run", "Compare", "Results"]
     assert app.routes[0].layout is app.Layout  # the root route's layout names the tabs
 
 
@@ -460,3 +460,65 @@ def test_kpi_chart_data_carries_each_panel_and_its_natural_range():
     df.loc[1, "cooperation_rate"] = float("nan")  # a gap is sent as null (JSON has no NaN)
     panel = next(p for p in session.kpi_chart_data(df)[1] if p["title"] == "Cooperation rate")
     assert panel["series"][0]["y"][1] is None
+
+
+def test_results_logic_reads_the_shipped_folders_and_filters_a_sweep():
+    from viz import results
+
+    folders = {f.name: f for f in results.find_result_folders([ROOT / "examples" / "results"])}
+    assert {"regulation", "monitoring_sweep"} <= set(folders)
+    cmp = results.open_results(folders["regulation"])
+    assert cmp.kind == "compare" and "cooperation_rate" in results.kpi_choices(cmp)
+    table = results.compare_table(cmp, ["cooperation_rate"])
+    assert table["scenario"].tolist() == ["no_regulation"] and (table["ci_low"] <= table["diff"]).all()
+    assert results.over_time_figure(cmp, "cooperation_rate") is not None
+    assert "headline.csv" in results.report_tables(cmp.folder) and results.report_figures(cmp.folder)
+    sweep = results.open_results(folders["monitoring_sweep"])
+    levels = results.lever_levels(sweep)
+    assert levels["mechanisms.regulation.monitoring_prob"] == [0.1, 0.5, 0.9]
+    some = results.filter_runs(sweep, {"information.digitalization": [0.8]})
+    assert len(some) == len(sweep.runs) // 2 and (some["information.digitalization"] == 0.8).all()
+    by = results.by_level(some, "mechanisms.regulation.monitoring_prob", "cooperation_rate")
+    assert by["runs"].tolist() == [3, 3, 3]
+    with pytest.raises(session.ScenarioError, match="no such folder"):
+        results.open_results(ROOT / "examples" / "no_such_results")
+
+
+def test_results_page_opens_a_folder_and_follows_the_kpi_and_lever_filter(render):
+    import ipyvuetify as v
+
+    from viz.components import ResultsPage
+
+    rc = render(ResultsPage())
+    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare or run)").widget.v_model = \
+        str(ROOT / "examples" / "results" / "monitoring_sweep")
+    rc.find(v.Btn, class_="cc-open-results").widget.click()
+    cards = lambda: [c for c in rc.find(v.Card).widgets if "cc-results-table" in (c.class_ or "")]  # noqa: E731
+    heading = lambda: str(cards()[0].children) if cards() else ""  # noqa: E731
+    assert _wait_for(lambda: len(cards()) == 1, 60)
+    assert "18 of 18 runs" in heading()
+    rc.find(v.Select, label="information.digitalization (none chosen: all)").widget.v_model = [0.2]
+    assert _wait_for(lambda: "9 of 18 runs" in heading(), 60), heading()
+    rc.find(v.Select, label="KPI").widget.v_model = "mean_trust"
+    assert _wait_for(lambda: "mean trust by" in heading(), 60), heading()
+
+
+def test_data_scenario_is_listed_with_its_firms_names(render):
+    import ipyvuetify as v
+
+    from viz.components import RunPage
+
+    info = _scenario("examples/cluster/cluster")
+    res = session.build_model(info.path, {}, 1)
+    names = session.firm_names(res.model)
+    assert len(names) >= 80 and all(not n.isdigit() for n in names)
+    kinds = next(lev for lev in session.LEVERS if lev.key == "structure.kind")
+    rc = render(RunPage())
+    rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
+    label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
+    assert _wait_for(lambda: len(rc.find(v.Select, label="Find a firm by name").widgets) == 1, 120)
+    # the structure picker shows the scenario's own kind, though only its files can set it
+    assert rc.find(v.Select, label="Structure").widget.v_model == "data" and "data" not in kinds.options
+    name = sorted(names)[3]
+    rc.find(v.Select, label="Find a firm by name").widget.v_model = name
+    assert _wait_for(lambda: label().startswith(f"Selected: {name} (firm {names[name]}"), 60), label()

@@ -166,7 +166,7 @@ def test_app_in_chromium(server_url):
         page.on("requestfailed", lambda r: console_errors.append(f"request failed: {r.url}")
                 if urlparse(r.url).hostname in LOCAL_HOSTS else None)
         page.set_default_timeout(60_000)
-        expect.set_options(timeout=30_000)  # the machine may be shared; renders can be slow
+        expect.set_options(timeout=90_000)  # the machine may be shared; renders can be slow
         try:
             page.goto(server_url)
             counter = page.locator(".cc-step-counter")
@@ -384,4 +384,59 @@ def test_a_ten_replicate_comparison_shows_its_intervals(server_url):
             page.screenshot(path=ARTIFACTS / "04_compare.png", full_page=True)
         finally:
             page.screenshot(path=ARTIFACTS / "99_compare_last.png", full_page=True)
+            browser.close()
+
+
+def _pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the Vuetify select labelled ``label``."""
+    page.locator(".v-select").filter(has_text=label).first.click()
+    menu = page.locator(".v-menu__content.menuable__content__active")
+    item = menu.locator(".v-list-item").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
+    for _ in range(20):  # Vuetify adds a long list's items as the menu scrolls
+        if item.count():
+            break
+        menu.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(300)
+    item.first.click()
+
+
+def test_results_page_and_a_data_scenario_with_firm_names(server_url):
+    """The Results page opens the shipped comparison and shows its numbers and the report's figures; the run
+    page picks the example data cluster and finds a firm by its name."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+        page.set_default_timeout(90_000)
+        expect.set_options(timeout=90_000)
+        try:
+            page.goto(server_url + "results")
+            _pick(page, "Found folders", "examples/results/regulation")
+            page.locator(".cc-open-results").click()
+            table = page.locator(".cc-results-rows")
+            expect(table).to_contain_text("no_regulation")
+            expect(table).to_contain_text("cooperation_rate")
+            expect(page.locator(".cc-results-figure img").first).to_be_visible()
+            page.get_by_text("figures/forest.png").click()
+            report_img = page.locator(".cc-report img").first
+            expect(report_img).to_be_visible()
+            assert _ink(report_img.screenshot()) > 0.03, "the report's figure looks blank"
+            page.screenshot(path=ARTIFACTS / "06_results.png", full_page=True)
+
+            page.goto(server_url)
+            expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
+            _pick(page, "Scenario", "examples/cluster/cluster")
+            expect(page.locator(".cc-scenario-description")).to_contain_text("machine-building cluster")
+            by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
+            expect(by_name).to_have_count(1)
+            by_name.first.click()
+            options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
+            name = options.nth(5).inner_text().strip()
+            options.nth(5).click()
+            expect(page.locator(".cc-selected-firm")).to_contain_text(f"Selected: {name} (firm")
+            expect(page.locator(".cc-network img").first).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "07_data_cluster.png", full_page=True)
+        finally:
+            page.screenshot(path=ARTIFACTS / "99_results_last.png", full_page=True)
             browser.close()

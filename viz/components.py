@@ -19,7 +19,7 @@ import solara
 from sim import ScenarioError, load_scenario
 from viz import figures, session
 
-__all__ = ["Run", "new_run", "page_is_open", "use_drawn", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiChart", "KpiPanel", "RunPage", "EventList", "diff_table_html", "ComparePage"]
+__all__ = ["Run", "new_run", "page_is_open", "use_drawn", "LeverControls", "NetworkImage", "click_to_firm", "NetworkPanel", "MorganHuntPanel", "KpiChart", "KpiPanel", "RunPage", "EventList", "diff_table_html", "ComparePage", "ResultsPage"]
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -119,7 +119,10 @@ def _firm_label(model, firm_id: int | None) -> str:
     row = firms.loc[firms["id"] == firm_id]
     if row.empty:
         return f"Selected: firm {firm_id} (not an active firm)"
-    return f"Selected: firm {firm_id} ({str(row['kind'].iloc[0]).replace('_', ' ')})"
+    kind = str(row["kind"].iloc[0]).replace("_", " ")
+    if "name" in row.columns:  # a cluster built from data: its firms have names
+        return f"Selected: {row['name'].iloc[0]} (firm {firm_id}, {kind})"
+    return f"Selected: firm {firm_id} ({kind})"
 
 
 @solara.component
@@ -154,7 +157,9 @@ def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
                                 solara.Switch(label=lev.label, value=bool(current), on_value=setter(lev.key),
                                               disabled=disabled)
                             elif lev.kind == "select":
-                                solara.Select(lev.label, list(lev.options), value=current, on_value=setter(lev.key),
+                                # a scenario built on files (edge_list, data) shows its kind, though only a file sets it
+                                options = list(lev.options) + ([current] if current not in lev.options else [])
+                                solara.Select(lev.label, options, value=current, on_value=setter(lev.key),
                                               disabled=disabled, dense=True)
                             elif lev.kind == "int":
                                 solara.SliderInt(f"{lev.label}: {int(current)}", value=int(current), min=int(lev.min), max=int(lev.max),
@@ -286,6 +291,12 @@ def MorganHuntPanel(run: Run, version: int, selected: solara.Reactive[int | None
             solara.InputInt("Firm id", value=selected, optional=True, clearable=True, dense=True,
                             style={"max-width": "140px"})
             solara.Button("Largest firm", on_click=lambda: selected.set(_largest_firm(run.model)), text=True)
+        names = session.firm_names(run.model)
+        if names:
+            by_id = {i: n for n, i in names.items()}
+            solara.Select("Find a firm by name", sorted(names), value=by_id.get(selected.value),
+                          on_value=lambda n: selected.set(names[n]) if n in names else None,
+                          classes=["cc-firm-by-name"])
         if drawn is None:
             _placeholder("Drawing the Morgan–Hunt panel…")
             return
@@ -651,3 +662,117 @@ def ComparePage():
         if diff_fig is not None:
             with solara.Card("Difference per step", classes=["cc-compare-diff"]):
                 solara.FigureMatplotlib(diff_fig, dependencies=[got], format="png")
+
+
+def _table_html(df: pd.DataFrame, cls: str, max_rows: int = 200) -> str:
+    """A frame as a compact HTML table (numbers to 4 significant digits)."""
+    shown = df.head(max_rows)
+    fmt = {c: (lambda v: f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))) for c in shown.columns}
+    body = shown.to_html(index=False, classes=cls, border=0, formatters=fmt, escape=False)
+    more = f"<p style='font-size:12px;color:#555'>first {max_rows} of {len(df)} rows</p>" if len(df) > max_rows else ""
+    style = (f"<style>.{cls} td,.{cls} th{{padding:2px 8px;font-size:12px;text-align:right}}"
+             f".{cls} td:first-child,.{cls} th:first-child{{text-align:left}}</style>")
+    return style + body + more
+
+
+@solara.component
+def ResultsPage():
+    """Open a sweep, comparison or run folder and explore it: pick a KPI, filter a sweep by its levers,
+    and see the report's tables and figures."""
+    from viz import results as rs
+
+    folders = solara.use_memo(rs.find_result_folders, [])
+    labels = {rs.folder_label(f): str(f) for f in folders}
+    path_text = solara.use_reactive(next(iter(labels.values()), ""))
+    opened = solara.use_reactive(None)
+    error = solara.use_reactive(None)
+    kpi = solara.use_reactive(None)
+    chosen = solara.use_reactive({})
+    lever_x = solara.use_reactive(None)
+
+    def open_folder(path: str | None = None):
+        error.set(None)
+        try:
+            res = rs.open_results(path or path_text.value)
+        except ScenarioError as exc:
+            opened.set(None)
+            error.set(str(exc))
+            return
+        opened.set(res)
+        kpi.set((rs.kpi_choices(res) or [None])[0])
+        chosen.set({})
+        lever_x.set(res.params[0] if res.params else None)
+
+    res = opened.value
+    choices = rs.kpi_choices(res) if res is not None else []
+    k = kpi.value if kpi.value in choices else (choices[0] if choices else None)
+    lever = lever_x.value if res is not None and lever_x.value in res.params else (
+        res.params[0] if res is not None and res.params else None)
+    # every hook before the page's early returns (Solara's rules of hooks)
+    compare_table = solara.use_memo(
+        lambda: rs.compare_table(res, [k]) if res is not None and res.kind == "compare" and k else None, [res, k])
+    over_time = solara.use_memo(
+        lambda: rs.over_time_figure(res, k) if res is not None and res.kind != "sweep" and k else None, [res, k])
+    tables = solara.use_memo(lambda: rs.report_tables(res.folder) if res is not None else {}, [res])
+    figures_ = solara.use_memo(lambda: rs.report_figures(res.folder) if res is not None else [], [res])
+    solara.Title("clustercoop — results")
+    with solara.Sidebar():
+        with solara.Card("Open a result folder"):
+            if labels:
+                solara.Select("Found folders", list(labels), value=next((k for k, v in labels.items()
+                                                                         if v == path_text.value), None),
+                              on_value=lambda k: path_text.set(labels[k]))
+            solara.InputText("Folder (the --out of run.py sweep, compare or run)", value=path_text,
+                             continuous_update=True)
+            solara.Button("Open", on_click=lambda: open_folder(), color="primary", classes=["cc-open-results"])
+        if res is not None:
+            with solara.Card("Show"):
+                solara.Select("KPI", choices, value=k, on_value=kpi.set)
+                for lever, values in rs.lever_levels(res).items():
+                    solara.SelectMultiple(f"{lever} (none chosen: all)", values=chosen.value.get(lever, []),
+                                          all_values=values,
+                                          on_value=lambda v, lever=lever: chosen.set({**chosen.value, lever: v}))
+                if res.params:
+                    solara.Select("Lever on the x-axis", res.params, value=lever, on_value=lever_x.set)
+    with solara.Column():
+        if error.value:
+            solara.Error(error.value, classes=["cc-error"])
+        if res is None:
+            solara.Info("Choose a result folder and press Open. Result folders are the --out folders of "
+                        "run.py sweep, compare and run; the shipped examples are under examples/results/.")
+            return
+        solara.Markdown(f"**{res.folder.name}**: a {res.kind} of {len(res.runs)} runs"
+                        + (f", scenarios {', '.join(res.scenarios)}" if res.scenarios else "")
+                        + (f", levers {', '.join(res.params)}" if res.params else "")
+                        + f", {res.replicates} replicate(s) each.")
+        if k is None:
+            solara.Warning("This folder holds none of the KPIs the page knows.")
+            return
+        if res.kind == "compare":
+            with solara.Card(f"{k.replace('_', ' ')}: paired differences against the reference",
+                             classes=["cc-results-table"]):
+                solara.HTML(tag="div", unsafe_innerHTML=_table_html(compare_table, "cc-results-rows"))
+        if res.kind == "sweep":
+            runs = rs.filter_runs(res, chosen.value)
+            with solara.Card(f"{k.replace('_', ' ')} by {lever} ({len(runs)} of {len(res.runs)} runs)",
+                             classes=["cc-results-table"]):
+                if runs.empty:
+                    solara.Warning("No run has these lever values.")
+                else:
+                    table = rs.by_level(runs, lever, k)
+                    solara.HTML(tag="div", unsafe_innerHTML=_table_html(table, "cc-results-rows"))
+                    solara.FigureMatplotlib(rs.by_level_figure(table, lever, k), format="png",
+                                            dependencies=[res, k, lever, str(chosen.value)])
+        elif over_time is not None:
+            with solara.Card("Over time", classes=["cc-results-figure"]):
+                solara.FigureMatplotlib(over_time, format="png", dependencies=[res, k])
+        if tables or figures_:
+            with solara.Card("The report's tables and figures (report/)", classes=["cc-report"]):
+                for name, t in tables.items():
+                    if "kpi" in t.columns:
+                        t = t[t["kpi"] == k] if (t["kpi"] == k).any() else t
+                    with solara.Details(f"{name} ({len(t)} rows{', ' + k if 'kpi' in t.columns else ''})"):
+                        solara.HTML(tag="div", unsafe_innerHTML=_table_html(t, "cc-report-table"))
+                for path in figures_:
+                    with solara.Details(f"{path.relative_to(res.folder)}"):
+                        solara.Image(path.read_bytes(), format="png", width="100%")

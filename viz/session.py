@@ -23,7 +23,7 @@ from sim.scenario import flatten_keys, set_up_only_reason
 from sim.submodels.policy import Event
 
 __all__ = [
-    "SCENARIO_DIR", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS",
+    "SCENARIO_DIR", "EXAMPLE_DIRS", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS",
     "list_scenarios", "lever_values", "changed_overrides", "parse_seed", "BuildResult",
     "build_model", "advance", "kpi_frame", "frame_bytes", "run_replicates",
     "MAX_REPLICATES", "COMPARE_KPIS", "compare_runs", "paired_table", "BURN_IN",
@@ -64,15 +64,30 @@ def _first_comment(path: Path) -> str:
     return text[: question + 1] if question >= 0 else text
 
 
-def list_scenarios(directory: Path | str = SCENARIO_DIR) -> list[ScenarioInfo]:
-    """Scenario files in ``directory`` (``*.toml``, sub-folders too), top level first, then by name.
+#: Folders of shipped example scenarios the picker lists after ``SCENARIO_DIR`` (the data-based example cluster).
+EXAMPLE_DIRS: tuple[Path, ...] = (Path(__file__).resolve().parent.parent / "examples" / "cluster",)
+
+
+def list_scenarios(directory: Path | str = SCENARIO_DIR,
+                   examples: tuple[Path, ...] | None = None) -> list[ScenarioInfo]:
+    """Scenario files in ``directory`` (``*.toml``, sub-folders too), top level first, then by name; then the
+    shipped examples (``EXAMPLE_DIRS`` when ``directory`` is the default).
 
     A file in a sub-folder is named by its relative path without ``.toml``,
-    e.g. ``digitalization/digitalization_stage1``.
+    e.g. ``digitalization/digitalization_stage1``; an example by its path from the repository,
+    e.g. ``examples/cluster/cluster``.
     """
     directory = Path(directory)
+    if examples is None:
+        examples = EXAMPLE_DIRS if directory == SCENARIO_DIR else ()
     paths = sorted(directory.rglob("*.toml"), key=lambda p: (len(p.relative_to(directory).parts), str(p)))
-    return [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _first_comment(p)) for p in paths]
+    out = [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _first_comment(p)) for p in paths]
+    root = Path(__file__).resolve().parent.parent
+    for folder in examples:
+        for p in sorted(Path(folder).glob("*.toml")):
+            name = p.relative_to(root).with_suffix("").as_posix() if p.is_relative_to(root) else p.stem
+            out.append(ScenarioInfo(name, p, _first_comment(p)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,14 @@ def kpi_chart_data(df: pd.DataFrame, fixed_y: bool = False) -> tuple[list[int], 
         lo, hi = natural_range(tuple(present)) if fixed_y else (None, None)
         panels.append({"title": title, "ylim": [lo, hi], "series": series})
     return steps, panels
+
+
+def firm_names(model) -> dict[str, int]:
+    """Display name -> node id of each active firm of a cluster built from data (empty for a generated one)."""
+    if not getattr(model, "names", None):
+        return {}
+    firms = model.firm_table()
+    return {str(n): int(i) for n, i in zip(firms["name"], firms["id"])} if "name" in firms else {}
 
 
 def latest_values(df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> dict[str, float]:

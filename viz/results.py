@@ -1,0 +1,165 @@
+"""The results page's logic without Solara: find result folders, read them through ``analysis.io``, and
+make the tables and figures the page shows (filtered by lever, for a chosen KPI).
+
+A result folder is the ``--out`` folder of ``run.py run``, ``sweep`` or ``compare`` (a ``manifest.json``
+beside ``results.parquet``). Its report (``report/``, written by ``run.py report`` or by ``compare``) adds
+CSV tables and PNG figures, which the page lists as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.io import Results, available_kpis, load_results
+from sim import ScenarioError, kpis
+
+__all__ = ["RESULTS_DIRS", "find_result_folders", "folder_label", "open_results", "kpi_choices", "lever_levels", "filter_runs",
+           "by_level", "compare_table", "over_time_figure", "by_level_figure", "report_tables", "report_figures"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+#: Folders searched for result folders; ``CLUSTERCOOP_RESULTS_DIR`` (paths separated by ``os.pathsep``) replaces them.
+RESULTS_DIRS: tuple[Path, ...] = tuple(
+    Path(p) for p in os.environ["CLUSTERCOOP_RESULTS_DIR"].split(os.pathsep) if p
+) if os.environ.get("CLUSTERCOOP_RESULTS_DIR") else (_ROOT / "examples" / "results", _ROOT / "out")
+
+
+def find_result_folders(dirs: tuple[Path, ...] | list[Path] = RESULTS_DIRS, depth: int = 3) -> list[Path]:
+    """Folders under ``dirs`` (``depth`` levels down) holding a ``manifest.json``, sorted by path."""
+    found: list[Path] = []
+    for root in map(Path, dirs):
+        if not root.is_dir():
+            continue
+        for level in range(depth + 1):
+            found += [p.parent for p in root.glob("/".join(["*"] * level + ["manifest.json"]))]
+    return sorted(set(found))
+
+
+def folder_label(folder: Path) -> str:
+    """How the page names a found folder: its path from the repository when inside it, else as given."""
+    try:
+        return Path(folder).resolve().relative_to(_ROOT).as_posix()
+    except ValueError:
+        return str(folder)
+
+
+def open_results(folder: str | Path) -> Results:
+    """Read a result folder through ``analysis.io.load_results``.
+
+    Raises:
+        ScenarioError: not a result folder, unfinished or damaged, with what to do.
+    """
+    folder = Path(str(folder).strip()).expanduser()
+    if not str(folder) or not folder.exists():
+        raise ScenarioError(f"{folder}: no such folder; give the --out folder of run.py run, sweep or compare")
+    return load_results(folder)
+
+
+def kpi_choices(res: Results) -> list[str]:
+    """The KPIs the page offers: the report's KPIs the folder holds, then the other registry KPIs it holds."""
+    main = available_kpis(res.runs)
+    rest = [k.name for k in kpis.KPIS if k.name not in main and f"{k.name}_mean" in res.runs.columns]
+    return main + available_kpis(res.runs, rest)
+
+
+def lever_levels(res: Results) -> dict[str, list[float]]:
+    """Each swept lever's distinct values (a sweep), sorted; empty for a comparison or a run."""
+    if res.kind != "sweep":
+        return {}
+    return {p: sorted(pd.unique(res.runs[p].dropna()).tolist()) for p in res.params}
+
+
+def filter_runs(res: Results, chosen: dict[str, list]) -> pd.DataFrame:
+    """A sweep's runs whose levers take one of the chosen values (a lever not in ``chosen``, or with no
+    values chosen, is not filtered)."""
+    runs = res.runs
+    keep = np.ones(len(runs), dtype=bool)
+    for lever, values in chosen.items():
+        if values and lever in runs:
+            keep &= runs[lever].isin(values).to_numpy()
+    return runs[keep]
+
+
+def _interval(x: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
+    from analysis.stats import t_interval
+
+    mean, _, lo, hi, n = t_interval(x.to_numpy(float), level)
+    return mean, lo, hi, n
+
+
+def by_level(runs: pd.DataFrame, lever: str, kpi: str, stat: str = "mean") -> pd.DataFrame:
+    """Per value of ``lever``: runs, mean of ``<kpi>_<stat>`` and its 95% t-interval (over runs at that value)."""
+    col = f"{kpi}_{stat}"
+    rows = []
+    for value, g in runs.groupby(lever, sort=True):
+        mean, lo, hi, n = _interval(g[col])
+        rows.append({lever: value, "runs": n, "mean": mean, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=[lever, "runs", "mean", "ci_low", "ci_high"])
+
+
+def compare_table(res: Results, kpi_names: list[str], reference: str | None = None) -> pd.DataFrame:
+    """A comparison's paired differences against its reference (Holm-adjusted, as its report computes them)."""
+    from analysis.stats import paired_differences
+
+    reference = reference or res.manifest.get("reference") or res.scenarios[0]
+    table = paired_differences(res.runs, reference, kpi_names, order=res.scenarios)
+    return table[["scenario", "kpi", "reference", "ref_mean", "diff", "ci_low", "ci_high", "n_pairs", "significant"]]
+
+
+def over_time_figure(res: Results, kpi: str, level: float = 0.95) -> Figure | None:
+    """The chosen KPI per step for each scenario of a comparison or run: mean over replicates, shaded by its
+    t-interval. None if the folder kept no time series."""
+    from viz.figures import _mean_interval
+
+    ts = res.timeseries
+    if ts is None or kpi not in ts:
+        return None
+    fig = Figure(figsize=(8, 3.6), dpi=100)
+    ax = fig.subplots()
+    for name in res.scenarios:
+        g = _mean_interval(ts[ts["scenario"] == name], kpi, level)
+        line, = ax.plot(g.index, g["mean"], lw=1.6, label=name)
+        ax.fill_between(g.index, g["low"], g["high"], color=line.get_color(), alpha=0.18, lw=0)
+    unit = kpis.kpi(kpi).unit if kpi in {k.name for k in kpis.KPIS} else ""
+    ax.set_title(f"{kpi.replace('_', ' ')} ({unit}): mean of {res.replicates} replicates, shaded: {level:.0%} "
+                 "t-interval", fontsize=9)
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def by_level_figure(table: pd.DataFrame, lever: str, kpi: str) -> Figure:
+    """Mean of the KPI per value of the lever with its interval (a sweep's runs after the filter)."""
+    fig = Figure(figsize=(6.5, 3.4), dpi=100)
+    ax = fig.subplots()
+    ax.errorbar(table[lever], table["mean"], yerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
+                marker="o", capsize=3, lw=1.4)
+    ax.set_xlabel(lever)
+    ax.set_ylabel(f"{kpi.replace('_', ' ')} (mean over the run's second half)", fontsize=8)
+    ax.set_title(f"{kpi.replace('_', ' ')} by {lever}: mean and 95% t-interval over the runs shown", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def report_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The report's CSV tables (``report/*.csv``) by file name."""
+    out = {}
+    for path in sorted((Path(folder) / "report").glob("*.csv")):
+        try:
+            out[path.name] = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError):
+            continue  # a table the page cannot read is left out, the others still show
+    return out
+
+
+def report_figures(folder: str | Path) -> list[Path]:
+    """The report's PNG figures (``report/`` and its sub-folders), sorted."""
+    return sorted((Path(folder) / "report").rglob("*.png"))
