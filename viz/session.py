@@ -41,7 +41,7 @@ class ScenarioInfo:
     Attributes:
         name: file stem, shown in the picker.
         path: the TOML file.
-        description: first ``#`` comment line of the file (the question it answers).
+        description: what the scenario does: the file's ``description``, else its opening comment.
     """
 
     name: str
@@ -68,6 +68,17 @@ def _first_comment(path: Path) -> str:
 EXAMPLE_DIRS: tuple[Path, ...] = (Path(__file__).resolve().parent.parent / "examples" / "cluster",)
 
 
+def _description(path: Path) -> str:
+    """What a scenario does, in plain words: the file's own ``description``, else its opening comment."""
+    import tomllib
+
+    try:
+        own = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("description")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        own = None
+    return own if isinstance(own, str) and own.strip() else _first_comment(path)
+
+
 def list_scenarios(directory: Path | str = SCENARIO_DIR,
                    examples: tuple[Path, ...] | None = None) -> list[ScenarioInfo]:
     """Scenario files in ``directory`` (``*.toml``, sub-folders too), top level first, then by name; then the
@@ -81,12 +92,16 @@ def list_scenarios(directory: Path | str = SCENARIO_DIR,
     if examples is None:
         examples = EXAMPLE_DIRS if directory == SCENARIO_DIR else ()
     paths = sorted(directory.rglob("*.toml"), key=lambda p: (len(p.relative_to(directory).parts), str(p)))
-    out = [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _first_comment(p)) for p in paths]
+    out = [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _description(p)) for p in paths]
     root = Path(__file__).resolve().parent.parent
     for folder in examples:
         for p in sorted(Path(folder).glob("*.toml")):
+            try:
+                load_scenario(p)
+            except ScenarioError:
+                continue  # another kind of file beside the scenarios (e.g. calibration targets)
             name = p.relative_to(root).with_suffix("").as_posix() if p.is_relative_to(root) else p.stem
-            out.append(ScenarioInfo(name, p, _first_comment(p)))
+            out.append(ScenarioInfo(name, p, _description(p)))
     return out
 
 
