@@ -416,8 +416,10 @@ def select_nodes(snapshot: Mapping[str, np.ndarray], max_firms: int = 300) -> tu
     """Which nodes the network drawing shows, and a caption saying how they were chosen.
 
     All active associations, CDCs and leading firms are always shown. If more than
-    ``max_firms`` active enterprises exist, the best-connected half of the budget
-    and an evenly spaced sample (by id) of the rest are shown.
+    ``max_firms`` active enterprises exist, about ``max_firms`` are shown: the
+    best-connected half of the budget, then an evenly spaced sample (by id) of their
+    firm partners, and for a hub none of whose partners was drawn, its first partner;
+    so every shown firm has a shown link and the drawing has no stray pieces.
 
     Returns:
         Boolean mask over the snapshot's nodes, and the caption.
@@ -462,6 +464,15 @@ def select_nodes(snapshot: Mapping[str, np.ndarray], max_firms: int = 300) -> tu
     mask = active & (kind != "enterprise")
     mask[hubs] = True
     mask[spaced] = True
+    # a hub whose partners all fell outside the sample gets its first firm partner back
+    nbr_of: dict[int, list[int]] = {}
+    for a, b in zip(src[ff].tolist(), dst[ff].tolist()):
+        nbr_of.setdefault(a, []).append(b)
+        nbr_of.setdefault(b, []).append(a)
+    for h in hubs.tolist():
+        partners = [j for j in nbr_of.get(h, []) if active[j]]
+        if partners and not mask[partners].any():
+            mask[partners[0]] = True
     shown = int((mask & firm_like).sum())
     coop = np.asarray(snapshot["cooperating"], dtype=bool)
     hidden = ent & ~mask

@@ -109,7 +109,7 @@ def test_network_view_samples_and_scales_at_any_size(n_firms):
     assert {"association", "cdc"} <= set(kinds.tolist())
     if n_firms > 300:
         assert f"of {len(res.model.firm_table())} firms" in caption
-        assert (kinds == "enterprise").sum() <= 300
+        assert (kinds == "enterprise").sum() <= 315  # the budget, and a partner given back to a lonely hub here and there
         # every shown enterprise has a link to another shown firm
         shown = set(snap["node_id"][mask].tolist())
         firms = {int(i) for i, k in zip(snap["node_id"], snap["node_kind"]) if k in ("enterprise", "leading_firm")}

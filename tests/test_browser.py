@@ -180,7 +180,8 @@ def test_app_in_chromium(server_url):
             page.screenshot(path=ARTIFACTS / "01_loaded.png", full_page=True)
             # page chrome: a named browser tab, page tabs named after the pages, no badge over the charts
             assert page.title().startswith("clustercoop"), page.title()
-            expect(page.locator(".cc-page-tab")).to_have_text([re.compile("^Run$", re.I), re.compile("^Compare$", re.I)])
+            expect(page.locator(".cc-page-tab")).to_have_text([re.compile(f"^{t}$", re.I) for t in ("Run", "Compare",
+                                                                                                 "Results")])
             expect(page.get_by_text("runs on Solara")).to_have_count(0)
             assert _ink(net_img.screenshot()) > 0.03, "network view looks blank"
             assert _ink(mh_img.screenshot()) > 0.03, "Morgan-Hunt panel looks blank"
