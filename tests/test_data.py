@@ -250,6 +250,15 @@ def test_wrong_columns_of_an_edge_list_fail_validate(tmp_path, capsys):
     assert "missing column(s)" in capsys.readouterr().err
 
 
+def test_rows_of_an_edge_list_with_extra_cells_are_named(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("source,target\nA,B\nB,C,x\nC,D\nD,A,,y\n")
+    (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
+    assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
+    out = "".join(capsys.readouterr())
+    assert "e.csv: structure.edge_list_path: row 3, column 3: 1 cell(s) beyond" in out
+    assert "row 5, column 3: 2 cell(s) beyond" in out and "tokenizing" not in out
+
+
 def test_names_in_the_value_chain_need_an_order_and_scale_must_rise(tmp_path):
     scenario = write(tmp_path)
     scenario.write_text('[structure]\nkind = "data"\n[data]\nfolder = "c"\n')

@@ -9,6 +9,7 @@ association link join association 0 when there is one.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,17 @@ def _read_csv(path: str, needed: tuple[str, ...], field: str) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(f"{path}: {field}: file not found")
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            records = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ScenarioError(f"{path}: {field}: cannot read CSV: {exc}") from None
+    width = len(records[0]) if records else 0
+    extra = [f"{path}: {field}: row {r}, column {width + 1}: {len(rec) - width} cell(s) beyond the header's "
+             f"{width} columns; a comma inside a cell needs the cell in double quotes"
+             for r, rec in enumerate(records[1:], start=2) if any(c.strip() for c in rec[width:])]
+    if extra:  # every such row, not pandas' first one by its line
+        raise ScenarioError("\n".join(extra[:25]) + (f"\n... and {len(extra) - 25} more" if len(extra) > 25 else ""))
     try:
         df = pd.read_csv(p, dtype=str)
     except Exception as exc:  # pandas raises many types for bad CSV
