@@ -43,7 +43,8 @@ def _err(msg: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A warning as one line of its own on stderr (a scenario field the model does not use says why)."""
+    """A warning as one line of its own on stderr (a scenario field the model does not use, or cannot use
+    behind a closed gate, says why)."""
     _err(_short(f"warning: {message}"))
 
 
@@ -470,13 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command, return the exit status."""
     from sim.errors import RunnerError, ScenarioError
-
     from sim.data import DataWarning
+    from sim.gates import GateWarning
 
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default", DataWarning)  # each distinct warning once
+            warnings.simplefilter("default", GateWarning)  # each distinct warning once
             warnings.showwarning = _show_warning
             return args.func(args)
     except ScenarioError as exc:

@@ -584,6 +584,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
     Raises:
         ScenarioError: with the file, the dotted field, the bad value and what is allowed.
+
+    Warns:
+        sim.gates.GateWarning: per field set where its gate keeps it from acting.
     """
     path = Path(path)
     data = _read_toml_chain(path)
@@ -607,6 +610,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         from .data import warn_unused
 
         warn_unused(scenario, _set_with_data(path, overrides), source)
+    from .gates import warn_closed_gates  # here: gates reads the schema of this module
+
+    warn_closed_gates(scenario, source)
     return scenario
 
 

@@ -1,16 +1,26 @@
-"""Levers that act through behaviour and the economy: each lever below, moved from a low to a high value, moves
-its outcome in the stated direction over 12 paired seeds (common random numbers: replicate i of both arms
-shares its seed), judged by the 95 % t-interval of the paired differences of the second-half means.
+"""Levers that act through behaviour and the economy.
 
-These are claims about the model as a whole (the decision, the contracts, entry and exit), not about one
-formula: each outcome is several steps away from the lever.
+Every schema field acts where it applies: moved from its default, with its gate (``sim/gates.py``) open, it
+changes the KPI series of paired seeded runs; with a declared gate closed it changes nothing, and a scenario
+setting it there gets a warning naming the field and the gate.
+
+The levers of :data:`LEVERS`, moved from a low to a high value, move their outcome in the stated direction
+over 12 paired seeds (common random numbers: replicate i of both arms shares its seed), judged by the 95 %
+t-interval of the paired differences of the second-half means. These are claims about the model as a whole
+(the decision, the contracts, entry and exit), not about one formula: each outcome is several steps away
+from the lever.
 """
+
+import typing
+import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from sim import ClusterModel, Scenario
+import run
+from sim import Scenario, load_scenario, make_model
+from sim.gates import GATES, GateWarning, closed_gate_warnings, gate_of
 
 SEEDS = range(12)
 STEPS = 150
@@ -27,6 +37,9 @@ LEVERS = [
     ("mechanisms.contract.enforcement_prob", 0.1, 0.9, breaches_per_contract, -1, "enforcement deters breaches"),
     ("mechanisms.contract.breach_penalty", 0.0, 2.0, breaches_per_contract, -1, "a penalty deters breaches"),
     ("mechanisms.contract.breach_gain", 0.1, 0.5, breaches_per_contract, +1, "a bigger temptation, more breaches"),
+    ("mechanisms.contract.breach_penalty", 0.0, 2.0, "cooperation_rate", +1, "the penalty acts on the decision, unsaturated"),
+    ("mechanisms.contract.transaction_cost", 0.0, 0.05, "contracts_active", -1, "a costly contract is signed less often"),
+    ("mechanisms.regulation.sanction", 0.0, 1.0, "cooperation_rate", +1, "fines deter free riding and breaches"),
     ("mechanisms.regulation.reputation_penalty", 0.0, 0.8, "contracts_active", -1,
      "a sanctioned firm's name costs it contracts"),
     ("mechanisms.regulation.dues", 0.02, 0.2, "members", -1, "a higher membership fee supports fewer firms"),
@@ -40,7 +53,7 @@ def paired_interval(d: np.ndarray) -> tuple[float, float]:
 
 
 def second_half_mean(scenario: Scenario, seed: int, outcome) -> float:
-    model = ClusterModel(scenario, rng=seed)
+    model = make_model(scenario, rng=seed)
     model.run_for(STEPS)
     k = model.kpis().iloc[STEPS // 2:]
     return float((outcome(k) if callable(outcome) else k[outcome]).mean())
@@ -53,3 +66,201 @@ def test_the_lever_moves_its_outcome(lever, low, high, outcome, sign, why):
     d = np.array([second_half_mean(hi_arm, s, outcome) - second_half_mean(lo_arm, s, outcome) for s in SEEDS])
     lo, hi = paired_interval(d)
     assert (hi < 0) if sign < 0 else (lo > 0), f"{why}: high - low = [{lo:.4g}, {hi:.4g}]"
+
+
+# ----------------------------------------------------------------------------- every field acts where it applies
+
+SMALL = {"structure.n_firms": 40, "run.steps": 24}
+ACT_SEEDS = (1, 2)
+
+#: The value a field is moved to when its default is not the place to start from (the rest: see ``moved``).
+MOVED: dict[str, object] = {
+    "structure.kind": "star",
+    "structure.generator": "erdos_renyi",
+    "structure.n_firms": 30,
+    "structure.edge_list_types_path": "types",  # written by the test
+    "structure.edge_list_path": "edges2",
+    "firms.values_dim": 4,
+    "mechanisms.function_interest.sharing": "equal",
+    "market.shock_step": 5,
+    "market.competitor_entry_step": 5,
+    "validation.kind": "pd_imitation",
+    "information.relay_delay": 1,
+    "marketing.exhibition_period": 5,
+    "run.steps": 20,
+    "firms.resources": 0.0,  # reserves act through bankruptcy, which a short run reaches only without them
+    "mechanisms.regulation.expulsion_strikes": 1.0,  # expulsion at the first offence, within a short run
+}
+
+
+def fields() -> dict[str, typing.Any]:
+    """Every leaf field of the schema with its default (the timeline and the labels are no levers)."""
+    def walk(model, prefix):
+        for name, f in model.model_fields.items():
+            ann = f.annotation
+            if hasattr(ann, "model_fields"):
+                yield from walk(ann, f"{prefix}{name}.")
+            else:
+                yield f"{prefix}{name}", f
+    return {k: f for k, f in walk(Scenario, "") if k not in ("name", "description", "policy")}
+
+
+def moved(key: str, f) -> object:
+    """A value of field ``key`` other than its default, inside its bounds."""
+    if key in MOVED:
+        return MOVED[key]
+    default = f.default
+    if isinstance(default, bool):
+        return not default
+    lo = hi = None
+    for m in f.metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else (getattr(m, "gt", None) if lo is None else lo)
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    if isinstance(default, int):
+        return default + 1 if hi is None or default + 1 <= hi else default - 1
+    up = default + max(0.3 * abs(default), 0.2)
+    if hi is not None and up > hi:
+        up = default - max(0.3 * abs(default), 0.2)
+        if lo is not None and up < lo:
+            up = (lo + default) / 2 if default > lo else (hi + default) / 2
+    return float(up)
+
+
+def edge_files(tmp_path) -> dict[str, str]:
+    """Two small edge lists and a node-types file for the edge_list fields."""
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name, n in (("edges", 30), ("edges2", 34)):
+        rows = {(min(a, b), max(a, b)) for a, b in rng.integers(0, n, (3 * n, 2)) if a != b}
+        rows |= {(i, i + 1) for i in range(n - 1)} | {("Assoc", 0)}
+        text = "source,target\n" + "".join(f"{'F' + str(a) if a != 'Assoc' else a},F{b}\n" for a, b in sorted(rows, key=str))
+        (tmp_path / f"{name}.csv").write_text(text)
+        paths[name] = str(tmp_path / f"{name}.csv")
+    (tmp_path / "types.csv").write_text("id,kind\nF0,leading_firm\nF3,leading_firm\nAssoc,association\n")
+    paths["types"] = str(tmp_path / "types.csv")
+    return paths
+
+
+def kpi_series(scenario: Scenario, seed: int | None):
+    """The KPI series of one run (``seed`` None: the scenario's ``run.seed``)."""
+    model = make_model(scenario, rng=seed)
+    model.run_for(scenario.run.steps)
+    return model.kpis()
+
+
+def acts(base: Scenario, key: str, value) -> bool:
+    """Whether setting ``key`` to ``value`` changes the KPI series of any paired seed (the run's own seed for run.seed)."""
+    other = base.with_overrides({key: value})
+    seeds = (None,) if key == "run.seed" else ACT_SEEDS
+    return any(not kpi_series(base, s).equals(kpi_series(other, s)) for s in seeds)
+
+
+def opened(key: str, files: dict[str, str]) -> Scenario:
+    """A small scenario with every gate of ``key`` open."""
+    over = dict(SMALL)
+    for gate in gate_of(key):
+        over.update(gate.opens)
+    if over.get("structure.kind") == "edge_list" or key.startswith("structure.edge_list"):
+        over.update({"structure.kind": "edge_list", "structure.edge_list_path": files["edges"]})
+    return Scenario().with_overrides(over)
+
+
+@pytest.mark.slow
+def test_every_field_acts_where_its_gates_are_open(tmp_path):
+    files = edge_files(tmp_path)
+    idle = []
+    for key, f in fields().items():
+        value = moved(key, f)
+        value = files.get(value, value) if isinstance(value, str) else value
+        if not acts(opened(key, files), key, value):
+            idle.append(f"{key} -> {value!r}")
+    assert not idle, "fields that change no outcome where their gates are open:\n" + "\n".join(idle)
+
+
+def closers(key: str) -> dict[str, object]:
+    """Overrides that close the last gate of ``key`` (a switch turned off, a mode at 0), or None."""
+    gates = gate_of(key)
+    if not gates:
+        return None
+    gate = gates[-1]
+    shut = {}
+    for k, v in gate.opens.items():
+        if isinstance(v, bool):
+            shut[k] = not v
+        elif k == "structure.kind":
+            shut[k] = "star"
+        elif k == "structure.generator":
+            shut[k] = "erdos_renyi"
+        elif k in ("market.shock_step", "market.competitor_entry_step"):
+            shut[k] = None
+        elif k == "information.cdc_share":
+            shut[k] = 0.0 if key != "information.direct_loss" else 1.0
+        elif k == "validation.kind":
+            shut[k] = "none" if v != "none" else "pd_imitation"
+        else:
+            shut[k] = 0.0
+    return shut
+
+
+@pytest.mark.slow
+def test_a_field_behind_a_closed_gate_changes_nothing_and_warns(tmp_path):
+    files = edge_files(tmp_path)
+    checked, wrong = 0, []
+    for key, f in fields().items():
+        shut = closers(key)
+        if shut is None or key.startswith("structure.edge_list"):
+            continue
+        base = Scenario().with_overrides({**SMALL, **shut})
+        if any(g.open(base) for g in gate_of(key)[-1:]):
+            continue
+        value = moved(key, f)
+        value = files.get(value, value) if isinstance(value, str) else value
+        try:
+            other = base.with_overrides({key: value})
+        except Exception:  # noqa: BLE001 - a value the closed scenario does not allow (e.g. n_leading >= n_firms)
+            continue
+        checked += 1
+        if acts(base, key, value):
+            wrong.append(f"{key} acts although {gate_of(key)[-1].says} is false")
+        if not any(line.startswith(f"{key} = ") for line in closed_gate_warnings(other)):
+            wrong.append(f"{key}: no warning behind its closed gate")
+    assert checked > 40 and not wrong, "\n".join(wrong)
+
+
+def test_every_declared_gate_names_a_field_of_the_schema():
+    keys = fields()
+    for prefix, gate in GATES.items():
+        assert prefix in keys or any(k.startswith(prefix + ".") for k in keys), prefix
+        for k in gate.opens:
+            assert k in keys, (prefix, k)
+
+
+def write(tmp_path, body: str):
+    path = tmp_path / "gated.toml"
+    path.write_text(body)
+    return path
+
+
+def test_a_scenario_setting_a_field_behind_a_closed_gate_gets_a_warning(tmp_path):
+    path = write(tmp_path, "[mechanisms.regulation]\nenabled = false\nsanction = 0.5\n")
+    with pytest.warns(GateWarning, match=r"mechanisms\.regulation\.sanction = 0\.5 .*mechanisms\.regulation\.enabled = true"):
+        load_scenario(path)
+
+
+def test_no_warning_where_the_field_acts_or_the_timeline_opens_its_gate(tmp_path):
+    quiet = [write(tmp_path, "[mechanisms.regulation]\nsanction = 0.5\n"),
+             write(tmp_path, "[run]\nsteps = 40\n[mechanisms.regulation]\nenabled = false\nsanction = 0.5\n"
+                             "[[policy]]\nat = 10\nset = {\"mechanisms.regulation.enabled\" = true}\n")]
+    for path in quiet:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", GateWarning)
+            load_scenario(path)
+
+
+def test_validate_and_run_print_the_warning(tmp_path, capsys):
+    path = write(tmp_path, "[structure]\nn_firms = 30\nrewire_p = 0.3\n[run]\nsteps = 3\n")
+    for argv in (["validate", str(path)], ["run", str(path), "--out", str(tmp_path / "out")]):
+        code = run.main(argv)
+        err = capsys.readouterr().err
+        assert code == 0
+        assert "warning:" in err and "structure.rewire_p = 0.3" in err and "structure.generator = 'watts_strogatz'" in err, err
