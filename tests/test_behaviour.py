@@ -147,3 +147,4 @@ def test_stale_news_raises_decision_uncertainty():
     base = {"information.digitalization": 0.0, "information.cdc_share": 0.8}
     lo, hi = interval(paired({**base, "information.relay_delay": 8}, {**base, "information.relay_delay": 0}, "decision_uncertainty"))
     assert lo > 0, (lo, hi)
+
