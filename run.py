@@ -42,10 +42,19 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+_SHOW_WARNING = warnings.showwarning
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A warning as one line of its own on stderr (a scenario field the model does not use, or cannot use
-    behind a closed gate, says why)."""
-    _err(_short(f"warning: {message}"))
+    """A scenario field the model does not use (``sim.data.DataWarning``) or cannot use behind a closed gate
+    (``sim.gates.GateWarning``) as one line of its own on stderr; other warnings as Python shows them."""
+    from sim.data import DataWarning
+    from sim.gates import GateWarning
+
+    if issubclass(category, (DataWarning, GateWarning)):
+        _err(_short(f"warning: {message}"))
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
 
 
 def _short(msg: str) -> str:

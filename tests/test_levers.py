@@ -90,11 +90,17 @@ MOVED: dict[str, object] = {
     "run.steps": 20,
     "firms.resources": 0.0,  # reserves act through bankruptcy, which a short run reaches only without them
     "mechanisms.regulation.expulsion_strikes": 1.0,  # expulsion at the first offence, within a short run
+    "trade.drop_after": 3,  # links are dropped within a short run
 }
 
 
+#: Sections that are no levers of the model run here: data files of a real cluster (tests/test_data.py) and the
+#: runner's draws of uncertain parameters before a run (docs/ODD.md section 6).
+NOT_HERE = ("data.", "uncertain.")
+
+
 def fields() -> dict[str, typing.Any]:
-    """Every leaf field of the schema with its default (the timeline and the labels are no levers)."""
+    """Every leaf field of the schema with its default (the timeline, the labels and :data:`NOT_HERE` aside)."""
     def walk(model, prefix):
         for name, f in model.model_fields.items():
             ann = f.annotation
@@ -102,7 +108,7 @@ def fields() -> dict[str, typing.Any]:
                 yield from walk(ann, f"{prefix}{name}.")
             else:
                 yield f"{prefix}{name}", f
-    return {k: f for k, f in walk(Scenario, "") if k not in ("name", "description", "policy")}
+    return {k: f for k, f in walk(Scenario, "") if k not in ("name", "description", "policy") and not k.startswith(NOT_HERE)}
 
 
 def moved(key: str, f) -> object:
