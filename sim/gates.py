@@ -10,7 +10,8 @@ event) while its gate stays closed over the whole run gets a
 lists them, :func:`warn_closed_gates` issues them (``load_scenario`` calls it).
 
 A gate counts as open when it is open at the start or once the timeline's
-events, applied in order, have opened it.
+events, applied in order, have opened it. Fields a data cluster decides are
+left to its own warning (``sim.data.DataWarning``).
 """
 
 from __future__ import annotations
@@ -152,8 +153,13 @@ def closed_gate_warnings(scenario) -> list[str]:
             break
         for k, v in flatten_keys(ev.set).items():
             set_keys.setdefault(k, v)
+    from .data import unused_fields
+
+    decided = unused_fields(scenario)  # a data cluster's own warning (sim.data.DataWarning) speaks for these
     lines = []
     for key, value in set_keys.items():
+        if key in decided:
+            continue
         for gate in gate_of(key):
             if not any(gate.open(s) for s in stages):
                 lines.append(f"{key} = {value!r} cannot act here: it acts only when {gate.says}")
