@@ -7,6 +7,9 @@ dotted overrides (``{"structure.kind": "star"}``) last.
 
 All bad input raises :class:`ScenarioError`, whose message names the file,
 the dotted field, the bad value and what is allowed.
+
+About 500 lines on purpose: the schema and the loading that validates against it change together;
+reading files is in :mod:`sim.scenario_files`, the timeline's rules in :mod:`sim.timeline`.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from __future__ import annotations
 import hashlib
 import tomllib
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ScenarioError
-from .uncertainty import UncertainParams, check_uncertain, resolve_posterior_path
+# re-exported: callers import the file helpers and the timeline rules from here
+from .scenario_files import (VARIANT_SEP, check_key, parse_overrides, parse_value, read_toml_chain, scenario_chain,
+                             scenario_files, set_dotted, split_variant)
+from .timeline import SET_UP_ONLY, check_timeline, flatten_keys, set_up_only_reason
+from .uncertainty import UncertainParams, check_uncertain
 
 __all__ = [
     "Scenario",
@@ -39,6 +46,9 @@ __all__ = [
     "validate_paths",
     "scenario_chain",
     "scenario_record",
+    "split_variant",
+    "load_variant",
+    "VARIANT_SEP",
 ]
 
 
@@ -323,111 +333,11 @@ class Scenario(_Section):
         """A new scenario with dotted overrides applied and validated."""
         data = self.model_dump()
         for key, value in overrides.items():
-            _set_dotted(data, key, value, source)
+            set_dotted(data, key, value, source)
         return scenario_from_dict(data, source)
 
 
-# --------------------------------------------------------------------------- the timeline
-
-_DRAWN = "it is drawn when a firm enters the cluster, so a change would reach only later entrants"
-_OLD_EVENT = ("the model puts it on the timeline when it is built; give a [[policy]] event on market.demand_shift "
-              "or market.competitor_pressure instead")
-
-#: Levers no ``[[policy]]`` event may change (a dotted key or a whole section), with the reason an error gives.
-#: Every other lever may change during a run.
-SET_UP_ONLY: dict[str, str] = {
-    "name": "it is not a lever of the model",
-    "description": "it is not a lever of the model",
-    "policy": "the timeline cannot change itself",
-    "structure": "the network is built once, when the model is set up",
-    "data": "the cluster's files are read once, when the model is set up",
-    "validation": "the validation game is another model",
-    "run": "it defines the run itself",
-    "uncertain": "it is drawn per replicate before the run",
-    "firms.values_dim": "it sets the shape of the shared-values arrays",
-    **{f"firms.{k}": _DRAWN for k in ("cooperativeness", "cooperativeness_sd", "resources", "capacity_sigma",
-                                      "leading_capacity", "energy_intensity", "energy_intensity_sd",
-                                      "n_product_groups", "values_spread")},
-    "trust.initial": "it is the trust a new link starts with, read when the link is made",
-    "trust.commitment_initial": _DRAWN,
-    "mechanisms.contract.initial_share": "it is read only when the contracts of the start are signed",
-    **{f"market.{k}": _OLD_EVENT for k in ("shock_step", "shock_size", "shock_duration", "competitor_entry_step",
-                                           "competitor_entry_pressure")},
-}
-
-
-def set_up_only_reason(key: str) -> str | None:
-    """Why the lever ``key`` may not change during a run, or None if it may."""
-    parts = key.split(".")
-    for i in range(len(parts), 0, -1):
-        why = SET_UP_ONLY.get(".".join(parts[:i]))
-        if why is not None:
-            return why
-    return None
-
-
-def flatten_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` to ``{"a.b": 1}``: TOML reads an unquoted dotted key as nested tables."""
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(flatten_keys(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def _check_timeline(scenario: Scenario, source: str) -> None:
-    """Each ``[[policy]]`` entry: levers that may change, values allowed, steps inside the run.
-
-    Raises:
-        ScenarioError: naming the file, the entry, the key, the value and what is allowed.
-    """
-    if not scenario.policy:
-        return
-    steps = scenario.run.steps
-    if scenario.validation.kind != "none":
-        raise ScenarioError(f"{source}: policy: the validation game ({scenario.validation.kind!r}) has no timeline")
-    base = scenario.model_dump()
-    base["policy"] = []
-    for i, ev in enumerate(scenario.policy):
-        where = f"{source}: policy[{i}] (at = {ev.at})"
-        if ev.at > steps:
-            raise ScenarioError(f"{where}: at: step {ev.at} is beyond the run (run.steps = {steps}); allowed: 1 to {steps}")
-        if ev.until is not None and not ev.at < ev.until <= steps:
-            raise ScenarioError(f"{where}: until: step {ev.until} must come after at ({ev.at}) and within the run "
-                                f"(run.steps = {steps})")
-        if ev.ramp is not None and ev.at + ev.ramp - 1 > (ev.until - 1 if ev.until is not None else steps):
-            end = "until" if ev.until is not None else "the run's last step"
-            raise ScenarioError(f"{where}: ramp: {ev.ramp} steps end at step {ev.at + ev.ramp - 1}, after {end}")
-        changes = flatten_keys(ev.set)
-        if not changes:
-            raise ScenarioError(f"{where}: set: empty; give dotted keys and values, e.g. "
-                                "set = {\"mechanisms.regulation.enabled\" = true}")
-        data = _deep_copy(base)
-        for key, value in changes.items():
-            _set_dotted(data, key, value, f"{where}: set")
-            why = set_up_only_reason(key)
-            if why is not None:
-                raise ScenarioError(f"{where}: set: {key} = {value!r}: this lever may not change during a run: {why}")
-            if ev.ramp is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ScenarioError(f"{where}: ramp: {key} = {value!r} is not a number; a ramp moves numeric levers only")
-        try:
-            Scenario.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(_format_errors(exc, f"{where}: set")) from None
-
-
-def _deep_copy(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _deep_copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_deep_copy(v) for v in data]
-    return data
-
-
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- validation
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -498,80 +408,8 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
         raise ScenarioError(_format_errors(exc, source)) from None
-    _check_timeline(scenario, source)
+    check_timeline(scenario, source, scenario_from_dict)
     return scenario
-
-
-def parse_value(text: str) -> Any:
-    """Parse a command-line value as TOML (numbers, booleans, quoted strings), else a bare string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def _set_dotted(data: dict, key: str, value: Any, source: str) -> None:
-    parts = key.split(".")
-    node = data
-    for i, part in enumerate(parts[:-1]):
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            where = ".".join(parts[: i + 1])
-            allowed = ", ".join(sorted(k for k, v in node.items() if isinstance(v, dict)))
-            raise ScenarioError(f"{source}: {key}: {where!r} is not a section; sections here: {allowed}")
-        node = nxt
-    if parts[-1] not in node:
-        allowed = ", ".join(sorted(node))
-        raise ScenarioError(f"{source}: {key}: unknown key; allowed keys here: {allowed}")
-    node[parts[-1]] = value
-
-
-def _deep_merge(base: dict, over: Mapping) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def _read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """Read a TOML file and everything it ``extends``, merged; the file itself wins."""
-    path = path.resolve()
-    if path in seen:
-        chain = " -> ".join(p.name for p in (*seen, path))
-        raise ScenarioError(f"{seen[-1]}: extends: cycle in extends: {chain}")
-    if path.is_dir():
-        where = f"{seen[-1]}: extends: " if seen else ""
-        raise ScenarioError(f"{where}{path}: is a folder, not a scenario file; give a .toml file "
-                            "(validate and compare also take folders)")
-    if not path.is_file():
-        if seen:
-            raise ScenarioError(f"{seen[-1]}: extends: file not found: {path}")
-        raise ScenarioError(f"{path}: file not found")
-    try:
-        # utf-8-sig: a byte-order mark, which some editors write, is not part of the TOML
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
-    section = data.get("data")
-    if isinstance(section, dict):  # a data cluster's files are relative to the file that names them
-        for key in ("folder", "firms", "trade", "organization"):
-            if isinstance(section.get(key), str) and section[key] and not Path(section[key]).is_absolute():
-                section[key] = str((path.parent / section[key]).resolve())
-    resolve_posterior_path(data, path.parent)  # a posterior file is named relative to the file naming it
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends: must be a file name string (got {parent!r})")
-    base = _read_toml_chain(path.parent / parent, (*seen, path))
-    base.pop("name", None)
-    base.pop("description", None)
-    return _deep_merge(base, data)
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -589,7 +427,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         sim.gates.GateWarning: per field set where its gate keeps it from acting.
     """
     path = Path(path)
-    data = _read_toml_chain(path)
+    data = read_toml_chain(path)
     data.setdefault("name", path.stem)
     source = str(path)
     scenario = scenario_from_dict(data, source)
@@ -633,29 +471,6 @@ def _set_with_data(path: Path, overrides: Mapping[str, Any] | None) -> dict[str,
     return {**out, **(overrides or {})}
 
 
-# --------------------------------------------------------------------------- files, folders, overrides
-
-
-def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Scenario files named by ``paths``: files as given, folders searched for ``*.toml``.
-
-    Raises:
-        ScenarioError: a path does not exist or a folder holds no TOML file.
-    """
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(p.rglob("*.toml"))
-            if not found:
-                raise ScenarioError(f"{p}: no scenario files (*.toml) in this folder")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise ScenarioError(f"{p}: file not found")
-    return files
-
-
 def validate_paths(paths: Sequence[str | Path], overrides: Mapping[str, Any] | None = None,
                    ) -> list[tuple[Path, Scenario | None, str | None]]:
     """Load every scenario file under ``paths``; collect every problem instead of stopping.
@@ -681,40 +496,6 @@ def validate_paths(paths: Sequence[str | Path], overrides: Mapping[str, Any] | N
             except ScenarioError as exc:
                 out.append((f, None, str(exc)))
     return out
-
-
-def parse_overrides(items: Sequence[str] | None, source: str = "--set") -> dict[str, Any]:
-    """Parse ``dotted.key=value`` strings (values typed as TOML) into a dict.
-
-    Raises:
-        ScenarioError: an item without ``=`` or a key given twice.
-    """
-    out: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ScenarioError(f"{source} {item!r}: expected dotted.key=value, e.g. structure.kind=star")
-        if key in out:
-            raise ScenarioError(f"{source} {key}: given twice")
-        out[key] = parse_value(text.strip())
-    return out
-
-
-#: Joins a scenario file and its inline overrides in a ``compare`` arm: ``FILE@key=value@key=value``.
-VARIANT_SEP = "@"
-
-
-def split_variant(arm: str | Path) -> tuple[Path, list[str]]:
-    """Split a compare arm ``FILE@key=value@...`` into the file and its ``key=value`` items.
-
-    A path that exists is taken whole (no items), so a file name holding ``@`` still works.
-    """
-    text = str(arm)
-    if Path(text).exists() or VARIANT_SEP not in text:
-        return Path(text), []
-    file, *items = text.split(VARIANT_SEP)
-    return Path(file), items
 
 
 def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[str, Path, dict[str, Any], Scenario]:
@@ -755,40 +536,6 @@ def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[
     scenario = resolve(scenario, file.parent)
     warn_unused(scenario, own, source)
     return name, file, own, scenario
-
-
-def check_key(base: Scenario, key: str, source: str) -> Any:
-    """The current value at dotted ``key``.
-
-    Raises:
-        ScenarioError: no such key (listing the allowed ones), or a section instead of a value.
-    """
-    node: Any = base.model_dump()
-    parts = key.split(".")
-    for i, part in enumerate(parts):
-        if not isinstance(node, dict) or part not in node:
-            where = ".".join(parts[:i]) or "<top level>"
-            allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "(none: not a section)"
-            raise ScenarioError(f"{source} {key}: unknown key; allowed keys under {where}: {allowed}")
-        node = node[part]
-    if isinstance(node, dict):
-        raise ScenarioError(f"{source} {key}: is a section, not a value; give one of its keys, "
-                            f"e.g. {key}.{next(iter(node))}")
-    return node
-
-
-def scenario_chain(path: Path) -> list[Path]:
-    """The file and every file it ``extends``, nearest first (after a successful load)."""
-    chain, seen = [], set()
-    path = Path(path)
-    while path.resolve() not in seen and path.is_file():
-        seen.add(path.resolve())
-        chain.append(path)
-        parent = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("extends")
-        if not isinstance(parent, str):
-            break
-        path = path.parent / parent
-    return chain
 
 
 def _sha256(path: Path) -> str:
