@@ -13,7 +13,7 @@ import base64
 import hashlib
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +157,21 @@ class Document:
 
     def render_md(self) -> str:
         return f"# {self.title}\n\n" + "\n".join(self._toc(True) if b == "\x00toc" else b for b in self.md)
+
+    def write(self, out: Path, stem: str, tables: Mapping[str, pd.DataFrame] | None = None) -> Path:
+        """Write ``out/<stem>.md``, ``out/<stem>.html`` and each table as ``out/<name>.csv``.
+
+        Returns:
+            The path of the HTML file.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in (tables or {}).items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+        (out / f"{stem}.md").write_text(self.render_md(), encoding="utf-8")
+        path = out / f"{stem}.html"
+        path.write_text(self.render_html(), encoding="utf-8")
+        return path
 
 
 def _md_text(text: str) -> str:

@@ -20,7 +20,6 @@ random numbers), so differences between policies within a future carry no seed n
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -346,15 +345,8 @@ def write_robustness(rob: Robustness, out: str | Path, manifest: dict[str, Any])
         ("", "Files: per_future.csv, regret.csv (policy, future, kpi, value, best, regret), regret_summary.csv, "
              "satisficing.csv, figures/, discovery/."),
     ])
-    out.mkdir(parents=True, exist_ok=True)
-    rob.per_future.to_csv(out / "per_future.csv", index=False)
-    rob.regret.to_csv(out / "regret.csv", index=False)
-    rob.regret_summary.to_csv(out / "regret_summary.csv", index=False)
-    rob.satisficing.to_csv(out / "satisficing.csv", index=False)
-    (out / "robust.md").write_text(doc.render_md(), encoding="utf-8")
-    path = out / "robust.html"
-    path.write_text(doc.render_html(), encoding="utf-8")
-    return path
+    return doc.write(out, "robust", {"per_future": rob.per_future, "regret": rob.regret,
+                                      "regret_summary": rob.regret_summary, "satisficing": rob.satisficing})
 
 
 def robust_report(folder: str | Path, out: str | Path | None = None, seed: int = 0) -> tuple[Robustness, Path]:

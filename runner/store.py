@@ -22,7 +22,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,7 +36,9 @@ import pyarrow.parquet as pq
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario
 
-from .chunks import SNAPSHOT_FILES, Chunk, ChunkResult, RunItem, origin_of, parquet_bytes, snapshot_origin
+from .chunks import SNAPSHOT_FILES, Chunk, ChunkResult, RunItem, origin_of, snapshot_origin
+# the write helpers are re-exported: the commands import them from here
+from .files import canonical_hash, now, read_checked, sync_dir, versions, write_atomic, write_json, write_parquet
 
 __all__ = [
     "MANIFEST",
@@ -50,9 +51,10 @@ __all__ = [
     "write_atomic",
     "write_json",
     "write_parquet",
+    "canonical_hash",
+    "now",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
 #: File in the output folder that one process at a time holds locked, naming itself inside.
 LOCK = ".lock"
@@ -60,92 +62,9 @@ LOCK = ".lock"
 MAX_CHUNK = 50
 
 
-def now() -> str:
-    """The current UTC time, to the second, as ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def canonical_hash(obj: Any) -> str:
-    """SHA-256 of ``obj`` as canonical JSON (sorted keys)."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write ``data`` to a temporary name and rename it to ``path``: the file exists whole or not at all.
-
-    ``sync`` flushes the data to disk before the rename and the rename after it, so that after a
-    power cut the file is either absent or whole.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if sync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    if sync:
-        _sync_dir(path.parent)
-
-
-def _sync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # a platform without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
-
-
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` as Parquet, atomically."""
-    write_atomic(path, parquet_bytes(frame), sync=False)
-
-
-def _read_checked(path: Path) -> pa.Table:
-    """Read a Parquet file checking both magic numbers and every page's checksum."""
-    with open(path, "rb") as fh:
-        if fh.read(4) != b"PAR1":
-            raise ValueError("not a Parquet file (bad header)")
-    return pq.read_table(path, page_checksum_verification=True)
-
-
 def snapshot_paths(name: str) -> dict[str, str]:
     """Where the snapshot tables of scenario ``name`` live, relative to the output folder."""
     return {t: f"snapshots/{name}/{t}.parquet" for t in SNAPSHOT_FILES}
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python, the platform and the packages a result depends on."""
-    from importlib import metadata
-
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in ("clustercoop", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx",
-                 "scipy", "SALib", "dask", "distributed", "tqdm"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=5, check=False).stdout.strip()
-        if commit:
-            out["git_commit"] = commit
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
 
 
 @dataclass
@@ -389,7 +308,7 @@ class ResultStore:
         part = self._part("part", index)
         expected = pd.DataFrame([{"run_id": it.run_id, **it.meta} for it in chunk.items])
         try:
-            table = _read_checked(part)
+            table = read_checked(part)
         except (OSError, pa.ArrowException, ValueError) as exc:
             return f"{part.name} is unreadable ({exc})"
         cols = table.column_names
@@ -409,7 +328,7 @@ class ResultStore:
             by_run = isinstance(self.job.keep_timeseries, tuple)  # a sweep's series are keyed by run id
             key = ["run_id"] if by_run else ["scenario", "replicate", "seed"]
             try:
-                frame = _read_checked(ts).select([*key, "step"]).to_pandas()
+                frame = read_checked(ts).select([*key, "step"]).to_pandas()
             except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
                 return f"{ts.name} is missing or unreadable ({exc})"
             steps = {k if isinstance(k, tuple) else (k,): g.to_numpy()
@@ -427,7 +346,7 @@ class ResultStore:
                 continue
             for table, rel in snapshot_paths(item.snapshot).items():
                 try:
-                    origin = origin_of(_read_checked(self.out / rel))
+                    origin = origin_of(read_checked(self.out / rel))
                 except (OSError, pa.ArrowException, ValueError) as exc:
                     return f"{rel} is missing or unreadable ({exc})"
                 if origin != snapshot_origin(item, table):
@@ -549,7 +468,7 @@ class ResultStore:
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
                 os.replace(tmp, target)
-                _sync_dir(self.out)
+                sync_dir(self.out)
         finally:
             if writer is not None:
                 writer.close()
