@@ -131,14 +131,18 @@ def _limits(args: argparse.Namespace):
     return Limits(**given)
 
 
+def _job(args: argparse.Namespace) -> dict:
+    """What every batch command passes its runner the same way: executor, quiet, cost limits."""
+    return {"executor": _executor(args), "quiet": args.quiet, "limits": _limits(args)}
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from runner import sweep
     from sim.scenario import parse_overrides
 
     outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
                     replicates=args.replicates, seed=args.seed, steps=args.steps,
-                    overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet,
-                    limits=_limits(args), timeseries=args.timeseries)
+                    overrides=parse_overrides(args.set), timeseries=args.timeseries, **_job(args))
     print(outcome.message)
     return 0
 
@@ -196,8 +200,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--reference {args.reference!r}: not one of the compared scenarios "
                             f"({', '.join(stems)}); give a file stem")
     outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
-                      executor=_executor(args), quiet=args.quiet, limits=_limits(args),
-                      overrides=parse_overrides(args.set))
+                      overrides=parse_overrides(args.set), **_job(args))
     _after_compare(outcome, Path(args.out), args.no_report, args.reference, args.quiet)
     return 0
 
@@ -207,8 +210,7 @@ def cmd_compare_main(args: argparse.Namespace) -> int:
 
     if args.jobs is None and args.scheduler is None and args.dask_local is None:
         args.jobs = os.cpu_count() or 1
-    outcome = compare_main(args.out, replicates=args.replicates, executor=_executor(args), quiet=args.quiet,
-                           limits=_limits(args))
+    outcome = compare_main(args.out, replicates=args.replicates, **_job(args))
     _after_compare(outcome, Path(args.out), args.no_report, "baseline", args.quiet)
     return 0
 
@@ -256,7 +258,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
     from runner.robust import robust
 
     outcome = robust(args.policies, args.uncertainties, args.out, samples=args.samples, replicates=args.replicates,
-                     seed=args.seed, steps=args.steps, executor=_executor(args), quiet=args.quiet)
+                     seed=args.seed, steps=args.steps, **_job(args))
     print(outcome.message)
     rob, path = robust_report(args.out, Path(args.out) / "report")
     if not args.quiet:
@@ -321,6 +323,15 @@ def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1, limi
                    help="run a job whose models at once need more memory than the default limit (GB)")
 
 
+def _add_replicates(p: argparse.ArgumentParser, replicates: int, per: str, seed: str = "the scenario's run.seed",
+                    steps: str = "the scenario's run.steps") -> None:
+    """``--replicates``, ``--seed`` and ``--steps`` of a command that runs seeded replicates; defaults as said."""
+    p.add_argument("--replicates", type=int, default=replicates,
+                   help=f"seeded replicates per {per} (default {replicates})")
+    p.add_argument("--seed", type=int, help=f"master seed (default: {seed})")
+    p.add_argument("--steps", type=int, help=f"steps per run (default: {steps})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -361,9 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "screening)")
     p.add_argument("--samples", type=int, help="lhs: points; sobol: base sample N (power of 2; N*(2k+2) points); "
                                                "morris: trajectories (N*(k+1) points); default 16")
-    p.add_argument("--replicates", type=int, default=1, help="seeded replicates per design point (default 1)")
-    p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
-    p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
+    _add_replicates(p, 1, "design point")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed override of the base scenario (repeatable)")
     p.add_argument("--timeseries", action="store_true",
                    help="also keep the report's KPIs at every step of every run (OUT/timeseries.parquet) for the "
@@ -381,9 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. scenarios/baseline.toml@information.digitalization=0.8")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a field in every arm (repeatable); a variant's own value wins")
-    p.add_argument("--replicates", type=int, default=10, help="replicates per scenario (default 10)")
-    p.add_argument("--seed", type=int, help="master seed")
-    p.add_argument("--steps", type=int, help="steps per run (default: each scenario's run.steps)")
+    _add_replicates(p, 10, "scenario", "the main job's", "each scenario's run.steps")
     p.add_argument("--reference", metavar="NAME", help="scenario the report compares the others with")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
     _add_executor(p)
@@ -438,9 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policies", metavar="POLICIES", help="TOML: [[policies]], [regret], [satisficing]")
     p.add_argument("uncertainties", metavar="UNCERTAINTIES", help="TOML: scenario and [uncertainties]")
     p.add_argument("--samples", type=int, default=32, help="futures (default 32)")
-    p.add_argument("--replicates", type=int, default=1, help="seeded replicates per policy and future (default 1)")
-    p.add_argument("--seed", type=int, help="master seed (default: the base scenario's run.seed)")
-    p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
+    _add_replicates(p, 1, "policy and future", "the base scenario's run.seed")
     _add_executor(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_robust)

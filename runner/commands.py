@@ -54,6 +54,9 @@ __all__ = [
     "compare",
     "compare_main",
     "main_scenario_files",
+    "check_options",
+    "check_job",
+    "SIZE_KEYS",
 ]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -90,6 +93,9 @@ MAIN_SEED = 20240601
 
 #: The KPIs ``sweep --timeseries`` keeps per step: the report's KPIs and what the arrangements cost.
 SWEEP_SERIES: tuple[str, ...] = tuple(dict.fromkeys((*kpi_registry.report_kpis(), *kpi_registry.cost_kpis())))
+
+#: Levers that set the size of a model: a job's cost counts them at their largest swept value.
+SIZE_KEYS = ("structure.n_firms", "structure.mean_degree")
 
 
 def _progress(total: int, initial: int, desc: str, quiet: bool):
@@ -211,16 +217,38 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scena
     return load_scenario(Path(path), overrides or None)
 
 
-def _check_steps(steps: int | None, scenario: Scenario | None = None) -> None:
+def check_options(steps: int | None = None, seed: int | None = None, replicates: int = 1) -> None:
+    """The options every command checks before reading a file: ``--steps``, ``--seed``, ``--replicates``.
+
+    Raises:
+        ScenarioError: naming the option and what is allowed.
+    """
     if steps is not None and steps < 1:
         raise ScenarioError(f"--steps {steps}: must be >= 1")
-    if steps is not None and scenario is not None:  # the schema's cap on run.steps holds for --steps too
-        scenario.with_overrides({"run.steps": int(steps)}, source="--steps")
-
-
-def _check_seed(seed: int | None) -> None:
     if seed is not None and seed < 0:
         raise ScenarioError(f"--seed {seed}: must be >= 0")
+    if replicates < 1:
+        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+
+
+def check_job(scenarios: Sequence[Scenario], runs: int, steps: int | None, workers: int,
+              limits: Limits | None) -> None:
+    """What every job checks once its scenarios are read, before anything is sampled or written.
+
+    Args:
+        scenarios: the largest scenario of each arm (the cost counts the largest for every run).
+        runs: runs in the job.
+        steps: ``--steps`` (None: each scenario's ``run.steps``).
+        workers: processes running at once.
+        limits: the cost limits (None: the defaults).
+
+    Raises:
+        ScenarioError: ``--steps`` above the schema's cap on ``run.steps``, or the job above a limit.
+    """
+    if steps is not None:  # the schema's cap on run.steps holds for --steps too
+        for scenario in scenarios:
+            scenario.with_overrides({"run.steps": int(steps)}, source="--steps")
+    check(estimate(scenarios, runs, steps, workers), limits or Limits())
 
 
 def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = None, steps: int | None = None,
@@ -241,11 +269,9 @@ def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = No
         ScenarioError: bad scenario, option or output folder.
         RunnerError: the file system failed while writing.
     """
-    _check_steps(steps)
-    _check_seed(seed)
+    check_options(steps, seed)
     scenario = _load(scenario_path, overrides)
-    _check_steps(steps, scenario)
-    check(estimate([scenario], 1, steps, 1), Limits())
+    check_job([scenario], 1, steps, 1, None)
     seed = scenario.run.seed if seed is None else int(seed)
     steps = scenario.run.steps if steps is None else int(steps)
     out = Path(out)
@@ -297,20 +323,15 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
         ScenarioError: bad scenario, parameter, design or output folder (before anything is written).
     """
     executor = executor or Executor()
-    _check_steps(steps)
-    _check_seed(seed)
-    if replicates < 1:
-        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+    check_options(steps, seed, replicates)
     if design not in DESIGNS:
         raise ScenarioError(f"--design {design!r}: unknown design; allowed: {', '.join(DESIGNS)}")
     base = _load(scenario_path, overrides)
-    _check_steps(steps, base)
     master = base.run.seed if seed is None else int(seed)
     specs = [parse_param(p, base, design) for p in params]
     refuse_unused(base, [s.name for s in specs], "--param")
-    worst = largest(specs, base, ("structure.n_firms", "structure.mean_degree"))
-    check(estimate([worst], design_size(specs, design, samples) * replicates, steps, executor.workers),
-          limits or Limits())
+    check_job([largest(specs, base, SIZE_KEYS)], design_size(specs, design, samples) * replicates, steps,
+              executor.workers, limits)
     points, unit = sample_design(specs, design, samples, master)
     names = [s.name for s in specs]
     records = points.to_dict("records")
@@ -443,19 +464,14 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
         ScenarioError: bad scenarios (every problem listed), duplicate names, bad options.
     """
     executor = executor or Executor()
-    _check_steps(steps)
-    _check_seed(seed)
-    if replicates < 1:
-        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+    check_options(steps, seed, replicates)
     if not scenario_paths:
         raise ScenarioError("compare: give at least one scenario file")
     arms = _compare_arms(scenario_paths, overrides)
     stems = [a[0] for a in arms]
     files = [a[1] for a in arms]
     bases = [a[3] for a in arms]
-    for b in bases:
-        _check_steps(steps, b)
-    check(estimate(bases, len(bases) * replicates, steps, executor.workers), limits or Limits())
+    check_job(bases, len(bases) * replicates, steps, executor.workers, limits)
     master = MAIN_SEED if seed is None else int(seed)
     seeds = replicate_seeds(master, replicates)
     plans = [plan_of(b, str(f)) for b, f in zip(bases, files)]
