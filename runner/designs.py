@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import quote
 from sim.scenario import Scenario, ScenarioError, check_key, parse_value
 
 __all__ = [
@@ -120,36 +121,36 @@ def parse_param(text: str, base: Scenario, design: str) -> ParamSpec:
     name, sep, spec = text.partition("=")
     name, spec = name.strip(), spec.strip()
     if not sep or not name or not spec:
-        raise ScenarioError(f"{source} {text!r}: expected dotted.key=SPEC with SPEC a,b,c or lo:hi:n")
+        raise ScenarioError(f"{source} {quote(text)}: expected dotted.key=SPEC with SPEC a,b,c or lo:hi:n")
     current = check_key(base, name, source)
     kind = _kind_of(current) if current is not None else "float"
 
     def check(value: Any) -> Any:
-        base.with_overrides({name: value}, source=f"{source} {name}={value!r}")
+        base.with_overrides({name: value}, source=f"{source} {name}={quote(value)}")
         return value
 
     if ":" in spec and "," not in spec and kind in ("int", "float"):
         pieces = spec.split(":")
         if len(pieces) not in (2, 3):
-            raise ScenarioError(f"{source} {name}: range {spec!r} must be lo:hi:n")
+            raise ScenarioError(f"{source} {name}: range {quote(spec)} must be lo:hi:n")
         try:
             low, high = float(pieces[0]), float(pieces[1])
             n = int(pieces[2]) if len(pieces) == 3 else None
         except ValueError:
-            raise ScenarioError(f"{source} {name}: range {spec!r} must be numbers lo:hi:n, "
+            raise ScenarioError(f"{source} {name}: range {quote(spec)} must be numbers lo:hi:n, "
                                 f"n a whole number") from None
         if not low < high:
-            raise ScenarioError(f"{source} {name}: range {spec!r} needs lo < hi")
+            raise ScenarioError(f"{source} {name}: range {quote(spec)} needs lo < hi")
         if design == "grid" and (n is None or n < 2):
-            raise ScenarioError(f"{source} {name}: a grid range needs n >= 2 points, as lo:hi:n (got {spec!r})")
+            raise ScenarioError(f"{source} {name}: a grid range needs n >= 2 points, as lo:hi:n (got {quote(spec)})")
         for v in (low, high):
             check(int(round(v)) if kind == "int" else v)
         return ParamSpec(name, spec, kind, low=low, high=high, n=n)
-    values = [parse_value(v.strip()) for v in spec.split(",") if v.strip() != ""]
+    values = [parse_value(v.strip(), f"{source} {name}") for v in spec.split(",") if v.strip() != ""]
     if not values:
-        raise ScenarioError(f"{source} {name}: no values in {spec!r}")
+        raise ScenarioError(f"{source} {name}: no values in {quote(spec)}")
     if len(set(map(repr, values))) != len(values):
-        raise ScenarioError(f"{source} {name}: repeated values in {spec!r}")
+        raise ScenarioError(f"{source} {name}: repeated values in {quote(spec)}")
     for v in values:
         check(v)
     if kind == "float":
@@ -187,7 +188,7 @@ def sample_design(params: Sequence[ParamSpec], design: str, samples: int | None,
         ScenarioError: unknown design, or samples missing or not allowed.
     """
     if design not in DESIGNS:
-        raise ScenarioError(f"--design {design!r}: unknown design; allowed: {', '.join(DESIGNS)}")
+        raise ScenarioError(f"--design {quote(design)}: unknown design; allowed: {', '.join(DESIGNS)}")
     if not params:
         raise ScenarioError("--param: give at least one parameter to sweep, e.g. --param mechanisms.regulation.sanction=0:2:5")
     names = [p.name for p in params]

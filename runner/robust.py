@@ -25,7 +25,6 @@ Example POLICIES file::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,14 @@ from typing import Any
 import pandas as pd
 
 from sim.metrics import KPI_COLUMNS
+from sim.errors import quote
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_record
+from sim.scenario_files import read_toml
 
 from .chunks import RunItem, parquet_bytes
-from .commands import Outcome, _check_seed, _check_steps, execute
-from .designs import parse_param, replicate_seeds, sample_design
+from .commands import SIZE_KEYS, Outcome, check_job, check_options, execute
+from .cost import Limits
+from .designs import design_size, largest, parse_param, replicate_seeds, sample_design
 from .executors import Executor
 from .store import Job, canonical_hash
 
@@ -45,17 +47,6 @@ __all__ = ["THRESHOLD_OPS", "read_policies", "read_uncertainties", "robust"]
 
 THRESHOLD_OPS = (">=", "<=", ">", "<")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(f"{path}: {what} file not found")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
 
 
 def _unknown(path: Path, where: str, keys: set[str], allowed: tuple[str, ...]) -> None:
@@ -71,7 +62,7 @@ def read_uncertainties(path: str | Path) -> tuple[Path, list[str]]:
         ScenarioError: missing file, no ``scenario`` or no ``[uncertainties]``, a spec that is not text.
     """
     path = Path(path)
-    data = _read_toml(path, "uncertainties")
+    data = read_toml(path, "uncertainties")
     _unknown(path, "top level", set(data), ("scenario", "uncertainties"))
     scen = data.get("scenario")
     if not isinstance(scen, str) or not scen:
@@ -84,7 +75,7 @@ def read_uncertainties(path: str | Path) -> tuple[Path, list[str]]:
         if isinstance(spec, list):
             spec = ",".join(str(v).lower() if isinstance(v, bool) else str(v) for v in spec)
         if not isinstance(spec, str):
-            raise ScenarioError(f"{path}: [uncertainties] {key} = {spec!r}: give a range \"lo:hi\" or a list "
+            raise ScenarioError(f"{path}: [uncertainties] {key} = {quote(spec)}: give a range \"lo:hi\" or a list "
                                 "\"a,b,c\" (as text)")
         specs.append(f"{key}={spec}")
     return (path.parent / scen), specs
@@ -101,11 +92,11 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
         ScenarioError: naming the file, the policy, the key and what is allowed.
     """
     path = Path(path)
-    data = _read_toml(path, "policies")
+    data = read_toml(path, "policies")
     _unknown(path, "top level", set(data), ("stat", "regret", "satisficing", "policies"))
     stat = data.get("stat", "mean")
     if stat not in ("mean", "final"):
-        raise ScenarioError(f"{path}: stat = {stat!r}: one of \"mean\" (time average) or \"final\" (last step)")
+        raise ScenarioError(f"{path}: stat = {quote(stat)}: one of \"mean\" (time average) or \"final\" (last step)")
     regret = data.get("regret")
     if not isinstance(regret, dict) or not regret:
         raise ScenarioError(f"{path}: [regret]: give at least one KPI and its direction, e.g. "
@@ -115,7 +106,7 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
         if k not in KPI_COLUMNS:
             raise ScenarioError(f"{path}: [regret] {k}: not a KPI; KPIs are: {', '.join(KPI_COLUMNS)}")
         if d not in ("max", "min"):
-            raise ScenarioError(f"{path}: [regret] {k} = {d!r}: \"max\" (more is better) or \"min\"")
+            raise ScenarioError(f"{path}: [regret] {k} = {quote(d)}: \"max\" (more is better) or \"min\"")
         kpis.append({"name": k, "direction": d})
     thresholds = []
     for k, text in (data.get("satisficing") or {}).items():
@@ -127,7 +118,7 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
         except ValueError:
             value = None
         if m is None or value is None:
-            raise ScenarioError(f"{path}: [satisficing] {k} = {text!r}: give \"OP VALUE\" with OP one of "
+            raise ScenarioError(f"{path}: [satisficing] {k} = {quote(text)}: give \"OP VALUE\" with OP one of "
                                 f"{', '.join(THRESHOLD_OPS)}, e.g. \">= 0.6\"")
         thresholds.append({"kpi": k, "op": m.group(1), "value": value})
     entries = data.get("policies")
@@ -141,9 +132,9 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
         _unknown(path, where, set(e), ("name", "description", "set", "timeline"))
         name = e.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ScenarioError(f"{path}: {where}: name {name!r} must be letters, digits, '_', '-' or '.'")
+            raise ScenarioError(f"{path}: {where}: name {quote(name)} must be letters, digits, '_', '-' or '.'")
         if name in seen:
-            raise ScenarioError(f"{path}: policy name {name!r} is given twice")
+            raise ScenarioError(f"{path}: policy name {quote(name)} is given twice")
         seen.add(name)
         sets = e.get("set", {})
         timeline = e.get("timeline", [])
@@ -164,7 +155,7 @@ def _policy_scenario(base: Scenario, policy: Mapping[str, Any], source: str) -> 
 
 def robust(policies_path: str | Path, uncertainties_path: str | Path, out: str | Path, samples: int = 32,
            replicates: int = 1, seed: int | None = None, steps: int | None = None,
-           executor: Executor | None = None, quiet: bool = False) -> Outcome:
+           executor: Executor | None = None, quiet: bool = False, limits: Limits | None = None) -> Outcome:
     """Run every policy in every future (``samples`` Latin-hypercube futures) with common random numbers.
 
     Rows: ``run_id, policy, future, <uncertain levers>, replicate, seed`` and the KPI columns.
@@ -173,10 +164,7 @@ def robust(policies_path: str | Path, uncertainties_path: str | Path, out: str |
         ScenarioError: bad files, levers, options or output folder (before anything is written).
     """
     executor = executor or Executor()
-    _check_steps(steps)
-    _check_seed(seed)
-    if replicates < 1:
-        raise ScenarioError(f"--replicates {replicates}: must be >= 1")
+    check_options(steps, seed, replicates)
     if samples < 2:
         raise ScenarioError(f"--samples {samples}: at least 2 futures")
     scen_path, texts = read_uncertainties(uncertainties_path)
@@ -189,10 +177,12 @@ def robust(policies_path: str | Path, uncertainties_path: str | Path, out: str |
         if both:
             raise ScenarioError(f"{policies_path}: policy {p['name']} sets {', '.join(both)}, which "
                                 f"{uncertainties_path} makes uncertain; a lever is either a policy or an uncertainty")
+    bases = [_policy_scenario(base, p, f"{policies_path}: policy {p['name']}") for p in policies]
+    check_job([largest(specs, b, SIZE_KEYS) for b in bases], len(bases) * design_size(specs, "lhs", samples)
+              * replicates, steps, executor.workers, limits)
     master = base.run.seed if seed is None else int(seed)
     points, unit = sample_design(specs, "lhs", samples, master)
     futures = points.to_dict("records")
-    bases = [_policy_scenario(base, p, f"{policies_path}: policy {p['name']}") for p in policies]
     for b, p in zip(bases, policies):
         for f, rec in enumerate(futures):
             b.with_overrides(rec, source=f"policy {p['name']} in future {f} {rec}")

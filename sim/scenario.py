@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ScenarioError
+from .errors import ScenarioError, quote
 # re-exported: callers import the file helpers and the timeline rules from here
 from .scenario_files import (VARIANT_SEP, check_key, parse_overrides, parse_value, read_toml_chain, scenario_chain,
                              scenario_files, set_dotted, split_variant)
@@ -397,7 +397,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
             lines.append(f"{source}: " + (f"{dotted}: " if err["loc"] else "") + msg.removeprefix("Value error, "))
             continue
         hint = _field_hint(loc)
-        shown = repr(value) if not isinstance(value, dict) else "a table"
+        shown = quote(value) if not isinstance(value, dict) else "a table"
         lines.append(f"{source}: {dotted}: {msg} (got {shown})" + (f"; {hint}" if hint else ""))
     return "\n".join(lines)
 
@@ -522,12 +522,12 @@ def load_variant(arm: str, overrides: Mapping[str, Any] | None = None) -> tuple[
     if "name" in own:
         name = own["name"]
         if not isinstance(name, str) or not name.strip():
-            raise ScenarioError(f"{source}: name={name!r}: must be a non-empty text")
+            raise ScenarioError(f"{source}: name={quote(name)}: must be a non-empty text")
     else:
         name = VARIANT_SEP.join([file.stem, *(i.strip() for i in items)])
     if any(c in name for c in "/\\"):
         # the name is also the folder of the arm's snapshot
-        raise ScenarioError(f"{source}: name {name!r} holds a path separator; give the arm a name=, e.g. "
+        raise ScenarioError(f"{source}: name {quote(name)} holds a path separator; give the arm a name=, e.g. "
                             f"{file}{VARIANT_SEP}name=variant1{VARIANT_SEP}{items[0].strip()}")
     base = load_scenario(file, overrides)
     scenario = base.with_overrides({**own, "name": name}, source=source)

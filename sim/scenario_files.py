@@ -6,12 +6,13 @@ All bad input raises :class:`ScenarioError` naming the file or the option.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ScenarioError
+from .errors import ScenarioError, quote
 from .uncertainty import resolve_posterior_path
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ __all__ = [
     "parse_overrides",
     "set_dotted",
     "read_toml_chain",
+    "read_toml",
+    "check_limits",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "MAX_TEXT",
+    "MAX_FILE_BYTES",
     "scenario_files",
     "split_variant",
     "check_key",
@@ -30,11 +37,149 @@ __all__ = [
 ]
 
 
-def parse_value(text: str) -> Any:
-    """Parse a command-line value as TOML (numbers, booleans, quoted strings), else a bare string."""
+#: Deepest nesting of tables and arrays a file may hold (a timeline entry reaches six levels).
+MAX_DEPTH = 16
+#: Most entries in one array or table (a timeline of one event a step for a long run fits).
+MAX_ITEMS = 100_000
+#: Longest text value or key, in characters.
+MAX_TEXT = 10_000
+#: Largest file read, in bytes.
+MAX_FILE_BYTES = 16 * 2**20
+#: Most files in one ``extends`` chain.
+MAX_EXTENDS = 32
+
+# strings and comments (whose brackets do not nest) and brackets, in the order TOML reads them
+_TOKENS = re.compile(r'''"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|'[^'\n]*'|#[^\n]*|[\[\]{}]''', re.S)
+#: Python refuses to read an integer of more digits than this.
+_MAX_DIGITS = 4300
+
+
+def _line_key(text: str, pos: int) -> str:
+    """``line N: key`` of the line holding character ``pos`` of TOML ``text``."""
+    line = text.count("\n", 0, pos) + 1
+    row = text[text.rfind("\n", 0, pos) + 1:].split("\n", 1)[0]
+    key = row.partition("=")[0].strip() if "=" in row else row.strip()
+    return f"line {line}: {quote(key)}"
+
+
+def _too_deep(text: str) -> int | None:
+    """Where arrays and inline tables first nest deeper than :data:`MAX_DEPTH` (a character index), or None.
+
+    Counted before parsing because the TOML parser recurses once per level (thousands of levels
+    overflow Python's stack).
+    """
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.start()
+        elif tok in ("]", "}"):
+            depth = max(0, depth - 1)
+    return None
+
+
+def _where(path: Sequence[str | int]) -> str:
+    """A key path as written in TOML (``policy[0].set``), cut to its first levels when long."""
+    parts = [f"[{p}]" if isinstance(p, int) else f".{quote(p)[1:-1] if len(p) > 40 else p}" for p in path]
+    if len(parts) > 8:
+        parts = [*parts[:6], f"... ({len(parts)} levels)"]
+    return "".join(parts).lstrip(".") or "<top level>"
+
+
+def check_limits(data: Any, source: str) -> None:
+    """Refuse a value nested deeper than :data:`MAX_DEPTH`, or with a text or collection above its size limit.
+
+    Walks without recursion, so any depth is reported, not overflowed.
+
+    Raises:
+        ScenarioError: naming ``source``, the key path, a short prefix of the value and the limit.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise ScenarioError(f"{source}: {_where(path)}: {quote(value)}: a text longer than allowed "
+                                    f"(at most {MAX_TEXT:,} characters)")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if len(path) >= MAX_DEPTH:
+            raise ScenarioError(f"{source}: {_where(path)}: nested deeper than allowed (at most {MAX_DEPTH} levels "
+                                "of tables and arrays)")
+        if len(value) > MAX_ITEMS:
+            raise ScenarioError(f"{source}: {_where(path)}: {quote(value)}: more entries than allowed "
+                                f"(at most {MAX_ITEMS:,})")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if len(key) > MAX_TEXT:
+                    raise ScenarioError(f"{source}: {_where(path)}: key {quote(key)}: longer than allowed "
+                                        f"(at most {MAX_TEXT:,} characters)")
+                stack.append(((*path, key), item))
+        else:
+            stack.extend(((*path, i), item) for i, item in enumerate(value))
+
+
+def _loads(text: str, source: str, located: bool = True) -> dict:
+    """Parse TOML text within the limits; ``located``: messages name the line and key (a file, not a value).
+
+    Raises:
+        ScenarioError: too deep or too large, naming ``source``.
+        tomllib.TOMLDecodeError: malformed (the caller says what the text was).
+    """
+    deep = _too_deep(text)
+    if deep is not None:
+        where = f"{source}: {_line_key(text, deep)}" if located else source
+        raise ScenarioError(f"{where}: arrays or inline tables nested deeper than allowed (at most {MAX_DEPTH} "
+                            "levels of tables and arrays)")
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        data = tomllib.loads(text)
+    except RecursionError:  # a nesting the count above missed (it cannot see into malformed strings)
+        raise ScenarioError(f"{source}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
+    except tomllib.TOMLDecodeError:  # a ValueError too, but the caller's to word
+        raise
+    except ValueError:  # Python's cap on the digits of an integer
+        m = re.search(r"\d{%d,}" % (_MAX_DIGITS + 1), text)
+        where = f"{source}: {_line_key(text, m.start())}" if located and m else source
+        raise ScenarioError(f"{where}: a number of more than {_MAX_DIGITS:,} digits; allowed: the range the "
+                            "field states") from None
+    check_limits(data, source)
+    return data
+
+
+def read_toml(path: Path, what: str = "scenario") -> dict:
+    """Read one TOML file within the limits (depth, sizes); a byte-order mark is ignored.
+
+    Raises:
+        ScenarioError: missing, too large, not UTF-8, malformed, too deep, or a value too large.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: {what} file not found")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: {size:,} bytes; a {what} file may have at most {MAX_FILE_BYTES:,}")
+    try:
+        # utf-8-sig: a byte-order mark, which some editors write, is not part of the TOML
+        return _loads(path.read_text(encoding="utf-8-sig"), str(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
+
+
+def parse_value(text: str, source: str = "--set") -> Any:
+    """Parse a command-line value as TOML (numbers, booleans, quoted strings), else a bare string.
+
+    Raises:
+        ScenarioError: the value is nested too deeply or too large (naming ``source``).
+    """
+    try:
+        return _loads(f"v = {text}", source, located=False)["v"]
     except tomllib.TOMLDecodeError:
+        check_limits(text, source)
         return text
 
 
@@ -46,7 +191,7 @@ def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
         if not isinstance(nxt, dict):
             where = ".".join(parts[: i + 1])
             allowed = ", ".join(sorted(k for k, v in node.items() if isinstance(v, dict)))
-            raise ScenarioError(f"{source}: {key}: {where!r} is not a section; sections here: {allowed}")
+            raise ScenarioError(f"{source}: {key}: {quote(where)} is not a section; sections here: {allowed}")
         node = nxt
     if parts[-1] not in node:
         allowed = ", ".join(sorted(node))
@@ -70,6 +215,8 @@ def read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(f"{seen[-1]}: extends: cycle in extends: {chain}")
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(f"{seen[0]}: extends: a chain of more than {MAX_EXTENDS} files")
     if path.is_dir():
         where = f"{seen[-1]}: extends: " if seen else ""
         raise ScenarioError(f"{where}{path}: is a folder, not a scenario file; give a .toml file "
@@ -78,13 +225,7 @@ def read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         if seen:
             raise ScenarioError(f"{seen[-1]}: extends: file not found: {path}")
         raise ScenarioError(f"{path}: file not found")
-    try:
-        # utf-8-sig: a byte-order mark, which some editors write, is not part of the TOML
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
+    data = read_toml(path)
     section = data.get("data")
     if isinstance(section, dict):  # a data cluster's files are relative to the file that names them
         for key in ("folder", "firms", "trade", "organization"):
@@ -95,7 +236,7 @@ def read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends: must be a file name string (got {parent!r})")
+        raise ScenarioError(f"{path}: extends: must be a file name string (got {quote(parent)})")
     base = read_toml_chain(path.parent / parent, (*seen, path))
     base.pop("name", None)
     base.pop("description", None)
@@ -133,10 +274,10 @@ def parse_overrides(items: Sequence[str] | None, source: str = "--set") -> dict[
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ScenarioError(f"{source} {item!r}: expected dotted.key=value, e.g. structure.kind=star")
+            raise ScenarioError(f"{source} {quote(item)}: expected dotted.key=value, e.g. structure.kind=star")
         if key in out:
             raise ScenarioError(f"{source} {key}: given twice")
-        out[key] = parse_value(text.strip())
+        out[key] = parse_value(text.strip(), f"{source} {quote(key)[1:-1]}")
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ScenarioError
+from .errors import ScenarioError, quote
 from .scenario_files import set_dotted
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def check_timeline(scenario: Scenario, source: str, validate: Callable[[dict, st
         return
     steps = scenario.run.steps
     if scenario.validation.kind != "none":
-        raise ScenarioError(f"{source}: policy: the validation game ({scenario.validation.kind!r}) has no timeline")
+        raise ScenarioError(f"{source}: policy: the validation game ({quote(scenario.validation.kind)}) has no timeline")
     base = scenario.model_dump()
     base["policy"] = []
     for i, ev in enumerate(scenario.policy):
@@ -105,9 +105,9 @@ def check_timeline(scenario: Scenario, source: str, validate: Callable[[dict, st
             set_dotted(data, key, value, f"{where}: set")
             why = set_up_only_reason(key)
             if why is not None:
-                raise ScenarioError(f"{where}: set: {key} = {value!r}: this lever may not change during a run: {why}")
+                raise ScenarioError(f"{where}: set: {key} = {quote(value)}: this lever may not change during a run: {why}")
             if ev.ramp is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ScenarioError(f"{where}: ramp: {key} = {value!r} is not a number; a ramp moves numeric levers only")
+                raise ScenarioError(f"{where}: ramp: {key} = {quote(value)} is not a number; a ramp moves numeric levers only")
         validate(data, f"{where}: set")
 
 
