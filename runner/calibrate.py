@@ -426,12 +426,11 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         ScenarioError: bad scenario, targets, parameters, option or folder (before anything is written).
         RunnerError: the machinery failed; finished generations are kept.
     """
-    from .commands import _check_seed, _check_steps
+    from .commands import check_job, check_options
 
     echo = echo or (lambda s: print(s, file=sys.stderr))
     executor = executor or Executor()
-    _check_steps(steps)
-    _check_seed(seed)
+    check_options(steps, seed)
     for name, v, lo in (("--population", population, 10), ("--generations", generations, 1), ("--ppc", ppc, 0)):
         if v < lo:
             raise ScenarioError(f"{name} {v}: must be >= {lo}")
@@ -441,7 +440,7 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         raise ScenarioError(f"--min-epsilon {min_epsilon}: must be >= 0")
     scenario_path = Path(scenario_path)
     base = load_scenario(scenario_path, overrides)
-    _check_steps(steps, base)
+    check_job([base], 1, steps, 1, None)  # --steps within the schema's cap; one model fits
     steps = base.run.steps if steps is None else int(steps)
     targets = load_targets(targets_path)
     check_steps(targets, steps, str(targets_path))

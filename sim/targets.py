@@ -20,7 +20,6 @@ is the least-squares slope per step over the window. A construct's value on a su
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +30,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from . import kpis
-from .errors import ScenarioError
+from .errors import ScenarioError, quote
+from .scenario_files import read_toml
 
 __all__ = ["Target", "CONSTRUCTS", "STATISTICS", "load_targets", "targets_from_dict", "target_values",
            "check_steps", "is_targets_file"]
@@ -104,19 +104,19 @@ def _fail(where: str, field: str, problem: str) -> ScenarioError:
 
 def _number(where: str, field: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(where, field, f"must be a finite number (got {v!r})")
+        raise _fail(where, field, f"must be a finite number (got {quote(v)})")
     return float(v)
 
 
 def _step(where: str, field: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise _fail(where, field, f"must be a whole step number >= 1 (got {v!r})")
+        raise _fail(where, field, f"must be a whole step number >= 1 (got {quote(v)})")
     return v
 
 
 def _pair(where: str, field: str, v: Any) -> list:
     if not isinstance(v, list) or len(v) != 2:
-        raise _fail(where, field, f"must be a list of two values [low, high] (got {v!r})")
+        raise _fail(where, field, f"must be a list of two values [low, high] (got {quote(v)})")
     return v
 
 
@@ -132,14 +132,14 @@ def _one(entry: Mapping[str, Any], where: str) -> Target:
         try:
             kpis.kpi(name)
         except (KeyError, TypeError):
-            raise _fail(where, "kpi", f"unknown KPI {name!r}; allowed: {', '.join(k.name for k in kpis.KPIS)}") from None
+            raise _fail(where, "kpi", f"unknown KPI {quote(name)}; allowed: {', '.join(k.name for k in kpis.KPIS)}") from None
         if "scale" in entry:
             raise _fail(where, "scale", "only a construct (survey answer) has a scale; a KPI is on the model's own")
         column = name
     else:
         name = entry["construct"]
         if name not in CONSTRUCTS:
-            raise _fail(where, "construct", f"unknown construct {name!r}; allowed: {', '.join(CONSTRUCTS)}")
+            raise _fail(where, "construct", f"unknown construct {quote(name)}; allowed: {', '.join(CONSTRUCTS)}")
         column = CONSTRUCTS[name]
         if "scale" in entry:
             lo, hi = (_number(where, "scale", x) for x in _pair(where, "scale", entry["scale"]))
@@ -148,7 +148,7 @@ def _one(entry: Mapping[str, Any], where: str) -> Target:
             scale = (lo, hi)
     stat = entry.get("statistic")
     if stat not in STATISTICS:
-        raise _fail(where, "statistic", f"{stat!r} is not a statistic; allowed: {', '.join(STATISTICS)}")
+        raise _fail(where, "statistic", f"{quote(stat)} is not a statistic; allowed: {', '.join(STATISTICS)}")
     if stat == "at":
         if "window" in entry:
             raise _fail(where, "window", "statistic 'at' takes step = N, not a window")
@@ -158,9 +158,9 @@ def _one(entry: Mapping[str, Any], where: str) -> Target:
         when = f"{first}"
     else:
         if "step" in entry:
-            raise _fail(where, "step", f"statistic {stat!r} takes window = [first, last], not a step")
+            raise _fail(where, "step", f"statistic {quote(stat)} takes window = [first, last], not a step")
         if "window" not in entry:
-            raise _fail(where, "window", f"missing; statistic {stat!r} needs window = [first, last] (steps, both included)")
+            raise _fail(where, "window", f"missing; statistic {quote(stat)} needs window = [first, last] (steps, both included)")
         first, last = (_step(where, "window", x) for x in _pair(where, "window", entry["window"]))
         if last < first + (1 if stat == "trend" else 0):
             need = "at least two steps" if stat == "trend" else "first <= last"
@@ -196,7 +196,7 @@ def _one(entry: Mapping[str, Any], where: str) -> Target:
                                     f"({kpis.kpi(column).unit}); a survey answer needs scale = [low, high]")
     label = entry.get("name", f"{name}_{stat}_{when}")
     if not isinstance(label, str) or not label.strip():
-        raise _fail(where, "name", f"must be a non-empty text (got {label!r})")
+        raise _fail(where, "name", f"must be a non-empty text (got {quote(label)})")
     return Target(label, column, stat, first, last, value, se)
 
 
@@ -232,15 +232,7 @@ def load_targets(path: str | Path) -> list[Target]:
         ScenarioError: the file is missing, not TOML, or a target is bad.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: targets file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
-    return targets_from_dict(data, str(path))
+    return targets_from_dict(read_toml(path, "targets"), str(path))
 
 
 def is_targets_file(path: str | Path) -> bool:
