@@ -44,7 +44,7 @@ from . import figures  # noqa: F401  (sets the Agg backend before EMA imports py
 from .discovery_report import headline, write_discovery
 from .io import Results, load_results
 
-__all__ = ["Discovery", "select_cases", "experiments_frame", "outcomes_frame", "discover", "headline",
+__all__ = ["Discovery", "select_cases", "experiments_frame", "lever_frame", "outcomes_frame", "discover", "headline",
            "write_discovery",
            "discover_sweep"]
 
@@ -74,9 +74,18 @@ def experiments_frame(res: Results) -> pd.DataFrame:
     if res.kind != "sweep":
         raise ScenarioError(f"{res.folder}: a {res.kind} folder; discover needs a sweep folder (levers varied "
                             "over runs), written by run.py sweep")
+    return lever_frame(res.runs, res.manifest["design"]["params"])
+
+
+def lever_frame(runs: pd.DataFrame, params: list[dict[str, Any]]) -> pd.DataFrame:
+    """The columns of ``runs`` named by ``params`` (the runner's lever records), typed for EMA.
+
+    String and bool levers become pandas categoricals over their listed values (else the values seen),
+    int levers int64, the rest float64.
+    """
     cols = {}
-    for p in res.manifest["design"]["params"]:
-        v = res.runs[p["name"]]
+    for p in params:
+        v = runs[p["name"]]
         if p.get("type") in ("str", "bool"):
             values = [str(x) for x in p.get("values", sorted(set(v.astype(str))))]
             cols[p["name"]] = pd.Categorical(v.astype(str), categories=values)

@@ -239,19 +239,6 @@ def load_robust(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return runs.sort_values("run_id", kind="stable").reset_index(drop=True), manifest
 
 
-def _experiments(pf_policy: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    cols = {}
-    for p in manifest.get("uncertainties", []):
-        v = pf_policy[p["name"]]
-        if p.get("type") in ("str", "bool"):
-            cols[p["name"]] = pd.Categorical(v.astype(str), categories=[str(x) for x in p.get("values", [])])
-        elif p.get("type") == "int":
-            cols[p["name"]] = v.astype("int64")
-        else:
-            cols[p["name"]] = v.astype("float64")
-    return pd.DataFrame(cols)
-
-
 # --------------------------------------------------------------------------- output
 
 
@@ -351,6 +338,8 @@ def write_robustness(rob: Robustness, out: str | Path, manifest: dict[str, Any])
 
 def robust_report(folder: str | Path, out: str | Path | None = None, seed: int = 0) -> tuple[Robustness, Path]:
     """Analyse a ``run.py robust`` folder and write its report (default ``FOLDER/report``)."""
+    from .discovery import lever_frame
+
     runs, manifest = load_robust(folder)
     names = [p["name"] for p in manifest.get("uncertainties", [])]
     kpis = {k["name"]: k["direction"] for k in manifest.get("kpis", [])}
@@ -358,6 +347,6 @@ def robust_report(folder: str | Path, out: str | Path | None = None, seed: int =
     pf_first = per_future(runs[runs["policy"] == runs["policy"].iloc[0]], list(kpis), manifest.get("stat", "mean"),
                           names)
     rob = robustness(runs, kpis, thresholds, names, manifest.get("stat", "mean"),
-                     experiments=_experiments(pf_first, manifest), seed=seed)
+                     experiments=lever_frame(pf_first, manifest.get("uncertainties", [])), seed=seed)
     path = write_robustness(rob, Path(out) if out is not None else Path(folder) / "report", manifest)
     return rob, path
