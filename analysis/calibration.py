@@ -213,7 +213,4 @@ def calibration_report(folder: str | Path, out: str | Path | None = None) -> Pat
                  ("", "Distance: root-sum-square of (simulated - observed) / se; threshold: the median distance of the "
                       "previous generation (pyabc MedianEpsilon); perturbation: multivariate normal kernel."),
                  ("", f"Seeds: {man['seeding']}.")])
-    (out / "calibration.md").write_text(doc.render_md(), encoding="utf-8")
-    path = out / "calibration.html"
-    path.write_text(doc.render_html(), encoding="utf-8")
-    return path
+    return doc.write(out, "calibration")
