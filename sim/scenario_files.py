@@ -85,7 +85,11 @@ def _where(path: Sequence[str | int]) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else f".{quote(p)[1:-1] if len(p) > 40 else p}" for p in path]
     if len(parts) > 8:
         parts = [*parts[:6], f"... ({len(parts)} levels)"]
-    return "".join(parts).lstrip(".") or "<top level>"
+    return "".join(parts).lstrip(".")
+
+
+def _at(source: str, path: Sequence[str | int]) -> str:
+    return f"{source}: {_where(path)}" if path else source
 
 
 def check_limits(data: Any, source: str) -> None:
@@ -101,21 +105,21 @@ def check_limits(data: Any, source: str) -> None:
         path, value = stack.pop()
         if isinstance(value, str):
             if len(value) > MAX_TEXT:
-                raise ScenarioError(f"{source}: {_where(path)}: {quote(value)}: a text longer than allowed "
+                raise ScenarioError(f"{_at(source, path)}: {quote(value)}: a text longer than allowed "
                                     f"(at most {MAX_TEXT:,} characters)")
             continue
         if not isinstance(value, (dict, list)):
             continue
         if len(path) >= MAX_DEPTH:
-            raise ScenarioError(f"{source}: {_where(path)}: nested deeper than allowed (at most {MAX_DEPTH} levels "
+            raise ScenarioError(f"{_at(source, path)}: nested deeper than allowed (at most {MAX_DEPTH} levels "
                                 "of tables and arrays)")
         if len(value) > MAX_ITEMS:
-            raise ScenarioError(f"{source}: {_where(path)}: {quote(value)}: more entries than allowed "
+            raise ScenarioError(f"{_at(source, path)}: {quote(value)}: more entries than allowed "
                                 f"(at most {MAX_ITEMS:,})")
         if isinstance(value, dict):
             for key, item in value.items():
                 if len(key) > MAX_TEXT:
-                    raise ScenarioError(f"{source}: {_where(path)}: key {quote(key)}: longer than allowed "
+                    raise ScenarioError(f"{_at(source, path)}: key {quote(key)}: longer than allowed "
                                         f"(at most {MAX_TEXT:,} characters)")
                 stack.append(((*path, key), item))
         else:
@@ -123,7 +127,9 @@ def check_limits(data: Any, source: str) -> None:
 
 
 def _loads(text: str, source: str, located: bool = True) -> dict:
-    """Parse TOML text within the limits; ``located``: messages name the line and key (a file, not a value).
+    """Parse TOML text within the limits; ``located``: a file, whose messages name the line and key.
+
+    A value (not ``located``) is parsed as ``v = VALUE``; its sizes are the caller's to check.
 
     Raises:
         ScenarioError: too deep or too large, naming ``source``.
@@ -145,7 +151,8 @@ def _loads(text: str, source: str, located: bool = True) -> dict:
         where = f"{source}: {_line_key(text, m.start())}" if located and m else source
         raise ScenarioError(f"{where}: a number of more than {_MAX_DIGITS:,} digits; allowed: the range the "
                             "field states") from None
-    check_limits(data, source)
+    if located:
+        check_limits(data, source)
     return data
 
 
@@ -177,10 +184,11 @@ def parse_value(text: str, source: str = "--set") -> Any:
         ScenarioError: the value is nested too deeply or too large (naming ``source``).
     """
     try:
-        return _loads(f"v = {text}", source, located=False)["v"]
+        value = _loads(f"v = {text}", source, located=False)["v"]
     except tomllib.TOMLDecodeError:
-        check_limits(text, source)
-        return text
+        value = text
+    check_limits(value, source)
+    return value
 
 
 def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
