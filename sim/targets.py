@@ -238,8 +238,8 @@ def load_targets(path: str | Path) -> list[Target]:
 def is_targets_file(path: str | Path) -> bool:
     """True if ``path`` is TOML holding ``[[target]]`` tables (so ``validate`` checks it as targets)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = read_toml(Path(path))
+    except (OSError, ScenarioError):  # unreadable, malformed or past the limits: the scenario's message says why
         return False
     return isinstance(data.get("target"), list)
 
