@@ -682,7 +682,7 @@ def ResultsPage():
     from viz import results as rs
 
     folders = solara.use_memo(rs.find_result_folders, [])
-    labels = {rs.folder_label(f): str(f) for f in folders}
+    labels = {rs.folder_label(f): rs.folder_label(f) for f in folders}
     path_text = solara.use_reactive(next(iter(labels.values()), ""))
     opened = solara.use_reactive(None)
     error = solara.use_reactive(None)

@@ -55,6 +55,8 @@ def open_results(folder: str | Path) -> Results:
         ScenarioError: not a result folder, unfinished or damaged, with what to do.
     """
     folder = Path(str(folder).strip()).expanduser()
+    if not folder.is_absolute() and not folder.exists() and (_ROOT / folder).exists():
+        folder = _ROOT / folder  # a path from the repository, as the page lists found folders
     if not str(folder) or not folder.exists():
         raise ScenarioError(f"{folder}: no such folder; give the --out folder of run.py run, sweep or compare")
     return load_results(folder)
