@@ -20,10 +20,10 @@ from sim.targets import Target, load_targets, targets_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-TRUE = {"firms.cooperativeness": 0.6, "trust.speed": 0.2}
-PRIORS = {"firms.cooperativeness": (0.2, 1.0), "trust.speed": (0.02, 0.5)}
+TRUE = {"firms.cooperativeness": 0.6, "trust.initial": 0.5}
+PRIORS = {"firms.cooperativeness": (0.2, 1.0), "trust.initial": (0.1, 0.9)}
 #: Targets of the recovery test: (kpi, window, standard error of the observation).
-SPEC = (("cooperation_rate", [1, 10], 0.03), ("mean_trust", [6, 10], 0.015))
+SPEC = (("cooperation_rate", [1, 10], 0.03), ("mean_trust", [1, 3], 0.015))
 
 
 def tiny(tmp_path: Path) -> Path:
