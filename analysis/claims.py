@@ -100,7 +100,11 @@ CLAIMS: tuple[Claim, ...] = (
           "baseline", "no_function_interest", "enterprise_profit", +1),
     Claim("A2", "advantages", "003 §3.4(2)",
           "A regional (cluster) brand helps the firms within the cluster: their revenue rises",
-          "cluster_brand", "baseline", "revenue", +1),
+          "cluster_brand", "baseline", "revenue", +1, UNSURE,
+          "The mode moves pool money from the members' product marketing to the collective brand (ODD 7.5, 7.9): "
+          "the collective brand grows (claim B1), but a unit spent on it is spread over every firm, while the "
+          "same unit spent on a member's own products builds that member's product brand; in a finite market "
+          "(ODD 7.10) the two roughly offset, and revenue does not move."),
     Claim("A3", "advantages", "003 §3.4(3)",
           "Cluster marketing promotes cooperation between enterprises",
           "baseline", "no_function_interest", "mean_trust", +1),
@@ -114,7 +118,10 @@ CLAIMS: tuple[Claim, ...] = (
           "channel_sharing", "baseline", "revenue", +1),
     Claim("B3", "marketing modes", "003 §4.3",
           "Leading-enterprise traction: SMEs using the leader's brand and supplying it get room to grow",
-          "leading_traction", "baseline", "enterprise_revenue", +1),
+          "leading_traction", "baseline", "enterprise_revenue", +1, UNSURE,
+          "SMEs that sell under the leader's brand sell more, but in a finite market (ODD 7.10) they take those "
+          "sales mostly from the SMEs of their product group that do not use the brand, so the SMEs' revenue "
+          "taken together hardly moves; the leader gains the brand fees."),
     Claim("B4", "marketing modes", "003 §4.4",
           "Exhibition promotion raises the image of the cluster as a whole",
           "exhibition", "baseline", "brand_equity", +1),

@@ -14,6 +14,9 @@ Methods (replicate r of every scenario has the same seed, so runs pair by replic
       the steps from the first event, the ratio of the mean sums with a
       delta-method t-interval, ``R +- t se``, ``se = sd_r(g_r - R c_r) / (sqrt(n) |mean c|)``.
       Not reported when the programme's extra spending is not different from 0.
+      The spending KPIs are the registry's cost KPIs (``sim.kpis``, per step);
+      cost-effectiveness is the gain per unit of public spending
+      (``sim.kpis.public_spending_kpi``) whenever the programme spends public money.
     * Break-even: the first step from the first event from which the cumulative
       mean difference of the benefit (profit, net of what firms pay) less the
       extra spending paid by others stays >= 0; and the step from which its
@@ -33,11 +36,13 @@ from scipy import stats as sps
 from sim import kpis as kpi_registry
 
 __all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "before_after", "gain_per_spending",
-           "break_even", "around_events", "SPENDING_KPIS"]
+           "break_even", "around_events", "spending_kpis"]
 
-#: Spending columns, in the order a report prefers them when present: public money, the registry's cost KPIs,
-#: then the pool contributions (part of marketing_spend, shown on their own).
-SPENDING_KPIS = tuple(dict.fromkeys(("public_spending", *kpi_registry.cost_kpis(), "public_good_in")))
+
+def spending_kpis() -> tuple[str, ...]:
+    """The spending KPIs (the registry's cost flag), public spending first, then the rest in column order."""
+    public = kpi_registry.public_spending_kpi()
+    return (public, *(k for k in kpi_registry.cost_kpis() if k != public))
 
 
 def _unit(name: str) -> str:
@@ -291,7 +296,8 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
     if not progs:
         return []
     kpis = [k for k in kpis if k in ts.columns]
-    spend = [k for k in SPENDING_KPIS if k in ts.columns]
+    spend = [k for k in spending_kpis() if k in ts.columns]
+    public = kpi_registry.public_spending_kpi()
     ref_events = events_of(records.get(reference), last)
     doc.h2("Policy programmes")
     doc.p(f"Each scenario with a timeline against {reference}, paired by replicate (common random numbers): the "
@@ -331,11 +337,12 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             doc.table(pd.DataFrame(rows))
             extra = {s: gain_per_spending(ts, [kpis[0]], s, prog, reference, start).iloc[0] for s in spend}
             extra = {s: abs(g["extra_spending"]) for s, g in extra.items() if np.isfinite(g["per_unit"])}
-            # public money first; else the largest extra spending, the programme's main cost
-            main = "public_spending" if "public_spending" in extra else max(extra, key=extra.get, default=None)
+            # public money first (cost-effectiveness); else the largest extra spending, the programme's main cost
+            main = public if public in extra else max(extra, key=extra.get, default=None)
             if main is not None:
                 gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start)
-                doc.p(f"Gain per unit of extra {main} (summed KPI difference over summed extra {main}):")
+                lead = "Cost-effectiveness: gain" if main == public else "Gain"
+                doc.p(f"{lead} per unit of extra {main} (summed KPI difference over summed extra {main}):")
                 money = _unit(main).removesuffix(" per step") or "unit"
                 doc.table(pd.DataFrame({"KPI (unit)": [_named(k) for k in gp["kpi"]],
                                         "gain (sum over steps)": [f"{v:.4g}" for v in gp["gain"]],
@@ -345,12 +352,11 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
                 doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
                       "spending to report.")
         if "profit" in ts.columns:
-            be = break_even(ts, prog, reference, start, cost="public_spending" if "public_spending" in ts.columns
-                            else None)
+            be = break_even(ts, prog, reference, start, cost=public if public in ts.columns else None)
             doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
                   f"bound); cumulative extra profit at the end of the run {be['net']:.4g} "
                   f"{_unit('profit').removesuffix(' per step') or ''}."
-                  + ("" if "public_spending" in ts.columns else " The results hold no public spending, so money "
+                  + ("" if public in ts.columns else " The results hold no public spending, so money "
                      "from outside the firms (a subsidy) is not counted as a cost here."))
         head = kpis[: min(len(kpis), 8)]
         doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "

@@ -97,6 +97,7 @@ class ReferenceModel(mesa.Model):
                 if self.random.random() < p.mechanisms.contract.initial_share and trades:
                     link.contract_left = self.random.randint(1, p.mechanisms.contract.duration)
         self.market = Market(p, self.group_capacity())
+        self.energy_reference = sum(f.energy_intensity for f in self.firms) / len(self.firms)
         self.prices = [1.0] * p.firms.n_product_groups
         info = p.information
         self.message_rate = min(1.0, info.message_rate * (0.5 + p.internal_marketing.place))
@@ -109,11 +110,11 @@ class ReferenceModel(mesa.Model):
         self.cooperation_rate = self.mean_trust = self.mean_commitment = 0.0
         self.datacollector = mesa.DataCollector(model_reporters={"cooperation_rate": "cooperation_rate", "mean_trust": "mean_trust", "mean_commitment": "mean_commitment"})
 
-    def group_capacity(self) -> list[float]:
-        """The live firms' capacity per product group."""
+    def group_capacity(self, quality: bool = False) -> list[float]:
+        """The live firms' capacity per product group; ``quality``: weighted by each firm's quality units."""
         x = [0.0] * self.params.firms.n_product_groups
         for f in self.live_firms():
-            x[f.product_group] += f.capacity
+            x[f.product_group] += f.capacity * ((1.0 + f.lift) if quality else 1.0)
         return x
 
     def live_firms(self):
@@ -149,6 +150,7 @@ class ReferenceModel(mesa.Model):
         if mech.function_interest.enabled:
             firms.shuffle_do("contribute")
             assocs.shuffle_do("share_pool")
+        firms.do("build_stock")
         for a in everyone:
             for tie in a.ties.values():
                 tie.link.breach_of = {}
@@ -163,7 +165,7 @@ class ReferenceModel(mesa.Model):
             firms.select(lambda f: f.member).shuffle_do("pull_culture")
         # market, learning, exits
         self.market.invest(self.brand_spend, 0.0, self.treasury_spend, 0.0, 0.0, len(firms))
-        self.prices = self.market.group_price(np.array(self.group_capacity())).tolist()
+        self.prices = self.market.clearing_price(np.array(self.group_capacity(quality=True))).tolist()
         firms.shuffle_do("earn")
         pays = [f.payoff for f in firms]
         self.payoff_spread = max(1e-9, max(pays) - min(pays)) if pays else 1e-9

@@ -13,6 +13,7 @@ from mesa.discrete_space import FixedAgent
 
 from sim.state import LEADING
 from sim.submodels.decision import CAUTION
+from sim.submodels.function_interest import DISCOUNT
 from sim.submodels.regulation import STRIKE_MEMORY
 from sim.submodels.trust import INFORMATION_SLOPE, OUTCOME_SLOPE
 
@@ -221,26 +222,27 @@ class Association(Actor):
             self.values = list(self.model.culture)
 
     def share_pool(self) -> None:
-        """Share the joint-marketing pool among members who were not exposed."""
+        """Spend the joint-marketing pool: the brand, and marketing for the products of members not exposed."""
         m = self.model
         fi = m.params.mechanisms.function_interest
         live = [f for f in self.members if f.active]
         pool = sum(f.contribution for f in live)
-        brand = m.brand_share * pool
-        returned = m.multiplier * (pool - brand)
+        total = (1.0 + fi.subsidy) * pool
+        brand = m.brand_share * total
+        products = total - brand
         eligible = [f for f in live if not f.detected]
         if fi.sharing == "equal":
             for f in eligible:
-                f.share = returned / len(eligible)
+                f.share = products / len(eligible)
             if not eligible:
-                brand += returned
+                brand += products
         elif pool > 0:
             for f in eligible:
-                f.share = returned * f.contribution / pool
+                f.share = products * f.contribution / pool
         m.pool_in += pool
         m.brand_spend += brand
         for f in live:
-            f.cash += f.share - f.contribution
+            f.cash -= f.contribution
 
     def judge_members(self) -> None:
         """Unfairness: the share of members who free-rode unexposed."""
@@ -291,6 +293,7 @@ class Firm(Actor):
         self.product_group = rnd.randrange(f.n_product_groups)
         self.payoff = self.profit = 0.0
         self.last_share = 0.0
+        self.stock = 0.0  # the product brand the pool's marketing built
         self.new_disposition = self.disposition
 
     @property
@@ -312,13 +315,19 @@ class Firm(Actor):
         gain = stakes = 0.0
         fine = mech.regulation.sanction * self.capacity if mech.regulation.enabled else 0.0
         if mech.function_interest.enabled and self.member:
-            c = mech.function_interest.contribution * self.capacity
-            ret = m.multiplier * (1.0 - m.brand_share) * c
+            fi = mech.function_interest
+            cap = max(self.capacity, 1e-9)
+            c = fi.contribution * self.capacity
+            s = (1.0 + fi.subsidy) * (1.0 - m.brand_share) * c
+            value = p.market.brand_premium / (p.market.brand_decay + DISCOUNT) * m.prices[self.product_group] * cap * (1.0 - self.stock)
             kept = 0.0
-            if mech.function_interest.sharing == "equal":
+            if fi.sharing == "equal":
+                s /= max(1, len([f for f in self.association.members if f.active]))
+            ret = value * (1.0 - math.exp(-m.multiplier * s / cap))
+            if fi.sharing == "equal":
                 care = 1.0 - CAUTION * self.decision_uncertainty
-                ret = care * ret / max(1, len([f for f in self.association.members if f.active]))
-                kept = care * self.p_detect * self.last_share
+                ret = care * ret
+                kept = care * self.p_detect * value * (1.0 - math.exp(-m.multiplier * self.last_share / cap))
             gain += ret - c + kept
             stakes += ret + c + kept
             gain += self.p_detect * fine
@@ -414,12 +423,28 @@ class Firm(Actor):
                 link.contract_left = k.duration
 
     # ------------------------------------------------------------ market and learning
+    def build_stock(self) -> None:
+        """My product brand decays and grows by the marketing the pool bought for me."""
+        m = self.model
+        kept = self.stock * (1.0 - m.params.market.brand_decay)
+        self.stock = kept + (1.0 - kept) * (1.0 - math.exp(-m.multiplier * self.share / max(self.capacity, 1e-9)))
+
+    @property
+    def lift(self) -> float:
+        """Brand premium of my output: cluster brand (members; its energy aspect as far as my energy use is low),
+        product brand, corporate brand (leading firms)."""
+        m = self.model
+        tech, _, _, energy = m.market.brand
+        eta = min(1.0, max(0.0, 1.5 - self.energy_intensity / m.energy_reference))
+        cluster = 0.5 * (tech + eta * energy) if self.member else 0.0
+        return m.params.market.brand_premium * (cluster + self.stock + (m.market.corporate if self.kind == LEADING else 0.0))
+
     def earn(self) -> None:
         """Revenue with the brand premium, profit, resources, perceived benefits, sunk investment."""
         m = self.model
         p = m.params
         mk = p.market
-        lift = mk.brand_premium * (m.market.equity * self.member + (m.market.corporate if self.kind == LEADING else 0.0))
+        lift = self.lift
         base = self.capacity * m.prices[self.product_group]
         self.revenue = base * (1.0 + lift)
         brand_revenue = base * lift
@@ -429,7 +454,7 @@ class Firm(Actor):
         self.resources += self.profit
         cap = max(self.capacity, 1e-9)
         self.payoff = self.profit / cap
-        received = (self.share + self.surplus + brand_revenue) / cap
+        received = (self.surplus + brand_revenue) / cap
         self.benefit += p.trust.memory * (received - self.benefit)
         self.sunk = 0.95 * self.sunk + self.contribution + self.dues_paid
         self.last_share = self.share

@@ -32,10 +32,11 @@ class InfoStats:
 class PoolResult:
     """The joint-marketing pool of the step (``submodels.function_interest``); zeros when it is off."""
 
-    share: np.ndarray  # (N,) share received
+    share: np.ndarray  # (N,) marketing bought for each member's products
     detected: np.ndarray  # (N,) bool: free riders exposed this step
-    pool_in: float = 0.0
-    pool_out: float = 0.0
+    pool_in: float = 0.0  # members' contributions
+    pool_out: float = 0.0  # everything spent on marketing: contributions and subsidy
+    subsidy: float = 0.0  # public money added to the pool
     brand_spend: float = 0.0
     rnd_spend: float = 0.0
 
@@ -87,7 +88,7 @@ class StepContext:
         contracts_of: ``(n,)`` live contracts per actor (``trust``).
         p_detect: ``(n,)`` detection probability of a defecting member (``decision``).
         pool, contracts, regulation, marketing: the mechanisms' results.
-        digitalization_cost: what each firm paid for the IT-actor (``information``).
+        digitalization_cost: what the IT-actor cost this step, whoever paid it (``information``).
         brand_revenue: ``(n,)`` the part of revenue due to brand premiums (``market``).
         acted: ``(n,)`` firms that acted this step and did not exit (``demography``).
         ledger: the firms' money flows of the step by source, in 100 k€ (positive: into the firms); their

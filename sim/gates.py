@@ -96,6 +96,8 @@ GATES: dict[str, Gate] = {
                                     {"information.cdc_share": 0.5}),
     "information.digitalization_cost": Gate("information.digitalization > 0", lambda s: s.information.digitalization > 0,
                                             {"information.digitalization": 0.3}),
+    "information.digitalization_payer": Gate("information.digitalization > 0", lambda s: s.information.digitalization > 0,
+                                             {"information.digitalization": 0.3}),
     "market.shock_size": _SHOCK,
     "market.shock_duration": _SHOCK,
     "market.competitor_entry_pressure": Gate("market.competitor_entry_step is set",

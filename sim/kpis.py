@@ -9,6 +9,11 @@ Units: ``share 0-1`` is a fraction of firms; ``index 0-1`` a model score in
 [0, 1]; ``firms`` a count; ``... per step`` a flow within one step; ``MU`` is
 the model's money unit. What one step and one MU stand for is defined in
 docs/ODD.md (section 2.5, Scales).
+
+Who pays (docs/ODD.md, 7.17): a money KPI names its budget in ``payer``:
+``public`` (public funds: the Cluster Development Center and subsidies),
+``association`` (the associations' dues and fines) or ``firms`` (what the
+member firms pay themselves).
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "kpi", "names", "report_kpis", "headline_kpis",
-           "higher_is_better", "panels", "cost_kpis"]
+__all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "PAYERS", "kpi", "names", "report_kpis", "headline_kpis",
+           "higher_is_better", "panels", "cost_kpis", "spending_of", "public_spending_kpi"]
 
 Direction = Literal["higher", "lower", "neither"]
+
+#: The budgets that pay for an arrangement.
+PAYERS: tuple[str, ...] = ("public", "association", "firms")
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,8 @@ class KPI:
         headline: shown in the report's headline table and figures.
         panel: title of the app's live panel that draws it (KPIs with one title share a panel).
         mirror_of: a KPI this one restates (as its complement), so a summary can show only one.
-        cost: money the cluster spends on an arrangement, shown beside the outcomes as what they cost.
+        cost: money spent per step on an arrangement, shown beside the outcomes as what they cost.
+        payer: the budget whose spending this KPI counts (one of :data:`PAYERS`), or None.
     """
 
     name: str
@@ -50,6 +59,7 @@ class KPI:
     panel: str | None = None
     mirror_of: str | None = None
     cost: bool = False
+    payer: str | None = None
 
     @property
     def label(self) -> str:
@@ -57,7 +67,7 @@ class KPI:
         return self.name.replace("_", " ")
 
 
-SHARE, INDEX, FIRMS, FIRMS_STEP, MU_STEP = "share 0-1", "index 0-1", "firms", "firms per step", "MU per step"
+SHARE, INDEX, FIRMS, FIRMS_STEP, MU_STEP, MU = "share 0-1", "index 0-1", "firms", "firms per step", "MU per step", "MU"
 
 # The order below is the column order of the collected time series; changing it changes stored results.
 _CLUSTER: tuple[KPI, ...] = (
@@ -107,11 +117,20 @@ _CLUSTER: tuple[KPI, ...] = (
     KPI("marketing_roi", "MU per MU spent", "higher", "net return of joint marketing per money unit spent",
         report=16, headline=True),
     KPI("public_good_in", MU_STEP, "neither", "contributions paid into the joint-marketing pool"),
-    KPI("public_good_out", MU_STEP, "neither", "pool money paid out to firms"),
-    KPI("digitalization_cost", MU_STEP, "lower", "what firms paid for digital tools this step", cost=True),
+    KPI("public_good_out", MU_STEP, "neither", "pool money spent on marketing (cluster brand, R&D, members' products)"),
+    KPI("digitalization_cost", MU_STEP, "lower", "what the IT-actor cost this step, whoever paid it", cost=True),
     KPI("demand", "index (1 = the initial capacity)", "neither",
         "market demand this step: 1 buys the initial cluster's whole capacity at the reference price"),
     KPI("price", "MU per capacity-month", "neither", "price of the cluster's products, weighted by capacity"),
+    KPI("public_spending", MU_STEP, "lower", "public funds spent this step: the CDC's IT-actor and marketing subsidies",
+        cost=True, payer="public"),
+    KPI("association_spending", MU_STEP, "neither",
+        "what the associations spent this step from dues and fines (collective mark, IT-actor dues)",
+        cost=True, payer="association"),
+    KPI("firm_spending", MU_STEP, "neither", "what the firms paid this step: pool contributions, dues, fines, "
+        "brand fees, fair costs, transaction costs, IT-actor dues", cost=True, payer="firms"),
+    KPI("public_spending_cumulative", MU, "lower", "public funds spent from the first step to this one",
+        payer="public"),
 )
 
 _ANTECEDENTS: tuple[KPI, ...] = (
@@ -168,6 +187,23 @@ def headline_kpis() -> tuple[str, ...]:
 def cost_kpis() -> tuple[str, ...]:
     """The KPIs that count what an arrangement costs, in column order."""
     return tuple(k.name for k in KPIS if k.cost)
+
+
+def spending_of(payer: str) -> str:
+    """The per-step spending KPI of one budget (``public``, ``association`` or ``firms``).
+
+    Raises:
+        KeyError: not a budget.
+    """
+    for k in KPIS:
+        if k.cost and k.payer == payer:
+            return k.name
+    raise KeyError(payer)
+
+
+def public_spending_kpi() -> str:
+    """The per-step public spending KPI: what gains per unit of public money are measured against."""
+    return spending_of("public")
 
 
 def higher_is_better(name: str) -> bool | None:

@@ -256,7 +256,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     # mean trust over live edges observed by firms (after exits and entries)
     tr_sum, tr_n = live_trust_sum(st.ua[:e], st.ub[:e], st.active[: st.n_nodes], st.dropped[:e], st.kind[: st.n_nodes], st.trust[: 2 * e])
     spend = pool.pool_in + reg.dues + mk.fees + mk.fair_spend
-    returns = float(pool.share.sum() + ctx.brand_revenue.sum())
+    returns = float(ctx.brand_revenue.sum())
     m = model
     m.step_count = int(m.time)
     now_kind = st.kind[: st.n_nodes][st.firm_mask()]  # after exits and entries
@@ -284,7 +284,15 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     m.marketing_roi = (returns - spend) / spend if spend > 0 else 0.0
     m.public_good_in = pool.pool_in
     m.public_good_out = pool.pool_out
-    m.digitalization_cost = ctx.digitalization_cost * len(ctx.masks.firms_idx)
+    m.digitalization_cost = ctx.digitalization_cost
+    # who pays (ODD 7.17): public funds, the associations, the firms
+    it_public = p.information.digitalization_payer == "public"
+    m.public_spending = pool.subsidy + (ctx.digitalization_cost if it_public else 0.0)
+    m.public_spending_cumulative += m.public_spending
+    it_dues = 0.0 if it_public else ctx.digitalization_cost
+    m.association_spending = reg.treasury_spend + it_dues
+    transaction_costs = float(con.surplus.sum()) - con.created  # savings delivered minus what the contracts netted
+    m.firm_spending = pool.pool_in + reg.dues + reg.fines + mk.fees + mk.fair_spend + transaction_costs + it_dues
     m.demand = ctx.demand
     m.price = m.market.price_index
     # per actor type

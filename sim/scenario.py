@@ -128,7 +128,8 @@ class FunctionInterestParams(_Section):
     enabled: bool = True
     sharing: Literal["equal", "proportional"] = "proportional"
     contribution: float = Field(0.1, ge=0.0, description="contribution of a cooperating firm per step, per unit capacity")
-    multiplier: float = Field(1.6, ge=0.0, le=20.0, description="return of pooled contributions (synergy r)")
+    multiplier: float = Field(1.6, ge=0.0, le=20.0, description="reach of pooled marketing: product-brand growth per unit spent per unit capacity (synergy r of pooling)")
+    subsidy: float = Field(0.0, ge=0.0, le=10.0, description="public money added to the pool per unit members contribute, paid from public funds")
     brand_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the pool spent on the cluster brand")
     reputation_detection: float = Field(0.5, ge=0.0, le=1.0, description="chance a free rider is exposed by delivered reports of its partners")
 
@@ -185,7 +186,8 @@ class InformationParams(_Section):
     relay_delay: int = Field(4, ge=0, le=50, description="steps of relay delay at digitalization 0")
     relay_loss: float = Field(0.4, ge=0.0, le=1.0, description="relay loss probability at digitalization 0")
     direct_loss: float = Field(0.1, ge=0.0, le=1.0)
-    digitalization_cost: float = Field(0.03, ge=0.0, description="cluster cost per step per firm at digitalization 1")
+    digitalization_cost: float = Field(0.03, ge=0.0, description="the IT-actor's cost per step per active firm at digitalization 1 (100 k€)")
+    digitalization_payer: Literal["members", "public"] = Field("members", description="who pays the IT-actor: the association's members through their dues, or public funds for the Cluster Development Center")
 
 
 class MarketParams(_Section):

@@ -48,7 +48,8 @@ NODE_FIELDS: dict[str, type] = {
     "energy_intensity": np.float64,
     "product_group": np.int64,
     "contribution": np.float64,
-    "pool_share": np.float64,  # share of the joint-marketing pool received this step (next step's decision reads it)
+    "pool_share": np.float64,  # pool marketing bought for the member's products this step (next step's decision reads it)
+    "marketing_stock": np.float64,  # product brand built by the pool's marketing, in [0, 1)
     "sunk": np.float64,  # relationship-specific investment (EMA of contributions and dues)
     "benefit": np.float64,  # EMA of benefits received from the cluster, per unit capacity
     "revenue": np.float64,

@@ -33,8 +33,8 @@ def propensity(contracts: int, **levers) -> float:
     p = Scenario().with_overrides({f"mechanisms.contract.{k}": v for k, v in levers.items()})
     st = star_state(1, commitment=0.5, mean_trust=0.6, disposition=0.5, functional_conflict=0.7, decision_uncertainty=0.2)
     none = np.zeros(2, dtype=bool)
-    decide(st, np.array([True, True]), none, np.zeros(2, np.int64), np.ones(1, np.int64), np.array([contracts, 0]),
-           np.zeros(2), p, np.random.default_rng(0))
+    decide(st, np.array([True, True]), none, np.array([contracts, 0]), (np.zeros(2), np.zeros(2)), p,
+           np.random.default_rng(0))
     return float(st.propensity_to_cooperate[0])
 
 

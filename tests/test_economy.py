@@ -16,7 +16,7 @@ from sim.submodels.demography import entry_hurdle
 #: Named flows into the firms besides sales (positive in, negative out), and what each one is.
 FLOWS = {
     "sales", "variable_costs", "energy_costs", "fixed_costs",  # the market
-    "pool_contributions", "pool_shares",  # members <-> their association's joint-marketing pool
+    "pool_contributions",  # members -> their association's joint-marketing pool, which buys marketing outside
     "trade_savings",  # savings on orders under contract net of transaction costs (breach gains and penalties pass between partners)
     "dues_and_fines",  # members -> their association
     "fair_costs",  # members -> the fairs' organizers
@@ -42,6 +42,7 @@ def members_series(scenario: Scenario, seed: int, steps: int) -> np.ndarray:
     {"marketing.exhibition": 1.0, "marketing.exhibition_period": 3, "marketing.leading_traction": 0.5,
      "mechanisms.function_interest.sharing": "equal", "marketing.cooperative_rnd": 0.5},
     {"structure.kind": "star"},
+    {"mechanisms.function_interest.subsidy": 0.5, "information.digitalization_payer": "public"},
 ])
 def test_every_unit_of_profit_is_traced_to_sales_or_a_named_flow(overrides):
     scenario = Scenario().with_overrides({"structure.n_firms": 80, **overrides})

@@ -82,6 +82,8 @@ MOVED: dict[str, object] = {
     "structure.edge_list_path": "edges2",
     "firms.values_dim": 4,
     "mechanisms.function_interest.sharing": "equal",
+    "information.digitalization_payer": "public",
+    "demography.entry_cost": 0.5,  # a lower hurdle lets entrants in within a short run
     "market.shock_step": 5,
     "market.competitor_entry_step": 5,
     "validation.kind": "pd_imitation",

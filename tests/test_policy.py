@@ -8,6 +8,7 @@ import pytest
 
 import sim
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from sim.submodels.market import ECONOMIC_DEMAND
 from sim.submodels.policy import _fit_inbox
 
 SMALL = {"structure": {"n_firms": 60}, "run": {"steps": 30}}
@@ -42,7 +43,10 @@ def test_a_timeline_entry_on_demand_shift_is_the_old_shock_bit_for_bit():
     old = scenario(market={"shock_step": 8, "shock_size": -0.4, "shock_duration": 6})
     new = scenario([{"at": 8, "set": {"market.demand_shift": -0.4}, "until": 14}])
     pd.testing.assert_frame_equal(frames(old, 5), frames(new, 5), check_exact=True)
-    assert frames(new, 5)["demand"].tolist()[6:14] == [1.0] + [0.6] * 6 + [1.0]
+    k = frames(new, 5)
+    # demand read last step's economic brand aspect, which draws buyers (sim.submodels.market)
+    lift = 1.0 + ECONOMIC_DEMAND * Scenario().market.brand_premium * k["brand_economic"].shift(1, fill_value=0.0)
+    assert (k["demand"] / lift).tolist()[6:14] == pytest.approx([1.0] + [0.6] * 6 + [1.0])
 
 
 def test_ramp_and_until_move_the_lever_and_put_it_back():

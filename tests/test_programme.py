@@ -149,3 +149,11 @@ def test_the_app_figures_mark_a_programme_s_events():
     runs = {"a": df.assign(replicate=0)}
     assert {25.0, 49.0} <= vertical_lines(figures.compare_figure(runs, events=events))
     assert not vertical_lines(figures.kpi_figure(df.iloc[:10], events=events))  # not yet reached
+
+
+def test_spending_comes_from_the_registry_and_public_money_comes_first():
+    from sim import kpis
+
+    spend = pg.spending_kpis()
+    assert spend[0] == kpis.public_spending_kpi() == "public_spending"
+    assert set(spend) == set(kpis.cost_kpis()) and all(kpis.kpi(k).unit == "MU per step" for k in spend)

@@ -36,7 +36,7 @@ def test_cooperation_rises_with_trust_and_commitment():
     for label, c, t in (("low", 0.2, 0.2), ("commit", 0.8, 0.2), ("trust", 0.2, 0.8)):
         st = one_edge_state(commitment=c, mean_trust=t, disposition=0.5)
         none = np.zeros(2, dtype=bool)
-        decide(st, np.array([True, True]), none, np.zeros(2, np.int64), np.ones(1, np.int64), np.zeros(2, np.int64), np.zeros(2), p,
+        decide(st, np.array([True, True]), none, np.zeros(2, np.int64), (np.zeros(2), np.zeros(2)), p,
                np.random.default_rng(0))
         probs[label] = st.propensity_to_cooperate[0]
     assert probs["commit"] > probs["low"] and probs["trust"] > probs["low"]

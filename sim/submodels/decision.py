@@ -11,16 +11,16 @@ this step with probability::
 size), so ``gain_i / stakes_i`` lies in [-1, 1] and no single mechanism's
 term saturates: a term's weight is its share of the firm's stakes, and a
 lever moves the ratio all along its range. With ``c_i = contribution cap_i``,
-``S_i = sanction cap_i``, ``(b_s, r_s, r)`` the pool terms after the
-marketing modes (``marketing.effective_terms``), ``n_a`` the members of i's
-association, ``k_i`` its live contracts, ``o_i = input_share cap_i`` the
+``S_i = sanction cap_i``, ``R_i`` and ``L_i`` what the marketing the pool
+buys with i's contribution is worth to i and what an exposed free rider
+loses (``function_interest.expected_gain``), ``k_i`` its live contracts, ``o_i = input_share cap_i`` the
 order a contract carries (a firm's own capacity stands for its orders),
 ``DU_i`` its decision uncertainty and ``FC_i`` its functional conflict::
 
     p_detect_i = 1 - (1 - monitoring)(1 - reputation_detection exposure_i)
     pool:      gain += ret_i - c_i + kept_i,        stakes += ret_i + c_i + kept_i   [pool on, member]
-               proportional: ret_i = r (1 - b_s - r_s) c_i,  kept_i = 0
-               equal:        ret_i = K_i r (1 - b_s - r_s) c_i / n_a,  kept_i = K_i p_detect_i share_i^{t-1}
+               proportional: ret_i = R_i,  kept_i = 0
+               equal:        ret_i = K_i R_i,  kept_i = K_i p_detect_i L_i
                K_i = 1 - CAUTION DU_i
     pool fine: gain += p_detect_i S_i,              stakes += the same            [pool and regulation on, member]
     contracts: gain += k_i o_i (loss_i - breach_gain), stakes += k_i o_i (loss_i + breach_gain)   [contracts on]
@@ -46,7 +46,7 @@ import numba
 import numpy as np
 
 from ..numerics import CURVES_JIT, sigmoid
-from .marketing import effective_terms
+from .function_interest import expected_gain
 
 __all__ = ["choose", "decide", "decision_pass", "CAUTION"]
 
@@ -57,12 +57,12 @@ CAUTION = 0.5
 def choose(model, ctx) -> None:
     """Every firm's draw for this step (``state.cooperating``); the detection probability into ``ctx.p_detect``."""
     st, m, n = model.state, ctx.masks, ctx.n
-    ctx.p_detect = decide(st, m.firms, m.members, m.member_assoc, m.assoc_members, ctx.contracts_of,
-                          st.pool_share[:n], model.params, model.rng)
+    pool = expected_gain(st, m.members, m.member_assoc, m.assoc_members, model.market.price, model.params)
+    ctx.p_detect = decide(st, m.firms, m.members, ctx.contracts_of, pool, model.params, model.rng)
 
 
-def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, group_size: np.ndarray,
-           contracts_of: np.ndarray, last_share: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
+def decide(st, firms: np.ndarray, members: np.ndarray, contracts_of: np.ndarray,
+           pool: tuple[np.ndarray, np.ndarray], p, rng: np.random.Generator) -> np.ndarray:
     """Expected gain, stakes, propensity to cooperate and this step's draw, per actor (:func:`decision_pass`).
 
     One uniform per actor (``rng.random(N)``) decides the draw.
@@ -72,10 +72,8 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
             decision uncertainty).
         firms: ``(N,)`` bool, active firms.
         members: ``(N,)`` bool, firms in an association.
-        group_of: ``(N,)`` index of a member's association in ``group_size``.
-        group_size: members per association (the ``n_a`` of equal sharing).
         contracts_of: ``(N,)`` live contracts per actor.
-        last_share: ``(N,)`` last step's pool share.
+        pool: ``(R, L)``, each ``(N,)``: what a contribution's marketing is worth, what exposure loses.
 
     Returns:
         ``(N,)`` detection probability of a defecting member (the pool uses it).
@@ -83,15 +81,14 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
     n = st.n_nodes
     mech, lp = p.mechanisms, p.learning
     fi, reg, con = mech.function_interest, mech.regulation, mech.contract
-    brand_s, rnd_s, r = effective_terms(p)
     p_detect = np.empty(n)
     r_draw = rng.random(n)
     decision_pass(
-        r_draw, firms, members, np.asarray(group_of, dtype=np.int64), np.asarray(group_size, dtype=np.int64), st.capacity[:n],
-        st.exposure[:n], last_share, np.asarray(contracts_of, dtype=np.int64), st.commitment[:n], st.mean_trust[:n], st.disposition[:n],
+        r_draw, firms, members, st.capacity[:n],
+        st.exposure[:n], pool[0], pool[1], np.asarray(contracts_of, dtype=np.int64), st.commitment[:n], st.mean_trust[:n], st.disposition[:n],
         st.functional_conflict[:n], st.decision_uncertainty[:n],
         float(reg.monitoring_prob) if reg.enabled else 0.0, float(fi.reputation_detection),
-        bool(fi.enabled), float(r * (1.0 - brand_s - rnd_s)), float(fi.contribution), fi.sharing == "equal",
+        bool(fi.enabled), float(fi.contribution), fi.sharing == "equal",
         float(reg.sanction) if reg.enabled else 0.0, bool(reg.enabled and fi.enabled),
         bool(con.enabled), float(p.trade.input_share), float(con.enforcement_prob), float(con.breach_penalty),
         float(con.breach_gain), float(0.5 * p.trade.saving * con.duration / 2.0), float(con.renewal_slope),
@@ -103,16 +100,15 @@ def decide(st, firms: np.ndarray, members: np.ndarray, group_of: np.ndarray, gro
 
 
 @numba.njit(**CURVES_JIT)
-def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, last_share, contracts,
+def decision_pass(r, firms, members, capacity, exposure, pool_return, pool_at_risk, contracts,
                   commitment, mean_trust, disposition, conflict, uncertainty,
-                  monitoring, reputation_detection, fi_on, fi_return, contribution, equal_sharing, sanction, fi_fine_on,
+                  monitoring, reputation_detection, fi_on, contribution, equal_sharing, sanction, fi_fine_on,
                   contract_on, input_share, enforcement_prob, breach_penalty, breach_gain, future_saving,
                   renewal_slope, renewal_threshold, caution,
                   bias, w_commitment, w_trust, w_disposition, w_incentive,
                   p_detect, cooperation, cooperating):
     """Detection probability, gain over stakes and the draw per actor (module docstring), with one uniform
-    ``r[i]``; ``fi_return = r (1 - b_s - r_s)``, ``future_saving = saving/2 duration/2``,
-    ``n_a = max(group_size[group_of[i]], 1)``."""
+    ``r[i]``; ``future_saving = saving/2 duration/2``."""
     for i in range(firms.shape[0]):
         cap = capacity[i]
         pd = 1.0 - (1.0 - monitoring) * (1.0 - reputation_detection * exposure[i])
@@ -122,12 +118,12 @@ def decision_pass(r, firms, members, group_of, group_size, capacity, exposure, l
         stakes = 0.0
         if fi_on and members[i]:
             c = contribution * cap
-            ret = fi_return * c
+            ret = pool_return[i]
             kept = 0.0
             if equal_sharing:  # the share depends on what the others pay in: an uncertain firm discounts it
                 care = 1.0 - caution * uncertainty[i]
-                ret = care * ret / max(group_size[group_of[i]], 1)
-                kept = care * pd * last_share[i]
+                ret = care * ret
+                kept = care * pd * pool_at_risk[i]
             gain += ret - c + kept
             stakes += ret + c + kept
         if fi_fine_on and members[i]:

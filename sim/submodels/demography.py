@@ -16,10 +16,13 @@ the initial number of firms, so the flow of candidates does not grow with
 the cluster); each picks a product group g uniformly and enters when the
 payoff it expects, a mean SME's at the price its own capacity would leave::
 
-    E_g = P_g(X_g + 1) (1 + premium B) - (1 - margin + energy_price e) - fixed_cost + c
+    E_g = P_g(X_g + 1) (1 + premium (B + M)) - (1 - margin + energy_price e) - fixed_cost + c
 
-(``c`` the members' mean cash per unit capacity this step: pool shares,
-contracts, dues, fees) beats the outside option by the entry hurdle,
+(``B`` the cluster brand's premium for a member of the initial mean energy
+use, ``market.Market.member_brand``; ``M`` the members' mean product brand,
+``market.Market.product_brand``, which an entrant's contributions can buy;
+``c`` the members' mean cash per unit capacity this step: pool
+contributions, contracts, dues, fees) beats the outside option by the entry hurdle,
 ``E_g > outside_option + entry_cost / AMORTIZATION``. An entrant pays
 ``entry_cost cap`` to outside suppliers from its starting resources. A
 leading firm considers entering with probability ``leading_entry_rate`` per
@@ -120,7 +123,7 @@ def expected_payoff(model, x: np.ndarray, cash: float, capacity: float, leading:
     p, mk = model.params, model.market
     m = p.market
     price = mk.group_price(x + capacity)
-    lift = m.brand_premium * (mk.equity + (mk.corporate if leading else 0.0))
+    lift = m.brand_premium * (mk.member_brand + mk.product_brand + (mk.corporate if leading else 0.0))
     cost = 1.0 - m.margin + m.energy_price * p.firms.energy_intensity + p.firms.fixed_cost
     return price * (1.0 + lift) - cost + cash
 

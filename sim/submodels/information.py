@@ -27,8 +27,10 @@ the news they brought (``submodels.opportunism``), and each receiver's
 (kept when nothing arrives), is the quality of its information that drives
 decision uncertainty (``submodels.trust``).
 
-The IT-actor costs every firm ``digitalization_cost * digitalization`` per
-step (:func:`pay_it_actor`).
+The IT-actor costs ``digitalization_cost * digitalization`` per active firm
+per step, paid by the association's members through their dues (equal
+shares) or by public funds for the Cluster Development Center
+(``digitalization_payer``; :func:`pay_it_actor`).
 """
 
 from __future__ import annotations
@@ -55,11 +57,16 @@ def exchange(model, ctx) -> None:
 
 
 def pay_it_actor(model, ctx) -> None:
-    """Every firm pays its share of the IT-actor: ``digitalization_cost * digitalization``."""
+    """The IT-actor's cost of the step (``ctx.digitalization_cost``), paid by its payer (module docstring)."""
     info = model.params.information
-    ctx.digitalization_cost = info.digitalization_cost * info.digitalization
-    ctx.cash -= np.where(ctx.masks.firms, ctx.digitalization_cost, 0.0)
-    ctx.ledger["digitalization"] = -ctx.digitalization_cost * len(ctx.masks.firms_idx)  # firms to the IT-actor
+    m = ctx.masks
+    ctx.digitalization_cost = info.digitalization_cost * info.digitalization * len(m.firms_idx)
+    if info.digitalization_payer == "public" or ctx.digitalization_cost == 0:
+        return
+    # the members' dues pay it; a cluster without members pays it firm by firm
+    payers = m.members if m.members.any() else m.firms
+    ctx.cash -= np.where(payers, ctx.digitalization_cost / payers.sum(), 0.0)
+    ctx.ledger["digitalization"] = -ctx.digitalization_cost  # firms (members' dues) to the IT-actor
 
 
 def exchange_messages(st, alive_d: np.ndarray, degree: np.ndarray, t: int, p, rng: np.random.Generator, has_cdc: bool) -> InfoStats:
