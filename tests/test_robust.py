@@ -214,4 +214,4 @@ def test_readme_robust_example_reproduces(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0
     assert shown.strip() in printed
-    assert "favoured policy: monitoring" in printed
+    assert "favoured policy: contracts" in printed
