@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from viz.browser import ARGS, CHROMIUM
+from viz.browser import free_port as _free_port
 
 
 def _save(png: bytes, name: str, width: int = 1000) -> Path:
