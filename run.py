@@ -66,22 +66,34 @@ def _short(msg: str) -> str:
 # --------------------------------------------------------------------------- commands
 
 
+def _other_kind(f: Path) -> tuple[str | None, str | None] | None:
+    """A TOML file that is not a scenario but another input of the tool: ``(note, problem)``, or None."""
+    from runner.robust import check_robust_file, robust_file_kind
+    from sim.errors import ScenarioError
+    from sim.targets import is_targets_file, load_targets
+
+    try:
+        if is_targets_file(f):  # observed targets (run.py calibrate) are checked as such
+            return f"{len(load_targets(f))} observed targets", None
+        if robust_file_kind(f):  # run.py robust's policies and uncertainties, with their own schema
+            return check_robust_file(f), None
+    except ScenarioError as exc:
+        return None, str(exc)
+    return None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.data import describe
-    from sim.errors import ScenarioError
     from sim.scenario import validate_paths
-
-    from sim.targets import is_targets_file, load_targets
 
     checked = validate_paths(args.paths)
     notes = {}
     for i, (f, _, msg) in enumerate(checked):
-        if msg and is_targets_file(f):  # observed targets (run.py calibrate) are checked as such
-            try:
-                notes[f] = f"{len(load_targets(f))} observed targets"
-                checked[i] = (f, None, None)
-            except ScenarioError as exc:
-                checked[i] = (f, None, str(exc))
+        if msg and f.is_file() and (other := _other_kind(f)) is not None:
+            note, problem = other
+            checked[i] = (f, None, problem)
+            if note:
+                notes[f] = note
     bad = [(f, msg) for f, _, msg in checked if msg]
     if not args.quiet:
         for f, scenario, msg in checked:

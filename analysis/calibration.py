@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from sim.weighted import weighted_quantile
+
 from .document import Document, num
 from .figures import plt
 
@@ -22,13 +24,6 @@ __all__ = ["calibration_report", "posterior_summary", "target_constraints", "pre
 
 #: Share of the prior sample kept per target when measuring what that target alone constrains.
 KEEP_SHARE = 0.2
-
-
-def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    """Quantile ``q`` of ``x`` under weights ``w`` (midpoint interpolation)."""
-    order = np.argsort(x)
-    cw = np.cumsum(w[order])
-    return float(np.interp(q * cw[-1], cw - w[order] / 2, x[order]))
 
 
 def _wsd(x: np.ndarray, w: np.ndarray) -> float:

@@ -54,6 +54,13 @@ def _size(scenario: Scenario) -> tuple[int, float]:
         c = read_cluster(scenario.data)
         given = len(c.trade) + len(c.org_ff) + len(c.org_af)
         return c.n, given + (0.0 if s.kind == "data" else c.n * min(float(s.mean_degree), c.n - 1.0) / 2)
+    if s.kind == "edge_list":  # the files' firms and links, not structure.n_firms (which the files overrule)
+        import numpy as np
+
+        from sim.structures.edge_list import build_edge_list
+
+        built = build_edge_list(s, np.random.default_rng(0))  # reads the files; draws nothing
+        return built.n_firms, float(len(built.edges) + len(built.assoc_edges))
     firms = int(s.n_firms)
     return firms, firms * float(s.mean_degree) / 2
 

@@ -43,7 +43,7 @@ from .designs import design_size, largest, parse_param, replicate_seeds, sample_
 from .executors import Executor
 from .store import Job, canonical_hash
 
-__all__ = ["THRESHOLD_OPS", "read_policies", "read_uncertainties", "robust"]
+__all__ = ["THRESHOLD_OPS", "read_policies", "read_uncertainties", "robust", "robust_file_kind", "check_robust_file"]
 
 THRESHOLD_OPS = (">=", "<=", ">", "<")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -145,6 +145,44 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
                          "timeline": list(timeline)})
         _policy_scenario(base, policies[-1], f"{path}: policy {name}")
     return policies, {"stat": stat, "kpis": kpis, "thresholds": thresholds}
+
+
+def robust_file_kind(path: str | Path) -> str | None:
+    """``"policies"`` or ``"uncertainties"`` if ``path`` is TOML shaped as that file of ``run.py robust``, else None."""
+    try:
+        data = read_toml(Path(path))
+    except (OSError, ScenarioError):  # unreadable or malformed: the scenario's message says why
+        return None
+    if "uncertainties" in data:
+        return "uncertainties"
+    if "policies" in data or "regret" in data:
+        return "policies"
+    return None
+
+
+def check_robust_file(path: str | Path) -> str:
+    """Check a POLICIES or UNCERTAINTIES file of ``run.py robust`` on its own; a line saying what it holds.
+
+    An uncertainties file is checked with its base scenario (levers and ranges); a policies file
+    names no scenario, so its levers are checked against the schema's defaults (``robust`` checks
+    them again against the uncertainties file's scenario).
+
+    Raises:
+        ScenarioError: naming the file, the entry and what is allowed.
+    """
+    path = Path(path)
+    kind = robust_file_kind(path)
+    if kind == "uncertainties":
+        scen_path, texts = read_uncertainties(path)
+        base = load_scenario(scen_path)
+        for t in texts:
+            parse_param(t, base, "lhs")
+        return f"robust uncertainties: {len(texts)} uncertain levers of {scen_path.name}"
+    if kind == "policies":
+        policies, criteria = read_policies(path, Scenario())
+        return (f"robust policies: {len(policies)} policies, {len(criteria['kpis'])} regret KPI(s), "
+                f"{len(criteria['thresholds'])} threshold(s); levers checked against the default scenario")
+    raise ScenarioError(f"{path}: not a policies or uncertainties file of run.py robust")
 
 
 def _policy_scenario(base: Scenario, policy: Mapping[str, Any], source: str) -> Scenario:
