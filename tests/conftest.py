@@ -1,4 +1,5 @@
-"""Shared test set-up: the repository root is importable (``sim``, ``runner``, ``analysis``, ``tests``)."""
+"""Shared test set-up: the repository root is importable (``sim``, ``runner``, ``analysis``, ``tests``), a small
+scenario writer, the command line with its printed output, and a job stopped before its consolidation."""
 
 from __future__ import annotations
 
@@ -11,6 +12,58 @@ if str(ROOT) not in sys.path:
 
 
 import pytest  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def small_scenario(folder: Path, name: str = "tiny", *, n_firms: int, steps: int | None = None,
+                   body: str = "") -> Path:
+    """Write ``folder/name.toml``: the shipped baseline (extended by path) with fewer firms and steps, then ``body``."""
+    path = folder / f"{name}.toml"
+    run_steps = "" if steps is None else f"[run]\nsteps = {steps}\n"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = {n_firms}\n{run_steps}{body}')
+    return path
+
+
+def three_arms(folder: Path) -> list[Path]:
+    """A small baseline, the same without regulation, and the same with more digitalization (40 firms, 20 steps)."""
+    return [small_scenario(folder, "base", n_firms=40, steps=20),
+            small_scenario(folder, "no_reg", n_firms=40, steps=20, body="[mechanisms.regulation]\nenabled = false\n"),
+            small_scenario(folder, "digital", n_firms=40, steps=20, body="[information]\ndigitalization = 0.9\n")]
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*argv)`` runs ``run.py`` in process and returns its exit status, standard output and error."""
+    import run
+
+    def call(*argv) -> tuple[int, str, str]:
+        code = run.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def interrupt_before_finish():
+    """``interrupt_before_finish(job, *args, **kw)`` runs a job that stops as if killed once every chunk's files
+    are written and before the consolidation (the state a resume has to finish)."""
+    from runner.store import ResultStore
+
+    def stop(self):
+        raise KeyboardInterrupt
+
+    def call(job, *args, **kw) -> None:
+        real = ResultStore.finish
+        ResultStore.finish = stop
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                job(*args, **kw)
+        finally:
+            ResultStore.finish = real
+
+    return call
 
 
 @pytest.fixture(scope="session")

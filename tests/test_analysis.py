@@ -17,10 +17,8 @@ from analysis.scorecard import scorecard
 from analysis.sensitivity import morris_function, sobol_function, sweep_morris, sweep_sensitivity
 from analysis.stats import holm, paired_differences, replicates_needed, t_interval
 from sim.scenario import ScenarioError
+from tests.conftest import small_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 ISHIGAMI = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
 #: Analytic Ishigami indices for a=7, b=0.1.
@@ -236,9 +234,7 @@ def test_sweep_report_has_every_section(tmp_path):
 
 
 def _tiny(tmp: Path, name: str, body: str = "") -> Path:
-    path = tmp / f"{name}.toml"
-    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 40\n[run]\nsteps = 15\n{body}')
-    return path
+    return small_scenario(tmp, name, n_firms=40, steps=15, body=body)
 
 
 @pytest.fixture(scope="module")

@@ -14,24 +14,11 @@ from hypothesis import strategies as st
 
 import run
 from sim.metrics import KPI_COLUMNS
-
-ROOT = Path(__file__).resolve().parent.parent
-
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+from tests.conftest import ROOT, small_scenario
 
 
 def tiny(tmp_path: Path, name: str = "tiny", body: str = "") -> Path:
-    """A small scenario extending the shipped baseline (copied next to it by path)."""
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'# tiny test scenario\nextends = "{BASELINE.as_posix()}"\n'
-                    f"[structure]\nn_firms = 40\n[run]\nsteps = 10\n{body}")
-    return path
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = run.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return small_scenario(tmp_path, name, n_firms=40, steps=10, body=body)
 
 
 # --------------------------------------------------------------------------- help
@@ -50,15 +37,15 @@ def test_help_of_every_command():
 # --------------------------------------------------------------------------- commands
 
 
-def test_validate_ok(capsys, tmp_path):
-    code, out, _ = cli(capsys, "validate", tiny(tmp_path), ROOT / "scenarios")
+def test_validate_ok(cli, tmp_path):
+    code, out, _ = cli("validate", tiny(tmp_path), ROOT / "scenarios")
     assert code == 0
     assert "0 invalid" in out
 
 
-def test_run_writes_files_and_prints_kpis(capsys, tmp_path):
+def test_run_writes_files_and_prints_kpis(cli, tmp_path):
     out_dir = tmp_path / "out"
-    code, out, err = cli(capsys, "run", tiny(tmp_path), "--seed", 7, "--steps", 12,
+    code, out, err = cli("run", tiny(tmp_path), "--seed", 7, "--steps", 12,
                          "--set", "structure.kind=star", "--out", out_dir)
     assert code == 0, err
     assert "cooperation_rate" in out and "final" in out
@@ -73,21 +60,21 @@ def test_run_writes_files_and_prints_kpis(capsys, tmp_path):
     assert manifest["resolved_scenario"]["structure"]["kind"] == "star"
     assert len(manifest["scenario"]["sha256"]) == 64
     # same scenario and seed: the same numbers
-    code, _, _ = cli(capsys, "run", tiny(tmp_path), "--seed", 7, "--steps", 12,
+    code, _, _ = cli("run", tiny(tmp_path), "--seed", 7, "--steps", 12,
                      "--set", "structure.kind=star", "--out", tmp_path / "again")
     assert pd.read_parquet(tmp_path / "again" / "timeseries.parquet").equals(frame)
 
 
-def test_sweep_row_is_reproducible_alone(capsys, tmp_path):
+def test_sweep_row_is_reproducible_alone(cli, tmp_path):
     scn = tiny(tmp_path)
-    code, out, err = cli(capsys, "sweep", scn, "--param", "mechanisms.regulation.sanction=0,2",
+    code, out, err = cli("sweep", scn, "--param", "mechanisms.regulation.sanction=0,2",
                          "--replicates", 2, "--seed", 5, "--quiet", "--out", tmp_path / "sw")
     assert code == 0, err
     results = pd.read_parquet(tmp_path / "sw" / "results.parquet")
     assert len(results) == 4
     row = results.iloc[3]
     assert row["seed"] < 2**53  # exact even where a row passes through float
-    code, _, err = cli(capsys, "run", scn, "--seed", int(row["seed"]),
+    code, _, err = cli("run", scn, "--seed", int(row["seed"]),
                        "--set", f"mechanisms.regulation.sanction={row['mechanisms.regulation.sanction']}",
                        "--out", tmp_path / "one")
     assert code == 0, err
@@ -96,11 +83,11 @@ def test_sweep_row_is_reproducible_alone(capsys, tmp_path):
     assert summary["profit_final"] == row["profit_final"]
 
 
-def test_compare_uses_common_random_numbers(capsys, tmp_path):
+def test_compare_uses_common_random_numbers(cli, tmp_path):
     a = tiny(tmp_path, "alpha")
     b = tiny(tmp_path, "beta", '[mechanisms.regulation]\nenabled = false\n')
     out_dir = tmp_path / "cmp"
-    code, out, err = cli(capsys, "compare", a, b, "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
+    code, out, err = cli("compare", a, b, "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
     assert code == 0, err
     assert "alpha" in out and "beta" in out
     results = pd.read_parquet(out_dir / "results.parquet")
@@ -119,14 +106,14 @@ def test_compare_uses_common_random_numbers(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_calls_the_report_or_skips_it(capsys, tmp_path):
+def test_compare_calls_the_report_or_skips_it(cli, tmp_path):
     out_dir = tmp_path / "cmp"
     try:
         import analysis.report  # noqa: F401
         has_report = True
     except ImportError:
         has_report = False
-    code, out, err = cli(capsys, "compare", tiny(tmp_path), "--replicates", 2, "--quiet", "--out", out_dir)
+    code, out, err = cli("compare", tiny(tmp_path), "--replicates", 2, "--quiet", "--out", out_dir)
     if has_report:
         assert code == 0, err
         assert "report:" in out
@@ -134,8 +121,8 @@ def test_compare_calls_the_report_or_skips_it(capsys, tmp_path):
         assert code == 0 and "report skipped" in err
 
 
-def test_report_and_viz_errors_are_clean(capsys, tmp_path):
-    code, _, err = cli(capsys, "report", tmp_path / "nothing", "--out", tmp_path / "rep")
+def test_report_and_viz_errors_are_clean(cli, tmp_path):
+    code, _, err = cli("report", tmp_path / "nothing", "--out", tmp_path / "rep")
     assert code == 2 and "results.parquet" in err
     assert not (tmp_path / "rep").exists()
 
@@ -161,14 +148,14 @@ def write_bad(tmp_path: Path, case: str) -> Path:
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 @pytest.mark.parametrize("command", ["validate", "run", "sweep", "compare"])
-def test_bad_file_exits_2_names_the_field_and_writes_nothing(capsys, tmp_path, case, command):
+def test_bad_file_exits_2_names_the_field_and_writes_nothing(cli, tmp_path, case, command):
     path = write_bad(tmp_path, case)
     out_dir = tmp_path / "out"
     argv = {"validate": ["validate", path],
             "run": ["run", path, "--out", out_dir],
             "sweep": ["sweep", path, "--param", "mechanisms.regulation.sanction=0,1", "--out", out_dir],
             "compare": ["compare", path, "--out", out_dir]}[command]
-    code, _, err = cli(capsys, *argv)
+    code, _, err = cli(*argv)
     assert code == 2
     assert BAD_FILES[case][1] in err
     assert str(path) in err or path.name in err
@@ -176,18 +163,18 @@ def test_bad_file_exits_2_names_the_field_and_writes_nothing(capsys, tmp_path, c
     assert not out_dir.exists()
 
 
-def test_extends_cycle_and_missing_file(capsys, tmp_path):
+def test_extends_cycle_and_missing_file(cli, tmp_path):
     (tmp_path / "a.toml").write_text('# a\nextends = "b.toml"\n')
     (tmp_path / "b.toml").write_text('# b\nextends = "a.toml"\n')
-    code, _, err = cli(capsys, "validate", tmp_path / "a.toml", tmp_path / "missing.toml")
+    code, _, err = cli("validate", tmp_path / "a.toml", tmp_path / "missing.toml")
     assert code == 2
     assert "cycle" in err and "missing.toml" in err and "file not found" in err
 
 
-def test_validate_lists_every_problem(capsys, tmp_path):
+def test_validate_lists_every_problem(cli, tmp_path):
     (tmp_path / "one.toml").write_text("# one\n[structure]\nn_firms = -1\n")
     (tmp_path / "two.toml").write_text("# two\n[market]\nmargin = \"high\"\n")
-    code, out, err = cli(capsys, "validate", tmp_path)
+    code, out, err = cli("validate", tmp_path)
     assert code == 2
     assert "structure.n_firms" in err and "market.margin" in err and "2 invalid" in out
 
@@ -199,8 +186,8 @@ def test_validate_lists_every_problem(capsys, tmp_path):
     (["--steps", "0"], "--steps"),
     (["--seed", "-1"], "--seed"),
 ])
-def test_bad_run_options(capsys, tmp_path, argv, needle):
-    code, _, err = cli(capsys, "run", tiny(tmp_path), *argv, "--out", tmp_path / "out")
+def test_bad_run_options(cli, tmp_path, argv, needle):
+    code, _, err = cli("run", tiny(tmp_path), *argv, "--out", tmp_path / "out")
     assert code == 2 and needle in err
     assert not (tmp_path / "out").exists()
 
@@ -217,8 +204,8 @@ def test_bad_run_options(capsys, tmp_path, argv, needle):
     (["--param", "structure.n_firms=3,30", "--set", "structure.mean_degree=6"], "mean_degree"),
     ([], "--param"),
 ])
-def test_bad_sweep_options(capsys, tmp_path, argv, needle):
-    code, _, err = cli(capsys, "sweep", tiny(tmp_path), *argv, "--out", tmp_path / "out")
+def test_bad_sweep_options(cli, tmp_path, argv, needle):
+    code, _, err = cli("sweep", tiny(tmp_path), *argv, "--out", tmp_path / "out")
     assert code == 2, err
     assert needle in err
     assert not (tmp_path / "out").exists()
@@ -273,22 +260,22 @@ def bad_file(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bad_file())
-def test_generated_bad_files(capsys, tmp_path, case):
+def test_generated_bad_files(cli, tmp_path, case):
     text, dotted = case
     path = tmp_path / "gen.toml"
     path.write_text(text)
     out_dir = tmp_path / "never"
     for argv in (["validate", path], ["run", path, "--out", out_dir]):
-        code, _, err = cli(capsys, *argv)
+        code, _, err = cli(*argv)
         assert code == 2, (text, err)
         assert dotted in err, (text, err)
         assert not out_dir.exists()
 
 
-def test_compare_inline_variants_and_set_reach_every_arm(capsys, tmp_path):
+def test_compare_inline_variants_and_set_reach_every_arm(cli, tmp_path):
     a = tiny(tmp_path, "alpha")
     out_dir = tmp_path / "dose"
-    code, out, err = cli(capsys, "compare", a, f"{a}@information.digitalization=1.0",
+    code, out, err = cli("compare", a, f"{a}@information.digitalization=1.0",
                          f"{a}@name=nodigi@information.digitalization=0.0", "--set", "run.steps=6",
                          "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
     assert code == 0, err
@@ -311,10 +298,10 @@ def test_compare_inline_variants_and_set_reach_every_arm(capsys, tmp_path):
 @pytest.mark.parametrize("arm, words", [("@information.digitalization=1.5", ["digitalization", "1.5", "<= 1.0"]),
                                         ("@information.digitize=0.5", ["digitize", "allowed keys"]),
                                         ("@name=alpha@run.steps=5", ["unique", "alpha"])])
-def test_compare_bad_variant_exits_2_and_writes_nothing(capsys, tmp_path, arm, words):
+def test_compare_bad_variant_exits_2_and_writes_nothing(cli, tmp_path, arm, words):
     a = tiny(tmp_path, "alpha")
     out_dir = tmp_path / "bad"
-    code, out, err = cli(capsys, "compare", a, f"{a}{arm}", "--replicates", 1, "--no-report", "--out", out_dir)
+    code, out, err = cli("compare", a, f"{a}{arm}", "--replicates", 1, "--no-report", "--out", out_dir)
     assert code == 2
     assert all(w in err for w in words), err
     assert not out_dir.exists()

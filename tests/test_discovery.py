@@ -14,9 +14,8 @@ import pytest
 from analysis.discovery import discover, discover_sweep, experiments_frame, outcomes_frame, select_cases
 from analysis.io import load_results
 from sim.scenario import ScenarioError
+from tests.conftest import ROOT, small_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 LEVERS = ("a", "b", "c", "kind")
 KINDS = ["star", "chain", "network"]
@@ -191,8 +190,7 @@ def test_cli_bad_inputs_exit_2_with_a_message(tmp_path, capsys):
 def test_discover_end_to_end_on_a_real_sweep(tmp_path, capsys):
     import run
 
-    scen = tmp_path / "tiny.toml"
-    scen.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 40\n[run]\nsteps = 15\n')
+    scen = small_scenario(tmp_path, n_firms=40, steps=15)
     sweep = tmp_path / "sweep"
     code = run.main(["sweep", str(scen), "--param", "firms.cooperativeness=0.2:0.8",
                      "--param", "mechanisms.regulation.monitoring_prob=0:1",

@@ -14,9 +14,7 @@ import run
 from analysis.export import HEADLINE_CSV, WORKBOOK, rounded, rounded_text
 from analysis.report import build_report
 from sim import kpis as registry
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+from tests.conftest import three_arms
 
 
 def test_rounding_follows_the_unit():
@@ -29,17 +27,10 @@ def test_rounding_follows_the_unit():
     assert rounded_text(12345.6, "MU per step") == "12350" and rounded_text(math.nan, None) == ""
 
 
-def _tiny(tmp: Path, name: str, body: str = "") -> Path:
-    path = tmp / f"{name}.toml"
-    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 40\n[run]\nsteps = 20\n{body}')
-    return path
-
-
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("exp")
-    arms = [_tiny(tmp, "base"), _tiny(tmp, "no_reg", "[mechanisms.regulation]\nenabled = false\n"),
-            _tiny(tmp, "digital", "[information]\ndigitalization = 0.9\n")]
+    arms = three_arms(tmp)
     results = tmp / "out"
     assert run.main(["compare", *map(str, arms), "--replicates", "5", "--seed", "8", "--no-report", "--quiet",
                      "--out", str(results)]) == 0

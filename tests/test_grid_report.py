@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,17 +16,9 @@ from analysis.document import file_stem
 from analysis.grid_report import GRID_SECTIONS
 from analysis.sweep_report import association
 from runner import sweep
-from runner.store import ResultStore
+from tests.conftest import BASELINE, small_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = run.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _planted(seeds: int = 12, dose_effect: float = 0.4, seed_sd: float = 5.0) -> pd.DataFrame:
@@ -148,21 +139,12 @@ def test_sweep_timeseries_keeps_the_kpis_of_every_step_and_changes_no_result(gri
     assert not (plain / "timeseries.parquet").exists()
 
 
-def test_a_sweep_with_timeseries_resumes_to_the_same_files_and_refuses_a_switch(grid, tmp_path, capsys):
+def test_a_sweep_with_timeseries_resumes_to_the_same_files_and_refuses_a_switch(grid, tmp_path, cli,
+                                                                                  interrupt_before_finish):
     args = (BASELINE, ["information.digitalization=0:1:3", "structure.kind=network,star"])
     kw = dict(replicates=3, seed=11, steps=6, overrides={"structure.n_firms": 30}, quiet=True, timeseries=True)
     out = tmp_path / "resumed"
-    real = ResultStore.finish
-
-    def stop(self):
-        raise KeyboardInterrupt
-
-    ResultStore.finish = stop
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            sweep(*args, out, **kw)
-    finally:
-        ResultStore.finish = real
+    interrupt_before_finish(sweep, *args, out, **kw)
     parts = sorted((out / "parts").glob("ts-*.parquet"))
     assert len(parts) >= 2
     parts[0].unlink()  # a series lost: its chunk is run again
@@ -171,7 +153,7 @@ def test_a_sweep_with_timeseries_resumes_to_the_same_files_and_refuses_a_switch(
     assert pd.read_parquet(out / "timeseries.parquet").equals(pd.read_parquet(grid / "timeseries.parquet"))
     assert pd.read_parquet(out / "results.parquet").equals(pd.read_parquet(grid / "results.parquet"))
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
-    code, _, err = cli(capsys, "sweep", BASELINE, "--param", "information.digitalization=0:1:3", "--param",
+    code, _, err = cli("sweep", BASELINE, "--param", "information.digitalization=0:1:3", "--param",
                        "structure.kind=network,star", "--set", "structure.n_firms=30", "--replicates", 3,
                        "--steps", 6, "--seed", 11, "--quiet", "--out", out)
     assert code == 2 and "timeseries" in err
@@ -196,16 +178,14 @@ def test_file_stems_are_safe_and_keep_names_apart():
     assert file_stem("forest") == "forest"
 
 
-def test_variant_names_render_in_headings_and_give_safe_figure_files(tmp_path, capsys):
-    prog = tmp_path / "prog.toml"
-    prog.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n[run]\nsteps = 12\n'
-                    '[[policy]]\nat = 4\nuntil = 8\nlabel = "subsidy"\n'
-                    'set = { "mechanisms.function_interest.multiplier" = 2.2 }\n')
-    base = tmp_path / "base.toml"
-    base.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n[run]\nsteps = 12\n')
+def test_variant_names_render_in_headings_and_give_safe_figure_files(tmp_path, cli):
+    prog = small_scenario(tmp_path, "prog", n_firms=30, steps=12,
+                          body='[[policy]]\nat = 4\nuntil = 8\nlabel = "subsidy"\n'
+                               'set = { "mechanisms.function_interest.multiplier" = 2.2 }\n')
+    base = small_scenario(tmp_path, "base", n_firms=30, steps=12)
     variant = "prog@information.digitalization=0.8"
     out = tmp_path / "cmp"
-    code, _, err = cli(capsys, "compare", base, f"{prog}@information.digitalization=0.8", "--replicates", 3,
+    code, _, err = cli("compare", base, f"{prog}@information.digitalization=0.8", "--replicates", 3,
                        "--seed", 2, "--quiet", "--reference", "base", "--out", out)
     assert code == 0, err
     page = (out / "report" / "report.html").read_text()

@@ -11,9 +11,7 @@ from scipy import stats
 
 from analysis.robust import favoured, per_future, regret_summary, regret_table, robustness, satisficing
 from sim.scenario import ScenarioError, load_scenario
-
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+from tests.conftest import ROOT, small_scenario
 
 
 def table(values: dict[str, list[float]]) -> pd.DataFrame:
@@ -89,8 +87,7 @@ def test_prim_finds_where_the_favoured_policy_fails():
 
 
 def tiny_pair(tmp_path: Path, policies: str | None = None, uncertainties: str | None = None) -> tuple[Path, Path]:
-    scen = tmp_path / "tiny.toml"
-    scen.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 40\n[run]\nsteps = 12\n')
+    small_scenario(tmp_path, n_firms=40, steps=12)
     unc = tmp_path / "unc.toml"
     unc.write_text(uncertainties or 'scenario = "tiny.toml"\n[uncertainties]\n"market.demand" = "0.7:1.3"\n'
                                     '"firms.cooperativeness" = "0.3:0.8"\n')

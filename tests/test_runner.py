@@ -16,18 +16,14 @@ import pytest
 
 from runner import Executor, build_design, parse_param, replicate_seeds, sweep
 from sim.scenario import ScenarioError, load_scenario
+from tests.conftest import BASELINE, ROOT, small_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 PARAMS = ["mechanisms.regulation.sanction=0:2:3", "structure.kind=star,chain"]
 
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(f'# tiny\nextends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n[run]\nsteps = 10\n')
-    return path
+    return small_scenario(tmp_path, n_firms=30, steps=10)
 
 
 def read(out: Path) -> pd.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,9 +15,8 @@ from scipy import stats as sps
 
 import run
 from analysis.stats import _power, _tail_by_integration, holm, holm_levels, paired_differences, replicates_needed
+from tests.conftest import three_arms
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 #: Effect sizes d_z spanning the report's range of "cannot tell apart" and clear verdicts.
 EFFECTS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
@@ -137,17 +135,10 @@ def test_holm_levels_decide_exactly_like_holm(p):
         assert np.unique(levels[p == v]).size == 1
 
 
-def _tiny(tmp: Path, name: str, body: str = "") -> Path:
-    path = tmp / f"{name}.toml"
-    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 40\n[run]\nsteps = 20\n{body}')
-    return path
-
-
 @pytest.fixture(scope="module")
 def compare_runs(tmp_path_factory) -> pd.DataFrame:
     tmp = tmp_path_factory.mktemp("cmp")
-    arms = [_tiny(tmp, "base"), _tiny(tmp, "no_reg", "[mechanisms.regulation]\nenabled = false\n"),
-            _tiny(tmp, "digital", "[information]\ndigitalization = 0.9\n")]
+    arms = three_arms(tmp)
     out = tmp / "out"
     assert run.main(["compare", *map(str, arms), "--replicates", "6", "--seed", "3", "--no-report", "--quiet",
                      "--out", str(out)]) == 0

@@ -15,42 +15,25 @@ from hypothesis import strategies as st
 from runner import compare
 from runner.store import ResultStore
 from sim.errors import RunnerError
+from tests.conftest import ROOT, small_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 KW = dict(replicates=4, seed=5, steps=3, quiet=True)
 
 
 def _scenarios(folder: Path) -> list[Path]:
-    a, b = folder / "tiny.toml", folder / "chain.toml"
-    a.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 30\n')
+    a, b = small_scenario(folder, n_firms=30), folder / "chain.toml"
     b.write_text('extends = "tiny.toml"\n[structure]\nkind = "chain"\n')
     return [a, b]
 
 
-def _unfinished(scenarios: list[Path], out: Path, **kw) -> None:
-    """Every chunk's files written, the consolidation not yet run (as after a kill at that moment)."""
-    real = ResultStore.finish
-
-    def stop(self):
-        raise KeyboardInterrupt
-
-    ResultStore.finish = stop
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            compare(scenarios, out, **{**KW, **kw})
-    finally:
-        ResultStore.finish = real
-
-
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory):
+def jobs(tmp_path_factory, interrupt_before_finish):
     """A finished reference, an unfinished copy of the same job, and an unfinished job with another seed."""
     root = tmp_path_factory.mktemp("store")
     scenarios = _scenarios(root)
     compare(scenarios, root / "ref", **KW)
-    _unfinished(scenarios, root / "template")
-    _unfinished(scenarios, root / "foreign", seed=6)
+    interrupt_before_finish(compare, scenarios, root / "template", **KW)
+    interrupt_before_finish(compare, scenarios, root / "foreign", **{**KW, "seed": 6})
     return scenarios, root
 
 

@@ -14,15 +14,11 @@ from analysis.uncertainty import split, spread_table
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
 from sim.uncertainty import plan_of
-
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+from tests.conftest import small_scenario
 
 
 def scenario(folder: Path, body: str, name: str = "unc") -> Path:
-    path = folder / f"{name}.toml"
-    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 12\n[run]\nsteps = 6\n{body}')
-    return path
+    return small_scenario(folder, name, n_firms=12, steps=6, body=body)
 
 
 def posterior(folder: Path, weights=(0.0, 1.0, 3.0)) -> Path:
