@@ -288,7 +288,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     outcome = calibrate(args.scenario, args.targets, args.param or [], args.out, population=args.population,
                         generations=args.generations, min_epsilon=args.min_epsilon,
                         min_acceptance=args.min_acceptance, ppc=args.ppc, seed=args.seed, steps=args.steps,
-                        overrides=parse_overrides(args.set), executor=_executor(args), quiet=args.quiet)
+                        overrides=parse_overrides(args.set), **_job(args))
     print(outcome.message)
     if not args.quiet:
         from analysis.calibration import posterior_summary
@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="master seed (default: the scenario's run.seed)")
     p.add_argument("--steps", type=int, help="steps per run (default: the scenario's run.steps)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed override of the scenario (repeatable)")
-    _add_executor(p, limits=False)
+    _add_executor(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_calibrate)
 

@@ -46,7 +46,9 @@ from .calibration_files import (
     write_calibrated,
 )
 from .chunks import run_model
+from .cost import Limits
 from .executors import Executor
+from .files import FolderLock, fs_failure, remove_if_unused
 from .store import canonical_hash, now, versions, write_json, write_parquet
 
 __all__ = ["Bound", "parse_bounds", "Simulator", "SeededSampler", "calibrate", "CalibrationOutcome",
@@ -156,7 +158,8 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
               population: int = 200, generations: int = 8, min_epsilon: float = 0.0, min_acceptance: float = 0.02,
               ppc: int = 50, seed: int | None = None, steps: int | None = None,
               overrides: Mapping[str, Any] | None = None, executor: Executor | None = None, quiet: bool = False,
-              report: bool = True, echo: Callable[[str], None] | None = None) -> CalibrationOutcome:
+              report: bool = True, echo: Callable[[str], None] | None = None,
+              limits: Limits | None = None) -> CalibrationOutcome:
     """Estimate ``params`` of a scenario from the targets by ABC-SMC; write posterior, checks and report.
 
     Args:
@@ -173,10 +176,14 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         steps: steps per run (default: the scenario's run.steps).
         overrides: ``--set`` overrides of the scenario.
         executor: processes or Dask, as for sweeps.
+        limits: the cost limits of :mod:`runner.cost`, as for sweeps; the job counts the simulations it
+            needs at least (the prior sample, every generation accepting all, the predictive runs).
 
     Raises:
-        ScenarioError: bad scenario, targets, parameters, option or folder (before anything is written).
-        RunnerError: the machinery failed; finished generations are kept.
+        ScenarioError: bad scenario, targets, parameters, option or folder, a job above the cost limits,
+            or a folder another process is working on (before anything is written).
+        RunnerError: the machinery or the file system failed; finished generations are kept and the
+            manifest says ``failed``.
     """
     from .commands import check_job, check_options
 
@@ -198,6 +205,7 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
     check_steps(targets, steps, str(targets_path))
     bounds = parse_bounds(params, base)
     refuse_unused(base, [b.key for b in bounds], "--param")
+    check_job([base], population * (generations + 1) + ppc, steps, executor.workers, limits)
     master = base.run.seed if seed is None else int(seed)
     identity = {"scenario": base.model_dump(), "targets": [t.describe() for t in targets],
                 "params": [vars(b) for b in bounds], "population": population, "master_seed": master,
@@ -206,10 +214,86 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         identity["data_files"] = digests
     fingerprint = canonical_hash(identity)
     out = Path(out)
-    state = check_folder(out, fingerprint)
-    previous = json.loads((out / MANIFEST).read_text(encoding="utf-8")) if state == "resume" else {}
-    stop_rule = {"generations": generations, "min_epsilon": min_epsilon, "min_acceptance": min_acceptance}
+    check_folder(out, fingerprint)  # a folder holding something else is refused before anything is created
+    created = not out.exists()
+    lock = FolderLock(out)
+    lock.acquire()
+    manifest: dict[str, Any] = {}
+    try:
+        state = check_folder(out, fingerprint)  # again: another process may have changed it before we held the lock
+        previous = json.loads((out / MANIFEST).read_text(encoding="utf-8")) if state == "resume" else {}
+        import pyabc
 
+        manifest.update({"kind": "calibration", "fingerprint": fingerprint, "identity": identity,
+                         "scenario_file": scenario_record(scenario_path), "targets_file": str(targets_path),
+                         "set": dict(overrides or {}), "library": {"pyabc": pyabc.__version__},
+                         "seeding": "candidate i of generation t runs with numpy's global generator seeded by "
+                                    "SeedSequence([master_seed, t + 1, i]).generate_state(1)[0]; the first "
+                                    "population accepted candidates by index form the generation, whatever --jobs "
+                                    "or Dask",
+                         "versions": versions(), "started_at": now(), "status": "running",
+                         "executor": executor.describe(),
+                         "stop_rule": {"generations": generations, "min_epsilon": min_epsilon,
+                                       "min_acceptance": min_acceptance}})
+        write_json(out / MANIFEST, manifest)
+        outcome = _run(out, scenario_path, base, overrides, bounds, targets, master, steps, population, generations,
+                       min_epsilon, min_acceptance, ppc, executor, quiet, echo, state, previous, manifest)
+    except KeyboardInterrupt:
+        _mark(out, manifest, "interrupted")
+        echo(f"interrupted: finished generations are kept in {out / DB}; run the same command again to continue")
+        raise
+    except Exception as exc:
+        failure = _failure(exc, out)
+        if failure is None:
+            raise
+        _mark(out, manifest, "failed", str(failure))
+        raise failure from None
+    finally:
+        lock.release()
+        if created:
+            remove_if_unused(out)  # a job that failed before writing anything leaves no folder
+    if report:
+        from analysis.calibration import calibration_report
+
+        try:
+            outcome.report = calibration_report(out, out / "report")
+        except OSError as exc:
+            raise fs_failure(exc, f"report in {out / 'report'}", "the calibration is complete") from None
+    return outcome
+
+
+def _failure(exc: BaseException, out: Path) -> RunnerError | None:
+    """The error a failure under a running calibration becomes (None: a programming error, raised as it is)."""
+    if isinstance(exc, RunnerError):
+        return exc
+    if isinstance(exc, OSError):
+        return fs_failure(exc, f"--out {out}", "finished generations are kept")
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pyabc brings it; without it there is no database to fail
+        return None
+    if isinstance(exc, SQLAlchemyError):  # pyabc's database: a full disk shows here, not as an OSError
+        return RunnerError(f"--out {out}: pyabc's database {out / DB} failed ({getattr(exc, 'orig', None) or exc}); "
+                           "finished generations are kept, free space or fix the folder and run the same command again")
+    return None
+
+
+def _mark(out: Path, manifest: dict[str, Any], status: str, reason: str | None = None) -> None:
+    """Say in the manifest how the calibration stopped (nothing if it was never written or cannot be)."""
+    if not manifest:
+        return
+    manifest.update(status=status, finished_at=now(), **({"reason": reason} if reason else {}))
+    try:
+        write_json(out / MANIFEST, manifest)
+    except OSError:
+        pass  # the message still names the cause
+
+
+def _run(out: Path, scenario_path: Path, base: Scenario, overrides: Mapping[str, Any] | None, bounds: list[Bound],
+         targets: list[Target], master: int, steps: int, population: int, generations: int, min_epsilon: float,
+         min_acceptance: float, ppc: int, executor: Executor, quiet: bool, echo: Callable[[str], None], state: str,
+         previous: dict[str, Any], manifest: dict[str, Any]) -> CalibrationOutcome:
+    """The generations, then the posterior, the calibrated scenario and the predictive runs; the manifest last."""
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the progress bar and our lines say what it would
@@ -218,16 +302,6 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
     distance = pyabc.PNormDistance(p=2, fixed_weights={t.name: 1.0 / t.se for t in targets})
     observed = {t.name: t.value for t in targets}
     db = out / DB
-    manifest = {"kind": "calibration", "fingerprint": fingerprint, "identity": identity,
-                "scenario_file": scenario_record(scenario_path), "targets_file": str(targets_path),
-                "set": dict(overrides or {}), "library": {"pyabc": pyabc.__version__},
-                "seeding": "candidate i of generation t runs with numpy's global generator seeded by "
-                           "SeedSequence([master_seed, t + 1, i]).generate_state(1)[0]; the first population "
-                           "accepted candidates by index form the generation, whatever --jobs or Dask",
-                "versions": versions(), "started_at": now(), "status": "running",
-                "executor": executor.describe(), "stop_rule": stop_rule}
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / MANIFEST, manifest)
     with Pool(executor) as pool:
         sampler = SeededSampler(master, pool, quiet)
         abc = pyabc.ABCSMC(simulator, prior, distance, population_size=population, sampler=sampler,
@@ -244,21 +318,11 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
             history = abc.new(url, observed)
         np.random.seed(candidate_seed(master, resumed_from - 1, 2**31))  # the main process draws nothing else
         left = generations - resumed_from
-        if previous.get("status") == "complete" and previous.get("stop_rule") == stop_rule:
+        if previous.get("status") == "complete" and previous.get("stop_rule") == manifest["stop_rule"]:
             left = 0  # stopped by its own rule before: the same command does not add a generation
-        try:
-            if left > 0:
-                history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=left,
-                                  min_acceptance_rate=min_acceptance)
-        except KeyboardInterrupt:
-            manifest.update(status="interrupted", finished_at=now())
-            write_json(out / MANIFEST, manifest)
-            echo(f"interrupted: finished generations are kept in {db}; run the same command again to continue")
-            raise
-        except RunnerError as exc:
-            manifest.update(status="failed", reason=str(exc), finished_at=now())
-            write_json(out / MANIFEST, manifest)
-            raise
+        if left > 0:
+            history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=left,
+                              min_acceptance_rate=min_acceptance)
         if sampler.prior_sample is not None:
             write_parquet(out / PRIOR_SAMPLE, particles_frame(sampler.prior_sample, bounds, targets))
         pops = history.get_all_populations()
@@ -278,18 +342,14 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         write_parquet(out / POSTERIOR, posterior)
         write_parquet(out / GENERATIONS, gens)
         write_calibrated(out, scenario_path, base, dict(overrides or {}), posterior, bounds)
+        (out / PPC).unlink(missing_ok=True)  # a check of an earlier posterior is not one of this
         if ppc:
             write_parquet(out / PPC, _ppc(pool, simulator, posterior, bounds, targets, master, ppc))
-    manifest.update(status="complete", finished_at=now(), generations=done, stopped=stopped,
-                    simulations=int(gens["simulations"].sum()),
+    simulations = int(gens["simulations"].sum())
+    manifest.update(status="complete", finished_at=now(), generations=done, stopped=stopped, simulations=simulations,
                     files=[POSTERIOR, CALIBRATED, GENERATIONS, DB] + [f for f in (PRIOR_SAMPLE, PPC) if (out / f).is_file()])
     write_json(out / MANIFEST, manifest)
-    outcome = CalibrationOutcome(out, done, int(gens["simulations"].sum()), resumed_from, stopped, posterior, bounds)
-    if report:
-        from analysis.calibration import calibration_report
-
-        outcome.report = calibration_report(out, out / "report")
-    return outcome
+    return CalibrationOutcome(out, done, simulations, resumed_from, stopped, posterior, bounds)
 
 
 def _ppc(pool: Pool, simulator: Simulator, posterior: pd.DataFrame, bounds: Sequence[Bound],

@@ -16,6 +16,8 @@ from sim.scenario import Scenario
 from sim.targets import Target
 from sim.weighted import weighted_quantile
 
+from .files import LOCK
+
 if TYPE_CHECKING:
     from .calibrate import Bound
 
@@ -65,6 +67,14 @@ def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: 
 
 def check_folder(out: Path, fingerprint: str) -> str:
     """``new`` or ``resume``; refuse a folder that holds anything else."""
+    try:
+        return _check_folder(out, fingerprint)
+    except OSError as exc:  # a folder that cannot be read (permissions, a broken mount)
+        raise ScenarioError(f"--out {out}: cannot read {exc.filename or out} ({exc.strerror or exc}); "
+                            "choose a folder you can read and write") from None
+
+
+def _check_folder(out: Path, fingerprint: str) -> str:
     if not out.exists():
         return "new"
     if not out.is_dir():
@@ -79,7 +89,7 @@ def check_folder(out: Path, fingerprint: str) -> str:
             return "resume"
         raise ScenarioError(f"--out {out}: holds another job ({m.get('kind', 'unknown')}, other scenario, data files, "
                             "targets, parameters, population, seed or steps); choose a new folder")
-    if any(out.iterdir()):
+    if any(p.name != LOCK for p in out.iterdir()):
         raise ScenarioError(f"--out {out}: not empty and not a calibration folder; choose a new folder")
     return "new"
 

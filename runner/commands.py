@@ -29,6 +29,7 @@ from .chunks import CHUNK_LOG_ENV, RunItem, parquet_bytes, run_model, snapshot_t
 from .cost import Limits, check, estimate
 from .designs import DESIGNS, MORRIS_LEVELS, design_size, largest, parse_param, replicate_seeds, sample_design
 from .executors import Executor
+from .files import fs_failure
 from .store import (
     MANIFEST,
     Job,
@@ -125,12 +126,6 @@ class Outcome:
         return f"{self.out}: {self.total} runs{resumed} -> {self.out / 'results.parquet'}"
 
 
-def _fs_failure(exc: OSError, what: str) -> RunnerError:
-    where = exc.filename or "the output folder"
-    return RunnerError(f"{what}: the file system failed at {where} ({exc.strerror or exc}); "
-                       "finished runs are kept, free space or fix the folder and run the same command again")
-
-
 def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
             echo: Callable[[str], None] | None = None) -> Outcome:
     """Run the chunks of ``job`` that are not yet on disk, then consolidate.
@@ -166,7 +161,7 @@ def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
             try:
                 store.open(executor.describe(), state)
             except OSError as exc:
-                raise _fs_failure(exc, f"--out {store.out}") from None
+                raise fs_failure(exc, f"--out {store.out}") from None
             return _execute(job, store, executor, done, before, quiet, echo)
     finally:
         store.unlock()
@@ -199,7 +194,7 @@ def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], b
     except (OSError, RunnerError) as exc:
         results.close()
         bar.close()
-        failure = _fs_failure(exc, f"--out {store.out}") if isinstance(exc, OSError) else exc
+        failure = fs_failure(exc, f"--out {store.out}") if isinstance(exc, OSError) else exc
         try:
             store.stop("failed", str(failure))
         except OSError:
@@ -305,7 +300,7 @@ def run_single(scenario_path: str | Path, out: str | Path, seed: int | None = No
         write_json(out / "summary.json", summary)
         write_json(out / MANIFEST, manifest)
     except OSError as exc:
-        raise _fs_failure(exc, f"--out {out}") from None
+        raise fs_failure(exc, f"--out {out}") from None
     return summary
 
 

@@ -6,6 +6,7 @@ snapshots, reports and the commands write through the same few functions.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -19,12 +20,89 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.errors import RunnerError, ScenarioError
+
 from .chunks import parquet_bytes
 
 __all__ = ["now", "canonical_hash", "write_atomic", "sync_dir", "write_json", "write_parquet", "read_checked",
-           "versions"]
+           "versions", "LOCK", "FolderLock", "fs_failure", "remove_if_unused"]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: File in an output folder that one process at a time holds locked, naming itself inside.
+LOCK = ".lock"
+
+
+class FolderLock:
+    """The lock of a job's output folder, so one process at a time works on it.
+
+    The operating system drops the lock when the holder dies, however it dies; the file stays
+    (removing it would race with the next holder).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Create the folder if needed and take its lock.
+
+        Raises:
+            ScenarioError: another process holds the lock (naming it), or the folder cannot be
+                created or written (read-only, under a file, no permission).
+        """
+        path = self.folder / LOCK
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            where = exc.filename or self.folder
+            raise ScenarioError(f"--out {self.folder}: cannot create or write {where} ({exc.strerror}); "
+                                "choose a folder you can write to") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise ScenarioError(f"--out {self.folder}: in use by {holder}; wait for it to finish "
+                                "(then run the same command to continue) or choose another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {platform.node()}, since {now()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Release the lock (nothing if not held)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "FolderLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def remove_if_unused(folder: Path, empty: tuple[str, ...] = ()) -> None:
+    """Remove ``folder`` if it holds nothing but the lock file and the empty sub-folders ``empty``."""
+    folder = Path(folder)
+    try:
+        for name in empty:
+            sub = folder / name
+            if sub.is_dir() and not any(sub.iterdir()):
+                sub.rmdir()
+        if {p.name for p in folder.iterdir()} <= {LOCK}:
+            (folder / LOCK).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass
+
+
+def fs_failure(exc: OSError, what: str, kept: str = "finished runs are kept") -> RunnerError:
+    """The failure of a file system under a running job (full, removed, read-only) as one message."""
+    where = exc.filename or "the output folder"
+    return RunnerError(f"{what}: the file system failed at {where} ({exc.strerror or exc}); "
+                       f"{kept}, free space or fix the folder and run the same command again")
 
 
 def now() -> str:

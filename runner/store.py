@@ -16,12 +16,10 @@ Layout of an output folder:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
 import os
-import platform
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,7 +36,19 @@ from sim.scenario import Scenario
 
 from .chunks import SNAPSHOT_FILES, Chunk, ChunkResult, RunItem, origin_of, snapshot_origin
 # the write helpers are re-exported: the commands import them from here
-from .files import canonical_hash, now, read_checked, sync_dir, versions, write_atomic, write_json, write_parquet
+from .files import (
+    LOCK,
+    FolderLock,
+    canonical_hash,
+    now,
+    read_checked,
+    remove_if_unused,
+    sync_dir,
+    versions,
+    write_atomic,
+    write_json,
+    write_parquet,
+)
 
 __all__ = [
     "MANIFEST",
@@ -56,8 +66,6 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
-#: File in the output folder that one process at a time holds locked, naming itself inside.
-LOCK = ".lock"
 #: Most runs in one chunk: bounds the work lost when a job is killed and what a worker holds at once.
 MAX_CHUNK = 50
 
@@ -136,50 +144,23 @@ class ResultStore:
     # -- opening
 
     def lock(self) -> None:
-        """Create the folder if needed and take its lock, so one process at a time works on it.
-
-        The operating system drops the lock when the holder dies, however it dies.
+        """Create the folder if needed and take its lock (:class:`runner.files.FolderLock`).
 
         Raises:
-            ScenarioError: another process holds the lock (naming it), or the folder cannot be
-                created or written (read-only, under a file, no permission).
+            ScenarioError: another process holds the lock, or the folder cannot be created or written.
         """
-        path = self.out / LOCK
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            where = exc.filename or self.out
-            raise ScenarioError(f"--out {self.out}: cannot create or write {where} ({exc.strerror}); "
-                                "choose a folder you can write to") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise ScenarioError(f"--out {self.out}: in use by {holder}; wait for it to finish "
-                                "(then run the same command to continue) or choose another folder") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"process {os.getpid()} on {platform.node()}, since {now()}\n".encode(), 0)
-        self._lock_fd = fd
+        self._lock = FolderLock(self.out)
+        self._lock.acquire()
 
     def remove_if_unused(self) -> None:
         """Remove the folder if it holds nothing but an empty ``parts/`` and the lock file."""
-        try:
-            if self.parts.is_dir() and not any(self.parts.iterdir()):
-                self.parts.rmdir()
-            if {p.name for p in self.out.iterdir()} <= {LOCK}:
-                (self.out / LOCK).unlink(missing_ok=True)
-                self.out.rmdir()
-        except OSError:
-            pass
+        remove_if_unused(self.out, (self.parts.name,))
 
     def unlock(self) -> None:
-        """Release the lock taken by :meth:`lock` (the file stays: removing it would race)."""
-        fd = getattr(self, "_lock_fd", None)
-        if fd is not None:
-            os.close(fd)
-            self._lock_fd = None
+        """Release the lock taken by :meth:`lock`."""
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
 
     def check(self) -> str:
         """Compare with what is on disk: ``"new"``, ``"resume"`` or ``"complete"``.
