@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -143,49 +144,80 @@ def _limits(args: argparse.Namespace):
     return Limits(**given)
 
 
-def _job(args: argparse.Namespace) -> dict:
-    """What every batch command passes its runner the same way: executor, quiet, cost limits."""
-    return {"executor": _executor(args), "quiet": args.quiet, "limits": _limits(args)}
+def _job_options(args: argparse.Namespace) -> dict:
+    """What every batch command hands its runner alike, for the options its parser has: ``--set`` as
+    overrides, ``--replicates``, ``--seed``, ``--steps``, the executor, ``--quiet`` and the cost limits."""
+    from sim.scenario import parse_overrides
+
+    options = {"overrides": parse_overrides(args.set)} if "set" in args else {}
+    options.update({k: getattr(args, k) for k in ("replicates", "seed", "steps") if k in args})
+    options.update(executor=_executor(args), quiet=args.quiet, limits=_limits(args))
+    return options
+
+
+def _batch(args: argparse.Namespace, runner, *inputs, report=None, table=None, **options) -> int:
+    """The shape of every batch command: run the job, say what it did, build its report, show its table.
+
+    Bad input and failures raise (``main`` turns them into exit statuses); progress is the runner's.
+
+    Args:
+        args: the parsed command line.
+        runner: the runner's function, called with ``inputs``, ``options`` and :func:`_job_options`.
+        report: ``report(outcome) -> (made, line)``: builds the report; ``line`` names it (None: nothing to say).
+        table: ``table(outcome, made)`` prints the command's table, unless ``--quiet``.
+    """
+    import pandas as pd
+
+    outcome = runner(*inputs, **options, **_job_options(args))
+    print(outcome.message)
+    made, line = report(outcome) if report is not None else (None, None)
+    if table is not None and not args.quiet:
+        with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3):
+            table(outcome, made)
+    if line:
+        print(line)
+    return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from runner import sweep
-    from sim.scenario import parse_overrides
 
-    outcome = sweep(args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
-                    replicates=args.replicates, seed=args.seed, steps=args.steps,
-                    overrides=parse_overrides(args.set), timeseries=args.timeseries, **_job(args))
-    print(outcome.message)
-    return 0
+    return _batch(args, sweep, args.scenario, args.param or [], args.out, design=args.design, samples=args.samples,
+                  timeseries=args.timeseries)
 
 
-def _after_compare(outcome, out: Path, no_report: bool, reference: str | None, quiet: bool) -> None:
-    import pandas as pd
-
-    from analysis.tables import HEADLINE_KPIS, headline_table
-
-    print(outcome.message)
-    if not quiet:
-        results = pd.read_parquet(out / "results.parquet")
-        with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3):
-            print("mean over replicates of the time-averaged KPIs:")
-            print(headline_table(results).to_string())
-            if "draw" in results:
-                from analysis.uncertainty import spread_table
-
-                cols = ["scenario", "kpi", "of", "mean", "90% low", "90% high", "parameter share"]
-                print("over replicates, uncertain parameters drawn per replicate (share of variance from them):")
-                print(spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))[cols]
-                      .to_string(index=False))
-    if no_report:
-        return
+def _compare_report(outcome, reference: str | None) -> tuple[None, str | None]:
+    """The report of a compare folder, for :func:`_batch` (skipped with a note where analysis is missing)."""
     try:
         from analysis.report import build_report
     except ImportError as exc:
         _err(f"note: report skipped, the analysis package is not available yet ({exc})")
-        return
-    path = _report(build_report, out, out / "report", reference)
-    print(f"report: {path}")
+        return None, None
+    return None, f"report: {_report(build_report, outcome.out, outcome.out / 'report', reference)}"
+
+
+def _compare_table(outcome, _made, reference: str | None) -> None:
+    """The headline table of a compare folder and the spread of drawn parameters, for :func:`_batch`."""
+    import pandas as pd
+
+    from analysis.tables import HEADLINE_KPIS, headline_table
+
+    results = pd.read_parquet(outcome.out / "results.parquet")
+    print("mean over replicates of the time-averaged KPIs:")
+    print(headline_table(results).to_string())
+    if "draw" in results:
+        from analysis.uncertainty import spread_table
+
+        cols = ["scenario", "kpi", "of", "mean", "90% low", "90% high", "parameter share"]
+        print("over replicates, uncertain parameters drawn per replicate (share of variance from them):")
+        print(spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))[cols]
+              .to_string(index=False))
+
+
+def _compare_after(args: argparse.Namespace, reference: str | None) -> dict:
+    """The report and table arguments of :func:`_batch` for a compare job."""
+    report = None if args.no_report else partial(_compare_report, reference=reference)
+    return {"report": report, "table": partial(_compare_table, reference=reference)}
 
 
 def _report(build_report, results: Path, out: Path, reference: str | None) -> Path:
@@ -203,18 +235,14 @@ def _report(build_report, results: Path, out: Path, reference: str | None) -> Pa
 def cmd_compare(args: argparse.Namespace) -> int:
     from runner import compare
     from sim.errors import ScenarioError
-
-    from sim.scenario import parse_overrides, split_variant
+    from sim.scenario import split_variant
 
     stems = [Path(s).stem for s in args.scenarios]
     if args.reference is not None and not args.no_report and args.reference not in stems \
             and not any(Path(s).is_dir() or split_variant(s)[1] for s in args.scenarios):  # said now, not after every run
         raise ScenarioError(f"--reference {args.reference!r}: not one of the compared scenarios "
                             f"({', '.join(stems)}); give a file stem")
-    outcome = compare(args.scenarios, args.out, replicates=args.replicates, seed=args.seed, steps=args.steps,
-                      overrides=parse_overrides(args.set), **_job(args))
-    _after_compare(outcome, Path(args.out), args.no_report, args.reference, args.quiet)
-    return 0
+    return _batch(args, compare, args.scenarios, Path(args.out), **_compare_after(args, args.reference))
 
 
 def cmd_compare_main(args: argparse.Namespace) -> int:
@@ -222,9 +250,7 @@ def cmd_compare_main(args: argparse.Namespace) -> int:
 
     if args.jobs is None and args.scheduler is None and args.dask_local is None:
         args.jobs = os.cpu_count() or 1
-    outcome = compare_main(args.out, replicates=args.replicates, **_job(args))
-    _after_compare(outcome, Path(args.out), args.no_report, "baseline", args.quiet)
-    return 0
+    return _batch(args, compare_main, Path(args.out), **_compare_after(args, "baseline"))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -269,40 +295,30 @@ def cmd_robust(args: argparse.Namespace) -> int:
     from analysis.robust import robust_report
     from runner.robust import robust
 
-    outcome = robust(args.policies, args.uncertainties, args.out, samples=args.samples, replicates=args.replicates,
-                     seed=args.seed, steps=args.steps, **_job(args))
-    print(outcome.message)
-    rob, path = robust_report(args.out, Path(args.out) / "report")
-    if not args.quiet:
-        with pd_options():
-            print(rob.satisficing[["policy", "futures", "met", "share", "ci_low", "ci_high"]].to_string(index=False))
-            print(rob.regret_summary.to_string(index=False))
-    print(f"favoured policy: {rob.favoured}; report: {path}")
-    return 0
+    def report(outcome):
+        rob, path = robust_report(outcome.out, outcome.out / "report")
+        return rob, f"favoured policy: {rob.favoured}; report: {path}"
+
+    def table(_outcome, rob) -> None:
+        print(rob.satisficing[["policy", "futures", "met", "share", "ci_low", "ci_high"]].to_string(index=False))
+        print(rob.regret_summary.to_string(index=False))
+
+    return _batch(args, robust, args.policies, args.uncertainties, args.out, samples=args.samples, report=report,
+                  table=table)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from runner.calibrate import calibrate
-    from sim.scenario import parse_overrides
 
-    outcome = calibrate(args.scenario, args.targets, args.param or [], args.out, population=args.population,
-                        generations=args.generations, min_epsilon=args.min_epsilon,
-                        min_acceptance=args.min_acceptance, ppc=args.ppc, seed=args.seed, steps=args.steps,
-                        overrides=parse_overrides(args.set), **_job(args))
-    print(outcome.message)
-    if not args.quiet:
+    def table(outcome, _made) -> None:
         from analysis.calibration import posterior_summary
 
-        with pd_options():
-            print(posterior_summary(outcome.posterior, [vars(b) for b in outcome.bounds]).to_string(index=False))
-    print(f"report: {outcome.report}")
-    return 0
+        print(posterior_summary(outcome.posterior, [vars(b) for b in outcome.bounds]).to_string(index=False))
 
-
-def pd_options():
-    import pandas as pd
-
-    return pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 3)
+    return _batch(args, calibrate, args.scenario, args.targets, args.param or [], args.out,
+                  population=args.population, generations=args.generations, min_epsilon=args.min_epsilon,
+                  min_acceptance=args.min_acceptance, ppc=args.ppc,
+                  report=lambda outcome: (None, f"report: {outcome.report}"), table=table)
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
@@ -318,15 +334,13 @@ def cmd_viz(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1, limits: bool = True) -> None:
+def _add_executor(p: argparse.ArgumentParser, jobs_default: int | None = 1) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--jobs", type=int, default=jobs_default, metavar="J",
                    help="worker processes on this machine (default: " + ("1, serial)" if jobs_default else "all cores)"))
     g.add_argument("--scheduler", metavar="ADDRESS", help="send runs to a running Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-    if not limits:
-        return
     # defaults live in runner.cost.Limits; a refused job's message names the limit and its value
     p.add_argument("--max-runs", type=int, metavar="N", help="run a job of more runs than the default limit")
     p.add_argument("--max-link-steps", type=float, metavar="X",
