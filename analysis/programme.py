@@ -134,14 +134,21 @@ def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, l
     return pd.DataFrame({"step": d.index.to_numpy(), "diff": mean, "low": lo, "high": hi, "n": d.shape[1]})
 
 
-def time_to_effect(paired: pd.DataFrame, start: int) -> int | None:
-    """The first step >= ``start`` from which every step's interval excludes 0, or None."""
+def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = 6) -> int | None:
+    """The first step >= ``start`` from which every step's interval excludes 0 with one sign, or None.
+
+    The stretch must reach the end of the run and last at least ``min_steps`` steps: with one pointwise interval
+    per step, a lone significant last step is what chance alone gives now and then.
+    """
     after = paired[paired["step"] >= start]
-    sig = ((after["low"] > 0) | (after["high"] < 0)).to_numpy()
+    pos, neg = (after["low"] > 0).to_numpy(), (after["high"] < 0).to_numpy()
+    sig = pos if len(pos) and pos[-1] else neg
     if not len(sig) or not sig[-1]:
         return None
-    # the last run of significant steps reaching the end of the run
+    # the last run of significant steps of one sign reaching the end of the run
     k = len(sig) - int(np.argmin(sig[::-1])) if not sig.all() else 0
+    if len(sig) - k < min(min_steps, len(sig)):
+        return None
     return int(after["step"].iloc[k])
 
 
@@ -303,7 +310,8 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
     doc.p(f"Each scenario with a timeline against {reference}, paired by replicate (common random numbers): the "
           "difference programme − reference per step; before: steps before the first event, after: from it on; "
           "time to effect: the first step from which the difference stays significant (95% t-interval excludes 0 "
-          "to the end of the run). Gain per unit of spending: the summed difference of the KPI over the summed "
+          "with one sign to the end of the run, for at least 6 steps; \"never\" otherwise). Gain per unit of "
+          "spending: the summed difference of the KPI over the summed "
           "extra spending from the first event on, with a delta-method 95% interval; shown when the extra "
           "spending differs from 0. Break-even: the first step from which the cumulative extra profit (already "
           "net of what the firms pay) stays ≥ 0, and from which its lower 95% bound does.")
@@ -330,7 +338,8 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
             rows = []
             for s in spend:
                 g = gain_per_spending(ts, [s], s, prog, reference, start).iloc[0]
-                rows.append({"spending KPI (unit)": _named(s), f"extra spending from step {start} (sum over steps)":
+                summed = _unit(s).removesuffix(" per step")
+                rows.append({"spending KPI": s, f"extra spending from step {start}, summed over steps ({summed})":
                              _ci(g["extra_spending"], g["extra_low"], g["extra_high"])})
             doc.p("Extra spending of the programme, summed over the steps from the first event, mean over "
                   "replicates [95% t-interval]:")

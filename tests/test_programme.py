@@ -45,6 +45,13 @@ def test_time_to_effect_is_the_first_step_from_which_the_difference_stays_signif
     assert pg.time_to_effect(p, START) == START + 5
     none = pg.paired_by_step(frame(lambda s: 0.0, noise=0.2), "kpi", "prog", "ref")
     assert pg.time_to_effect(none, START) is None
+    # a lone significant last step, or a stretch whose sign flips, is not an effect
+    last = pg.paired_by_step(frame(lambda s: 0.0, noise=0.2), "kpi", "prog", "ref")
+    last.loc[last.index[-1], ["low", "high"]] = [0.1, 0.3]
+    assert pg.time_to_effect(last, START) is None
+    flip = pg.paired_by_step(ts, "kpi", "prog", "ref")
+    flip.loc[flip.index[-12:-8], ["low", "high"]] = [-0.3, -0.1]
+    assert pg.time_to_effect(flip, START) == int(flip["step"].iloc[-8])
 
 
 def test_before_after_gives_zero_before_and_the_effect_after_with_intervals():
