@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
+from sim.scenario_files import scenario_toml
 from sim.targets import Target
 from sim.weighted import weighted_quantile
 
-from .files import LOCK
+from .files import LOCK, write_atomic
 
 if TYPE_CHECKING:
     from .calibrate import Bound
@@ -31,37 +30,29 @@ POSTERIOR, CALIBRATED, PRIOR_SAMPLE, PPC, GENERATIONS, DB = (
 MANIFEST = "manifest.json"
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, (bool, int, str, list)):
-        return json.dumps(v)
-    raise ScenarioError(f"calibrate: cannot write {v!r} into {CALIBRATED}")
-
-
 def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: Mapping[str, Any],
                      posterior: pd.DataFrame, bounds: Sequence[Bound]) -> Path:
-    """``calibrated.toml``: the scenario with ``--set`` and the posterior medians, pointing at the posterior."""
-    rel = os.path.relpath(Path(scenario_path).resolve(), out.resolve())
+    """``calibrated.toml``: the scenario as calibrated, standing alone, its posterior drawn by compare and sweep.
+
+    It holds every value of ``base`` (the scenario with ``--set``) that differs from the defaults, the
+    calibrated parameters at their posterior medians (what ``run`` uses), and ``[uncertain]`` naming
+    :data:`POSTERIOR`, whose columns ``compare`` and ``sweep`` draw per replicate. Parameters of the
+    base's ``[uncertain]`` held fixed by ``--set`` stay fixed. Data files are named relative to the
+    folder. Written by the project's one scenario writer (:func:`sim.scenario_files.scenario_toml`),
+    whole or not at all.
+    """
     w = posterior["weight"].to_numpy()
-    lines = [f"# Calibrated by run.py calibrate: parameters at their posterior medians (used by run); compare and "
-             f"sweep draw them per replicate from {POSTERIOR}.",
-             f"extends = {json.dumps(rel)}",
-             f"name = {json.dumps(base.name + '_calibrated')}"]
-    fixed = dict(overrides)
-    for key in ("structure.edge_list_path", "structure.edge_list_types_path"):
-        p = base.get(key)
-        if p:  # data files are read relative to the scenario file that is loaded
-            fixed[key] = os.path.relpath(p, out.resolve())
-    for k, v in fixed.items():
-        if k not in {b.key for b in bounds}:
-            lines.append(f"{k} = {_toml_value(v)}")
-    for b in bounds:
-        lines.append(f"{b.key} = {weighted_quantile(posterior[b.key].to_numpy(), w, 0.5)!r}")
-    # compare and sweep draw the parameters per replicate from the posterior; run uses the medians above
-    lines += ["", "[uncertain]", f"posterior = {json.dumps(POSTERIOR)}", ""]
+    drawn = [c for c in posterior.columns if c != "weight"]
+    medians = {b.key: weighted_quantile(posterior[b.key].to_numpy(), w, 0.5) for b in bounds}
+    keep = {k: v.model_dump(exclude_none=True) for k, v in base.uncertain.params.items()
+            if k not in drawn and k not in overrides}
+    calibrated = base.with_overrides({**medians, "name": base.name + "_calibrated",
+                                      "uncertain.posterior": str((out / POSTERIOR).resolve()),
+                                      "uncertain.params": keep}, source=f"{out / CALIBRATED}")
+    note = (f"Calibrated by run.py calibrate from {Path(scenario_path).name}: parameters at their posterior medians "
+            f"(used by run);\ncompare and sweep draw them per replicate from {POSTERIOR}.")
     path = out / CALIBRATED
-    path.write_text("\n".join(lines), encoding="utf-8")
+    write_atomic(path, scenario_toml(calibrated, out, comment=note).encode("utf-8"))
     return path
 
 

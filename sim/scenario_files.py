@@ -1,4 +1,5 @@
-"""Scenario files: reading TOML with ``extends``, folders of scenarios, ``--set`` overrides and inline variants.
+"""Scenario files: reading TOML with ``extends``, folders of scenarios, ``--set`` overrides and inline variants,
+and writing a scenario as a file (:func:`scenario_toml`, the one writer of the app and the runner).
 
 Nothing here knows the schema; :mod:`sim.scenario` validates what these helpers read.
 All bad input raises :class:`ScenarioError` naming the file or the option.
@@ -6,6 +7,7 @@ All bad input raises :class:`ScenarioError` naming the file or the option.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +36,9 @@ __all__ = [
     "split_variant",
     "check_key",
     "scenario_chain",
+    "PATH_FIELDS",
+    "scenario_values",
+    "scenario_toml",
 ]
 
 
@@ -337,3 +342,156 @@ def scenario_chain(path: Path) -> list[Path]:
             break
         path = path.parent / parent
     return chain
+
+
+# --------------------------------------------------------------------------- writing a scenario file
+
+#: Fields naming files: read relative to the file that names them, so written relative to the written file.
+PATH_FIELDS = ("structure.edge_list_path", "structure.edge_list_types_path", "data.folder", "data.firms",
+               "data.trade", "data.organization", "uncertain.posterior")
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _string(text: str, where: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif code < 0x20 or code == 0x7F:  # control characters TOML allows only escaped
+            out.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:
+            raise ScenarioError(f"{where}: {quote(text)}: holds a lone surrogate (U+{code:04X}), which a UTF-8 file "
+                                "cannot hold")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _key(key: str, where: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _string(key, where)
+
+
+def _inline(value: Any, where: str) -> str:
+    """``value`` as a TOML value on one line (tables inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value, where)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_inline(v, f"{where}[{i}]") for i, v in enumerate(value)) + "]"
+    if isinstance(value, Mapping):
+        items = [f"{_key(k, where)} = {_inline(v, f'{where}.{k}')}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    raise ScenarioError(f"{where}: {quote(value)} ({type(value).__name__}): cannot be written to a scenario file")
+
+
+def _tables(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
+    """Append ``table`` at ``path``: its values, then its sub-tables, then its arrays of tables."""
+    where = ".".join(path) or "<top level>"
+    plain = {k: v for k, v in table.items() if v is not None and not isinstance(v, Mapping)
+             and not (isinstance(v, list) and v and all(isinstance(e, Mapping) for e in v))}
+    subs = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+    arrays = {k: v for k, v in table.items() if k not in plain and k not in subs and v is not None}
+    if path and (plain or not (subs or arrays)):
+        lines += ["", "[" + ".".join(_key(p, where) for p in path) + "]"]
+    lines += [f"{_key(k, where)} = {_inline(v, '.'.join((*path, k)))}" for k, v in plain.items()]
+    for k, v in subs.items():
+        _tables(lines, (*path, k), v)
+    for k, entries in arrays.items():
+        header = "[[" + ".".join(_key(p, where) for p in (*path, k)) + "]]"
+        for i, entry in enumerate(entries):
+            lines += ["", header]
+            lines += [f"{_key(ek, where)} = {_inline(ev, f'{k}[{i}].{ek}')}" for ek, ev in entry.items()
+                      if ev is not None]
+
+
+def _relative(path: str, folder: Path | None) -> str:
+    """A file's path as the scenario file in ``folder`` names it: relative where one reaches it, else absolute."""
+    p = Path(path)
+    if not p.is_absolute():
+        p = p.resolve()
+    if folder is None:
+        return str(p)
+    try:
+        return Path(os.path.relpath(p, Path(folder).resolve())).as_posix()
+    except ValueError:  # another drive: only the absolute path reaches it
+        return str(p)
+
+
+def scenario_values(scenario: Scenario, changed_only: bool = True) -> dict[str, Any]:
+    """The scenario's sections as nested tables, each value as the schema holds it.
+
+    Args:
+        scenario: a validated scenario.
+        changed_only: keep only the values that differ from the schema's defaults (and ``name``).
+    """
+    default = type(scenario)().model_dump()
+
+    def walk(model: Any, dump: dict, dflt: dict | None) -> dict:
+        out = {}
+        for name, value in dump.items():
+            sub = getattr(model, name, None)
+            if hasattr(type(sub), "model_fields"):  # a section of the schema: its own table
+                inner = walk(sub, value, (dflt or {}).get(name))
+                if inner or not changed_only:
+                    out[name] = inner
+            elif not changed_only or dflt is None or name not in dflt or dflt[name] != value or name == "name":
+                out[name] = value
+        return out
+
+    return walk(scenario, scenario.model_dump(), default)
+
+
+def scenario_toml(scenario: Scenario, folder: str | Path | None = None, comment: str = "") -> str:
+    """The text of a scenario file holding ``scenario``, written to stand alone (no ``extends``).
+
+    Every value that differs from the schema's defaults is written, sections as tables and the
+    timeline as ``[[policy]]`` entries. Files the scenario names (:data:`PATH_FIELDS`) are written
+    relative to ``folder``, the folder the file will be saved in, or absolute when that is not
+    known (None) or no relative path reaches them. The text is read back and validated before it
+    is returned, so loading it (:func:`sim.scenario.load_scenario`) gives ``scenario`` again.
+
+    Args:
+        scenario: a validated scenario (its file paths absolute, as ``load_scenario`` leaves them).
+        folder: where the file will be saved.
+        comment: lines put at the top as TOML comments.
+
+    Raises:
+        ScenarioError: a value TOML cannot hold, or a scenario that does not read back as itself.
+    """
+    from .scenario import scenario_from_dict
+
+    folder = Path(folder) if folder is not None else None
+    data = scenario_values(scenario)
+    for key in PATH_FIELDS:
+        section, _, name = key.partition(".")
+        value = data.get(section, {}).get(name)
+        if isinstance(value, str) and value:
+            data[section][name] = _relative(value, folder)
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    _tables(lines, (), data)
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    # read back as a file in ``folder`` is read: the paths relative to it
+    back = _loads(text, "<scenario written>")
+    for key in PATH_FIELDS:
+        section, _, name = key.partition(".")
+        value = back.get(section, {}).get(name)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            back[section][name] = str(((folder or Path.cwd()) / value).resolve())
+    again = scenario_from_dict(back, "<scenario written>")
+    if again.model_dump() != scenario.model_dump():
+        diff = sorted(k for k, v in again.model_dump().items() if scenario.model_dump().get(k) != v)
+        raise ScenarioError(f"scenario {quote(scenario.name)}: does not read back as itself (sections {diff}); "
+                            "it cannot be written as a file")
+    return text

@@ -19,7 +19,8 @@ from typing import Any, Callable, Literal
 import pandas as pd
 
 from sim import ClusterModel, Scenario, ScenarioError, kpis, load_scenario, make_model
-from sim.scenario import flatten_keys, set_up_only_reason
+from sim.scenario import set_up_only_reason
+from sim.scenario_files import scenario_toml as write_scenario_toml
 from sim.submodels.policy import Event
 
 __all__ = [
@@ -487,57 +488,33 @@ def app_events(events: list[Event]) -> list[dict]:
     return [{"at": e.at, "until": None, "ramp": None, "label": e.label, "set": dict(e.changes)} for e in events]
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, int) or math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise ValueError(f"cannot write {value!r} to a scenario file")
-
-
 def scenario_toml(scenario: Scenario, events: list[Event], steps: int | None = None, note: str = "") -> str:
     """A scenario file holding ``scenario`` (as built, before any event) plus the page's lever events.
 
-    Every value that differs from the defaults is written, so the file stands
-    alone (no ``extends``); the scenario's own ``[[policy]]`` entries come
-    first, then one entry per lever event.
+    Written by the project's one scenario writer (:func:`sim.scenario_files.scenario_toml`): every
+    value that differs from the defaults, so the file stands alone (no ``extends``), data files by
+    their absolute paths (where the browser saves it is not known); the scenario's own
+    ``[[policy]]`` entries come first, then one entry per lever event.
 
     Args:
         scenario: the scenario the run was built from.
         events: the page's lever events.
         steps: ``run.steps`` to write, at least the last event's step (default the scenario's).
         note: a comment line at the top.
+
+    Raises:
+        ScenarioError: an event the timeline does not allow, or a value a file cannot hold.
     """
-    data = scenario.model_dump()
-    policy = data.pop("policy")
-    data.pop("name")
-    description = data.pop("description")
-    run_steps = max([steps or scenario.run.steps, *(e.at for e in events)])
-    data["run"]["steps"] = run_steps
-    default = flatten_keys({k: v for k, v in Scenario().model_dump().items() if k in data})
-    lines = [f"# {note}"] if note else []
-    lines.append(f"name = {_toml_value(scenario.name + '_with_events' if events else scenario.name)}")
-    if description or events:
-        extra = f"{len(events)} lever change(s) made in the app" if events else ""
-        lines.append(f"description = {_toml_value('; '.join(x for x in (description, extra) if x))}")
-    for key, value in flatten_keys(data).items():
-        if value is None or (key in default and default[key] == value):
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
-    entries = [{k: v for k, v in ev.items() if v not in (None, "")} for ev in policy]
-    entries += [{"at": e.at, "label": e.label, "set": dict(e.changes)} for e in events]
-    for ev in entries:
-        lines += ["", "[[policy]]"]
-        for k in ("at", "until", "ramp", "label"):
-            if k in ev:
-                lines.append(f"{k} = {_toml_value(ev[k])}")
-        sets = ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in flatten_keys(ev["set"]).items())
-        lines.append(f"set = {{ {sets} }}")
-    return "\n".join(lines) + "\n"
+    extra = f"{len(events)} lever change(s) made in the app" if events else ""
+    timeline = [e.model_dump() for e in scenario.policy]
+    timeline += [{"at": e.at, "label": e.label, "set": dict(e.changes)} for e in events]
+    written = scenario.with_overrides({
+        "name": scenario.name + "_with_events" if events else scenario.name,
+        "description": "; ".join(x for x in (scenario.description, extra) if x),
+        "run.steps": max([steps or scenario.run.steps, *(e.at for e in events)]),
+        "policy": timeline,
+    }, source="the app's scenario file")
+    return write_scenario_toml(written, None, comment=note)
 
 
 # --------------------------------------------------------------------------- comparisons with numbers
