@@ -107,7 +107,7 @@ class ClusterModel(ModelBase):
         if cluster is not None and p.firms.n_product_groups != cluster.n_groups:
             # a scenario built without load_scenario: the data's value chain sets the product groups
             self.params = p = p.with_overrides({"firms.n_product_groups": cluster.n_groups})
-        struct = cluster.structure(p.structure, rng) if cluster is not None else build_structure(p.structure, rng)
+        struct = data.structure(cluster, p.structure, rng) if cluster is not None else build_structure(p.structure, rng)
         n_a, n_f = struct.n_associations, struct.n_firms
         st = ClusterState(
             node_capacity=int((n_a + n_f) * 1.25) + 8,
