@@ -3,12 +3,14 @@
 Start with ``python run.py viz`` (or ``viz.server.serve()``), which runs
 ``solara run app.py`` with the settings that keep the page offline. Three pages:
 ``/`` watches one run, ``/compare`` overlays two scenarios run with the same seeds,
-``/results`` opens a sweep, comparison or run folder.
+``/results`` opens a sweep, comparison, run or calibration folder.
 """
 
 import solara
 
-from viz.components import ComparePage, ResultsPage, RunPage
+from viz.compare_page import ComparePage
+from viz.results_page import ResultsPage
+from viz.run_page import RunPage
 
 
 @solara.component

@@ -8,18 +8,21 @@ with :class:`analysis.document.Document`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from sim.errors import ScenarioError
 from sim.weighted import weighted_quantile
 
 from .document import Document, num
 from .figures import plt
 
-__all__ = ["calibration_report", "posterior_summary", "target_constraints", "predictive_checks",
+__all__ = ["Calibration", "load_calibration", "calibration_report", "posterior_summary", "target_constraints", "predictive_checks",
            "weighted_quantile"]
 
 #: Share of the prior sample kept per target when measuring what that target alone constrains.
@@ -147,17 +150,87 @@ def _ppc_figure(checks: pd.DataFrame, level: float = 0.9):
     return fig
 
 
+@dataclass
+class Calibration:
+    """One finished calibration folder (``run.py calibrate --out``), read.
+
+    Attributes:
+        folder: the folder read.
+        manifest: the parsed ``manifest.json`` (kind ``calibration``).
+        params: the calibrated parameters, ``{"key", "lo", "hi"}`` (uniform priors).
+        targets: the observed targets on the model's scale, ``{"name", "kpi", "statistic", "value", "se", ...}``.
+        posterior: the last generation, one column per parameter and ``weight``.
+        generations: one row per generation (``epsilon``, ``simulations``, ...).
+        prior: the prior predictive sample (parameters and ``sim:<target>``), or None.
+        ppc: the posterior predictive runs (``sim:<target>``), or None.
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    params: list[dict]
+    targets: list[dict]
+    posterior: pd.DataFrame
+    generations: pd.DataFrame
+    prior: pd.DataFrame | None = None
+    ppc: pd.DataFrame | None = None
+
+    @property
+    def scenario(self) -> str:
+        """The calibrated scenario's name."""
+        return str(self.manifest["identity"]["scenario"].get("name", "scenario"))
+
+
+def _parquet(path: Path, needed: list[str]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{path}: unreadable ({exc}); run the calibration again") from None
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ScenarioError(f"{path}: missing column(s) {', '.join(missing)}; not a calibration file of this project")
+    return frame
+
+
+def load_calibration(folder: str | Path) -> Calibration:
+    """Read and check a calibration folder.
+
+    Raises:
+        ScenarioError: not a calibration folder, unfinished, or a file missing or damaged, with what to do.
+    """
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{path}: unreadable ({exc}); give the --out folder of run.py calibrate") from None
+    if not isinstance(man, dict) or man.get("kind") != "calibration":
+        raise ScenarioError(f"{path}: not a calibration (kind {man.get('kind') if isinstance(man, dict) else None!r})")
+    if man.get("status") != "complete":
+        raise ScenarioError(f"{folder}: the calibration is {man.get('status') or 'not finished'}; run the same "
+                            "command again to finish it")
+    try:
+        ident = man["identity"]
+        params, targets = list(ident["params"]), list(ident["targets"])
+    except (KeyError, TypeError):
+        raise ScenarioError(f"{path}: no identity with params and targets; the folder is damaged") from None
+    sims = [f"sim:{t['name']}" for t in targets]
+    keys = [p["key"] for p in params]
+    optional = {}
+    for name, needed in (("prior_predictive.parquet", keys + sims), ("ppc.parquet", sims)):
+        optional[name] = _parquet(folder / name, needed) if (folder / name).is_file() else None
+    return Calibration(folder, man, params, targets, _parquet(folder / "posterior.parquet", keys + ["weight"]),
+                       _parquet(folder / "generations.parquet", ["epsilon", "simulations"]),
+                       optional["prior_predictive.parquet"], optional["ppc.parquet"])
+
+
 def calibration_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Build ``calibration.html`` and ``calibration.md`` from a calibration folder; return the HTML path."""
-    folder = Path(folder)
+    cal = load_calibration(folder)
+    folder = cal.folder
     out = Path(out) if out is not None else folder / "report"
-    man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    ident = man["identity"]
-    params, targets = ident["params"], ident["targets"]
-    posterior = pd.read_parquet(folder / "posterior.parquet")
-    gens = pd.read_parquet(folder / "generations.parquet")
-    prior = pd.read_parquet(folder / "prior_predictive.parquet") if (folder / "prior_predictive.parquet").is_file() else None
-    ppc = pd.read_parquet(folder / "ppc.parquet") if (folder / "ppc.parquet").is_file() else None
+    man, ident = cal.manifest, cal.manifest["identity"]
+    params, targets = cal.params, cal.targets
+    posterior, gens, prior, ppc = cal.posterior, cal.generations, cal.prior, cal.ppc
     out.mkdir(parents=True, exist_ok=True)
     doc = Document(f"Calibration of {ident['scenario']['name']} to {len(targets)} observed targets", out / "figures")
     summ = posterior_summary(posterior, params)

@@ -15,7 +15,10 @@ wall time in the browser:
   new step (the model's step and the redraw of the numbers);
 - picture: from the same click until the network picture shows the new step
   (it is drawn in the background and follows the numbers);
-- play: steps per second while playing at the shortest interval.
+- play: steps per second while playing at the shortest interval;
+- server CPU: CPU seconds the server process (all threads) used from a click on
+  Step until the new network picture (the step, the numbers and both pictures);
+  unlike the wall times it hardly depends on what else the machine runs.
 
 Prints a Markdown table (median and 90th percentile); copy it to
 ``benchmarks/results/journal.md`` with the date, the commit and the load.
@@ -32,8 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from viz.browser import ARGS, CHROMIUM
-from viz.browser import free_port as _free_port
+from viz.browser import CHROMIUM, launch, running_app
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -41,53 +43,50 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) process ``pid`` has used so far; NaN where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(clicks: int = 20, play_seconds: float = 20.0, timeout_ms: int = 180_000) -> dict[str, list[float]]:
     """Run the measurements once; seconds per event, and ``play`` as steps per second."""
     from playwright.sync_api import expect, sync_playwright
 
-    from viz import server
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    proc = server.start("127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out: dict[str, list[float]] = {"load": [], "step": [], "picture": [], "play": []}
-    try:
-        server.wait_until_ready(url, timeout=120, proc=proc)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-            page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
-            page.set_default_timeout(timeout_ms)
-            expect.set_options(timeout=timeout_ms)
-            t0 = time.perf_counter()
-            page.goto(url)
-            for sel in (".cc-network img", ".cc-kpi .cc-kpi-chart", ".cc-morgan-hunt img"):
-                expect(page.locator(sel).first).to_be_visible()
-            out["load"].append(time.perf_counter() - t0)
-            counter, chart = page.locator(".cc-step-counter"), page.locator(".cc-kpi-chart")
-            for i in range(1, clicks + 1):
-                t0 = time.perf_counter()
-                page.locator(".cc-step-button").click()
-                expect(counter).to_have_text(f"Step {i}")
-                expect(chart).to_have_attribute("data-steps", str(i))
-                out["step"].append(time.perf_counter() - t0)
-                expect(page.locator(".cc-network-caption")).to_contain_text(f"Step {i}:")
-                out["picture"].append(time.perf_counter() - t0)
-            page.get_by_text(re.compile(r"^Play interval")).first.scroll_into_view_if_needed()
-            page.locator(".cc-play-button").click()
-            expect(page.locator(".cc-play-button")).to_have_text("Pause")
-            start_step = int(counter.inner_text().split()[1])
-            t0 = time.perf_counter()
-            page.wait_for_timeout(play_seconds * 1000)
-            done = int(counter.inner_text().split()[1]) - start_step
-            out["play"].append(done / (time.perf_counter() - t0))
-            page.locator(".cc-play-button").click()
-            browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    out: dict[str, list[float]] = {"load": [], "step": [], "picture": [], "server_cpu": [], "play": []}
+    with running_app(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (url, proc), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+        page.set_default_timeout(timeout_ms)
+        expect.set_options(timeout=timeout_ms)
+        t0 = time.perf_counter()
+        page.goto(url)
+        for sel in (".cc-network img", ".cc-kpi .cc-kpi-chart", ".cc-morgan-hunt img"):
+            expect(page.locator(sel).first).to_be_visible()
+        out["load"].append(time.perf_counter() - t0)
+        counter, chart = page.locator(".cc-step-counter"), page.locator(".cc-kpi-chart")
+        for i in range(1, clicks + 1):
+            t0, cpu0 = time.perf_counter(), _cpu_seconds(proc.pid)
+            page.locator(".cc-step-button").click()
+            expect(counter).to_have_text(f"Step {i}")
+            expect(chart).to_have_attribute("data-steps", str(i))
+            out["step"].append(time.perf_counter() - t0)
+            expect(page.locator(".cc-network-caption")).to_contain_text(f"Step {i}:")
+            out["picture"].append(time.perf_counter() - t0)
+            out["server_cpu"].append(_cpu_seconds(proc.pid) - cpu0)
+        page.get_by_text(re.compile(r"^Play interval")).first.scroll_into_view_if_needed()
+        page.locator(".cc-play-button").click()
+        expect(page.locator(".cc-play-button")).to_have_text("Pause")
+        start_step = int(counter.inner_text().split()[1])
+        t0 = time.perf_counter()
+        page.wait_for_timeout(play_seconds * 1000)
+        done = int(counter.inner_text().split()[1]) - start_step
+        out["play"].append(done / (time.perf_counter() - t0))
+        page.locator(".cc-play-button").click()
+        browser.close()
     return out
 
 
@@ -95,7 +94,8 @@ def table(out: dict[str, list[float]]) -> str:
     """The measurements as a Markdown table."""
     rows = ["| measure | n | median | 90th percentile |", "|---|---|---|---|"]
     names = {"load": "page load (s)", "step": "Step click to new numbers (s)",
-             "picture": "Step click to new network picture (s)", "play": "steps per second while playing"}
+             "picture": "Step click to new network picture (s)",
+             "server_cpu": "server CPU per Step click, numbers and pictures (s)", "play": "steps per second while playing"}
     for key, label in names.items():
         xs = out.get(key) or []
         if xs:

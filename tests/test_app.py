@@ -170,7 +170,7 @@ class _FakeSession:
 def test_page_is_open_follows_the_connected_pages():
     from solara.server.kernel_context import PageStatus
 
-    from viz.components import page_is_open
+    from viz.widgets import page_is_open
 
     assert page_is_open(None)  # a render without a server
     assert page_is_open(_FakeSession())  # no page ever connected
@@ -204,7 +204,7 @@ def test_run_page_steps_switches_and_reports_errors(render):
     import ipyvuetify as v
     import ipywidgets as w
 
-    from viz.components import RunPage
+    from viz.run_page import RunPage
 
     rc = render(RunPage())
     counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
@@ -269,7 +269,7 @@ def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
     import ipyvuetify as v
     import ipywidgets as w
 
-    from viz.components import RunPage
+    from viz.run_page import RunPage
 
     rc = render(RunPage())
     _network_image(rc)
@@ -320,11 +320,11 @@ def test_play_pauses_when_its_page_disconnects(render, monkeypatch):
     import ipyvuetify as v
     from solara.server.kernel_context import PageStatus
 
-    from viz import components
+    from viz import run_page
 
     fake = _FakeSession(PageStatus.CONNECTED)
-    monkeypatch.setattr(components, "_kernel_context", lambda: fake)
-    rc = render(components.RunPage())
+    monkeypatch.setattr(run_page, "kernel_context", lambda: fake)
+    rc = render(run_page.RunPage())
     counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
     play = lambda: rc.find(v.Btn, class_="cc-play-button").widget  # noqa: E731
     play().click()
@@ -341,7 +341,7 @@ def test_compare_page_runs_in_the_background_and_reports_paired_differences(rend
     import ipyvuetify as v
     import ipywidgets as w
 
-    from viz.components import ComparePage
+    from viz.compare_page import ComparePage
 
     rc = render(ComparePage())
     assert len(rc.find(w.Image).widgets) == 0
@@ -428,7 +428,7 @@ def test_structure_levers_and_bad_values_are_refused_as_events():
 def test_run_page_turns_a_moved_lever_into_a_marked_event(render):
     import ipyvuetify as v
 
-    from viz.components import RunPage
+    from viz.run_page import RunPage
 
     rc = render(RunPage())
     counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
@@ -491,10 +491,10 @@ def test_results_logic_reads_the_shipped_folders_and_filters_a_sweep():
 def test_results_page_opens_a_folder_and_follows_the_kpi_and_lever_filter(render):
     import ipyvuetify as v
 
-    from viz.components import ResultsPage
+    from viz.results_page import ResultsPage
 
     rc = render(ResultsPage())
-    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare or run)").widget.v_model = \
+    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare, run or calibrate)").widget.v_model = \
         str(ROOT / "examples" / "results" / "monitoring_sweep")
     rc.find(v.Btn, class_="cc-open-results").widget.click()
     cards = lambda: [c for c in rc.find(v.Card).widgets if "cc-results-table" in (c.class_ or "")]  # noqa: E731
@@ -507,10 +507,72 @@ def test_results_page_opens_a_folder_and_follows_the_kpi_and_lever_filter(render
     assert _wait_for(lambda: "mean trust by" in heading(), 60), heading()
 
 
+def test_results_logic_reads_the_shipped_calibration():
+    from viz import results
+
+    folders = {f.name: f for f in results.find_result_folders([ROOT / "examples" / "results"])}
+    cal = results.open_results(folders["calibration"])
+    keys = [p["key"] for p in cal.params]
+    assert keys == ["firms.cooperativeness", "trust.speed"]
+    post = results.calibration_posterior(cal)
+    assert post["parameter"].tolist() == keys
+    assert ((post["prior low"] <= post["90% low"]) & (post["90% low"] <= post["median"])
+            & (post["median"] <= post["90% high"]) & (post["90% high"] <= post["prior high"])).all()
+    checks = results.calibration_checks(cal)
+    assert checks["target"].tolist() == [t["name"] for t in cal.targets]
+    for fig in (results.marginal_figure(cal, keys[1]), results.pair_figure(cal, *keys),
+                results.target_figure(cal, cal.targets[0]["name"])):
+        assert figures.figure_png(fig).startswith(PNG_MAGIC)
+    with pytest.raises(session.ScenarioError, match="not a calibrated parameter; allowed: firms.cooperativeness"):
+        results.marginal_figure(cal, "trust.initial")
+    assert [p.name for p in results.report_figures(cal.folder)] == ["calibration_marginals.png",
+                                                                     "calibration_pairs.png", "calibration_ppc.png"]
+
+
+def test_an_unfinished_or_damaged_calibration_is_explained(tmp_path):
+    import json
+    import shutil
+
+    from viz import results
+
+    folder = tmp_path / "cal"
+    shutil.copytree(ROOT / "examples" / "results" / "calibration", folder)
+    man = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**man, "status": "interrupted"}))
+    with pytest.raises(session.ScenarioError, match="calibration is interrupted; run the same command again"):
+        results.open_results(folder)
+    (folder / "manifest.json").write_text(json.dumps(man))
+    (folder / "posterior.parquet").unlink()
+    with pytest.raises(session.ScenarioError, match="posterior.parquet: unreadable"):
+        results.open_results(folder)
+
+
+def test_results_page_shows_a_calibration_per_parameter_and_target(render):
+    import ipyvuetify as v
+    import ipywidgets as w
+
+    from viz.results_page import ResultsPage
+
+    rc = render(ResultsPage())
+    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare, run or calibrate)").widget.v_model = \
+        str(ROOT / "examples" / "results" / "calibration")
+    rc.find(v.Btn, class_="cc-open-results").widget.click()
+    html = lambda: " ".join(str(x.children) for x in rc.find(v.Html).widgets)  # noqa: E731
+    assert _wait_for(lambda: "cc-checks-rows" in html(), 60)
+    assert "firms.cooperativeness" in html() and "joint_marketing_share" in html()
+    images = lambda: [bytes(i.value) for i in rc.find(w.Image).widgets]  # noqa: E731
+    assert len(images()) == 6  # marginal, pairs, the chosen target; then the report's three figures
+    before = images()
+    rc.find(v.Select, label="Parameter").widget.v_model = "trust.speed"
+    assert _wait_for(lambda: images()[0] != before[0], 60), "the marginal did not follow the parameter"
+    rc.find(v.Select, label="Target").widget.v_model = "entries_three_years"
+    assert _wait_for(lambda: images()[2] != before[2], 60), "the check did not follow the target"
+
+
 def test_data_scenario_is_listed_with_its_firms_names(render):
     import ipyvuetify as v
 
-    from viz.components import RunPage
+    from viz.run_page import RunPage
 
     info = _scenario("examples/cluster/cluster")
     res = session.build_model(info.path, {}, 1)

@@ -4,9 +4,12 @@ Starts ``solara run app.py`` through ``viz.server.start`` (the launcher
 ``run.py viz`` uses) on a free loopback port, then checks what an analyst sees:
 no console errors, no request leaving localhost, a drawn network view and KPI
 plot, a click on a firm in the network view selecting it for the Morgan-Hunt
-panel, Step advancing the run, a scenario switch rebuilding the view, and the
-compare page; and that a page closed while playing stops its run and gives
-its memory back. Screenshots go to ``tests/artifacts/``.
+panel, Step advancing the run, a scenario switch rebuilding the view, a lever
+moved mid-run, a ten-replicate comparison, the results page on the shipped
+comparison and calibration folders, and the example data cluster; and that a page
+closed while playing stops its run and gives its memory back. Chromium and its
+flags come from ``viz.browser``, as for the screenshots and the app benchmark.
+Screenshots go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import math
 import os
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -25,12 +27,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from viz.browser import CHROMIUM, launch, pick, running_app
+
 ROOT = Path(__file__).resolve().parent.parent
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = [
@@ -41,32 +42,13 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _app_server(log_name: str, env: dict[str, str] | None = None):
-    """Run the app server on a free loopback port, logging to the artifacts folder; yield (url, process)."""
-    from viz import server
-
+    """The app server on a free loopback port, logging to the artifacts folder; yield (url, process)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log = open(ARTIFACTS / log_name, "wb")
-    proc = server.start("127.0.0.1", port, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        server.wait_until_ready(url, timeout=90, proc=proc)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with open(ARTIFACTS / log_name, "wb") as log, running_app(env, timeout=90, stdout=log,
+                                                             stderr=subprocess.STDOUT) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +61,6 @@ def app_server():
 @pytest.fixture(scope="module")
 def server_url(app_server):
     return app_server[0]
-
-
-def _launch(pw):
-    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -157,7 +135,7 @@ def test_app_in_chromium(server_url):
             route.abort()
 
     with sync_playwright() as pw:
-        browser = _launch(pw)
+        browser = launch(pw)
         context = browser.new_context(viewport={"width": 1600, "height": 1300})
         context.route("**/*", guard)
         page = context.new_page()
@@ -257,7 +235,7 @@ def test_closing_a_playing_page_stops_its_run(app_server):
 
     url, proc = app_server
     with sync_playwright() as pw:
-        browser = _launch(pw)
+        browser = launch(pw)
         try:
             page = _open_and_play(browser.new_context(viewport={"width": 1600, "height": 1300}), url)
             # the playing rate, measured until clearly above idle (a loaded machine gives the server little CPU)
@@ -286,7 +264,7 @@ def test_closed_sessions_give_their_memory_back():
     # a short cull timeout so the test need not wait for the launcher's
     with _app_server("server_memory.log", dict(os.environ, SOLARA_KERNEL_CULL_TIMEOUT="2s")) as (url, proc):
         with sync_playwright() as pw:
-            browser = _launch(pw)
+            browser = launch(pw)
             try:
                 context = browser.new_context(viewport={"width": 1600, "height": 1300})
                 for _ in range(5):
@@ -318,7 +296,7 @@ def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = _launch(pw)
+        browser = launch(pw)
         page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
         page.set_default_timeout(90_000)
         expect.set_options(timeout=90_000)
@@ -363,7 +341,7 @@ def test_a_ten_replicate_comparison_shows_its_intervals(server_url):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = _launch(pw)
+        browser = launch(pw)
         page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
         page.set_default_timeout(90_000)
         try:
@@ -388,32 +366,20 @@ def test_a_ten_replicate_comparison_shows_its_intervals(server_url):
             browser.close()
 
 
-def _pick(page, label: str, option: str) -> None:
-    """Choose ``option`` in the Vuetify select labelled ``label``."""
-    page.locator(".v-select").filter(has_text=label).first.click()
-    menu = page.locator(".v-menu__content.menuable__content__active")
-    item = menu.locator(".v-list-item").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
-    for _ in range(20):  # Vuetify adds a long list's items as the menu scrolls
-        if item.count():
-            break
-        menu.evaluate("el => { el.scrollTop = el.scrollHeight; }")
-        page.wait_for_timeout(300)
-    item.first.click()
-
-
 def test_results_page_and_a_data_scenario_with_firm_names(server_url):
-    """The Results page opens the shipped comparison and shows its numbers and the report's figures; the run
-    page picks the example data cluster and finds a firm by its name."""
+    """The Results page opens the shipped comparison and shows its numbers and the report's figures, then the
+    shipped calibration with its posterior per parameter and its predictive checks per target; the run page
+    picks the example data cluster and finds a firm by its name."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = _launch(pw)
+        browser = launch(pw)
         page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
         page.set_default_timeout(90_000)
         expect.set_options(timeout=90_000)
         try:
             page.goto(server_url + "results")
-            _pick(page, "Found folders", "examples/results/regulation")
+            pick(page, "Found folders", "examples/results/regulation")
             page.locator(".cc-open-results").click()
             table = page.locator(".cc-results-rows")
             expect(table).to_contain_text("no_regulation")
@@ -425,9 +391,32 @@ def test_results_page_and_a_data_scenario_with_firm_names(server_url):
             assert _ink(report_img.screenshot()) > 0.03, "the report's figure looks blank"
             page.screenshot(path=ARTIFACTS / "06_results.png", full_page=True)
 
+            # a calibration folder: the posterior of each parameter and the observed targets against the model
+            pick(page, "Found folders", "examples/results/calibration")
+            page.locator(".cc-open-results").click()
+            posterior = page.locator(".cc-calibration-posterior .cc-results-rows")
+            expect(posterior).to_contain_text("firms.cooperativeness")
+            expect(posterior).to_contain_text("trust.speed")
+            checks = page.locator(".cc-checks-rows")
+            for name in ("trust_survey", "joint_marketing_share", "commitment_survey", "entries_three_years"):
+                expect(checks).to_contain_text(name)
+            marginal = page.locator(".cc-calibration-marginal img").first
+            expect(marginal).to_be_visible()
+            assert _ink(marginal.screenshot()) > 0.03, "the posterior marginal looks blank"
+            before = marginal.get_attribute("src")
+            pick(page, "Parameter", "trust.speed")
+            expect(page.locator(".cc-calibration-marginal")).to_contain_text("Posterior of trust.speed")
+            expect(marginal).not_to_have_attribute("src", before or "")
+            check_img = page.locator(".cc-calibration-checks img").first
+            before = check_img.get_attribute("src")
+            pick(page, "Target", "entries_three_years")
+            expect(check_img).not_to_have_attribute("src", before or "")
+            assert _ink(check_img.screenshot()) > 0.03, "the predictive check looks blank"
+            page.screenshot(path=ARTIFACTS / "06b_calibration.png", full_page=True)
+
             page.goto(server_url)
             expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
-            _pick(page, "Scenario", "examples/cluster/cluster")
+            pick(page, "Scenario", "examples/cluster/cluster")
             expect(page.locator(".cc-scenario-description")).to_contain_text("machine-building cluster")
             by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
             expect(by_name).to_have_count(1)

@@ -4,7 +4,10 @@
 is built from, split so the page logic can be tested without a browser:
 
 - ``session``: scenario listing, levers, model building, exports (no Solara).
+- ``results``: the results page's logic (result and calibration folders, tables, figures; no Solara).
 - ``figures``: matplotlib figures (network view, KPIs, Morgan-Hunt, compare).
-- ``components``: the Solara components of the run and compare pages.
-- ``server``: starts ``solara run app.py`` with the offline settings.
+- ``run_page`` (with its panels in ``run_panels``), ``compare_page``, ``results_page``: one module per page;
+  ``widgets``: what the pages share (drawing in the background, tables).
+- ``server``: starts ``solara run app.py`` with the offline settings; ``browser``: the headless Chromium
+  that the screenshots, the app benchmark and the browser test drive.
 """

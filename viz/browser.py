@@ -1,9 +1,16 @@
-"""The headless Chromium the screenshots and the app benchmark drive: where it is, how it starts, a free port."""
+"""The headless Chromium that the screenshots, the app benchmark and the browser test drive: where it is, how it
+starts, the app server it talks to, and how it picks from one of the page's drop-down lists."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+__all__ = ["CHROMIUM", "ARGS", "free_port", "running_app", "launch", "pick"]
 
 #: Debian's chromium, which .ci/run installs.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -17,3 +24,50 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str] | None = None, timeout: float = 120.0,
+                **popen_kwargs) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The app server started as ``run.py viz`` starts it, on a free loopback port; stopped on leaving.
+
+    Args:
+        env: base environment of the server (default this process's), completed by ``viz.server.server_env``.
+        timeout: seconds to wait for the first answer.
+        popen_kwargs: passed to ``subprocess.Popen`` (e.g. where its output goes).
+
+    Yields:
+        ``(url, process)``.
+    """
+    from viz import server
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = server.start("127.0.0.1", port, env=env, **popen_kwargs)
+    try:
+        server.wait_until_ready(url, timeout=timeout, proc=proc)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch(pw):
+    """Headless Debian Chromium through a Playwright instance (``sync_playwright()``)."""
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the page's Vuetify select labelled ``label``."""
+    page.locator(".v-select").filter(has_text=label).first.click()
+    menu = page.locator(".v-menu__content.menuable__content__active")
+    item = menu.locator(".v-list-item").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
+    for _ in range(20):  # Vuetify adds a long list's items as the menu scrolls
+        if item.count():
+            break
+        menu.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(300)
+    item.first.click()

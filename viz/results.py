@@ -1,9 +1,10 @@
-"""The results page's logic without Solara: find result folders, read them through ``analysis.io``, and
-make the tables and figures the page shows (filtered by lever, for a chosen KPI).
+"""The results page's logic without Solara: find result folders, read them through ``analysis.io`` (a
+calibration through ``analysis.calibration``), and make the tables and figures the page shows (filtered by
+lever, for a chosen KPI; a calibration's parameter and target).
 
-A result folder is the ``--out`` folder of ``run.py run``, ``sweep`` or ``compare`` (a ``manifest.json``
-beside ``results.parquet``). Its report (``report/``, written by ``run.py report`` or by ``compare``) adds
-CSV tables and PNG figures, which the page lists as they are.
+A result folder is the ``--out`` folder of ``run.py run``, ``sweep``, ``compare`` or ``calibrate`` (a
+``manifest.json`` beside its data). Its report (``report/``, written by ``run.py report``, ``compare`` or
+``calibrate``) adds CSV tables and PNG figures, which the page lists as they are.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.calibration import Calibration, load_calibration, posterior_summary, predictive_checks
 from analysis.io import Results, available_kpis, load_results
+from sim.weighted import weighted_quantile
 from sim import ScenarioError, kpis
 
 __all__ = ["RESULTS_DIRS", "find_result_folders", "folder_label", "open_results", "kpi_choices", "lever_levels", "filter_runs",
-           "by_level", "compare_table", "over_time_figure", "by_level_figure", "report_tables", "report_figures"]
+           "by_level", "compare_table", "over_time_figure", "by_level_figure", "report_tables", "report_figures",
+           "calibration_posterior", "calibration_checks", "marginal_figure", "pair_figure", "target_figure"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +52,9 @@ def folder_label(folder: Path) -> str:
         return str(folder)
 
 
-def open_results(folder: str | Path) -> Results:
-    """Read a result folder through ``analysis.io.load_results``.
+def open_results(folder: str | Path) -> Results | Calibration:
+    """Read a result folder through ``analysis.io.load_results``, a calibration folder through
+    ``analysis.calibration.load_calibration``.
 
     Raises:
         ScenarioError: not a result folder, unfinished or damaged, with what to do.
@@ -58,8 +63,22 @@ def open_results(folder: str | Path) -> Results:
     if not folder.is_absolute() and not folder.exists() and (_ROOT / folder).exists():
         folder = _ROOT / folder  # a path from the repository, as the page lists found folders
     if not str(folder) or not folder.exists():
-        raise ScenarioError(f"{folder}: no such folder; give the --out folder of run.py run, sweep or compare")
+        raise ScenarioError(f"{folder}: no such folder; give the --out folder of run.py run, sweep, compare or "
+                            "calibrate")
+    if _kind(folder) == "calibration":
+        return load_calibration(folder)
     return load_results(folder)
+
+
+def _kind(folder: Path) -> str | None:
+    """The ``kind`` a folder's manifest names (None if unreadable: ``load_results`` then says what is wrong)."""
+    import json
+
+    try:
+        kind = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
 
 
 def kpi_choices(res: Results) -> list[str]:
@@ -165,3 +184,99 @@ def report_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
 def report_figures(folder: str | Path) -> list[Path]:
     """The report's PNG figures (``report/`` and its sub-folders), sorted."""
     return sorted((Path(folder) / "report").rglob("*.png"))
+
+
+# --------------------------------------------------------------------------- a calibration folder
+
+#: Central share of the posterior (and of the predictive runs) the calibration's tables and figures show.
+LEVEL = 0.9
+
+
+def calibration_posterior(cal: Calibration) -> pd.DataFrame:
+    """Per calibrated parameter: prior range, posterior mean, median, 90% interval, sd and narrowing."""
+    return posterior_summary(cal.posterior, cal.params, LEVEL)
+
+
+def calibration_checks(cal: Calibration) -> pd.DataFrame | None:
+    """Each observed target against the posterior predictive runs (None if the folder has none)."""
+    return predictive_checks(cal.ppc, cal.targets, LEVEL) if cal.ppc is not None else None
+
+
+def _param(cal: Calibration, key: str) -> dict:
+    for p in cal.params:
+        if p["key"] == key:
+            return p
+    raise ScenarioError(f"{key}: not a calibrated parameter; allowed: {', '.join(p['key'] for p in cal.params)}")
+
+
+def marginal_figure(cal: Calibration, key: str) -> Figure:
+    """One parameter's posterior (weighted) against its prior: the prior sample, the uniform density, and the
+    posterior median and 90% interval."""
+    p = _param(cal, key)
+    x, w = cal.posterior[key].to_numpy(float), cal.posterior["weight"].to_numpy(float)
+    fig = Figure(figsize=(6.5, 3.4), dpi=100)
+    ax = fig.subplots()
+    bins = np.linspace(p["lo"], p["hi"], 25)
+    if cal.prior is not None:
+        ax.hist(cal.prior[key], bins=bins, density=True, color="#bbbbbb", label="prior sample")
+    ax.hist(x, bins=bins, weights=w, density=True, color="#2b6cb0", alpha=0.75, label="posterior")
+    ax.axhline(1 / (p["hi"] - p["lo"]), color="#555", ls="--", lw=1, label="prior density")
+    lo, mid, hi = (weighted_quantile(x, w, q) for q in ((1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2))
+    ax.axvline(mid, color="black", lw=1.4, label=f"median {mid:.3g}")
+    ax.axvspan(lo, hi, color="#2b6cb0", alpha=0.08, label=f"{LEVEL:.0%} interval [{lo:.3g}, {hi:.3g}]")
+    ax.set_xlim(p["lo"], p["hi"])
+    ax.set_xlabel(key)
+    ax.set_ylabel("density")
+    ax.set_title(f"{key}: posterior of {len(x)} particles against the uniform prior", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def pair_figure(cal: Calibration, x_key: str, y_key: str) -> Figure:
+    """Two parameters in the posterior (point size: weight), axes spanning their priors: a ridge means the
+    targets fix a combination of the two, not each."""
+    px, py = _param(cal, x_key), _param(cal, y_key)
+    w = cal.posterior["weight"].to_numpy(float)
+    fig = Figure(figsize=(4.6, 3.4), dpi=100)
+    ax = fig.subplots()
+    ax.scatter(cal.posterior[x_key], cal.posterior[y_key], s=8 + 60 * w / w.max(), alpha=0.45, color="#2b6cb0", lw=0)
+    ax.set_xlim(px["lo"], px["hi"])
+    ax.set_ylim(py["lo"], py["hi"])
+    ax.set_xlabel(x_key)
+    ax.set_ylabel(y_key)
+    ax.set_title("Posterior pairs (point size: weight); axes span the prior", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def target_figure(cal: Calibration, name: str) -> Figure | None:
+    """One target: its simulated values before (prior sample) and after calibration (posterior predictive runs)
+    against the observed value and its 90% interval. None if the folder holds neither sample."""
+    target = next((t for t in cal.targets if t["name"] == name), None)
+    if target is None:
+        raise ScenarioError(f"{name}: not a target of this calibration; allowed: "
+                            f"{', '.join(t['name'] for t in cal.targets)}")
+    col = f"sim:{name}"
+    samples = [(label, frame[col].to_numpy(float), colour) for label, frame, colour in
+               (("prior sample", cal.prior, "#bbbbbb"), ("posterior predictive", cal.ppc, "#2b6cb0"))
+               if frame is not None]
+    if not samples:
+        return None
+    fig = Figure(figsize=(6.5, 3.4), dpi=100)
+    ax = fig.subplots()
+    z = 1.6448536269514722  # the 90% normal quantile
+    obs, se = float(target["value"]), float(target["se"])
+    every = np.concatenate([s for _, s, _ in samples] + [np.array([obs - z * se, obs + z * se])])
+    bins = np.linspace(np.nanmin(every), np.nanmax(every), 30) if np.ptp(every) > 0 else 10
+    for label, values, colour in samples:
+        ax.hist(values, bins=bins, density=True, color=colour, alpha=0.75, label=f"{label} ({len(values)} runs)")
+    ax.axvspan(obs - z * se, obs + z * se, color="black", alpha=0.08, label=f"observed, {LEVEL:.0%} interval")
+    ax.axvline(obs, color="black", lw=1.6, label=f"observed {obs:.3g}")
+    ax.set_xlabel(f"{target['kpi']} ({target['statistic']}) in the model's units")
+    ax.set_ylabel("density")
+    ax.set_title(f"{name}: observed against simulated", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

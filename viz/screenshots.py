@@ -2,21 +2,21 @@
 
 Starts the app like ``run.py viz``, drives each page the way the README describes it and writes small
 PNGs (width 1000 px, 64 colours) to ``docs/screenshots/``: ``run.png`` (a lever moved mid-run),
-``compare.png`` (a comparison with its intervals), ``results.png`` (a shipped result folder) and
-``data_cluster.png`` (the example data cluster, a firm found by name).
+``compare.png`` (a comparison with its intervals), ``results.png`` (the shipped sweep), ``calibration.png``
+(the shipped calibration on the same page) and ``data_cluster.png`` (the example data cluster, a firm found
+by name).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+from viz.browser import CHROMIUM, launch, pick, running_app
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-from viz.browser import ARGS, CHROMIUM
-from viz.browser import free_port as _free_port
 
 
 def _save(png: bytes, name: str, width: int = 1000) -> Path:
@@ -31,85 +31,69 @@ def _save(png: bytes, name: str, width: int = 1000) -> Path:
     return path
 
 
-def _pick(page, label: str, option: str) -> None:
-    page.locator(".v-select").filter(has_text=label).first.click()
-    menu = page.locator(".v-menu__content.menuable__content__active")
-    item = menu.locator(".v-list-item").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
-    for _ in range(20):  # Vuetify adds a long list's items as the menu scrolls
-        if item.count():
-            break
-        menu.evaluate("el => { el.scrollTop = el.scrollHeight; }")
-        page.wait_for_timeout(300)
-    item.first.click()
-
-
 def take(timeout_ms: int = 300_000) -> list[Path]:
-    """Take the four screenshots; return their paths."""
+    """Take the five screenshots; return their paths."""
     from playwright.sync_api import expect, sync_playwright
 
-    from viz import server
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    proc = server.start("127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     written = []
-    try:
-        server.wait_until_ready(url, timeout=120, proc=proc)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-            page = browser.new_context(viewport={"width": 1500, "height": 1250}).new_page()
-            page.set_default_timeout(timeout_ms)
-            expect.set_options(timeout=timeout_ms)
+    with running_app(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_context(viewport={"width": 1500, "height": 1250}).new_page()
+        page.set_default_timeout(timeout_ms)
+        expect.set_options(timeout=timeout_ms)
 
-            page.goto(url)
-            counter = page.locator(".cc-step-counter")
-            expect(counter).to_have_text("Step 0")
-            for i in range(1, 7):
-                page.locator(".cc-step-button").click()
-                expect(counter).to_have_text(f"Step {i}")
-            page.get_by_text("Mechanisms", exact=True).click()
-            page.locator(".v-input--switch").filter(has_text="Regulation (association)").locator("input").click(force=True)
-            expect(page.locator(".cc-event")).to_have_count(1)
-            for i in range(7, 13):
-                page.locator(".cc-step-button").click()
-                expect(counter).to_have_text(f"Step {i}")
-            expect(page.locator(".cc-network-caption")).to_contain_text("Step 12:")
-            page.wait_for_timeout(1500)
-            written.append(_save(page.screenshot(full_page=True), "run.png"))
+        page.goto(url)
+        counter = page.locator(".cc-step-counter")
+        expect(counter).to_have_text("Step 0")
+        for i in range(1, 7):
+            page.locator(".cc-step-button").click()
+            expect(counter).to_have_text(f"Step {i}")
+        page.get_by_text("Mechanisms", exact=True).click()
+        page.locator(".v-input--switch").filter(has_text="Regulation (association)").locator("input").click(force=True)
+        expect(page.locator(".cc-event")).to_have_count(1)
+        for i in range(7, 13):
+            page.locator(".cc-step-button").click()
+            expect(counter).to_have_text(f"Step {i}")
+        expect(page.locator(".cc-network-caption")).to_contain_text("Step 12:")
+        page.wait_for_timeout(1500)
+        written.append(_save(page.screenshot(full_page=True), "run.png"))
 
-            page.goto(url + "compare")
-            _pick(page, "Scenario B", "no_regulation")
-            page.locator(".cc-compare-button").click()
-            expect(page.locator(".cc-diff-row").first).to_be_visible()
-            page.wait_for_timeout(1500)
-            written.append(_save(page.screenshot(full_page=True), "compare.png"))
+        page.goto(url + "compare")
+        pick(page, "Scenario B", "no_regulation")
+        page.locator(".cc-compare-button").click()
+        expect(page.locator(".cc-diff-row").first).to_be_visible()
+        page.wait_for_timeout(1500)
+        written.append(_save(page.screenshot(full_page=True), "compare.png"))
 
-            page.goto(url + "results")
-            _pick(page, "Found folders", "examples/results/monitoring_sweep")
-            page.locator(".cc-open-results").click()
-            expect(page.locator(".cc-results-rows")).to_be_visible()
-            page.wait_for_timeout(1500)
-            written.append(_save(page.screenshot(full_page=True), "results.png"))
+        page.goto(url + "results")
+        pick(page, "Found folders", "examples/results/monitoring_sweep")
+        page.locator(".cc-open-results").click()
+        expect(page.locator(".cc-results-rows")).to_be_visible()
+        page.wait_for_timeout(1500)
+        written.append(_save(page.screenshot(full_page=True), "results.png"))
 
-            page.goto(url)
-            expect(counter).to_have_text("Step 0")
-            _pick(page, "Scenario", "examples/cluster/cluster")
-            by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
-            expect(by_name).to_have_count(1)
-            by_name.first.click()
-            options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
-            name = options.nth(3).inner_text().strip()
-            options.nth(3).click()
-            expect(page.locator(".cc-selected-firm")).to_contain_text(name)
-            page.wait_for_timeout(4000)  # the pictures are redrawn for the chosen firm
-            written.append(_save(page.screenshot(full_page=True), "data_cluster.png"))
-            browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        pick(page, "Found folders", "examples/results/calibration")
+        page.locator(".cc-open-results").click()
+        expect(page.locator(".cc-checks-rows")).to_be_visible()
+        expect(page.locator(".cc-calibration-checks img").first).to_be_visible()
+        page.set_viewport_size({"width": 1500, "height": 2300})  # the page scrolls inside: show the checks too
+        page.wait_for_timeout(1500)
+        written.append(_save(page.screenshot(full_page=True), "calibration.png"))
+        page.set_viewport_size({"width": 1500, "height": 1250})
+
+        page.goto(url)
+        expect(counter).to_have_text("Step 0")
+        pick(page, "Scenario", "examples/cluster/cluster")
+        by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
+        expect(by_name).to_have_count(1)
+        by_name.first.click()
+        options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
+        name = options.nth(3).inner_text().strip()
+        options.nth(3).click()
+        expect(page.locator(".cc-selected-firm")).to_contain_text(name)
+        page.wait_for_timeout(4000)  # the pictures are redrawn for the chosen firm
+        written.append(_save(page.screenshot(full_page=True), "data_cluster.png"))
+        browser.close()
     return written
 
 
