@@ -280,5 +280,8 @@ def calibration_report(folder: str | Path, out: str | Path | None = None) -> Pat
                       "the posterior is that of the observations measured with that error."),
                  ("", "Distance: root-sum-square of (simulated - observed) / se; threshold: the median distance of the "
                       "previous generation (pyabc MedianEpsilon); perturbation: multivariate normal kernel."),
-                 ("", f"Seeds: {man['seeding']}.")])
+                 ("", f"Seeds: {man['seeding']}."),
+                 *([("", "Nuisance parameters (the scenario's [uncertain] ones not calibrated), drawn afresh for "
+                         f"every simulation: {', '.join(ident['nuisance']['keys'])}; the values each particle ran "
+                         "with are columns of posterior.parquet.")] if ident.get("nuisance") else [])])
     return doc.write(out, "calibration")

@@ -31,6 +31,7 @@ from sim.data import input_digests, refuse_unused
 from sim.errors import RunnerError, ScenarioError
 from sim.scenario import Scenario, check_key, load_scenario, scenario_record
 from sim.targets import Target, check_steps, load_targets, target_values
+from sim.uncertainty import Plan, plan_of
 
 from .abc_smc import Pool, SeededSampler, candidate_seed
 from .calibration_files import (
@@ -38,6 +39,7 @@ from .calibration_files import (
     DB,
     GENERATIONS,
     MANIFEST,
+    NUISANCE,
     POSTERIOR,
     PPC,
     PRIOR_SAMPLE,
@@ -99,18 +101,30 @@ def parse_bounds(items: Sequence[str] | None, base: Scenario) -> list[Bound]:
 
 @dataclass
 class Simulator:
-    """The model as pyabc sees it: parameters in, the targets' statistics (with measurement error) out."""
+    """The model as pyabc sees it: parameters in, the targets' statistics (with measurement error) out.
+
+    ``nuisance``: the base scenario's ``[uncertain]`` parameters that are neither calibrated nor set
+    on the command line; each candidate draws them afresh (from its own stream) and reports the
+    values drawn as statistics named ``nuisance:<key>``, which the distance leaves out.
+    """
 
     scenario: Scenario
     keys: tuple[str, ...]
     targets: tuple[Target, ...]
     steps: int
+    nuisance: Plan | None = None
+    fixed: frozenset[str] = frozenset()
 
     def __call__(self, par: Mapping[str, float]) -> dict[str, float]:
         # numpy's global generator is seeded per candidate by the sampler; pyabc draws from it too
         seed = int(np.random.randint(0, 2**53, dtype=np.int64))
         noise = np.random.normal(0.0, 1.0, len(self.targets))
-        return self.simulate({k: float(par[k]) for k in self.keys}, seed, noise)
+        values = {k: float(par[k]) for k in self.keys}
+        if self.nuisance is None:
+            return self.simulate(values, seed, noise)
+        drawn = self.nuisance.draw(int(np.random.randint(0, 2**53, dtype=np.int64)), 0, self.fixed)
+        stats = self.simulate({**drawn, **values}, seed, noise)
+        return {**stats, **{NUISANCE + k: v for k, v in drawn.items()}}
 
     def simulate(self, values: Mapping[str, float], seed: int, noise: np.ndarray | None) -> dict[str, float]:
         """Statistics of one run at ``values``; ``noise`` (standard normals, one per target) scaled by each se."""
@@ -127,6 +141,20 @@ class Simulator:
             for t, z in zip(self.targets, noise):
                 stats[t.name] += float(z) * t.se
         return stats
+
+
+class TargetDistance:
+    """Root-sum-square of ``(simulated - observed) / se`` over the targets (the nuisance draws left out)."""
+
+    def __init__(self, weights: Mapping[str, float]):
+        self.weights = dict(weights)
+        self.__name__ = "target_distance"  # pyabc records the function's name in its database
+
+    def __call__(self, x: Mapping[str, float], x_0: Mapping[str, float]) -> float:
+        names = list(self.weights)
+        w = np.array([self.weights[n] for n in names])
+        d = np.abs(w * (np.array([x[n] for n in names], dtype=float) - np.array([x_0[n] for n in names], dtype=float)))
+        return float((d**2).sum() ** 0.5)
 
 
 def _simulate_many(simulator: Simulator, items: Sequence[tuple[dict, int, list[float]]]) -> list[dict]:
@@ -207,9 +235,13 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
     refuse_unused(base, [b.key for b in bounds], "--param")
     check_job([base], population * (generations + 1) + ppc, steps, executor.workers, limits)
     master = base.run.seed if seed is None else int(seed)
+    fixed = frozenset({*(b.key for b in bounds), *(overrides or {})})  # calibrated or set: not drawn
+    nuisance = _nuisance(base, str(scenario_path), fixed)
     identity = {"scenario": base.model_dump(), "targets": [t.describe() for t in targets],
                 "params": [vars(b) for b in bounds], "population": population, "master_seed": master,
                 "steps": steps, "measurement_error": "normal, the target's se"}
+    if nuisance is not None:  # absent without one, so a folder of an earlier calibration still resumes
+        identity["nuisance"] = {"keys": _nuisance_keys(nuisance, fixed), **nuisance.describe()}
     if digests := input_digests(base):  # an edited data file is another calibration
         identity["data_files"] = digests
     fingerprint = canonical_hash(identity)
@@ -236,7 +268,8 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
                          "stop_rule": {"generations": generations, "min_epsilon": min_epsilon,
                                        "min_acceptance": min_acceptance}})
         write_json(out / MANIFEST, manifest)
-        outcome = _run(out, scenario_path, base, overrides, bounds, targets, master, steps, population, generations,
+        simulator = Simulator(base, tuple(b.key for b in bounds), tuple(targets), steps, nuisance, fixed)
+        outcome = _run(out, scenario_path, simulator, overrides, bounds, master, population, generations,
                        min_epsilon, min_acceptance, ppc, executor, quiet, echo, state, previous, manifest)
     except KeyboardInterrupt:
         _mark(out, manifest, "interrupted")
@@ -289,17 +322,27 @@ def _mark(out: Path, manifest: dict[str, Any], status: str, reason: str | None =
         pass  # the message still names the cause
 
 
-def _run(out: Path, scenario_path: Path, base: Scenario, overrides: Mapping[str, Any] | None, bounds: list[Bound],
-         targets: list[Target], master: int, steps: int, population: int, generations: int, min_epsilon: float,
+def _nuisance_keys(plan: Plan, fixed: frozenset[str]) -> list[str]:
+    return [k for k in plan.keys if k not in fixed]
+
+
+def _nuisance(base: Scenario, source: str, fixed: frozenset[str]) -> Plan | None:
+    """The base's ``[uncertain]`` parameters a calibration draws per simulation (None: there are none)."""
+    plan = plan_of(base, source)
+    return plan if plan is not None and _nuisance_keys(plan, fixed) else None
+
+
+def _run(out: Path, scenario_path: Path, simulator: Simulator, overrides: Mapping[str, Any] | None,
+         bounds: list[Bound], master: int, population: int, generations: int, min_epsilon: float,
          min_acceptance: float, ppc: int, executor: Executor, quiet: bool, echo: Callable[[str], None], state: str,
          previous: dict[str, Any], manifest: dict[str, Any]) -> CalibrationOutcome:
     """The generations, then the posterior, the calibrated scenario and the predictive runs; the manifest last."""
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the progress bar and our lines say what it would
-    simulator = Simulator(base, tuple(b.key for b in bounds), tuple(targets), steps)
+    base, targets = simulator.scenario, list(simulator.targets)
     prior = pyabc.Distribution(**{b.key: pyabc.RV("uniform", b.lo, b.hi - b.lo) for b in bounds})
-    distance = pyabc.PNormDistance(p=2, fixed_weights={t.name: 1.0 / t.se for t in targets})
+    distance = pyabc.distance.FunctionDistance(TargetDistance({t.name: 1.0 / t.se for t in targets}))
     observed = {t.name: t.value for t in targets}
     db = out / DB
     with Pool(executor) as pool:
@@ -331,6 +374,10 @@ def _run(out: Path, scenario_path: Path, base: Scenario, overrides: Mapping[str,
         frame, w = history.get_distribution(m=0, t=history.max_t)
         posterior = frame[[b.key for b in bounds]].reset_index(drop=True).astype(float)
         posterior.columns.name = None
+        if simulator.nuisance is not None:  # the nuisance values each particle ran with: the joint posterior
+            ext = history.get_population_extended(m=0, t=int(history.max_t))
+            for k in _nuisance_keys(simulator.nuisance, simulator.fixed):
+                posterior[k] = ext.loc[frame.index, f"sumstat_{NUISANCE}{k}"].to_numpy(dtype=float)
         posterior["weight"] = np.asarray(w, dtype=float) / np.sum(w)
         gens = pd.DataFrame({"generation": pops["t"].astype(int), "epsilon": pops["epsilon"].astype(float),
                              "simulations": pops["samples"].astype(int), "accepted": pops["particles"].astype(int)})
@@ -359,7 +406,8 @@ def _ppc(pool: Pool, simulator: Simulator, posterior: pd.DataFrame, bounds: Sequ
     idx = rng.choice(len(posterior), size=draws, p=posterior["weight"].to_numpy())
     seeds = rng.integers(0, 2**53, size=draws)
     noise = rng.standard_normal((draws, len(targets)))
-    items = [({b.key: float(posterior[b.key].iloc[i]) for b in bounds}, int(s), list(z))
+    columns = [c for c in posterior.columns if c != "weight"]  # calibrated and nuisance parameters alike
+    items = [({k: float(posterior[k].iloc[i]) for k in columns}, int(s), list(z))
              for i, s, z in zip(idx, seeds, noise)]
     size = max(1, math.ceil(len(items) / (2 * pool.workers)))
     stats = pool.map(_simulate_many, simulator, [items[i:i + size] for i in range(0, len(items), size)])

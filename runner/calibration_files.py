@@ -20,14 +20,16 @@ from .files import LOCK, write_atomic
 if TYPE_CHECKING:
     from .calibrate import Bound
 
-__all__ = ["POSTERIOR", "CALIBRATED", "PRIOR_SAMPLE", "PPC", "GENERATIONS", "DB", "MANIFEST", "write_calibrated",
-           "check_folder", "particles_frame"]
+__all__ = ["POSTERIOR", "CALIBRATED", "PRIOR_SAMPLE", "PPC", "GENERATIONS", "DB", "MANIFEST", "NUISANCE",
+           "write_calibrated", "check_folder", "particles_frame"]
 
 #: Files a calibration writes into its folder.
 POSTERIOR, CALIBRATED, PRIOR_SAMPLE, PPC, GENERATIONS, DB = (
     "posterior.parquet", "calibrated.toml", "prior_predictive.parquet", "ppc.parquet", "generations.parquet",
     "calibration.db")
 MANIFEST = "manifest.json"
+#: Prefix of the summary statistics that carry a candidate's nuisance draws (not compared with any target).
+NUISANCE = "nuisance:"
 
 
 def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: Mapping[str, Any],
@@ -86,6 +88,8 @@ def _check_folder(out: Path, fingerprint: str) -> str:
 
 
 def particles_frame(particles: Sequence, bounds: Sequence[Bound], targets: Sequence[Target]) -> pd.DataFrame:
+    """Parameters (calibrated, then the nuisance values drawn) and ``sim:<target>`` of each particle."""
     rows = [{**{b.key: float(p.parameter[b.key]) for b in bounds},
+             **{k[len(NUISANCE):]: float(v) for k, v in p.sum_stat.items() if k.startswith(NUISANCE)},
              **{f"sim:{t.name}": float(p.sum_stat[t.name]) for t in targets}} for p in particles]
     return pd.DataFrame(rows)

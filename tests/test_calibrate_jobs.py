@@ -132,3 +132,66 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path_factory, option, value):
         code = exc.code
     assert code == 2
     assert not (folder / "out").exists()
+
+
+# --------------------------------------------------------------------------- nuisance parameters
+
+
+def _uncertain_job(tmp_path, *extra):
+    (tmp_path / "u.toml").write_text(
+        f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 10\n[run]\nsteps = 6\n'
+        '[uncertain.params]\n"trust.w_benefits" = {dist = "uniform", lo = 1.0, hi = 3.0}\n'
+        '"market.demand" = {dist = "uniform", lo = 0.8, hi = 1.2}\n'
+        '"trust.initial" = {dist = "uniform", lo = 0.4, hi = 0.6}\n')
+    (tmp_path / "t.toml").write_text(TARGETS)
+    return ["calibrate", str(tmp_path / "u.toml"), "--targets", str(tmp_path / "t.toml"),
+            "--param", "trust.initial=0.2:0.8", "--population", "12", "--generations", "1", "--ppc", "4",
+            "--seed", "3", "--quiet", *extra]
+
+
+def test_uncertain_parameters_not_calibrated_are_drawn_per_simulation(tmp_path, capsys):
+    import pandas as pd
+
+    from sim.scenario import load_scenario
+
+    out = tmp_path / "cal"
+    assert run.main([*_uncertain_job(tmp_path, "--set", "market.demand=1.1"), "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    post = pd.read_parquet(out / "posterior.parquet")
+    # trust.initial is calibrated (its uniform prior wins), market.demand set: only trust.w_benefits is a nuisance
+    assert list(post.columns) == ["trust.initial", "trust.w_benefits", "weight"]
+    assert post["trust.w_benefits"].between(1.0, 3.0).all() and post["trust.w_benefits"].nunique() == len(post)
+    prior = pd.read_parquet(out / "prior_predictive.parquet")
+    assert prior["trust.w_benefits"].nunique() == len(prior)  # a fresh draw for every simulation
+    assert "trust.w_benefits" in pd.read_parquet(out / "ppc.parquet")  # predictive runs use the joint draws
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["identity"]["nuisance"]["keys"] == ["trust.w_benefits"]
+    assert "drawn afresh for every simulation: trust.w_benefits" in (out / "report" / "calibration.md").read_text()
+    # the calibrated scenario draws the joint posterior; nothing is declared twice, the set value stays fixed
+    calibrated = load_scenario(out / "calibrated.toml")
+    assert calibrated.uncertain.params == {} and calibrated.market.demand == 1.1
+    # the same seed gives the same joint posterior
+    again = tmp_path / "again"
+    assert run.main([*_uncertain_job(tmp_path, "--set", "market.demand=1.1"), "--out", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "posterior.parquet"), post)
+
+
+def test_a_posterior_file_of_the_base_is_drawn_row_by_row(tmp_path, capsys):
+    import pandas as pd
+
+    from sim.scenario import load_scenario
+
+    rows = pd.DataFrame({"trust.w_benefits": [1.5, 2.0, 2.5], "market.demand": [0.9, 1.0, 1.1],
+                         "weight": [1.0, 2.0, 1.0]})
+    rows.to_parquet(tmp_path / "earlier.parquet")
+    (tmp_path / "u.toml").write_text(f'extends = "{BASELINE.as_posix()}"\n[structure]\nn_firms = 10\n'
+                                     '[run]\nsteps = 6\n[uncertain]\nposterior = "earlier.parquet"\n')
+    (tmp_path / "t.toml").write_text(TARGETS)
+    out = tmp_path / "cal"
+    assert run.main(["calibrate", str(tmp_path / "u.toml"), "--targets", str(tmp_path / "t.toml"),
+                     "--param", "trust.initial=0.2:0.8", "--population", "12", "--generations", "1", "--ppc", "0",
+                     "--seed", "3", "--quiet", "--out", str(out)]) == 0, capsys.readouterr().err
+    post = pd.read_parquet(out / "posterior.parquet")
+    pairs = set(zip(rows["trust.w_benefits"], rows["market.demand"]))
+    assert set(zip(post["trust.w_benefits"], post["market.demand"])) <= pairs  # whole rows, as compare draws them
+    assert Path(load_scenario(out / "calibrated.toml").uncertain.posterior) == (out / "posterior.parquet").resolve()
