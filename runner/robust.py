@@ -37,10 +37,11 @@ from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_record
 from sim.scenario_files import read_toml
 
 from .chunks import RunItem, parquet_bytes
-from .commands import SIZE_KEYS, Outcome, check_job, check_options, execute
+from .commands import SIZE_KEYS
 from .cost import Limits
 from .designs import design_size, largest, parse_param, replicate_seeds, sample_design
 from .executors import Executor
+from .jobs import Outcome, check_job, check_options, execute
 from .store import Job, canonical_hash
 
 __all__ = ["THRESHOLD_OPS", "read_policies", "read_uncertainties", "robust", "robust_file_kind", "check_robust_file"]
