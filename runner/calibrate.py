@@ -277,9 +277,9 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         raise
     except Exception as exc:
         failure = _failure(exc, out)
+        _mark(out, manifest, "failed", str(failure or exc))  # whatever stopped it, the folder says it did not finish
         if failure is None:
             raise
-        _mark(out, manifest, "failed", str(failure))
         raise failure from None
     finally:
         lock.release()
@@ -295,9 +295,9 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
     return outcome
 
 
-def _failure(exc: BaseException, out: Path) -> RunnerError | None:
+def _failure(exc: BaseException, out: Path) -> RunnerError | ScenarioError | None:
     """The error a failure under a running calibration becomes (None: a programming error, raised as it is)."""
-    if isinstance(exc, RunnerError):
+    if isinstance(exc, (RunnerError, ScenarioError)):
         return exc
     if isinstance(exc, OSError):
         return fs_failure(exc, f"--out {out}", "finished generations are kept")

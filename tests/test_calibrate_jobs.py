@@ -195,3 +195,18 @@ def test_a_posterior_file_of_the_base_is_drawn_row_by_row(tmp_path, capsys):
     pairs = set(zip(rows["trust.w_benefits"], rows["market.demand"]))
     assert set(zip(post["trust.w_benefits"], post["market.demand"])) <= pairs  # whole rows, as compare draws them
     assert Path(load_scenario(out / "calibrated.toml").uncertain.posterior) == (out / "posterior.parquet").resolve()
+
+
+def test_bad_input_met_while_running_marks_the_manifest_failed(job, capsys, monkeypatch):
+    from sim.errors import ScenarioError
+
+    argv, out = job
+
+    def refuse(self, values, seed, noise):
+        raise ScenarioError(f"calibration draw: {dict(values)}: not allowed here")
+
+    monkeypatch.setattr(cal.Simulator, "simulate", refuse)
+    assert run.main([*argv, "--out", str(out)]) == 2
+    assert "not allowed here" in capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "not allowed here" in manifest["reason"]
