@@ -6,6 +6,9 @@ the machinery under valid input (a Dask scheduler that does not answer, a file
 system that fails mid-run) raises ``RunnerError`` (exit status 3). Both are
 caught once in :func:`main` and turned into a message on stderr.
 
+Over 500 lines on purpose: every command's options, help and exit status stay in the one file a user's
+``run.py --help`` points to; each command's work lives in ``runner`` and ``analysis``.
+
 Examples:
     python run.py validate scenarios/
     python run.py run scenarios/star.toml --seed 7 --steps 50 --out out/star

@@ -298,3 +298,21 @@ def test_the_model_description_lists_the_step_as_the_code_runs_it():
     rows = re.findall(r"^\| \d+ \| ([^|]+?) \| `([\w.]+)` \|", section, flags=re.M)
     listed = [(name, f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}") for name, f in STEP]
     assert rows == listed
+
+
+def test_each_submodel_file_cites_the_model_description_subsection_that_names_it():
+    """Every file of sim/submodels/ cites in its docstring the subsection of docs/ODD.md section 7 whose heading
+    names the file, so the description's numbers and the code's files stay matched."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    headings = re.findall(r"^### (7\.\d+) (.*)$", (root / "docs" / "ODD.md").read_text(), flags=re.M)
+    for path in sorted((root / "sim" / "submodels").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        naming = {number for number, title in headings if f"sim/submodels/{path.name}" in title}
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        cited = {n for group in re.findall(r"ODD ([\d., ]+)", doc) for n in re.findall(r"7\.\d+", group)}
+        assert naming, f"no subsection of ODD section 7 names sim/submodels/{path.name}"
+        assert naming <= cited, f"{path.name} cites ODD {sorted(cited)}, its subsection is {sorted(naming)}"

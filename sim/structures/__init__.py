@@ -1,4 +1,4 @@
-"""Structure builders (003 section 3.1): parameters and an RNG in, a graph with roles out.
+"""Structure builders (003 section 3.1; ODD 7.1): parameters and an RNG in, a graph with roles out.
 
 Every builder is a pure function returning a :class:`Structure` in *local*
 indices: firms ``0..n_firms-1`` and associations ``0..n_associations-1``.

@@ -1,4 +1,4 @@
-"""Policy events due this step apply (docs/ODD.md, the timeline).
+"""Policy events due this step apply (ODD 7.15, the timeline).
 
 A scenario's ``[[policy]]`` entries change levers at given steps. At the
 start of step t, before any other submodel, in file order, each event
