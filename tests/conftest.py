@@ -25,6 +25,12 @@ def small_scenario(folder: Path, name: str = "tiny", *, n_firms: int, steps: int
     return path
 
 
+def readme_block(after: str) -> str:
+    """The fenced block of README.md that follows the text ``after`` (a worked example's printed output)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split(f"{after}\n\n```\n", 1)[1].split("```", 1)[0]
+
+
 def three_arms(folder: Path) -> list[Path]:
     """A small baseline, the same without regulation, and the same with more digitalization (40 firms, 20 steps)."""
     return [small_scenario(folder, "base", n_firms=40, steps=20),

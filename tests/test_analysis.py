@@ -130,24 +130,29 @@ def test_sobol_wrapper_gives_the_ishigami_indices():
     assert (mo["mu_star"] > 1).all()  # x3 acts only through its interaction with x1
 
 
-def _fake_sweep(folder: Path, design: str = "sobol", n: int = 512) -> Path:
-    """A sweep folder whose KPI is the Ishigami function of the design points."""
-    from SALib.sample import sobol as sobol_sample
-
-    x = sobol_sample.sample(ISHIGAMI, n, calc_second_order=True, seed=2)
+def _ishigami_sweep(folder: Path, x: np.ndarray, design: dict, seed: int = 7, trust: bool = True) -> Path:
+    """A complete sweep folder over the design points ``x`` whose KPI is the Ishigami function of them."""
     y = ishigami(x)
     names = ISHIGAMI["names"]
     runs = pd.DataFrame({"run_id": np.arange(len(y)), **{nm: x[:, i] for i, nm in enumerate(names)},
                          "replicate": 0, "seed": 7, "cooperation_rate_mean": y, "cooperation_rate_final": y,
-                         "mean_trust_mean": x[:, 0], "mean_trust_final": x[:, 0]})
+                         **({"mean_trust_mean": x[:, 0], "mean_trust_final": x[:, 0]} if trust else {})})
     folder.mkdir()
     runs.to_parquet(folder / "results.parquet", index=False)
-    manifest = {"kind": "sweep", "status": "complete", "master_seed": 7,
-                "design": {"kind": design, "samples": n, "points": len(y), "replicates": 1, "columns": names,
+    manifest = {"kind": "sweep", "status": "complete", "master_seed": seed,
+                "design": {**design, "points": len(y), "replicates": 1, "columns": names,
                            "params": [{"name": nm, "spec": "-pi:pi", "type": "float", "low": -np.pi,
                                        "high": np.pi, "n": None} for nm in names]}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
+
+
+def _fake_sweep(folder: Path, design: str = "sobol", n: int = 512) -> Path:
+    """A Saltelli-design sweep folder whose KPI is the Ishigami function of the design points."""
+    from SALib.sample import sobol as sobol_sample
+
+    x = sobol_sample.sample(ISHIGAMI, n, calc_second_order=True, seed=2)
+    return _ishigami_sweep(folder, x, {"kind": design, "samples": n})
 
 
 def test_sweep_sensitivity_reads_a_sobol_sweep(tmp_path):
@@ -168,19 +173,9 @@ def _fake_morris_sweep(folder: Path, trajectories: int = 50, seed: int = 7) -> P
     from SALib.sample import morris
 
     x = morris.sample(ISHIGAMI, trajectories, num_levels=MORRIS_LEVELS, seed=seed)
-    y = ishigami(x)
-    names = ISHIGAMI["names"]
-    runs = pd.DataFrame({"run_id": np.arange(len(y)), **{nm: x[:, i] for i, nm in enumerate(names)},
-                         "replicate": 0, "seed": 7, "cooperation_rate_mean": y, "cooperation_rate_final": y})
-    folder.mkdir()
-    runs.to_parquet(folder / "results.parquet", index=False)
-    pd.DataFrame(x, columns=names).to_parquet(folder / "design_unit.parquet", index=False)
-    manifest = {"kind": "sweep", "status": "complete", "master_seed": seed,
-                "design": {"kind": "morris", "samples": trajectories, "points": len(y), "replicates": 1, "columns": names,
-                           "levels": MORRIS_LEVELS, "trajectories": trajectories,
-                           "params": [{"name": nm, "spec": "-pi:pi", "type": "float", "low": -np.pi,
-                                       "high": np.pi, "n": None} for nm in names]}}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    folder = _ishigami_sweep(folder, x, {"kind": "morris", "samples": trajectories, "levels": MORRIS_LEVELS,
+                                         "trajectories": trajectories}, seed=seed, trust=False)
+    pd.DataFrame(x, columns=ISHIGAMI["names"]).to_parquet(folder / "design_unit.parquet", index=False)
     return folder
 
 

@@ -14,7 +14,7 @@ import pytest
 from analysis.discovery import discover, discover_sweep, experiments_frame, outcomes_frame, select_cases
 from analysis.io import load_results
 from sim.scenario import ScenarioError
-from tests.conftest import ROOT, small_scenario
+from tests.conftest import ROOT, readme_block, small_scenario
 
 
 LEVERS = ("a", "b", "c", "kind")
@@ -223,8 +223,7 @@ def test_discover_end_to_end_on_a_real_sweep(tmp_path, capsys):
 def test_readme_worked_example_reproduces(tmp_path, capsys):
     import run
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("it prints (line broken here):\n\n```\n", 1)[1].split("```", 1)[0]
+    shown = readme_block("it prints (line broken here):")
     sweep = tmp_path / "lhs"
     code = run.main(["sweep", str(ROOT / "scenarios" / "baseline.toml"), "--param", "firms.cooperativeness=0.2:0.8",
                      "--param", "mechanisms.regulation.monitoring_prob=0:1",

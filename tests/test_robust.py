@@ -11,7 +11,7 @@ from scipy import stats
 
 from analysis.robust import favoured, per_future, regret_summary, regret_table, robustness, satisficing
 from sim.scenario import ScenarioError, load_scenario
-from tests.conftest import ROOT, small_scenario
+from tests.conftest import ROOT, readme_block, small_scenario
 
 
 def table(values: dict[str, list[float]]) -> pd.DataFrame:
@@ -203,8 +203,7 @@ def test_shipped_pair_is_valid():
 def test_readme_robust_example_reproduces(tmp_path, capsys):
     import run
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("(4 policies x 64 futures) it prints first:\n\n```\n", 1)[1].split("```", 1)[0]
+    shown = readme_block("(4 policies x 64 futures) it prints first:")
     code = run.main(["robust", str(ROOT / "examples" / "robust" / "policies.toml"),
                      str(ROOT / "examples" / "robust" / "uncertainties.toml"), "--samples", "64", "--seed", "1",
                      "--jobs", "2", "--out", str(tmp_path / "robust")])
