@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG"
 
 
-def _scenario(name: str) -> session.ScenarioInfo:
+def scenario_info(name: str) -> session.ScenarioInfo:
     return {s.name: s for s in session.list_scenarios()}[name]
 
 
@@ -55,12 +55,12 @@ def test_levers_follow_the_schema():
 def test_seed_text_is_converted_or_explained():
     assert session.parse_seed(" 7 ") == 7
     assert session.parse_seed(3) == 3
-    assert "whole number" in session.build_model(_scenario("baseline").path, {}, "abc").error
-    assert "negative" in session.build_model(_scenario("baseline").path, {}, "-1").error
+    assert "whole number" in session.build_model(scenario_info("baseline").path, {}, "abc").error
+    assert "negative" in session.build_model(scenario_info("baseline").path, {}, "-1").error
 
 
 def test_invalid_lever_combination_gives_a_message_not_a_traceback():
-    res = session.build_model(_scenario("baseline").path,
+    res = session.build_model(scenario_info("baseline").path,
                               {"structure.kind": "network", "structure.n_firms": 10, "structure.mean_degree": 20}, 1)
     assert res.model is None
     assert "mean_degree" in res.error
@@ -75,7 +75,7 @@ def test_overrides_only_hold_changed_levers():
 
 
 def test_steps_exports_and_figures_at_200_firms():
-    res = session.build_model(_scenario("baseline").path, {}, 42)
+    res = session.build_model(scenario_info("baseline").path, {}, 42)
     assert res.error is None
     assert session.advance(res.model, 3) is None
     df = session.kpi_frame(res.model)
@@ -101,7 +101,7 @@ def test_network_view_samples_and_scales_at_any_size(n_firms):
     """The shown firms hang together and fill the picture: no blob squeezed by a stray piece far out."""
     from analysis.figures import draw_network
 
-    res = session.build_model(_scenario("baseline").path, {"structure.n_firms": n_firms}, 1)
+    res = session.build_model(scenario_info("baseline").path, {"structure.n_firms": n_firms}, 1)
     session.advance(res.model, 2)
     snap = res.model.graph_snapshot()
     mask, caption = figures.select_nodes(snap, max_firms=300)
@@ -128,8 +128,8 @@ def test_network_view_samples_and_scales_at_any_size(n_firms):
 
 
 def test_compare_runs_share_seeds():
-    a = session.run_replicates(_scenario("baseline").path, 5, 4, replicates=2)
-    b = session.run_replicates(_scenario("star").path, 5, 4, replicates=2)
+    a = session.run_replicates(scenario_info("baseline").path, 5, 4, replicates=2)
+    b = session.run_replicates(scenario_info("star").path, 5, 4, replicates=2)
     assert sorted(a["seed"].unique()) == sorted(b["seed"].unique()) == [5, 6]
     assert figures.figure_png(figures.compare_figure({"baseline": a, "star": b})).startswith(PNG_MAGIC)
 
@@ -157,7 +157,7 @@ def test_app_tabs_are_named_by_route_label():
     assert app.routes[0].layout is app.Layout  # the root route's layout names the tabs
 
 
-class _FakeSession:
+class FakePageSession:
     """Stands in for Solara's VirtualKernelContext: its pages' statuses and its closed flag."""
 
     def __init__(self, *statuses):
@@ -173,85 +173,20 @@ def test_page_is_open_follows_the_connected_pages():
     from viz.widgets import page_is_open
 
     assert page_is_open(None)  # a render without a server
-    assert page_is_open(_FakeSession())  # no page ever connected
-    assert page_is_open(_FakeSession(PageStatus.CONNECTED))
-    assert page_is_open(_FakeSession(PageStatus.DISCONNECTED, PageStatus.CONNECTED))  # another tab still shows it
-    assert not page_is_open(_FakeSession(PageStatus.DISCONNECTED))
-    assert not page_is_open(_FakeSession(PageStatus.CLOSED, PageStatus.DISCONNECTED))
-    closed = _FakeSession(PageStatus.CONNECTED)
+    assert page_is_open(FakePageSession())  # no page ever connected
+    assert page_is_open(FakePageSession(PageStatus.CONNECTED))
+    assert page_is_open(FakePageSession(PageStatus.DISCONNECTED, PageStatus.CONNECTED))  # another tab still shows it
+    assert not page_is_open(FakePageSession(PageStatus.DISCONNECTED))
+    assert not page_is_open(FakePageSession(PageStatus.CLOSED, PageStatus.DISCONNECTED))
+    closed = FakePageSession(PageStatus.CONNECTED)
     closed.closed_event.set()
     assert not page_is_open(closed)
-
-
-@pytest.fixture
-def render():
-    """Render a page inside Solara's app layout (so the sidebar exists); close it afterwards."""
-    import solara
-
-    contexts = []
-
-    def _render(page):
-        box, rc = solara.render(solara.AppLayout(children=[page]), handle_error=False)
-        contexts.append(rc)
-        return rc
-
-    yield _render
-    for rc in contexts:
-        rc.close()
-
-
-def test_run_page_steps_switches_and_reports_errors(render):
-    import ipyvuetify as v
-    import ipywidgets as w
-
-    from viz.run_page import RunPage
-
-    rc = render(RunPage())
-    counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
-    assert _wait_for(lambda: counter() == "Step 0", 60), counter()
-    # Morgan-Hunt, drawn in a thread (the KPIs are drawn by the browser)
-    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 1, 120)
-    chart = _kpi_chart(rc)
-    assert len(chart.steps) == 0 and len(chart.panels) == len(session.KPI_PANELS)
-    assert _network_image(rc).src.startswith("data:image/png;base64,")  # the clickable network view
-    step = rc.find(v.Btn, class_="cc-step-button").widget
-    step.click()
-    step.click()
-    assert _wait_for(lambda: counter() == "Step 2", 60), counter()
-    assert _wait_for(lambda: _kpi_chart(rc).steps == [1, 2], 60)  # the chart gets the new step's numbers
-    rc.find(v.Select, label="Scenario").widget.v_model = "star"
-    assert _wait_for(lambda: counter() == "Step 0", 60), counter()
-    star = _scenario("star").description
-    assert _wait_for(lambda: rc.find(v.Html, class_="cc-scenario-description").widget.children[0] == star, 60)
-    rc.find(v.TextField, label="Seed").widget.v_model = "not a seed"
-    rc.find(v.Btn, class_="cc-reset-button").widget.click()
-    assert _wait_for(lambda: "whole number" in str([a.children for a in rc.find(v.Alert).widgets]), 60)
-
-
-def _kpi_chart(rc):
-    """The browser-drawn KPI chart widget (the Vue template with ``steps`` and ``panels``)."""
-    import ipyvue
-
-    found = [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "panels")]
-    assert len(found) == 1
-    return found[0]
-
-
-def _network_image(rc):
-    """The clickable network image widget (the Vue template with a ``pick`` event)."""
-    import ipyvue
-
-    def found():
-        return [x for x in rc.find(ipyvue.VueTemplate).widgets if hasattr(x, "vue_pick")]
-
-    assert _wait_for(lambda: len(found()) == 1, 120), "the network picture was not drawn"  # drawn in a thread
-    return found()[0]
 
 
 def test_network_picture_knows_where_each_firm_is_drawn():
     from PIL import Image
 
-    res = session.build_model(_scenario("baseline").path, {}, 42)
+    res = session.build_model(scenario_info("baseline").path, {}, 42)
     session.advance(res.model, 2)
     pic = figures.network_picture(res.model.graph_snapshot(), figures.NetworkLayout(), size_by="revenue")
     rgb = np.asarray(Image.open(io.BytesIO(pic.png)).convert("RGB"))
@@ -263,99 +198,6 @@ def test_network_picture_knows_where_each_firm_is_drawn():
         assert figures.pick_node(pic.firms, f["x"], f["y"]) == f["id"]
     assert figures.pick_node(pic.firms, 2, 2) is None  # empty corner: nothing picked
     assert figures.pick_node(pic.firms.iloc[:0], 100, 100) is None
-
-
-def test_clicking_a_firm_selects_it_in_the_morgan_hunt_panel(render):
-    import ipyvuetify as v
-    import ipywidgets as w
-
-    from viz.run_page import RunPage
-
-    rc = render(RunPage())
-    _network_image(rc)
-    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 1, 120)
-    label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
-    pngs = lambda: [bytes(x.value) for x in rc.find(w.Image).widgets]  # noqa: E731  (Morgan-Hunt)
-    before_label, before_pngs = label(), pngs()
-    img = _network_image(rc)
-    current = int(before_label.split("firm ")[1].split()[0])
-    fid, x, y, _ = next(f for f in img.firms if f[0] != current)
-    src_before = img.src
-    # the browser reports offsets on the drawn (here half-size) image; the server scales them back
-    img.vue_pick({"x": x / 2, "y": y / 2, "w": img.width / 2, "h": img.height / 2})
-    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
-    assert label() != before_label
-    assert _wait_for(lambda: pngs() != before_pngs, 120)  # the Morgan-Hunt figure is redrawn with the new firm
-    assert _wait_for(lambda: rc.find(v.TextField, label="Firm id").widget.v_model == str(fid), 60)  # the id box follows
-    assert _wait_for(lambda: _network_image(rc).src != src_before, 120)  # the highlight moved
-    # stepping keeps the clicked firm (the largest firm changes as the run goes on)
-    for _ in range(3):
-        rc.find(v.Btn, class_="cc-step-button").widget.click()
-    assert _wait_for(lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0] == "Step 3", 60)
-    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
-    # a click on empty space keeps the selection
-    _network_image(rc).vue_pick({"x": 1, "y": 1, "w": img.width, "h": img.height})
-    assert _wait_for(lambda: label() == f"Selected: firm {fid} (enterprise)", 60), label()
-    # the id box still works, and the network view rings the typed firm
-    box = rc.find(v.TextField, label="Firm id").widget
-    box.v_model = str(current)
-    box.fire_event("keyup.enter", str(current))  # the box applies its value on Enter or blur
-    assert _wait_for(lambda: label() == before_label, 60), label()
-
-
-def _wait_for(condition, timeout: float) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def test_play_pauses_when_its_page_disconnects(render, monkeypatch):
-    import time
-
-    import ipyvuetify as v
-    from solara.server.kernel_context import PageStatus
-
-    from viz import run_page
-
-    fake = _FakeSession(PageStatus.CONNECTED)
-    monkeypatch.setattr(run_page, "kernel_context", lambda: fake)
-    rc = render(run_page.RunPage())
-    counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
-    play = lambda: rc.find(v.Btn, class_="cc-play-button").widget  # noqa: E731
-    play().click()
-    assert play().children == ["Pause"]
-    assert _wait_for(lambda: counter() not in ("Step 0", "Step 1"), 60), "the run did not play"
-    fake.page_status["page0"] = PageStatus.DISCONNECTED
-    assert _wait_for(lambda: play().children == ["Play"], 10), "still playing after the page disconnected"
-    stopped_at = counter()
-    time.sleep(1.0)  # three play intervals
-    assert counter() == stopped_at
-
-
-def test_compare_page_runs_in_the_background_and_reports_paired_differences(render):
-    import ipyvuetify as v
-    import ipywidgets as w
-
-    from viz.compare_page import ComparePage
-
-    rc = render(ComparePage())
-    assert len(rc.find(w.Image).widgets) == 0
-    rc.find(v.Slider, label="Replicates: 10").widget.v_model = 3
-    rc.find(v.Btn, class_="cc-compare-button").widget.click()
-    assert _wait_for(lambda: len(rc.find(w.Image).widgets) == 2, 300), "the comparison did not finish"
-    imgs = rc.find(w.Image).widgets
-    assert all(bytes(i.value).startswith(PNG_MAGIC) for i in imgs)  # overlay and difference per step
-    html_widgets = [x for x in rc.find(v.Html).widgets if "cc-diff-table" in str(getattr(x, "children", ""))]
-    assert html_widgets, "no table of differences"
-    text = str(html_widgets[0].children)
-    for kpi in session.COMPARE_KPIS:
-        assert f"data-kpi='{kpi}'" in text
-    assert "<td>3</td>" in text  # three pairs
 
 
 def test_paired_table_pairs_by_seed_with_intervals():
@@ -393,7 +235,7 @@ def test_a_lever_moved_mid_run_acts_from_the_next_step_like_a_scenario_file(tmp_
     """The lever event changes the run from its step on, and the exported scenario file replays it exactly."""
     from sim import load_scenario
 
-    path = _scenario("baseline").path
+    path = scenario_info("baseline").path
     plain = session.build_model(path, {}, 7).model
     moved = session.build_model(path, {}, 7)
     events = []
@@ -416,7 +258,7 @@ def test_a_lever_moved_mid_run_acts_from_the_next_step_like_a_scenario_file(tmp_
 
 
 def test_structure_levers_and_bad_values_are_refused_as_events():
-    res = session.build_model(_scenario("baseline").path, {}, 1)
+    res = session.build_model(scenario_info("baseline").path, {}, 1)
     session.advance(res.model, 2)
     with pytest.raises(session.ScenarioError, match="rebuilt"):
         session.add_lever_event(res.model, {"structure.n_firms": 50}, [])
@@ -425,33 +267,8 @@ def test_structure_levers_and_bad_values_are_refused_as_events():
     assert session.live_lever_reason("information.digitalization") is None
 
 
-def test_run_page_turns_a_moved_lever_into_a_marked_event(render):
-    import ipyvuetify as v
-
-    from viz.run_page import RunPage
-
-    rc = render(RunPage())
-    counter = lambda: rc.find(v.Html, class_="cc-step-counter").widget.children[0]  # noqa: E731
-    events = lambda: [w.children[0] for w in rc.find(v.Html, class_="cc-event").widgets]  # noqa: E731
-    for i in range(1, 4):
-        rc.find(v.Btn, class_="cc-step-button").widget.click()
-        assert _wait_for(lambda: counter() == f"Step {i}", 60), counter()
-    switch = rc.find(v.Switch, label="Contracts").widget
-    switch.v_model = not switch.v_model
-    assert _wait_for(lambda: len(events()) == 1, 60) and "from step 4: Contracts" in events()[0]
-    assert _wait_for(lambda: _kpi_chart(rc).marks[-1]["at"] == 4, 60)  # drawn on the KPI panels
-    # a structure lever waits for a rebuild instead
-    rc.find(v.Select, label="Network generator").widget.v_model = "erdos_renyi"
-    assert _wait_for(lambda: len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 1, 60)
-    rc.find(v.Btn, class_="cc-reset-button").widget.click()
-    assert _wait_for(lambda: counter() == "Step 0", 60)
-    assert _wait_for(lambda: len(events()) == 0, 60)
-    # the scenario's own values again: nothing waits for a rebuild
-    assert _wait_for(lambda: len(rc.find(v.Btn, class_="cc-rebuild-button").widgets) == 0, 60)
-
-
 def test_kpi_chart_data_carries_each_panel_and_its_natural_range():
-    res = session.build_model(_scenario("baseline").path, {}, 4)
+    res = session.build_model(scenario_info("baseline").path, {}, 4)
     session.advance(res.model, 4)
     df = session.kpi_frame(res.model)
     steps, panels = session.kpi_chart_data(df)
@@ -486,25 +303,6 @@ def test_results_logic_reads_the_shipped_folders_and_filters_a_sweep():
     assert by["runs"].tolist() == [3, 3, 3]
     with pytest.raises(session.ScenarioError, match="no such folder"):
         results.open_results(ROOT / "examples" / "no_such_results")
-
-
-def test_results_page_opens_a_folder_and_follows_the_kpi_and_lever_filter(render):
-    import ipyvuetify as v
-
-    from viz.results_page import ResultsPage
-
-    rc = render(ResultsPage())
-    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare, run or calibrate)").widget.v_model = \
-        str(ROOT / "examples" / "results" / "monitoring_sweep")
-    rc.find(v.Btn, class_="cc-open-results").widget.click()
-    cards = lambda: [c for c in rc.find(v.Card).widgets if "cc-results-table" in (c.class_ or "")]  # noqa: E731
-    heading = lambda: str(cards()[0].children) if cards() else ""  # noqa: E731
-    assert _wait_for(lambda: len(cards()) == 1, 60)
-    assert "18 of 18 runs" in heading()
-    rc.find(v.Select, label="information.digitalization (none chosen: all)").widget.v_model = [0.2]
-    assert _wait_for(lambda: "9 of 18 runs" in heading(), 60), heading()
-    rc.find(v.Select, label="KPI").widget.v_model = "mean_trust"
-    assert _wait_for(lambda: "mean trust by" in heading(), 60), heading()
 
 
 def test_results_logic_reads_the_shipped_calibration():
@@ -547,44 +345,3 @@ def test_an_unfinished_or_damaged_calibration_is_explained(tmp_path):
         results.open_results(folder)
 
 
-def test_results_page_shows_a_calibration_per_parameter_and_target(render):
-    import ipyvuetify as v
-    import ipywidgets as w
-
-    from viz.results_page import ResultsPage
-
-    rc = render(ResultsPage())
-    rc.find(v.TextField, label="Folder (the --out of run.py sweep, compare, run or calibrate)").widget.v_model = \
-        str(ROOT / "examples" / "results" / "calibration")
-    rc.find(v.Btn, class_="cc-open-results").widget.click()
-    html = lambda: " ".join(str(x.children) for x in rc.find(v.Html).widgets)  # noqa: E731
-    assert _wait_for(lambda: "cc-checks-rows" in html(), 60)
-    assert "firms.cooperativeness" in html() and "joint_marketing_share" in html()
-    images = lambda: [bytes(i.value) for i in rc.find(w.Image).widgets]  # noqa: E731
-    assert len(images()) == 6  # marginal, pairs, the chosen target; then the report's three figures
-    before = images()
-    rc.find(v.Select, label="Parameter").widget.v_model = "trust.speed"
-    assert _wait_for(lambda: images()[0] != before[0], 60), "the marginal did not follow the parameter"
-    rc.find(v.Select, label="Target").widget.v_model = "entries_three_years"
-    assert _wait_for(lambda: images()[2] != before[2], 60), "the check did not follow the target"
-
-
-def test_data_scenario_is_listed_with_its_firms_names(render):
-    import ipyvuetify as v
-
-    from viz.run_page import RunPage
-
-    info = _scenario("examples/cluster/cluster")
-    res = session.build_model(info.path, {}, 1)
-    names = session.firm_names(res.model)
-    assert len(names) >= 80 and all(not n.isdigit() for n in names)
-    kinds = next(lev for lev in session.LEVERS if lev.key == "structure.kind")
-    rc = render(RunPage())
-    rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
-    label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
-    assert _wait_for(lambda: len(rc.find(v.Select, label="Find a firm by name").widgets) == 1, 120)
-    # the structure picker shows the scenario's own kind, though only its files can set it
-    assert rc.find(v.Select, label="Structure").widget.v_model == "data" and "data" not in kinds.options
-    name = sorted(names)[3]
-    rc.find(v.Select, label="Find a firm by name").widget.v_model = name
-    assert _wait_for(lambda: label().startswith(f"Selected: {name} (firm {names[name]}"), 60), label()
