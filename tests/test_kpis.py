@@ -55,7 +55,13 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_analysis_imports_no_model_code_beyond_the_registry_and_the_error_type():
-    allowed = {"sim.kpis", "sim.scenario", "sim.errors", "sim.weighted"}  # sim.weighted: numpy statistics only
+    allowed = {"sim.kpis", "sim.errors", "sim.weighted"}  # sim.weighted: numpy statistics only
     for path in sorted((ROOT / "analysis").glob("*.py")):
         ours = {m for m in _imports(path) if m.split(".")[0] in ("sim", "runner", "viz")}
         assert ours <= allowed, f"{path.name} imports {sorted(ours - allowed)}"
+
+
+def test_the_model_imports_neither_the_runner_nor_analysis_nor_the_app():
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        above = {m for m in _imports(path) if m.split(".")[0] in ("runner", "analysis", "viz", "app", "run")}
+        assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
