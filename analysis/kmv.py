@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 __all__ = ["PATHS", "EQUATIONS", "ANTECEDENTS", "OUTCOMES", "DEGENERATE_R2", "DETERMINED_SHARE", "monotone_share", "Path", "estimate_paths", "mediation"]
@@ -89,6 +88,8 @@ def _standardize(df: pd.DataFrame, cols) -> pd.DataFrame:
 
 def _fit(df: pd.DataFrame, target: str, predictors, ranks: bool = False) -> tuple[object, int]:
     """OLS of standardized ``target`` on standardized ``predictors`` (or their ranks), SEs clustered by run."""
+    import statsmodels.api as sm  # here: the app draws the Morgan–Hunt figure from PATHS without loading it
+
     cols = [target, *predictors]
     z = _standardize(df[cols].rank() if ranks else df, cols)
     ok = z.notna().all(axis=1).to_numpy()

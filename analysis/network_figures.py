@@ -19,6 +19,8 @@ from scipy import stats as sps
 
 from sim import kpis as kpi_registry
 
+from .kmv import OUTCOMES, PATHS
+
 __all__ = [
     "NetworkLayout",
     "NetworkDrawing",
@@ -32,27 +34,13 @@ __all__ = [
 ]
 
 #: Morgan & Hunt (1994) paths checked by :func:`morgan_hunt_figure`: (from, to, expected sign), firm-table columns.
-MH_PATHS: tuple[tuple[str, str, int], ...] = (
-    ("termination_costs", "commitment", +1),
-    ("relationship_benefits", "commitment", +1),
-    ("shared_values", "commitment", +1),
-    ("shared_values", "mean_trust", +1),
-    ("communication", "mean_trust", +1),
-    ("opportunistic_behaviour", "mean_trust", -1),
-    ("mean_trust", "commitment", +1),
-    ("commitment", "acquiescence", +1),
-    ("commitment", "propensity_to_leave", -1),
-    ("commitment", "cooperation", +1),
-    ("mean_trust", "cooperation", +1),
-    ("mean_trust", "functional_conflict", +1),
-    ("mean_trust", "decision_uncertainty", -1),
-)
+MH_PATHS: tuple[tuple[str, str, int], ...] = tuple((p.source, p.target, p.sign) for p in PATHS)
 
 #: The Morgan-Hunt model's stages and their firm-table columns, in the order the figure lists them.
 MH_STAGES: dict[str, tuple[str, ...]] = {
     "Antecedents": kpi_registry.names("antecedent"),
     "Mediators": ("mean_trust", "commitment"),
-    "Outcomes": ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty"),
+    "Outcomes": OUTCOMES,
 }
 #: Reader's names of firm-table columns whose own name would mislead.
 MH_LABELS = {"mean_trust": "trust", "cooperation": "propensity to cooperate"}
