@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim import Scenario
-from viz import figures, server, session
+from viz import comparison, figures, levers, server, session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,14 +41,14 @@ def test_scenarios_are_listed_with_what_they_do():
 
 def test_levers_follow_the_schema():
     base = Scenario()
-    for lev in session.LEVERS:
+    for lev in levers.LEVERS:
         value = base.get(lev.key)  # every key exists
         if lev.kind in ("slider", "int"):
             assert lev.min <= value <= lev.max or lev.key == "structure.n_firms", lev
             assert "range" in lev.help
         if lev.kind == "select":
             assert value in lev.options or lev.key == "structure.kind"
-    kinds = next(lev for lev in session.LEVERS if lev.key == "structure.kind").options
+    kinds = next(lev for lev in levers.LEVERS if lev.key == "structure.kind").options
     assert "edge_list" not in kinds and "star" in kinds
 
 
@@ -68,10 +68,10 @@ def test_invalid_lever_combination_gives_a_message_not_a_traceback():
 
 def test_overrides_only_hold_changed_levers():
     sc = Scenario()
-    values = session.lever_values(sc)
-    assert session.changed_overrides(sc, values) == {}
+    values = levers.lever_values(sc)
+    assert levers.changed_overrides(sc, values) == {}
     values["information.digitalization"] = 0.9
-    assert session.changed_overrides(sc, values) == {"information.digitalization": 0.9}
+    assert levers.changed_overrides(sc, values) == {"information.digitalization": 0.9}
 
 
 def test_steps_exports_and_figures_at_200_firms():
@@ -128,8 +128,8 @@ def test_network_view_samples_and_scales_at_any_size(n_firms):
 
 
 def test_compare_runs_share_seeds():
-    a = session.run_replicates(scenario_info("baseline").path, 5, 4, replicates=2)
-    b = session.run_replicates(scenario_info("star").path, 5, 4, replicates=2)
+    a = comparison.run_replicates(scenario_info("baseline").path, 5, 4, replicates=2)
+    b = comparison.run_replicates(scenario_info("star").path, 5, 4, replicates=2)
     assert sorted(a["seed"].unique()) == sorted(b["seed"].unique()) == [5, 6]
     assert figures.figure_png(figures.compare_figure({"baseline": a, "star": b})).startswith(PNG_MAGIC)
 
@@ -202,17 +202,17 @@ def test_network_picture_knows_where_each_firm_is_drawn():
 
 def test_paired_table_pairs_by_seed_with_intervals():
     by = {s.name: s for s in session.list_scenarios()}
-    runs = session.compare_runs({"baseline": by["baseline"].path, "no_regulation": by["no_regulation"].path}, 3, 12, 4)
-    table = session.paired_table(runs, "baseline")
-    assert list(table["kpi"]) == list(session.COMPARE_KPIS)
+    runs = comparison.compare_runs({"baseline": by["baseline"].path, "no_regulation": by["no_regulation"].path}, 3, 12, 4)
+    table = comparison.paired_table(runs, "baseline")
+    assert list(table["kpi"]) == list(comparison.COMPARE_KPIS)
     assert (table["n_pairs"] == 4).all()
     assert ((table["ci_low"] <= table["diff"]) & (table["diff"] <= table["ci_high"])).all()
     # the same arm twice: every difference is exactly zero (common random numbers)
-    same = session.compare_runs({"a": by["baseline"].path, "b": by["baseline"].path}, 3, 6, 2)
-    assert (session.paired_table(same, "a")["diff"] == 0).all()
+    same = comparison.compare_runs({"a": by["baseline"].path, "b": by["baseline"].path}, 3, 6, 2)
+    assert (comparison.paired_table(same, "a")["diff"] == 0).all()
     with pytest.raises(session.ScenarioError, match="replicates"):
-        session.compare_runs({"a": by["baseline"].path}, 1, 5, session.MAX_REPLICATES + 1)
-    stopped = session.compare_runs({"a": by["baseline"].path}, 1, 5, 3, should_stop=lambda: True)
+        comparison.compare_runs({"a": by["baseline"].path}, 1, 5, comparison.MAX_REPLICATES + 1)
+    stopped = comparison.compare_runs({"a": by["baseline"].path}, 1, 5, 3, should_stop=lambda: True)
     assert stopped is None
 
 
@@ -222,7 +222,7 @@ def test_fixed_y_axes_follow_the_kpi_units():
     assert session.natural_range(("members",)) == (0.0, None)
     assert session.natural_range(("revenue", "profit")) == (None, None)
     by = {s.name: s for s in session.list_scenarios()}
-    runs = session.compare_runs({"baseline": by["baseline"].path, "star": by["star"].path}, 3, 6, 2)
+    runs = comparison.compare_runs({"baseline": by["baseline"].path, "star": by["star"].path}, 3, 6, 2)
     fig = figures.compare_figure(runs, fixed_y=True)
     panels = dict(zip(session.KPI_PANELS, [ax for ax in fig.axes if ax.get_visible()]))
     assert panels["Cooperation rate"].get_ylim() == (0.0, 1.0)
@@ -241,8 +241,8 @@ def test_a_lever_moved_mid_run_acts_from_the_next_step_like_a_scenario_file(tmp_
     events = []
     session.advance(plain, 12)
     session.advance(moved.model, 5)
-    session.add_lever_event(moved.model, {"mechanisms.regulation.sanction": 4.0}, events)
-    session.add_lever_event(moved.model, {"information.digitalization": 0.9}, events)  # same step: one event
+    levers.add_lever_event(moved.model, {"mechanisms.regulation.sanction": 4.0}, events)
+    levers.add_lever_event(moved.model, {"information.digitalization": 0.9}, events)  # same step: one event
     assert len(events) == 1 and events[0].at == 6 and "Sanction 4" in events[0].label
     session.advance(moved.model, 7)
     a, b = session.kpi_frame(plain), session.kpi_frame(moved.model)
@@ -261,10 +261,10 @@ def test_structure_levers_and_bad_values_are_refused_as_events():
     res = session.build_model(scenario_info("baseline").path, {}, 1)
     session.advance(res.model, 2)
     with pytest.raises(session.ScenarioError, match="rebuilt"):
-        session.add_lever_event(res.model, {"structure.n_firms": 50}, [])
+        levers.add_lever_event(res.model, {"structure.n_firms": 50}, [])
     with pytest.raises(session.ScenarioError, match="monitoring_prob"):
-        session.add_lever_event(res.model, {"mechanisms.regulation.monitoring_prob": 3.0}, [])
-    assert session.live_lever_reason("information.digitalization") is None
+        levers.add_lever_event(res.model, {"mechanisms.regulation.monitoring_prob": 3.0}, [])
+    assert levers.live_lever_reason("information.digitalization") is None
 
 
 def test_kpi_chart_data_carries_each_panel_and_its_natural_range():

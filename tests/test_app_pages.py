@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_app import PNG_MAGIC, ROOT, FakePageSession, scenario_info
-from viz import session
+from viz import comparison, levers, session
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_compare_page_runs_in_the_background_and_reports_paired_differences(rend
     html_widgets = [x for x in rc.find(v.Html).widgets if "cc-diff-table" in str(getattr(x, "children", ""))]
     assert html_widgets, "no table of differences"
     text = str(html_widgets[0].children)
-    for kpi in session.COMPARE_KPIS:
+    for kpi in comparison.COMPARE_KPIS:
         assert f"data-kpi='{kpi}'" in text
     assert "<td>3</td>" in text  # three pairs
 
@@ -242,7 +242,7 @@ def test_data_scenario_is_listed_with_its_firms_names(render):
     res = session.build_model(info.path, {}, 1)
     names = session.firm_names(res.model)
     assert len(names) >= 80 and all(not n.isdigit() for n in names)
-    kinds = next(lev for lev in session.LEVERS if lev.key == "structure.kind")
+    kinds = next(lev for lev in levers.LEVERS if lev.key == "structure.kind")
     rc = render(RunPage())
     rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
     label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731

@@ -9,7 +9,7 @@ import pandas as pd
 import solara
 
 from sim import ScenarioError, load_scenario
-from viz import figures, session
+from viz import comparison, figures, session
 from viz.run_page import DEFAULT_SCENARIO
 from viz.widgets import fmt_num
 
@@ -77,7 +77,7 @@ def ComparePage():
         running.set(True)
         progress.set((0, req["replicates"] * 2))
         try:
-            runs = session.compare_runs(req["paths"], req["seed"], req["steps"], req["replicates"],
+            runs = comparison.compare_runs(req["paths"], req["seed"], req["steps"], req["replicates"],
                                         on_progress=lambda done, total: progress.set((done, total)),
                                         should_stop=cancel.is_set)
             if runs is not None:
@@ -97,12 +97,12 @@ def ComparePage():
         lambda: [e for name in dict.fromkeys(got[:2]) if name in by_name
                  for e in session.timeline_events(load_scenario(by_name[name].path), f"{name}: ", got[5])]
         if got else [], [got])
-    table = solara.use_memo(lambda: session.paired_table(got[2], got[0]) if got else None, [got])
+    table = solara.use_memo(lambda: comparison.paired_table(got[2], got[0]) if got else None, [got])
     fig = solara.use_memo(
         lambda: figures.compare_figure(got[2], f"seed {got[3]}, {got[4]} replicate(s), {got[5]} steps", events=events,
                                        fixed_y=fixed_y.value) if got else None, [got, fixed_y.value])
     diff_fig = solara.use_memo(
-        lambda: figures.difference_figure(got[2], got[0], got[1], session.COMPARE_KPIS, events)
+        lambda: figures.difference_figure(got[2], got[0], got[1], comparison.COMPARE_KPIS, events)
         if got and got[4] > 1 else None, [got])
 
     solara.Title("clustercoop — compare")
@@ -112,7 +112,7 @@ def ComparePage():
             solara.Select("Scenario B", names, value=name_b)
             solara.InputText("Seed (shared by both)", value=seed_text, continuous_update=True)
             solara.SliderInt(f"Steps: {steps.value}", value=steps, min=5, max=200, step=5)
-            solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=1, max=session.MAX_REPLICATES)
+            solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=1, max=comparison.MAX_REPLICATES)
             solara.Text("Replicate r runs both scenarios with seed + r.", style={"font-size": "12px", "color": "#555"})
             solara.Checkbox(label="Fix y-axes to each KPI's natural range", value=fixed_y)
             with solara.Row():
@@ -142,7 +142,7 @@ def ComparePage():
             if got[4] < 2:
                 solara.Warning("One replicate gives no interval: run at least 2 (10 or more for a usable one).")
             solara.HTML(tag="div", unsafe_innerHTML=diff_table_html(table))
-            solara.Text(f"Each run is summarized by its mean over the last {1 - session.BURN_IN:.0%} of its steps, "
+            solara.Text(f"Each run is summarized by its mean over the last {1 - comparison.BURN_IN:.0%} of its steps, "
                         "as in run.py compare; runs pair by seed. Interval: 95% t-interval of the mean paired "
                         "difference, Holm-adjusted across these KPIs (significant: it excludes 0).",
                         style={"font-size": "12px", "color": "#555"})

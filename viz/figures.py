@@ -160,7 +160,7 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[
     """KPIs of several scenarios overlaid: the mean over replicates per step, shaded by its t-interval.
 
     Args:
-        runs: label -> frame from ``session.compare_runs`` (columns replicate, step, KPIs).
+        runs: label -> frame from ``comparison.compare_runs`` (columns replicate, step, KPIs).
         title: figure title (the band's meaning is added).
         events: timeline events to mark (``session.timeline_events``).
         fixed_y: y-axes over each KPI's natural range instead of the data's.

@@ -13,6 +13,7 @@ import solara
 
 from sim import ScenarioError, load_scenario
 from viz import session
+from viz.levers import LEVERS, add_lever_event, changed_overrides, lever_values, live_lever_reason
 from viz.run_panels import EventList, KpiPanel, LeverControls, MorganHuntPanel, NetworkPanel, Run, largest_firm, new_run
 from viz.widgets import kernel_context, page_is_open
 
@@ -26,7 +27,7 @@ PICTURE_EVERY = 2.0
 
 def _base_levers(info: session.ScenarioInfo) -> tuple[dict[str, Any], str | None]:
     try:
-        return session.lever_values(load_scenario(info.path)), None
+        return lever_values(load_scenario(info.path)), None
     except ScenarioError as exc:
         return {}, str(exc)
 
@@ -71,7 +72,7 @@ def RunPage():
         if reset_levers:
             lever_values = base
             levers.set(base)
-        overrides = session.changed_overrides(load_scenario(info.path), lever_values)
+        overrides = changed_overrides(load_scenario(info.path), lever_values)
         new = new_run(info, overrides, seed_text.value)
         applied.set(dict(lever_values))
         run.set(new)
@@ -85,11 +86,11 @@ def RunPage():
     def on_lever(key: str, value: Any):
         """A lever moved: on a live model it becomes an event from the next step; structure levers wait for a rebuild."""
         current = run.value
-        if current.model is None or session.live_lever_reason(key) is not None:
+        if current.model is None or live_lever_reason(key) is not None:
             return
         try:
             with current.lock:
-                session.add_lever_event(current.model, {key: value}, current.events)
+                add_lever_event(current.model, {key: value}, current.events)
         except ScenarioError as exc:
             step_error.set(str(exc))
             return
@@ -129,7 +130,7 @@ def RunPage():
     model = current.model
     # paused: the pictures show the current step; playing: the step they were last drawn at
     pictures = drawn_at.value[0] if playing.value else version.value
-    pending = [lev.label for lev in session.LEVERS if levers.value.get(lev.key) != applied.value.get(lev.key)]
+    pending = [lev.label for lev in LEVERS if levers.value.get(lev.key) != applied.value.get(lev.key)]
 
     solara.Title("clustercoop — run")
     if not scenarios:

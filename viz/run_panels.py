@@ -13,6 +13,7 @@ from typing import Any, Callable
 import solara
 
 from viz import figures, session
+from viz.levers import LEVERS, Lever, app_events
 from viz.widgets import placeholder, use_drawn
 
 __all__ = ["Run", "new_run", "largest_firm", "firm_label", "LeverControls", "NetworkImage", "click_to_firm",
@@ -50,7 +51,7 @@ class Run:
     def marks(self) -> list[dict]:
         """The timeline to mark on the plots: the scenario's own events, then the levers moved on the page."""
         own = session.timeline_events(self.base, last_step=None) if self.base is not None else []
-        return own + session.app_events(self.events)
+        return own + app_events(self.events)
 
 
 def new_run(info: session.ScenarioInfo, overrides: dict[str, Any], seed: str) -> Run:
@@ -85,12 +86,12 @@ def firm_label(model, firm_id: int | None) -> str:
 @solara.component
 def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
                   on_change: Callable[[str, Any], None] | None = None):
-    """Sliders, switches and dropdowns for ``session.LEVERS``, bound to ``values`` (dotted key -> value).
+    """Sliders, switches and dropdowns for ``viz.levers.LEVERS``, bound to ``values`` (dotted key -> value).
 
     ``on_change(key, value)`` is called after a lever moved.
     """
-    groups: dict[str, list[session.Lever]] = {}
-    for lev in session.LEVERS:
+    groups: dict[str, list[Lever]] = {}
+    for lev in LEVERS:
         groups.setdefault(lev.group, []).append(lev)
 
     def setter(key):

@@ -1,34 +1,30 @@
-"""Page logic without Solara: scenarios, levers, model building and exports.
+"""Page logic without Solara: scenarios, model building and stepping, the KPI numbers, exports.
 
 Everything the browser page does to the model goes through here, so
 ``tests/test_app.py`` can exercise it without a browser. The model is built
 the same way as on the command line: scenario file -> ``load_scenario`` with
-dotted overrides -> ``ClusterModel``.
+dotted overrides -> ``ClusterModel``. The levers are in :mod:`viz.levers`, the
+compare page's runs and numbers in :mod:`viz.comparison`.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import pandas as pd
 
 from sim import ClusterModel, Scenario, ScenarioError, kpis, load_scenario, make_model
-from sim.scenario import set_up_only_reason
 from sim.scenario_files import scenario_toml as write_scenario_toml
 from sim.submodels.policy import Event
 
 __all__ = [
-    "SCENARIO_DIR", "EXAMPLE_DIRS", "ScenarioInfo", "Lever", "LEVERS", "KPI_PANELS",
-    "list_scenarios", "lever_values", "changed_overrides", "parse_seed", "BuildResult",
-    "build_model", "advance", "kpi_frame", "frame_bytes", "run_replicates",
-    "MAX_REPLICATES", "COMPARE_KPIS", "compare_runs", "paired_table", "BURN_IN",
-    "live_lever_reason", "event_label", "add_lever_event", "app_events", "scenario_toml",
+    "SCENARIO_DIR", "EXAMPLE_DIRS", "ScenarioInfo", "KPI_PANELS", "natural_range", "kpi_chart_data", "firm_names",
+    "latest_values", "list_scenarios", "parse_seed", "BuildResult", "build_model", "advance", "kpi_frame",
+    "frame_bytes", "timeline_events", "scenario_toml",
 ]
 
 #: Folder the scenario picker lists; ``CLUSTERCOOP_SCENARIO_DIR`` points it elsewhere.
@@ -106,105 +102,6 @@ def list_scenarios(directory: Path | str = SCENARIO_DIR,
     return out
 
 
-@dataclass(frozen=True)
-class Lever:
-    """One control on the page, bound to a dotted scenario key.
-
-    Attributes:
-        key: dotted key passed to ``load_scenario`` overrides.
-        label: short label on the page.
-        kind: ``"slider"`` (float), ``"int"`` (integer slider), ``"switch"`` or ``"select"``.
-        group: the card the lever is shown in.
-        min, max, step: slider range; the documented (schema) bounds unless the
-            schema is open-ended, then a practical cap noted in ``help``.
-        options: choices of a ``select``.
-        help: the schema description and documented range.
-    """
-
-    key: str
-    label: str
-    kind: Literal["slider", "int", "switch", "select"]
-    group: str
-    min: float = 0.0
-    max: float = 1.0
-    step: float = 0.05
-    options: tuple[str, ...] = ()
-    help: str = ""
-
-
-def _schema_field(key: str):
-    model: Any = Scenario
-    info = None
-    for part in key.split("."):
-        info = model.model_fields[part]
-        model = info.annotation
-    return info
-
-
-def _bounds(info) -> tuple[float | None, float | None]:
-    lo = hi = None
-    for meta in info.metadata:
-        lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
-        lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
-        hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
-        hi = getattr(meta, "lt", None) if getattr(meta, "lt", None) is not None else hi
-    return lo, hi
-
-
-def _fmt(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
-
-
-def _lever(key: str, label: str, group: str, *, ui_min: float | None = None, ui_max: float | None = None,
-           step: float | None = None, exclude: tuple[str, ...] = ()) -> Lever:
-    """Build a lever from the scenario schema (type, bounds, description)."""
-    info = _schema_field(key)
-    ann = info.annotation
-    desc = info.description or ""
-    if ann is bool:
-        return Lever(key, label, "switch", group, help=desc)
-    if typing.get_origin(ann) is Literal:
-        opts = tuple(a for a in typing.get_args(ann) if a not in exclude)
-        return Lever(key, label, "select", group, options=opts, help=desc + (" — " if desc else "") + " | ".join(opts))
-    lo, hi = _bounds(info)
-    lo = 0.0 if lo is None else lo
-    documented = f"range {_fmt(lo)} to {_fmt(hi)}" if hi is not None else f"range ≥ {_fmt(lo)}"
-    top = hi if (ui_max is None or (hi is not None and hi <= ui_max)) else ui_max
-    if top is None:
-        raise ValueError(f"lever {key} is open-ended; give ui_max")
-    bottom = lo if ui_min is None else max(lo, ui_min)
-    if hi is None or top < hi or bottom > lo:
-        documented += f"; slider {_fmt(bottom)} to {_fmt(top)}"
-    text = (desc + "; " if desc else "") + documented
-    if ann is int:
-        return Lever(key, label, "int", group, min=bottom, max=top, step=step or 1, help=text)
-    return Lever(key, label, "slider", group, min=bottom, max=top, step=step or round((top - bottom) / 20, 6),
-                 help=text)
-
-
-#: The main levers shown on the run page, in display order.
-LEVERS: tuple[Lever, ...] = (
-    _lever("structure.kind", "Structure", "Structure", exclude=("edge_list", "data")),  # both need files
-    _lever("structure.n_firms", "Firms", "Structure", ui_min=10, ui_max=2000, step=10),
-    _lever("structure.generator", "Network generator", "Structure"),
-    _lever("structure.mean_degree", "Mean degree", "Structure", ui_max=20, step=1),
-    _lever("mechanisms.function_interest.enabled", "Function-interest (joint marketing pool)", "Mechanisms"),
-    _lever("mechanisms.function_interest.sharing", "Sharing rule", "Mechanisms"),
-    _lever("mechanisms.regulation.enabled", "Regulation (association)", "Mechanisms"),
-    _lever("mechanisms.regulation.sanction", "Sanction", "Mechanisms", ui_max=5, step=0.1),
-    _lever("mechanisms.regulation.monitoring_prob", "Monitoring probability", "Mechanisms"),
-    _lever("mechanisms.contract.enabled", "Contracts", "Mechanisms"),
-    _lever("mechanisms.contract.enforcement_prob", "Contract enforcement probability", "Mechanisms"),
-    _lever("mechanisms.contract.duration", "Contract duration (steps)", "Mechanisms", ui_max=60),
-    _lever("information.digitalization", "Digitalization", "Information"),
-    _lever("marketing.cluster_brand", "Cluster brand", "Marketing"),
-    _lever("marketing.channel_sharing", "Channel sharing", "Marketing"),
-    _lever("marketing.leading_traction", "Leading-firm traction", "Marketing"),
-    _lever("marketing.exhibition", "Exhibition promotion", "Marketing"),
-    _lever("marketing.cooperative_rnd", "Cooperative R&D", "Marketing"),
-    _lever("marketing.alliance", "Marketing alliance", "Marketing"),
-)
-
 #: KPI panels: title -> model-reporter columns drawn in it (from the KPI registry), plus the money the firms make.
 KPI_PANELS: dict[str, tuple[str, ...]] = {**kpis.panels(), "Revenue and profit": ("revenue", "profit")}
 
@@ -271,26 +168,6 @@ def latest_values(df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> d
         return {}
     last = df.iloc[-1]
     return {c: float(last[c]) for c in columns if c in df}
-
-
-def lever_values(scenario: Scenario) -> dict[str, Any]:
-    """Current value of every lever in ``scenario``."""
-    return {lev.key: scenario.get(lev.key) for lev in LEVERS}
-
-
-def changed_overrides(scenario: Scenario, values: dict[str, Any]) -> dict[str, Any]:
-    """The lever values that differ from the scenario file (the overrides to apply)."""
-    base = lever_values(scenario)
-    out = {}
-    for key, value in values.items():
-        old = base.get(key)
-        if isinstance(old, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if math.isclose(old, float(value), rel_tol=1e-9, abs_tol=1e-12):
-                continue
-        elif old == value:
-            continue
-        out[key] = value
-    return out
 
 
 def parse_seed(text: str | int | None) -> int:
@@ -395,99 +272,6 @@ def timeline_events(scenario: Scenario, label: str = "", last_step: int | None =
     return [{**e, "label": f"{label}{e['label']}"} for e in events_of(scenario.model_dump(), last_step)]
 
 
-def _one_run(path: Path | str, seed: int, steps: int, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
-    res = build_model(path, overrides, seed)
-    if res.model is None:
-        raise ScenarioError(res.error or "could not build the model")
-    err = advance(res.model, steps)
-    if err:
-        raise ScenarioError(err)
-    return kpi_frame(res.model)
-
-
-def run_replicates(path: Path | str, seed: int, steps: int, replicates: int = 1,
-                   overrides: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run one scenario for ``replicates`` seeds (``seed``, ``seed+1``, ...), stacked.
-
-    The compare page calls this for both scenarios with the same seeds, so the
-    two arms share random numbers replicate by replicate.
-
-    Returns:
-        A frame with columns ``replicate``, ``seed``, ``step`` and the KPIs.
-
-    Raises:
-        ScenarioError: if the scenario or a model cannot be built or run.
-    """
-    frames = []
-    for r in range(replicates):
-        df = _one_run(path, seed + r, steps, overrides)
-        df.insert(0, "seed", seed + r)
-        df.insert(0, "replicate", r)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
-
-
-# --------------------------------------------------------------------------- levers moved during a run
-
-
-def live_lever_reason(key: str) -> str | None:
-    """Why lever ``key`` cannot change a running cluster (it needs a rebuild), or None if it can."""
-    return set_up_only_reason(key)
-
-
-def event_label(changes: dict[str, Any]) -> str:
-    """A short figure label for lever changes, e.g. ``digitalization 0.9, sanction 2``."""
-    names = {lev.key: lev.label for lev in LEVERS}
-    parts = []
-    for key, value in changes.items():
-        name = names.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
-        shown = ("on" if value else "off") if isinstance(value, bool) else (_fmt(value) if isinstance(value, (int, float)) else str(value))
-        parts.append(f"{name.split(' (')[0]} {shown}")
-    return ", ".join(parts)
-
-
-def add_lever_event(model: ClusterModel, changes: dict[str, Any], events: list[Event]) -> Event:
-    """Put lever changes on the running model's timeline from its next step, as a ``[[policy]]`` event would.
-
-    Changes made before the next step joins the app's event already waiting
-    for that step, so several levers moved between two steps make one event.
-
-    Args:
-        model: the running model (its ``timeline`` is read by the policy submodel at every step).
-        changes: dotted lever keys to new values.
-        events: the events this page added so far (appended to or updated in place).
-
-    Returns:
-        The event that carries the changes.
-
-    Raises:
-        ScenarioError: a lever that only a rebuild can change, a value the schema refuses,
-            or a model without a timeline (the validation game).
-    """
-    if not hasattr(model, "timeline"):
-        raise ScenarioError("this model (the validation game) has no timeline; its levers apply on Reset")
-    for key in changes:
-        why = live_lever_reason(key)
-        if why is not None:
-            raise ScenarioError(f"{key} cannot change during a run: {why}; it applies when the cluster is rebuilt")
-    # the same check a scenario file's event gets: the values must make a valid scenario
-    model.params.with_overrides(changes, source="lever")
-    at = int(model.time) + 1
-    event = next((e for e in events if e.at == at), None)
-    if event is None:
-        event = Event(at, {}, label="")
-        events.append(event)
-        model.timeline.append(event)
-    event.changes.update(changes)
-    event.label = event_label(event.changes)
-    return event
-
-
-def app_events(events: list[Event]) -> list[dict]:
-    """The page's events in the figures' form (``analysis.programme.events_of``)."""
-    return [{"at": e.at, "until": None, "ramp": None, "label": e.label, "set": dict(e.changes)} for e in events]
-
-
 def scenario_toml(scenario: Scenario, events: list[Event], steps: int | None = None, note: str = "") -> str:
     """A scenario file holding ``scenario`` (as built, before any event) plus the page's lever events.
 
@@ -517,76 +301,3 @@ def scenario_toml(scenario: Scenario, events: list[Event], steps: int | None = N
     return write_scenario_toml(written, None, comment=note)
 
 
-# --------------------------------------------------------------------------- comparisons with numbers
-
-#: Most replicates the compare page runs per scenario.
-MAX_REPLICATES = 30
-
-#: KPIs whose paired difference the compare page reports: the headline KPIs and revenue.
-COMPARE_KPIS: tuple[str, ...] = (*kpis.headline_kpis(), *(("revenue",) if "revenue" not in kpis.headline_kpis() else ()))
-
-#: Share of a run's first steps left out of its mean, as in ``run.py compare``.
-BURN_IN = 0.5
-
-
-def compare_runs(paths: dict[str, Path | str], seed: int, steps: int, replicates: int,
-                 on_progress: Callable[[int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> dict[str, pd.DataFrame] | None:
-    """Run every scenario for the same ``replicates`` seeds (common random numbers), replicate by replicate.
-
-    Args:
-        paths: label -> scenario file.
-        seed: first seed; replicate r uses ``seed + r`` in every scenario.
-        steps: steps per run.
-        replicates: 1 to :data:`MAX_REPLICATES`.
-        on_progress: called with (runs done, runs in all) after each run.
-        should_stop: asked before each run; True abandons the comparison.
-
-    Returns:
-        label -> frame (columns ``replicate``, ``seed``, ``step``, KPIs), or None if stopped.
-
-    Raises:
-        ScenarioError: replicates out of range, or a scenario that cannot be built or run.
-    """
-    if not 1 <= replicates <= MAX_REPLICATES:
-        raise ScenarioError(f"replicates: {replicates}; allowed: 1 to {MAX_REPLICATES}")
-    frames: dict[str, list[pd.DataFrame]] = {label: [] for label in paths}
-    total, done = replicates * len(paths), 0
-    for r in range(replicates):
-        for label, path in paths.items():
-            if should_stop is not None and should_stop():
-                return None
-            df = _one_run(path, seed + r, steps)
-            df.insert(0, "seed", seed + r)
-            df.insert(0, "replicate", r)
-            frames[label].append(df)
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total)
-    return {label: pd.concat(f, ignore_index=True) for label, f in frames.items()}
-
-
-def paired_table(runs: dict[str, pd.DataFrame], reference: str, kpis_: tuple[str, ...] = COMPARE_KPIS,
-                 level: float = 0.95) -> pd.DataFrame:
-    """Paired differences of each scenario against ``reference``, as ``run.py compare`` reports them.
-
-    Each run is summarized by its mean over the steps after the burn-in (:data:`BURN_IN`);
-    runs pair by seed; intervals are t-intervals, Holm-adjusted across the KPIs
-    (``analysis.stats.paired_differences``).
-
-    Returns:
-        One row per (scenario, KPI): ``scenario, kpi, reference, ref_mean, diff, ci_low, ci_high,
-        n_pairs, p_holm, significant, verdict`` and ``unit``.
-    """
-    from analysis.stats import paired_differences
-    from sim.metrics import summarize
-
-    rows = []
-    for label, df in runs.items():
-        for (rep, seed), run in df.groupby(["replicate", "seed"], sort=True):
-            summary = summarize(run.drop(columns=["replicate", "seed", "step"]), burn_in=BURN_IN)
-            rows.append({"scenario": label, "seed": int(seed), **summary})
-    table = paired_differences(pd.DataFrame(rows), reference, [k for k in kpis_ if f"{k}_mean" in rows[0]],
-                               alpha=1 - level, order=list(runs))
-    table["unit"] = [kpis.kpi(k).unit for k in table["kpi"]]
-    return table
