@@ -3,7 +3,7 @@
 Every function returns a :class:`matplotlib.figure.Figure` with a title that says
 what is shown, units or scales on the axes and a legend; :func:`save` writes it as
 PNG and SVG. The network drawing and the Morgan–Hunt figure, which the app shares,
-are in :mod:`analysis.network_figures` (imported here too); the grid sweep's dose–response
+are in :mod:`analysis.network_figures`; the grid sweep's dose–response
 figures in :mod:`analysis.dose_figures`.
 """
 
@@ -28,27 +28,8 @@ from scipy import stats as sps  # noqa: E402
 
 from sim import kpis as kpi_registry  # noqa: E402
 
-from .network_figures import (MH_PATHS, MH_STAGES, NetworkDrawing, NetworkLayout, draw_network,  # noqa: E402
-                              morgan_hunt_figure, network_figure, select_nodes, snapshot_arrays)
-
-__all__ = [
-    "save",
-    "timeseries_small_multiples",
-    "distributions",
-    "forest",
-    "sensitivity_bars",
-    "morris_plot",
-    "label_points",
-    "NetworkLayout",
-    "NetworkDrawing",
-    "select_nodes",
-    "draw_network",
-    "network_figure",
-    "snapshot_arrays",
-    "morgan_hunt_figure",
-    "MH_PATHS",
-    "MH_STAGES",
-]
+__all__ = ["save", "timeseries_small_multiples", "distributions", "forest", "sensitivity_bars", "morris_plot",
+           "label_points", "mark_events", "paired_over_time"]
 
 
 def _colours(n: int) -> list:

@@ -29,7 +29,7 @@ import pandas as pd
 from sim import kpis as kpi_registry
 from sim.errors import ScenarioError
 
-from . import claims, export, figures, programme
+from . import claims, export, figures, network_figures, programme
 from .document import Document, num
 from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_results
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
@@ -337,7 +337,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
                "written by an older version: rerun the command to get this figure.")
     doc.h2("Network snapshot")
     if snapshot is not None:
-        fig, caption = figures.network_figure(snapshot, color_by="cooperation",
+        fig, caption = network_figures.network_figure(snapshot, color_by="cooperation",
                                               title=f"'{ref}' at the last step (replicate 0, seed {seed})")
         doc.p(f"One run of '{ref}' (replicate 0, seed {seed}) at its last step: {caption}.")
         doc.figure(fig, "network", f"Network of one run of {ref}: actor type by marker, cooperating firms green, "
@@ -349,7 +349,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
         doc.p("The KMV model (Morgan & Hunt 1994) across the firms of the same run: the level of each variable, and "
               "for each of its thirteen paths the Spearman rho across firms against the expected sign. These are "
               "cross-sectional associations in one run, a check of direction, not of causal size.")
-        doc.figure(figures.morgan_hunt_figure(firms, title=f"Morgan–Hunt model across the firms of '{ref}'"),
+        doc.figure(network_figures.morgan_hunt_figure(firms, title=f"Morgan–Hunt model across the firms of '{ref}'"),
                    "morgan_hunt", "Antecedents, trust and commitment, and outcomes: cluster means, and the sign of "
                    "each path across firms")
     else:

@@ -99,7 +99,7 @@ def test_steps_exports_and_figures_at_200_firms():
 @pytest.mark.parametrize("n_firms", [200, 2000, 5000])
 def test_network_view_samples_and_scales_at_any_size(n_firms):
     """The shown firms hang together and fill the picture: no blob squeezed by a stray piece far out."""
-    from analysis.figures import draw_network
+    from analysis.network_figures import draw_network
 
     res = session.build_model(scenario_info("baseline").path, {"structure.n_firms": n_firms}, 1)
     session.advance(res.model, 2)

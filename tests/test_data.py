@@ -64,7 +64,7 @@ def test_the_example_cluster_validates_and_keeps_its_names_in_a_run(tmp_path, ca
 
 
 def test_the_network_figure_labels_a_data_cluster_by_name():
-    from analysis.figures import draw_network
+    from analysis.network_figures import draw_network
 
     model = make_model(load_scenario(EXAMPLE / "cluster.toml"), rng=1)
     snap = model.graph_snapshot()

@@ -18,8 +18,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.figures import (NetworkLayout, draw_network, mark_events, morgan_hunt_figure, network_figure,
-                              select_nodes)
+from analysis.figures import mark_events
+from analysis.network_figures import NetworkLayout, draw_network, morgan_hunt_figure, network_figure, select_nodes
 from viz.session import KPI_PANELS, natural_range
 
 __all__ = [
