@@ -33,7 +33,7 @@ class ClusterActor(mesa.Agent):
 
 
 class Enterprise(ClusterActor):
-    """An SME of the cluster (MODEL.md, Actors)."""
+    """An SME of the cluster (ODD 2.1, Entities)."""
 
     kind_name = "enterprise"
     active = _row("active", "member of the cluster")

@@ -1,4 +1,4 @@
-"""KPI names and the small reductions behind them (MODEL.md, "What comes out").
+"""KPI names and the small reductions behind them (ODD 7.13).
 
 The model computes one row of KPIs per step (``sim.model.record``) and
 collects it with :class:`KPICollector`; the column names come from the KPI

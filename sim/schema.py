@@ -57,7 +57,7 @@ class DataParams(_Section):
 
 
 class FirmParams(_Section):
-    """Initial attributes of enterprises (MODEL.md, Actors)."""
+    """Initial attributes of enterprises (ODD 2.1, Entities)."""
 
     cooperativeness: float = Field(0.6, ge=0.0, le=1.0, description="mean initial disposition to cooperate")
     cooperativeness_sd: float = Field(0.15, ge=0.0, le=1.0)
