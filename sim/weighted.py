@@ -17,6 +17,7 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     weights give the ordinary median and a zero weight leaves its value out.
     """
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    x, w = x[w > 0], w[w > 0]  # a weightless value would still pull the tails' interpolation towards it
     order = np.argsort(x)
     cw = np.cumsum(w[order])
     return float(np.interp(q * cw[-1], cw - w[order] / 2, x[order]))

@@ -137,6 +137,10 @@ def test_weighted_quantile_of_equal_weights_is_the_median():
     x = np.array([3.0, 1.0, 2.0])
     assert weighted_quantile(x, np.ones(3), 0.5) == pytest.approx(2.0)
     assert weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.5) == pytest.approx(2.0)
+    # a value without weight is no part of the distribution, in its tails either
+    assert weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.05) == pytest.approx(2.0)
+    assert weighted_quantile(x, np.array([1.0, 0.0, 1.0]), 0.95) == pytest.approx(3.0)
+    assert weighted_quantile(x, np.array([0.0, 1.0, 1.0]), 0.95) == pytest.approx(2.0)
 
 
 # --------------------------------------------------------------------------- parameters and the command line
