@@ -178,17 +178,23 @@ def _read_parquet(path: Path) -> pd.DataFrame:
                             "the file is corrupt or incomplete: rerun the command that wrote it") from None
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path, kinds: tuple[str, ...] = KINDS,
+                  give: str = "a folder written by run.py run, sweep or compare") -> dict[str, Any]:
+    """The manifest of a result folder of one of ``kinds``; ``give`` says which folder the command wants.
+
+    Raises:
+        ScenarioError: no manifest, an unreadable one, or another kind of job.
+    """
     path = folder / "manifest.json"
     if not path.is_file():
-        raise ScenarioError(f"{folder}: no manifest.json; give a folder written by run.py run, sweep or compare")
+        raise ScenarioError(f"{folder}: no manifest.json; give {give}")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError(f"{path}: unreadable ({exc}); the folder is damaged, rerun the command") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in KINDS:
+    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds:
         kind = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise ScenarioError(f"{path}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise ScenarioError(f"{path}: kind {kind!r} is not one of {', '.join(kinds)}; give {give}")
     return manifest
 
 
@@ -262,7 +268,7 @@ def load_results(folder: str | Path) -> Results:
     folder = Path(folder)
     if not folder.is_dir():
         raise ScenarioError(f"{folder}: not a folder; give the --out folder of run.py run, sweep or compare")
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     kind = manifest["kind"]
     if kind == "run":
         return _load_run(folder, manifest)

@@ -30,6 +30,7 @@ import pandas as pd
 from sim.errors import ScenarioError
 
 from . import figures  # noqa: F401  (sets the Agg backend)
+from .io import read_manifest
 
 __all__ = ["OPS", "Robustness", "per_future", "regret_table", "regret_summary", "satisficing", "favoured",
            "failure_condition", "robustness", "write_robustness", "load_robust", "robust_report"]
@@ -204,21 +205,10 @@ def load_robust(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     Raises:
         ScenarioError: not such a folder, unfinished, or rows that do not match the manifest.
     """
-    import json
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ScenarioError(f"{folder}: not a folder; give the --out folder of run.py robust")
-    mpath = folder / "manifest.json"
-    if not mpath.is_file():
-        raise ScenarioError(f"{folder}: no manifest.json; give the --out folder of run.py robust")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"{mpath}: unreadable ({exc}); rerun the command") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != "robust":
-        kind = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise ScenarioError(f"{mpath}: kind {kind!r}; give the --out folder of run.py robust")
+    manifest = read_manifest(folder, ("robust",), "the --out folder of run.py robust")
     if manifest.get("status") != "complete":
         raise ScenarioError(f"{folder}: the job is {manifest.get('status') or 'not finished'}; run the same "
                             "command again to finish it")
