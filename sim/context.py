@@ -60,6 +60,7 @@ class RegulationResult:
     dues: float = 0.0
     fines: float = 0.0
     treasury_spend: float = 0.0
+    paid: np.ndarray | None = None  # (N,) dues each actor paid this step (None: no one owed any)
     expelled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # rows to expel
 
 

@@ -180,6 +180,7 @@ class ClusterModel(ModelBase):
     def step(self) -> None:
         """Advance one step: every submodel of ``self.phases`` in order, then collect the KPIs."""
         st = self.state
+        trade.compact_edges(self)  # before the step's masks: edge indices hold within a step
         n = st.n_nodes
         ctx = StepContext(t=int(self.time), masks=st.masks(), n=n, cash=np.zeros(n))
         for _, phase in self.phases:

@@ -13,7 +13,10 @@ Index conventions (kept here, and only here):
   ``src[d]`` trusts ``dst[d]``, ``comm[d]`` what ``src`` heard from ``dst``,
   ``opp[d]`` the opportunism ``src`` saw in ``dst``. ``d ^ 1`` is the reverse edge.
 
-Exits mask rows (``active`` False, edges die with their ends); dropped links stay masked; nothing is compacted.
+Exits mask rows (``active`` False, edges die with their ends); dropped links stay masked. Node rows are never
+compacted; edges are, between steps, once dead ones make up :data:`ClusterState.COMPACT_DEAD_SHARE` of them
+(:meth:`ClusterState.compact_edges`): the live edges keep their order and move to the front, so ``u`` of an edge
+is valid only within a step.
 """
 
 from __future__ import annotations
@@ -236,6 +239,43 @@ class ClusterState:
         self.contract_left[u] = 0
         self.n_dropped += len(u)
         self._csr_dirty = True
+
+    #: Edges are compacted once dead ones are more than this share of them: the arrays stay within twice the live edges.
+    COMPACT_DEAD_SHARE = 0.5
+
+    def compact_edges(self) -> np.ndarray | None:
+        """Drop the dead edges (:meth:`edge_alive` False) once they pass :data:`COMPACT_DEAD_SHARE` of the edges.
+
+        The live edges keep their order (a stable move to the front) with all their per-edge, per-direction and
+        inbox values; the freed tail is zeroed as if never used. Returns the old indices of the kept edges (the
+        caller remaps what it keeps per edge), or None when nothing was compacted.
+        """
+        e = self.n_edges
+        alive = self.masks().alive_d[0::2]  # the step's own masks, cached: no extra pass when nothing is compacted
+        k = int(np.count_nonzero(alive))
+        if e == 0 or e - k <= self.COMPACT_DEAD_SHARE * e:
+            return None
+        kept = np.flatnonzero(alive)
+        d = np.empty(2 * k, dtype=np.int64)
+        d[0::2], d[1::2] = 2 * kept, 2 * kept + 1
+        for name in EDGE_FIELDS:
+            arr = getattr(self, "e_" + name if name == "shared_values" else name)
+            arr[:k] = arr[kept]
+            arr[k:e] = 0
+        for name in DIRECTED_FIELDS:
+            arr = getattr(self, name)
+            arr[: 2 * k] = arr[d]
+            arr[2 * k : 2 * e] = 0
+        for name in ("inbox", "inbox_news", "inbox_fresh"):
+            arr = getattr(self, name)
+            arr[:, : 2 * k] = arr[:, d]
+            arr[:, 2 * k : 2 * e] = 0
+        self.n_edges = k
+        self._mask_key = None  # every cached edge mask is stale
+        self._csr_dirty, self._csr_edges = True, 0
+        if hasattr(self, "_indptr"):
+            del self._indptr  # rebuilt at its next call: its dead entries go
+        return kept
 
     # ------------------------------------------------------------------ views
     @property

@@ -63,6 +63,29 @@ def test_every_unit_of_profit_is_traced_to_sales_or_a_named_flow(overrides):
     assert len(checked) == 40 and min(checked) > 0
 
 
+def test_sunk_investment_counts_only_the_dues_a_member_paid():
+    """A member that withholds its dues unseen adds nothing through them to its sunk investment."""
+    scenario = Scenario().with_overrides({"structure.n_firms": 80, "mechanisms.regulation.monitoring_prob": 0.0})
+    model = ClusterModel(scenario, rng=3)
+    before, shirkers = {}, []
+
+    def keep(m, ctx):
+        before["sunk"] = m.state.sunk[: ctx.n].copy()
+
+    def check(m, ctx):
+        st, members, paid = m.state, ctx.masks.members, ctx.regulation.paid
+        expected = 0.95 * before["sunk"] + st.contribution[: ctx.n] + paid
+        assert np.allclose(st.sunk[: ctx.n], expected)
+        assert paid[~members].sum() == 0.0 and paid.sum() == pytest.approx(ctx.regulation.dues)
+        shirkers.append(int((members & (paid == 0.0)).sum()))
+
+    phases = list(model.phases)
+    at = [name for name, _ in phases].index("market and profit")
+    model.phases = tuple(phases[:at] + [("keep", keep), phases[at], ("check", check)] + phases[at + 1:])
+    model.run_for(20)
+    assert len(shirkers) == 20 and sum(shirkers) > 0  # some members withheld their dues, so the check had teeth
+
+
 def test_entrants_clear_the_hurdle_and_pay_their_entry_cost():
     scenario = Scenario().with_overrides({"structure.n_firms": 60, "demography.entry_rate": 0.2,
                                           "market.demand": 3.0})  # a large market draws entrants
@@ -215,6 +238,46 @@ def test_a_dropped_link_is_dead_everywhere():
     st._csr_wait = st.CSR_MAX_WAIT  # force the rebuild the dropped link waits for
     indptr, nbr = st.ff_csr()
     assert nbr[indptr[0]:indptr[1]].tolist() == [1]
+
+
+def test_compacting_keeps_every_live_edge_with_its_values_in_order():
+    from sim.state import ClusterState
+
+    st = ClusterState(node_capacity=5, edge_capacity=4, values_dim=1, inbox_slots=2)
+    st.add_nodes(5)
+    st.active[:5] = True
+    st.add_edges(np.array([0, 0, 1, 2, 3]), np.array([1, 2, 3, 4, 4]), 0.5)
+    st.trust[:10] = np.arange(10) / 10
+    st.contract_left[:5] = [1, 2, 3, 4, 5]
+    st.inbox[1, :10] = np.arange(10) % 3
+    st.inbox_news[1, :10] = np.arange(10)
+    assert st.compact_edges() is None  # nothing dead yet
+    st.drop_edges(np.array([0, 2]))
+    st.active[4] = False  # edges 3 and 4 die with it: 4 of 5 edges are dead
+    kept = st.compact_edges()
+    assert kept.tolist() == [1] and st.n_edges == 1
+    assert (st.ua[0], st.ub[0], st.contract_left[0]) == (0, 2, 2) and st.trust[:2].tolist() == [0.2, 0.3]
+    assert st.inbox[1, :2].tolist() == [2, 0] and st.inbox_news[1, :2].tolist() == [2.0, 3.0]
+    assert not st.trust[2:10].any() and not st.contract_left[1:5].any() and not st.dropped[:5].any()
+    m = st.masks()
+    assert m.alive_d.tolist() == [True, True] and m.degree.tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_the_edge_arrays_stay_within_twice_the_live_edges():
+    """Links are dropped and firms leave all along; the edges the state holds stay within twice the live ones."""
+    model = ClusterModel(Scenario().with_overrides({"structure.n_firms": 60, "trade.drop_after": 6}), rng=2)
+    held, live, dead = [], [], []
+
+    def count(m, ctx):
+        alive = m.state.edge_alive()
+        held.append(len(alive))
+        live.append(int(alive.sum()))
+        dead.append(m.state.n_dropped)
+
+    model.phases = (("count", count), *model.phases)
+    model.run_for(300)
+    assert max(h / max(k, 1) for h, k in zip(held, live)) <= 2.0
+    assert dead[-1] > 2 * live[-1]  # without compaction the dropped links alone would break the bound
 
 
 def test_buyers_drop_only_searched_for_links_that_went_idle():

@@ -2,19 +2,24 @@
 
 Firms of 12 seeds of the baseline (a network) and of the hierarchical structure are pooled
 at one step after warm-up; ``analysis.kmv`` estimates each path with a run-clustered 95 %
-interval. A path the model does not reproduce as an emergent relation is an expected
+interval. Only settled firms enter (in the cluster for the last :data:`SETTLE` steps), as
+Morgan & Hunt surveyed established relationships: an entrant's commitment starts at
+``commitment_initial`` whatever its antecedents and needs about 1 / ``commitment_speed``
+steps to reflect them. A path the model does not reproduce as an emergent relation is an expected
 failure with its reason, strict, so the test flips when the model is fixed.
 """
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis import kmv
 from sim import Scenario, make_model
 
 SEEDS = range(12)
 STEPS = 60  # past the warm-up: commitment and trust have moved off their initial values
+SETTLE = 20  # commitment closes all but 0.8^20 (about 1 %) of its gap to its target in this many steps
 
 #: Paths whose outcome is today a sigmoid of one mediator, so the regression recovers a formula.
 DETERMINED = {
@@ -23,22 +28,19 @@ DETERMINED = {
     "functional_conflict": "functional conflict is a deterministic sigmoid of trust: the regression is degenerate",
 }
 
-#: Paths the cross-section cannot separate from another predictor of the same equation.
-CONFOUNDED = {
-    ("shared_values", "commitment"): "shared values and relationship benefits both grow with a member's time in the "
-    "cluster (the culture pulls its values, the pool's marketing builds its product brand), so across firms at "
-    "step 60 benefits take their shared variance",
-}
 
-
-def cross_section(scenarios: dict, seeds, steps: int) -> pd.DataFrame:
-    """Firm tables after ``steps`` steps, pooled over scenarios and seeds, with ``scenario`` and ``run`` columns."""
+def cross_section(scenarios: dict, seeds, steps: int, settle: int = SETTLE) -> pd.DataFrame:
+    """Firm tables after ``steps`` steps of the firms active for the last ``settle`` of them, pooled over scenarios
+    and seeds, with ``scenario`` and ``run`` columns."""
     frames = []
     for label, scenario in scenarios.items():
         for seed in seeds:
             model = make_model(scenario, rng=int(seed))
-            model.run_for(steps)
-            frames.append(model.firm_table().assign(scenario=label, run=f"{label}/{seed}"))
+            model.run_for(steps - settle)
+            settled = model.state.firms()
+            model.run_for(settle)
+            table = model.firm_table()
+            frames.append(table[table["id"].isin(settled)].assign(scenario=label, run=f"{label}/{seed}"))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -55,7 +57,7 @@ def paths(firms) -> pd.DataFrame:
 
 def _path_params():
     for p in kmv.PATHS:
-        reason = DETERMINED.get(p.target) or CONFOUNDED.get((p.source, p.target))
+        reason = DETERMINED.get(p.target)
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         yield pytest.param(p, id=f"{p.source}->{p.target}", marks=marks)
 
@@ -69,11 +71,36 @@ def test_path_emerges_with_its_sign(paths, path):
     assert not row["degenerate"], f"{path.target} is a deterministic function of {path.source}"
 
 
+def contracts_and_trust(delay: int, seed: int, steps: int = 100) -> tuple[float, float, float]:
+    """Second-half means of decision uncertainty, contracts running and mean trust (60 firms, digitalization 0,
+    80 % of messages relayed with ``delay``)."""
+    over = {"structure.n_firms": 60, "information.digitalization": 0.0, "information.cdc_share": 0.8,
+            "information.relay_delay": delay}
+    model = make_model(Scenario().with_overrides(over), rng=seed)
+    model.run_for(steps)
+    k = model.kpis().iloc[steps // 2:]
+    return float(k["decision_uncertainty"].mean()), float(k["contracts_active"].mean()), float(k["mean_trust"].mean())
+
+
 @pytest.mark.slow
-def test_decision_uncertainty_has_its_own_equation(firms):
-    """Decision uncertainty follows trust and the quality (freshness) of a firm's information, not conflict alone."""
-    identical = np.isclose(firms["decision_uncertainty"], 1.0 - firms["functional_conflict"], rtol=0, atol=1e-12)
-    assert identical.mean() < kmv.DETERMINED_SHARE
+def test_decision_uncertainty_makes_firms_cautious_in_contracts():
+    """Decision uncertainty acts: where stale news (relay delay 8 instead of 0) raises it and trust barely moves,
+    fewer contracts run, by a larger share than the change in trust could explain (12 paired seeds, 95 % intervals).
+
+    Across the firms of one run the same caution does not show: uncertainty varies little between firms and a
+    link's contract reflects its whole history, so trust and reputation take the variance (docs/ODD.md 7.3.5).
+    """
+    late = np.array([contracts_and_trust(8, s) for s in SEEDS])
+    fresh = np.array([contracts_and_trust(0, s) for s in SEEDS])
+
+    def interval(d):
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        return d.mean() - half, d.mean() + half
+
+    assert interval(late[:, 0] - fresh[:, 0])[0] > 0  # uncertainty is higher with late news
+    assert interval(late[:, 1] - fresh[:, 1])[1] < 0  # fewer contracts
+    relative = (late[:, 1] / fresh[:, 1] - 1) - (late[:, 2] / fresh[:, 2] - 1)
+    assert interval(relative)[1] < 0, relative  # contracts fall by more than trust does
 
 
 @pytest.mark.slow

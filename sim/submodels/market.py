@@ -70,7 +70,10 @@ smoothed payoff that exits and entries weigh against the outside option::
 What members take from the step into the next one's antecedents (ODD 7.3.1)::
 
     benefit_i <- benefit_i + memory ((surplus_i + brand_revenue_i) / cap_i - benefit_i)
-    sunk_i    <- 0.95 sunk_i + contribution_i + [member] dues_rate cap_i
+    sunk_i    <- 0.95 sunk_i + contribution_i + paid_i
+
+(``paid_i`` the dues the member actually paid this step, ``submodels.regulation``:
+a member that withholds them and is not caught invests nothing through them.)
 """
 
 from __future__ import annotations
@@ -83,7 +86,6 @@ import numpy as np
 from ..numerics import JIT
 from ..state import LEADING
 from .marketing import fair_due
-from .regulation import dues_rate
 
 __all__ = ["Market", "ASPECTS", "CORPORATE_BASE", "PRICE_CAP", "PAYOFF_MEMORY", "ECONOMIC_DEMAND", "SOCIAL_SHIELD", "set_demand", "sell", "quality_pass",
            "revenue_pass", "profit_pass"]
@@ -202,9 +204,10 @@ def sell(model, ctx) -> None:
                                                       model.energy_reference)
     st.revenue[:n] = revenue
     costs = np.zeros(3)
-    profit_pass(m.firms, m.members, st.capacity[:n], st.energy_intensity[:n], revenue, ctx.cash, con.surplus,
+    dues_paid = reg.paid if reg.paid is not None else np.zeros(n)  # what members paid, not what they owed
+    profit_pass(m.firms, st.capacity[:n], st.energy_intensity[:n], revenue, ctx.cash, con.surplus,
                 ctx.brand_revenue, st.contribution[:n], float(p.market.margin), float(p.market.energy_price),
-                float(p.firms.fixed_cost), float(p.trust.memory), float(dues_rate(p)), PAYOFF_MEMORY, st.profit[:n],
+                float(p.firms.fixed_cost), float(p.trust.memory), dues_paid, PAYOFF_MEMORY, st.profit[:n],
                 st.resources[:n], st.payoff[:n], st.payoff_ema[:n], st.benefit[:n], st.sunk[:n], costs)
     ctx.ledger.update(sales=float(revenue.sum()), variable_costs=-float(costs[0]), energy_costs=-float(costs[1]),
                       fixed_costs=-float(costs[2]))
@@ -239,8 +242,8 @@ def revenue_pass(firms, capacity, product_group, price, quality, revenue, brand_
 
 
 @numba.njit(**JIT)
-def profit_pass(firms, members, capacity, energy, revenue, cash, surplus, brand_revenue, contribution,
-                margin, energy_price, fixed_cost, memory, dues_rate, payoff_memory,
+def profit_pass(firms, capacity, energy, revenue, cash, surplus, brand_revenue, contribution,
+                margin, energy_price, fixed_cost, memory, dues_paid, payoff_memory,
                 profit, resources, payoff, payoff_ema, benefit, sunk, costs):
     """Profit, resources, payoff and its smoothed value, and the benefit and sunk investment of the next step's
     antecedents (module docstring), per actor; 0 profit for non-firms. ``costs`` accumulates the variable,
@@ -264,4 +267,4 @@ def profit_pass(firms, members, capacity, energy, revenue, cash, surplus, brand_
             profit[i] = 0.0
             payoff[i] = 0.0
         resources[i] += profit[i]
-        sunk[i] = 0.95 * sunk[i] + (contribution[i] + (dues_rate * capacity[i] if members[i] else 0.0))
+        sunk[i] = 0.95 * sunk[i] + (contribution[i] + dues_paid[i])

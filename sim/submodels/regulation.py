@@ -92,15 +92,18 @@ def apply_regulation(st, members: np.ndarray, n_assoc: int, detected: np.ndarray
     n_assoc = max(1, n_assoc)
     income = np.zeros(n_assoc)
     expelled = np.empty(n, dtype=np.int64)
+    paid = np.zeros(n)
     dues, fines, n_expelled = regulation_pass(
         members, detected, caught, st.assoc_of[:n], st.capacity[:n], float(dues_rate(p)),
         float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, float(reg.expulsion_strikes), income,
         st.reputation[:n], st.strikes[:n], cash, expelled, rng.random(n), st.acquiescence[:n], float(reg.monitoring_prob),
+        paid,
     )
     st.treasury[:n_assoc] += income
     spend = float(st.treasury[:n_assoc].sum())
     st.treasury[:n_assoc] = 0.0
-    return RegulationResult(dues=float(dues), fines=float(fines), treasury_spend=spend, expelled=expelled[:n_expelled])
+    return RegulationResult(dues=float(dues), fines=float(fines), treasury_spend=spend, paid=paid,
+                            expelled=expelled[:n_expelled])
 
 
 @numba.njit(**JIT)
@@ -142,7 +145,7 @@ def pull_values(values, members, culture, rate):
 
 @numba.njit(**JIT)
 def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
-                    expulsion_strikes, income, reputation, strikes, cash, expelled, r, acquiescence, monitoring):
+                    expulsion_strikes, income, reputation, strikes, cash, expelled, r, acquiescence, monitoring, paid):
     """Dues, fines, reputation, strikes and the expulsion list, per actor.
 
     A member pays its dues when ``r[i] < acquiescence[i]``; one that withholds
@@ -153,6 +156,8 @@ def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sa
     ``reputation_penalty`` of reputation (floor 0); ``strikes_i <- strike_memory
     strikes_i + [member, offender]``; a member with ``strikes_i >= expulsion_strikes``
     goes to the front of ``expelled`` (in row order).
+
+    ``paid[i]`` gets the dues actor i paid (0 when it withheld them and was not caught).
 
     Returns ``(sum of dues, sum of fines, number expelled)``.
     """
@@ -173,6 +178,7 @@ def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sa
             if offender or not pays and x < monitoring:
                 f = sanction * capacity[i]
             income[assoc_of[i]] += d + f
+        paid[i] = d
         dues_total += d
         fines_total += f
         cash[i] += -(d + f)

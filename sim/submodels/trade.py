@@ -37,7 +37,7 @@ import numpy as np
 from ..numerics import JIT
 from ..state import ENTERPRISE, LEADING
 
-__all__ = ["set_up", "search", "orders", "supplier_links", "LEADER_LINKS", "SEARCH_CANDIDATES", "role_of_link"]
+__all__ = ["set_up", "search", "compact_edges", "orders", "supplier_links", "LEADER_LINKS", "SEARCH_CANDIDATES", "role_of_link"]
 
 #: A leading firm's suppliers, in multiples of ``trade.links``: it assembles what many supply.
 LEADER_LINKS = 5
@@ -259,6 +259,15 @@ def edge_buyers(model) -> np.ndarray:
         link_buyers(st.ua[done:e], st.ub[done:e], st.is_ff[done:e], st.product_group, st.kind, buyer[done:e])
         model._trade_buyer, model._trade_buyer_n = buyer, e
     return buyer[:e]
+
+
+def compact_edges(model) -> None:
+    """Compact the state's edges once enough are dead (``ClusterState.compact_edges``), between steps; the trade
+    layer's per-edge caches are then rebuilt from the edges that remain."""
+    if model.state.compact_edges() is None:
+        return
+    model._trade_pairs, model._trade_pairs_edges = None, 0
+    model._trade_buyer_n = 0
 
 
 def _supplier_counts(model) -> np.ndarray:
