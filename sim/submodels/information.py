@@ -116,7 +116,7 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
     carries its sender's ``sender_news`` and freshness 1 (direct) or
     ``relay_fresh`` (relayed) into ``news_*``/``fresh_*`` beside its count;
     an arrival's mean news goes to ``news[d]`` (the rest of ``news`` is not
-    read).
+    read). ``arrived`` is scratch.
 
     Returns ``(sent, lost, delivered, relayed, number of reports)``.
     """
@@ -128,6 +128,11 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
     inv_rate = 1.0 / rate if rate > 0.0 else 0.0
     inv_cdc = 1.0 / cdc_share if cdc_share > 0.0 else 0.0
     inv_direct = 1.0 / (1.0 - cdc_share) if cdc_share < 1.0 else 0.0
+    # what d's partner would tell, gathered first into ``news``: a gather inside the loop below keeps
+    # LLVM from vectorizing it. Directed edge 2u is about ub[u] (its dst), 2u + 1 about ua[u].
+    for u in range(ua.shape[0]):
+        news[2 * u] = sender_news[ub[u]]
+        news[2 * u + 1] = sender_news[ua[u]]
     # branch-free on the random outcomes (bitwise & and selects): mispredicted branches cost more than the work
     for d in range(alive_d.shape[0]):
         live = alive_d[d]
@@ -141,7 +146,7 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
         sent += send
         delivered += 1 if ok else 0  # an int select: adding bools to the counters compiles to slower code
         relayed += 1 if (ok and via) else 0
-        told = sender_news[ub[d >> 1]] if (d & 1) == 0 else sender_news[ua[d >> 1]]  # d's partner sends
+        told = news[d]
         late = 1.0 if (ok and via) else 0.0
         early = 1.0 if (ok and not via) else 0.0
         inbox_later[d] += ok & via
@@ -152,38 +157,36 @@ def message_pass(r, alive_d, ua, ub, inbox_now, inbox_later, rate, cdc_share, re
         fresh_now[d] += early
         count = inbox_now[d]
         got = count > 0
+        # a relayed message can still arrive on an edge that died meanwhile: it empties the inbox, no more
+        heard = got & live
         news[d] = news_now[d] / count if got else 0.0
-        arrived[d] = got
-        fresh_now[d] = fresh_now[d] / count if got else 0.0  # scratch: the arrivals' mean freshness
+        arrived[d] = heard
+        fresh_now[d] = fresh_now[d] / count if heard else 0.0  # scratch until the reports' pass: mean freshness
         inbox_now[d] = 0
         news_now[d] = 0.0
         c = comm[d]
         comm[d] = c + memory * ((1.0 if got else 0.0) - c) if live else c
-    # the per-node counts in a loop of their own: scattered stores in the loop above stall it.
-    # Directed edge 2u is about ub[u] (its dst), 2u + 1 about ua[u]; a relayed message can still
-    # arrive on an edge that died meanwhile, hence the mask. The same loop compacts the arrivals
-    # into ``reports`` without branches.
-    heard = np.zeros(exposure.shape[0], dtype=np.int64)
+    # the arrivals compacted into ``reports`` without branches, then the per-node counts over the arrivals
+    # only (about a third of the edges), in loops of their own: scattered stores in the loop above stall it
+    n_reports = 0
+    for d in range(arrived.shape[0]):
+        reports[n_reports] = d
+        n_reports += 1 if arrived[d] else 0
+    heard_of = np.zeros(exposure.shape[0], dtype=np.int64)
     received = np.zeros(exposure.shape[0], dtype=np.int64)
     stale = np.zeros(exposure.shape[0])
-    n_reports = 0
-    for u in range(ua.shape[0]):
-        got_b = arrived[2 * u] & alive_d[2 * u]
-        got_a = arrived[2 * u + 1] & alive_d[2 * u + 1]
-        heard[ub[u]] += got_b
-        heard[ua[u]] += got_a
-        received[ua[u]] += got_b  # 2u is observed by ua[u]
-        received[ub[u]] += got_a
-        stale[ua[u]] += (1.0 - fresh_now[2 * u]) if got_b else 0.0
-        stale[ub[u]] += (1.0 - fresh_now[2 * u + 1]) if got_a else 0.0
-        fresh_now[2 * u] = 0.0
-        fresh_now[2 * u + 1] = 0.0
-        reports[n_reports] = 2 * u
-        n_reports += 1 if got_b else 0
-        reports[n_reports] = 2 * u + 1
-        n_reports += 1 if got_a else 0
+    for i in range(n_reports):
+        d = reports[i]
+        u = d >> 1
+        odd = (d & 1) == 1
+        observer = ub[u] if odd else ua[u]  # 2u is observed by ua[u], about ub[u]
+        partner = ua[u] if odd else ub[u]
+        heard_of[partner] += 1
+        received[observer] += 1
+        stale[observer] += 1.0 - fresh_now[d]
+        fresh_now[d] = 0.0
     for j in range(exposure.shape[0]):
-        exposure[j] = heard[j] / degree[j] if degree[j] > 0 else 0.0
+        exposure[j] = heard_of[j] / degree[j] if degree[j] > 0 else 0.0
         if received[j] > 0:
             staleness[j] += memory * (stale[j] / received[j] - staleness[j])
     return sent, sent - delivered, delivered, relayed, n_reports
