@@ -189,7 +189,9 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
                     renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold)) * min(reputation[a], reputation[b]) * care
                     if x < renew:
                         left[u] = duration
-        elif live_ff[u] and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
+        # signing: every factor after formation_rate is at most 1 (trust, reputation, caution, worth), so a
+        # draw at or above formation_rate never signs and the rest is not worked out
+        elif live_ff[u] and x < formation_rate and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
             bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
             bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
             care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)

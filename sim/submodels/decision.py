@@ -109,6 +109,10 @@ def decision_pass(r, firms, members, capacity, exposure, pool_return, pool_at_ri
                   p_detect, cooperation, cooperating):
     """Detection probability, gain over stakes and the draw per actor (module docstring), with one uniform
     ``r[i]``; ``future_saving = saving/2 duration/2``."""
+    # the chance a partner ends a contract after a breach, first in a branch-free loop of its own that LLVM
+    # vectorizes with the exp (in the branchy loop below its curve cost many times more), into scratch
+    for i in range(firms.shape[0]):
+        cooperation[i] = (1.0 - conflict[i]) * sigmoid(renewal_slope * (renewal_threshold - mean_trust[i]))
     for i in range(firms.shape[0]):
         cap = capacity[i]
         pd = 1.0 - (1.0 - monitoring) * (1.0 - reputation_detection * exposure[i])
@@ -130,7 +134,7 @@ def decision_pass(r, firms, members, capacity, exposure, pool_return, pool_at_ri
             gain += pd * fine
             stakes += pd * fine
         if contract_on and contracts[i] > 0:
-            end = (1.0 - conflict[i]) * sigmoid(renewal_slope * (renewal_threshold - mean_trust[i]))
+            end = cooperation[i]
             loss = enforcement_prob * (breach_penalty + end * future_saving)
             orders = contracts[i] * input_share * cap
             gain += orders * (loss - breach_gain)
@@ -138,7 +142,7 @@ def decision_pass(r, firms, members, capacity, exposure, pool_return, pool_at_ri
             if members[i]:
                 gain += enforcement_prob * fine
                 stakes += enforcement_prob * fine
-        cooperation[i] = gain / stakes if stakes > 0.0 else 0.0  # scratch: the incentive, for the loop below
+        cooperation[i] = gain / stakes if stakes > 0.0 else 0.0  # scratch again: the incentive, for the loop below
     # the curves in a branch-free loop of their own, which LLVM vectorizes with the exp
     for i in range(firms.shape[0]):
         x = (bias + w_commitment * commitment[i] + w_trust * mean_trust[i] + w_disposition * disposition[i]
