@@ -212,14 +212,16 @@ class ClusterState:
         k = len(a)
         self._grow_edges(self.n_edges + k)
         u = np.arange(self.n_edges, self.n_edges + k)
-        self.ua[u], self.ub[u] = a, b
-        self.is_ff[u] = (self.kind[a] != ASSOCIATION) & (self.kind[b] != ASSOCIATION)
-        self.contract_left[u] = 0
-        self.volume[u] = 1.0
-        self.dropped[u] = False
-        self.by_trade[u] = False
-        self.idle[u] = 0
-        d = np.arange(2 * self.n_edges, 2 * (self.n_edges + k))
+        # the new rows as slices: indexing with an array of indices costs far more, most of all in the inbox
+        e0, e1 = self.n_edges, self.n_edges + k
+        self.ua[e0:e1], self.ub[e0:e1] = a, b
+        self.is_ff[e0:e1] = (self.kind[a] != ASSOCIATION) & (self.kind[b] != ASSOCIATION)
+        self.contract_left[e0:e1] = 0
+        self.volume[e0:e1] = 1.0
+        self.dropped[e0:e1] = False
+        self.by_trade[e0:e1] = False
+        self.idle[e0:e1] = 0
+        d = slice(2 * e0, 2 * e1)
         self.trust[d] = trust0
         self.comm[d] = 0.0
         self.opp[d] = 0.0
