@@ -90,7 +90,8 @@ CLAIMS: tuple[Claim, ...] = (
           "baseline", "no_contracts", "profit", +1, AGREES,
           "Contracts protect the saving on orders between members (ODD 7.7, 7.16); without them members still "
           "trade at spot, and that saving is small beside the sales to the outside market, so the gain is narrow: "
-          "its interval cleared zero only when sunk investment began to count the dues members actually pay (7.3.1)."),
+          "its interval cleared zero with the change that made sunk investment count only the dues members pay "
+          "(7.3.1), which also compacted dead edges and so moved every run's random path."),
     Claim("M6", "mechanisms", "003 §5(2)",
           "The three mechanisms together work better than the contract mechanism alone (cooperation)",
           "baseline", "contracts_only", "cooperation_rate", +1),
@@ -132,8 +133,9 @@ CLAIMS: tuple[Claim, ...] = (
           "A marketing alliance expands the market of its members (more sales)",
           "alliance", "baseline", "revenue", +1, AGREES,
           "The alliance lowers the unit cost of pooled marketing; each product group's market is finite and firms "
-          "sell their whole capacity, so more marketing only nudges the price: the gain in revenue is narrow (it was "
-          "within noise until sunk investment counted only the dues members actually pay)."),
+          "sell their whole capacity, so more marketing only nudges the price: the gain in revenue is narrow (its "
+          "interval cleared zero with the change that made sunk investment count only the dues members pay, which "
+          "also moved every run's random path)."),
     # 003 §3.1: the organizational structures
     Claim("S1", "structures", "003 §3.1(3)",
           "The linear chain becomes workable where information technology is used at a high level: a digital "
