@@ -7,7 +7,6 @@ with :class:`analysis.document.Document`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from sim.errors import ScenarioError
 from sim.weighted import weighted_quantile
 
 from .document import Document, num
+from .io import read_manifest
 from .figures import plt
 
 __all__ = ["Calibration", "load_calibration", "calibration_report", "posterior_summary", "target_constraints", "predictive_checks",
@@ -199,12 +199,7 @@ def load_calibration(folder: str | Path) -> Calibration:
     """
     folder = Path(folder)
     path = folder / "manifest.json"
-    try:
-        man = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"{path}: unreadable ({exc}); give the --out folder of run.py calibrate") from None
-    if not isinstance(man, dict) or man.get("kind") != "calibration":
-        raise ScenarioError(f"{path}: not a calibration (kind {man.get('kind') if isinstance(man, dict) else None!r})")
+    man = read_manifest(folder, ("calibration",), "the --out folder of run.py calibrate")
     if man.get("status") != "complete":
         raise ScenarioError(f"{folder}: the calibration is {man.get('status') or 'not finished'}; run the same "
                             "command again to finish it")

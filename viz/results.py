@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.calibration import Calibration, load_calibration, posterior_summary, predictive_checks
-from analysis.io import Results, available_kpis, load_results
+from analysis.io import KINDS, Results, available_kpis, load_results, read_manifest
 from sim.weighted import weighted_quantile
 from sim import ScenarioError, kpis
 
@@ -65,20 +65,10 @@ def open_results(folder: str | Path) -> Results | Calibration:
     if not str(folder) or not folder.exists():
         raise ScenarioError(f"{folder}: no such folder; give the --out folder of run.py run, sweep, compare or "
                             "calibrate")
-    if _kind(folder) == "calibration":
+    kinds = (*KINDS, "calibration")
+    if read_manifest(folder, kinds, "the --out folder of run.py run, sweep, compare or calibrate")["kind"] == "calibration":
         return load_calibration(folder)
     return load_results(folder)
-
-
-def _kind(folder: Path) -> str | None:
-    """The ``kind`` a folder's manifest names (None if unreadable: ``load_results`` then says what is wrong)."""
-    import json
-
-    try:
-        kind = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-        return None
-    return kind if isinstance(kind, str) else None
 
 
 def kpi_choices(res: Results) -> list[str]:
