@@ -25,6 +25,23 @@ def small_scenario(folder: Path, name: str = "tiny", *, n_firms: int, steps: int
     return path
 
 
+def mean_interval(d) -> tuple[float, float]:
+    """95 % t-interval of the mean of ``d`` (one difference per seed)."""
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(d, float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def paired_interval(a, b) -> tuple[float, float]:
+    """95 % t-interval of the mean of the paired differences ``a - b`` (the same seeds in both arms)."""
+    import numpy as np
+
+    return mean_interval(np.asarray(a, float) - np.asarray(b, float))
+
+
 def readme_block(after: str) -> str:
     """The fenced block of README.md that follows the text ``after`` (a worked example's printed output)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

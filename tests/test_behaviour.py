@@ -7,10 +7,10 @@ seeds (replicate i of both arms shares its seed), judged by the 95 % t-interval 
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sim import ClusterModel, Scenario
 from sim.state import ClusterState
+from tests.conftest import mean_interval
 
 
 def star_state(n_partners: int, **node) -> ClusterState:
@@ -135,16 +135,11 @@ def paired(lever: dict, low: dict, outcome) -> np.ndarray:
     return paired_runs(lever, low, outcome, BASE)
 
 
-def interval(d: np.ndarray) -> tuple[float, float]:
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean() - half), float(d.mean() + half)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("outcome", ["contracts_active", "cooperation_rate"])
 def test_stronger_enforcement_raises_contracts_and_cooperation(outcome):
     """A caught breach no longer ends every contract: enforcement deters breaches and contracts last."""
-    lo, hi = interval(paired({"mechanisms.contract.enforcement_prob": 0.9}, {"mechanisms.contract.enforcement_prob": 0.1}, outcome))
+    lo, hi = mean_interval(paired({"mechanisms.contract.enforcement_prob": 0.9}, {"mechanisms.contract.enforcement_prob": 0.1}, outcome))
     assert lo > 0, (outcome, lo, hi)
 
 
@@ -159,7 +154,7 @@ def test_enforcement_deters_breaches_however_many_suppliers(links):
     small = {"structure.n_firms": 60, "trade.links": links}
     d = paired_runs({**small, "mechanisms.contract.enforcement_prob": 0.9}, {**small, "mechanisms.contract.enforcement_prob": 0.1},
                     breaches_per_contract, steps=100)
-    lo, hi = interval(d)
+    lo, hi = mean_interval(d)
     assert hi < 0, (links, lo, hi)
 
 
@@ -189,5 +184,5 @@ def test_late_news_makes_trust_follow_partners_conduct_less_closely():
     of messages relayed) firms act on old news, and their trust tracks what their partners actually did less
     closely than with no delay (12 paired seeds)."""
     d = np.array([tracking(8, s) - tracking(0, s) for s in SEEDS])
-    lo, hi = interval(d)
+    lo, hi = mean_interval(d)
     assert hi < 0, (lo, hi)

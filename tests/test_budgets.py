@@ -10,7 +10,7 @@ import pytest
 from sim import ClusterModel, Scenario, kpis
 from sim.state import ClusterState
 from sim.submodels.market import Market
-from tests.test_economy import paired_interval
+from tests.conftest import paired_interval
 
 SMALL = Scenario().with_overrides({"structure.n_firms": 60})
 

@@ -8,10 +8,10 @@ and a claim holds when the 95 % t-interval of the paired differences lies on its
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sim import ClusterModel, Scenario, load_scenario
 from sim.submodels.demography import entry_hurdle
+from tests.conftest import paired_interval
 
 #: Named flows into the firms besides sales (positive in, negative out), and what each one is.
 FLOWS = {
@@ -22,13 +22,6 @@ FLOWS = {
     "fair_costs",  # members -> the fairs' organizers
     "digitalization",  # firms -> the IT-actor
 }
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """95 % t-interval of the mean of the paired differences ``a - b``."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean() - half), float(d.mean() + half)
 
 
 def members_series(scenario: Scenario, seed: int, steps: int) -> np.ndarray:

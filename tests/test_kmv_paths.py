@@ -12,10 +12,10 @@ failure with its reason, strict, so the test flips when the model is fixed.
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from analysis import kmv
 from sim import Scenario, make_model
+from tests.conftest import mean_interval, paired_interval
 
 SEEDS = range(12)
 STEPS = 60  # past the warm-up: commitment and trust have moved off their initial values
@@ -92,15 +92,10 @@ def test_decision_uncertainty_makes_firms_cautious_in_contracts():
     """
     late = np.array([contracts_and_trust(8, s) for s in SEEDS])
     fresh = np.array([contracts_and_trust(0, s) for s in SEEDS])
-
-    def interval(d):
-        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-        return d.mean() - half, d.mean() + half
-
-    assert interval(late[:, 0] - fresh[:, 0])[0] > 0  # uncertainty is higher with late news
-    assert interval(late[:, 1] - fresh[:, 1])[1] < 0  # fewer contracts
+    assert paired_interval(late[:, 0], fresh[:, 0])[0] > 0  # uncertainty is higher with late news
+    assert paired_interval(late[:, 1], fresh[:, 1])[1] < 0  # fewer contracts
     relative = (late[:, 1] / fresh[:, 1] - 1) - (late[:, 2] / fresh[:, 2] - 1)
-    assert interval(relative)[1] < 0, relative  # contracts fall by more than trust does
+    assert mean_interval(relative)[1] < 0, relative  # contracts fall by more than trust does
 
 
 @pytest.mark.slow

@@ -16,11 +16,11 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
 
 import run
 from sim import Scenario, load_scenario, make_model
 from sim.gates import GATES, GateWarning, closed_gate_warnings, gate_of
+from tests.conftest import mean_interval
 
 SEEDS = range(12)
 STEPS = 150
@@ -47,11 +47,6 @@ LEVERS = [
 ]
 
 
-def paired_interval(d: np.ndarray) -> tuple[float, float]:
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean() - half), float(d.mean() + half)
-
-
 def second_half_mean(scenario: Scenario, seed: int, outcome) -> float:
     model = make_model(scenario, rng=seed)
     model.run_for(STEPS)
@@ -64,7 +59,7 @@ def second_half_mean(scenario: Scenario, seed: int, outcome) -> float:
 def test_the_lever_moves_its_outcome(lever, low, high, outcome, sign, why):
     lo_arm, hi_arm = BASE.with_overrides({lever: low}), BASE.with_overrides({lever: high})
     d = np.array([second_half_mean(hi_arm, s, outcome) - second_half_mean(lo_arm, s, outcome) for s in SEEDS])
-    lo, hi = paired_interval(d)
+    lo, hi = mean_interval(d)
     assert (hi < 0) if sign < 0 else (lo > 0), f"{why}: high - low = [{lo:.4g}, {hi:.4g}]"
 
 

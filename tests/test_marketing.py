@@ -11,7 +11,7 @@ import pytest
 
 from sim import ClusterModel, Scenario, load_scenario
 from sim.submodels.function_interest import build_stock, expected_gain
-from tests.test_economy import paired_interval
+from tests.conftest import paired_interval
 
 SEEDS = range(12)
 STEPS = 120
