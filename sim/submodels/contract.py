@@ -137,11 +137,12 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
             left[u] = 0
         on = left[u] > 0
         a, b = ua[u], ub[u]
-        bra = on and not coop[a]
-        brb = on and not coop[b]
-        pair_trust = 0.5 * (trust[2 * u] + trust[2 * u + 1])
         x = r[u]
         if on:
+            # read only where needed: most links hold no contract and most draws sign none
+            bra = not coop[a]
+            brb = not coop[b]
+            pair_trust = 0.5 * (trust[2 * u] + trust[2 * u + 1])
             bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
             bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
             size = order[u]
@@ -192,6 +193,7 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
         # signing: every factor after formation_rate is at most 1 (trust, reputation, caution, worth), so a
         # draw at or above formation_rate never signs and the rest is not worked out
         elif live_ff[u] and x < formation_rate and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
+            pair_trust = 0.5 * (trust[2 * u] + trust[2 * u + 1])
             bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
             bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
             care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)
