@@ -250,8 +250,8 @@ def exit_candidates(firms, active, resources, payoff_ema, r, outside_option, lea
 @numba.njit(**JIT)
 def live_ff_degree(ua, ub, is_ff, dropped, active, out):
     """Live firm-firm links per node (both ends active, not dropped), into ``out``."""
-    for u in range(ua.shape[0]):
+    for u in range(ua.shape[0]):  # branch-free: which links are live is a coin flip to the branch predictor
         a, b = ua[u], ub[u]
-        if is_ff[u] and not dropped[u] and active[a] and active[b]:
-            out[a] += 1
-            out[b] += 1
+        add = 1 if (is_ff[u] & (not dropped[u]) & active[a] & active[b]) else 0
+        out[a] += add
+        out[b] += add
