@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from ..numerics import JIT
-from ..state import ENTERPRISE, LEADING
+from ..state import ASSOCIATION, ENTERPRISE, LEADING
 
 __all__ = ["set_up", "search", "compact_edges", "orders", "supplier_links", "LEADER_LINKS", "SEARCH_CANDIDATES", "role_of_link"]
 
@@ -151,6 +151,22 @@ def links_to_drop(buyer, by_trade, ua, ub, active, dropped, left, idle, drop_aft
                     k += 1
                     continue
         have[b] += 1
+    return k
+
+
+@numba.njit(**JIT)
+def short_buyers(active, kind, product_group, have, links, leader_links, out):
+    """Active firms with fewer live supplier links ``have`` than they want (:func:`_wanted`: ``leader_links`` for
+    a leading firm, ``links`` for an enterprise, 0 for one of group 0), in row order to the front of ``out``;
+    returns how many."""
+    k = 0
+    for i in range(active.shape[0]):
+        if not active[i] or kind[i] == ASSOCIATION:
+            continue
+        want = leader_links if kind[i] == LEADING else (0 if product_group[i] == 0 else links)
+        if have[i] < want:
+            out[k] = i
+            k += 1
     return k
 
 
@@ -310,20 +326,21 @@ def search(model, ctx) -> None:
     have = _drop(model)
     if t.search_rate == 0:
         return
-    firms = st.firm_mask()
-    rows = np.flatnonzero(firms)
-    short = rows[have[rows] < _wanted(st, p, rows)]
+    n = st.n_nodes
+    short = np.empty(n, dtype=np.int64)
+    short = short[: short_buyers(st.active[:n], st.kind[:n], st.product_group[:n], have[:n], int(t.links),
+                                 int(LEADER_LINKS * t.links), short)]
     looking = short[rng.random(len(short)) < t.search_rate]
     if len(looking) == 0:
         return
     # one pool per (kind, product group) of the searching buyers, laid end to end
     code = np.where(st.kind[looking] == LEADING, -1 - st.product_group[looking], st.product_group[looking])
     keys, pool_of = np.unique(code, return_inverse=True)
-    pools = _Pools(st, firms)
+    pools = _Pools(st, st.firm_mask())
     parts = [pools.of((LEADING, -1 - c) if c < 0 else (ENTERPRISE, c)) for c in keys.tolist()]
     pool_ptr = np.concatenate([[0], np.cumsum([len(x) for x in parts])]).astype(np.int64)
     chosen = np.empty(len(looking), dtype=np.int64)
-    best_candidates(pool_of.astype(np.int64), pool_ptr, np.concatenate(parts).astype(np.int64), st.reputation,
+    best_candidates(pool_of.astype(np.int64), pool_ptr, np.concatenate(parts).astype(np.int64, copy=False), st.reputation,
                     rng.random((len(looking), SEARCH_CANDIDATES)), chosen)
     found = chosen >= 0
     _link(model, looking[found], chosen[found])
