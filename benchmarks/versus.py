@@ -14,8 +14,9 @@ each building the core-configuration model (or with ``--full`` the full
 default model) of its own ``benchmarks.timing.scenario_for`` and timing ``--steps`` steps after a
 warm-up. Both trees run with this interpreter and its packages. It prints
 each side's median step time and the median over rounds of the per-round
-ratio ``REV / this tree`` (above 1: this tree is faster). The worktree is
-removed at the end.
+ratio ``REV / this tree`` (above 1: this tree is faster), for the wall time
+and for the CPU time of the process (``time.process_time``), which other
+sessions on a shared machine disturb far less. The worktree is removed at the end.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = ["compare", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Run inside each tree: build, warm up, time single steps; print the times as JSON.
+#: Run inside each tree: build, warm up, time single steps (wall and CPU); print the times as JSON.
 _TIMER = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -42,31 +43,33 @@ n, degree, steps, full = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]),
 model = ClusterModel(scenario_for(n, degree, full=full), rng=1)
 for _ in range(3):
     model.step()
-times = []
+wall, cpu = [], []
 for _ in range(steps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.step()
-    times.append(time.perf_counter() - t0)
-print(json.dumps(times))
+    wall.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
+print(json.dumps({"wall": wall, "cpu": cpu}))
 """
 
 
-def _time_tree(tree: Path, n: int, degree: float, steps: int, full: bool = False) -> float:
-    """Median step time (s) of a fresh process running ``tree``'s model."""
+def _time_tree(tree: Path, n: int, degree: float, steps: int, full: bool = False) -> tuple[float, float]:
+    """Median wall and CPU step times (s) of a fresh process running ``tree``'s model."""
     out = subprocess.run([sys.executable, "-c", _TIMER, str(tree), str(n), str(degree), str(steps), "1" if full else "0"],
                          cwd=tree, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"timing {tree} failed:\n{out.stderr.strip()[-2000:]}")
-    return statistics.median(json.loads(out.stdout.strip().splitlines()[-1]))
+    times = json.loads(out.stdout.strip().splitlines()[-1])
+    return statistics.median(times["wall"]), statistics.median(times["cpu"])
 
 
 def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, steps: int = 60,
             full: bool = False, repo: Path = ROOT, progress=print) -> dict:
     """Interleaved step timings of ``rev`` and of the tree at ``repo``.
 
-    Returns ``{"rev", "commit", "this", "other", "ratios", "ratio", "worktree"}``:
-    the per-round median step times (s) of this tree and of ``rev``, the
-    per-round ratios ``other / this``, their median, and the temporary worktree
+    Returns ``{"rev", "commit", "this", "other", "ratios", "ratio", "this_cpu", "other_cpu", "cpu_ratios",
+    "cpu_ratio", "worktree"}``: the per-round median wall step times (s) of this tree and of ``rev``, the
+    per-round ratios ``other / this``, their median, the same for CPU time, and the temporary worktree
     (removed by then).
     """
     resolved = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo,
@@ -79,19 +82,24 @@ def compare(rev: str, *, rounds: int = 5, n: int = 10_000, degree: float = 8.0, 
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(other), commit], cwd=repo, check=True,
                        capture_output=True)
         try:
-            this_t, other_t = [], []
+            this_t, other_t, this_c, other_c = [], [], [], []
             for r in range(rounds):
                 order = [("this", repo), ("other", other)] if r % 2 == 0 else [("other", other), ("this", repo)]
                 got = {name: _time_tree(tree, n, degree, steps, full) for name, tree in order}
-                this_t.append(got["this"])
-                other_t.append(got["other"])
-                progress(f"  round {r + 1}/{rounds}: this tree {1000 * got['this']:.2f} ms, "
-                         f"{rev} {1000 * got['other']:.2f} ms per step")
+                this_t.append(got["this"][0])
+                other_t.append(got["other"][0])
+                this_c.append(got["this"][1])
+                other_c.append(got["other"][1])
+                progress(f"  round {r + 1}/{rounds}: this tree {1000 * got['this'][0]:.2f} ms "
+                         f"(CPU {1000 * got['this'][1]:.2f}), {rev} {1000 * got['other'][0]:.2f} ms "
+                         f"(CPU {1000 * got['other'][1]:.2f}) per step")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=repo, check=False, capture_output=True)
     ratios = [o / t for o, t in zip(other_t, this_t)]
+    cpu_ratios = [o / t for o, t in zip(other_c, this_c)]
     return {"rev": rev, "commit": commit, "this": this_t, "other": other_t, "ratios": ratios, "ratio": statistics.median(ratios),
-            "worktree": str(other)}
+            "this_cpu": this_c, "other_cpu": other_c, "cpu_ratios": cpu_ratios,
+            "cpu_ratio": statistics.median(cpu_ratios), "worktree": str(other)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,12 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    this_ms, other_ms = 1000 * statistics.median(res["this"]), 1000 * statistics.median(res["other"])
+    ms = {k: 1000 * statistics.median(res[k]) for k in ("this", "other", "this_cpu", "other_cpu")}
     model = "full default model" if args.full else "core configuration"
-    print(f"\n| tree | median ms/step ({model}, N = {args.firms:,}, mean degree {args.degree:g}, {args.rounds} rounds) |\n|---|---:|")
-    print(f"| this tree | {this_ms:.2f} |\n| {args.rev} ({res['commit'][:9]}) | {other_ms:.2f} |")
-    spread = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
-    print(f"\n{args.rev} / this tree: {res['ratio']:.2f}x (median of the per-round ratios; range {spread})")
+    print(f"\n{model}, N = {args.firms:,}, mean degree {args.degree:g}, {args.rounds} rounds, median per step:\n"
+          f"\n| tree | wall ms | CPU ms |\n|---|---:|---:|")
+    print(f"| this tree | {ms['this']:.2f} | {ms['this_cpu']:.2f} |\n"
+          f"| {args.rev} ({res['commit'][:9]}) | {ms['other']:.2f} | {ms['other_cpu']:.2f} |")
+    for label, key in (("wall", "ratio"), ("CPU", "cpu_ratio")):
+        spread = f"{min(res[key + 's']):.2f}-{max(res[key + 's']):.2f}"
+        print(f"\n{args.rev} / this tree, {label}: {res[key]:.2f}x (median of the per-round ratios; range {spread})")
     return 0
 
 
