@@ -176,13 +176,12 @@ class Market:
         :func:`revenue_pass`)."""
         n = st.n_nodes
         revenue, brand_revenue, quality = np.empty(n), np.empty(n), np.empty(n)
-        x = np.zeros(len(self.base))
+        x, cap = np.zeros(len(self.base)), np.zeros(len(self.base))
         quality_pass(firms, members, brand_users, st.kind[:n], st.capacity[:n], st.product_group[:n],
                      st.marketing_stock[:n], st.energy_intensity[:n], channel_bonus, float(self.p.market.brand_premium),
                      float(self.brand[0]), float(self.brand[3]), float(energy_reference), float(self.corporate),
-                     quality, brand_revenue, x)
+                     quality, brand_revenue, x, cap)
         self.price = self.clearing_price(x)
-        cap = np.bincount(st.product_group[:n][firms], weights=st.capacity[:n][firms], minlength=len(self.base))
         self.quality = np.where(cap > 0, x / np.where(cap > 0, cap, 1.0), self.quality)
         self.product_brand = float(st.marketing_stock[:n][members].mean()) if members.any() else 0.0
         self.price_index = float((self.price * cap).sum() / cap.sum()) if cap.sum() > 0 else 0.0
@@ -215,9 +214,10 @@ def sell(model, ctx) -> None:
 
 @numba.njit(**JIT)
 def quality_pass(firms, members, brand_users, kind, capacity, product_group, stock, energy, channel_bonus, premium,
-                 tech, energy_aspect, energy_reference, corporate, quality, lift, supply):
+                 tech, energy_aspect, energy_reference, corporate, quality, lift, supply, group_capacity):
     """Quality units per unit capacity ``q_i`` and brand lift of every actor (module docstring); the
-    quality-weighted supply of each product group is added to ``supply``."""
+    quality-weighted supply of each product group is added to ``supply``, its firms' capacity to
+    ``group_capacity`` (in row order, as ``np.bincount`` sums)."""
     for i in range(firms.shape[0]):
         if not firms[i]:
             quality[i] = 0.0
@@ -230,6 +230,7 @@ def quality_pass(firms, members, brand_users, kind, capacity, product_group, sto
         quality[i] = (1.0 + up) * (1.0 + channel_bonus[i])
         lift[i] = up
         supply[product_group[i]] += capacity[i] * quality[i]
+        group_capacity[product_group[i]] += capacity[i]
 
 
 @numba.njit(**JIT)
