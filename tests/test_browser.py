@@ -290,6 +290,16 @@ def _panel_titles(page) -> list[str]:
     return page.locator(".cc-kpi .cc-kpi-panel").all_inner_texts()
 
 
+def _patient_page(browser):
+    """A page at the app's screen size whose waits allow for a shared, loaded machine."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
+    page.set_default_timeout(90_000)
+    expect.set_options(timeout=90_000)
+    return page
+
+
 def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
     """Eight steps without a change, then the same seed with regulation switched off after step 3: the event is
     listed and drawn, the KPIs differ from the run without it, and Reset goes back to the scenario's values."""
@@ -297,9 +307,7 @@ def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
 
     with sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
-        page.set_default_timeout(90_000)
-        expect.set_options(timeout=90_000)
+        page = _patient_page(browser)
         try:
             page.goto(server_url)
             expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
@@ -342,8 +350,7 @@ def test_a_ten_replicate_comparison_shows_its_intervals(server_url):
 
     with sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
-        page.set_default_timeout(90_000)
+        page = _patient_page(browser)
         try:
             page.goto(server_url + "compare")
             expect(page.get_by_text("Replicates: 10", exact=True)).to_be_visible(timeout=90_000)
@@ -374,9 +381,7 @@ def test_results_page_and_a_data_scenario_with_firm_names(server_url):
 
     with sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_context(viewport={"width": 1600, "height": 1300}).new_page()
-        page.set_default_timeout(90_000)
-        expect.set_options(timeout=90_000)
+        page = _patient_page(browser)
         try:
             page.goto(server_url + "results")
             pick(page, "Found folders", "examples/results/regulation")
