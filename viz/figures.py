@@ -124,7 +124,7 @@ def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = (), fixed
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        if len(cols) > 1:
+        if len(cols) > 1 and ax.get_legend_handles_labels()[0]:  # a panel whose KPIs the run lacks has no lines
             ax.legend(fontsize=6.5, frameon=False)
     axes[-1].set_xlabel("step", fontsize=8)
     if title:
