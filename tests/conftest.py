@@ -1,5 +1,8 @@
-"""Shared test set-up: the repository root is importable (``sim``, ``runner``, ``analysis``, ``tests``), a small
-scenario writer, the command line with its printed output, and a job stopped before its consolidation."""
+"""Shared test set-up: the repository root is importable (``sim``, ``runner``, ``analysis``, ``tests``).
+
+Helpers (import them from ``tests.conftest``): small scenario files, the 95 % interval of paired seeds, a README
+example's printed block. Fixtures: the command line with its printed output, a job stopped before its
+consolidation, the main job's results."""
 
 from __future__ import annotations
 
