@@ -104,7 +104,7 @@ DIRECTED_FIELDS: dict[str, type] = {  # per directed edge
 
 @dataclass(frozen=True)
 class Masks:
-    """Masks and index lists of the live cluster, read-only, valid until a firm enters or exits.
+    """Masks and index lists of the live cluster, read-only, valid until a firm enters or exits or edges are compacted.
 
     Attributes:
         firms: ``(N,)`` active firms.
