@@ -8,8 +8,8 @@ Methods (replicate r of every scenario has the same seed, so runs pair by replic
       Student t-interval over replicates at each step.
     * Before/after: per replicate, the mean of ``d_rt`` over the steps before the
       first event and over the steps from it on; a t-interval of each.
-    * Time to effect: the first step from the first event on from which every
-      later step's interval excludes 0 (the difference stays significant).
+    * Time to effect: the start of the last stretch of steps whose intervals all exclude 0 with one sign,
+      if it reaches the end of the run and lasts at least 6 steps (from the first event on).
     * Gain per unit of spending: ``sum_t d_rt(KPI) / sum_t d_rt(spending)`` over
       the steps from the first event, the ratio of the mean sums with a
       delta-method t-interval, ``R +- t se``, ``se = sd_r(g_r - R c_r) / (sqrt(n) |mean c|)``.
