@@ -157,6 +157,7 @@ class ClusterState:
         self._csr_dirty = True
         self._csr_edges = 0
         self.n_dropped = 0
+        self.n_compactions = 0  # how often compact_edges ran: tests check their runs reach it
 
     # ------------------------------------------------------------------ growth
     def _grow_nodes(self, need: int) -> None:
@@ -273,6 +274,7 @@ class ClusterState:
             arr[:, : 2 * k] = arr[:, d]
             arr[:, 2 * k : 2 * e] = 0
         self.n_edges = k
+        self.n_compactions += 1
         self._mask_key = None  # every cached edge mask is stale
         self._csr_dirty, self._csr_edges = True, 0
         if hasattr(self, "_indptr"):

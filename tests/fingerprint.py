@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "tests" / "fingerprints" / "runs.json"
 
 #: (scenario file, seeds, steps): every structure, each mechanism switched off, the marketing modes,
-#: the shocks, a digitalization stage and the validation game.
+#: the shocks, a digitalization stage, the validation game, the example data cluster and two ``[[policy]]``
+#: programmes.
 CASES = [
     ("scenarios/baseline.toml", (1, 2, 3), 60),
     ("scenarios/hierarchical.toml", (1, 4), 60),
@@ -39,6 +40,16 @@ CASES = [
     ("scenarios/competitor_entry.toml", (3,), 60),
     ("scenarios/digitalization/digitalization_stage3.toml", (3,), 60),
     ("scenarios/validation/santos_pacheco_ba.toml", (1,), 30),
+    ("examples/cluster/cluster.toml", (1,), 60),
+    ("scenarios/programmes/regulation_from_30.toml", (1,), 60),
+    ("scenarios/programmes/digitalization_roadmap.toml", (2,), 100),
+]
+
+#: (scenario file, seeds, steps, overrides) of runs long or fast-dropping enough that their dead edges are
+#: compacted (``ClusterState.compact_edges``), which moves the random path: each must compact at least once.
+COMPACTING = [
+    ("scenarios/baseline.toml", (1, 2), 200, {}),
+    ("scenarios/baseline.toml", (1, 3), 60, {"structure.n_firms": 40, "trade.drop_after": 3}),
 ]
 
 
@@ -55,11 +66,15 @@ def _digest(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def fingerprint(path: str, seed: int, steps: int) -> dict:
-    """Run one seeded model and digest its time series, final firm table and network snapshot."""
+def fingerprint(path: str, seed: int, steps: int, overrides: dict | None = None) -> dict:
+    """Run one seeded model and digest its time series, final firm table and network snapshot.
+
+    With ``overrides`` (a ``COMPACTING`` case) the fingerprint also holds how often the edges were compacted.
+    """
     from sim import load_scenario, make_model
 
-    model = make_model(load_scenario(ROOT / path), rng=seed)
+    scenario = load_scenario(ROOT / path)
+    model = make_model(scenario.with_overrides(overrides) if overrides else scenario, rng=seed)
     model.run_for(steps)
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     snap = model.graph_snapshot()
@@ -73,15 +88,26 @@ def fingerprint(path: str, seed: int, steps: int) -> dict:
         "edges": _digest(edges),
         # readable values, to see what moved when a digest differs
         "last": {k: float(last[k]) for k in ("members", "cooperation_rate", "mean_trust", "profit") if k in last},
-    }
+    } | ({"compactions": model.state.n_compactions} if overrides is not None else {})
 
 
-def key(path: str, seed: int, steps: int) -> str:
-    return f"{path}@seed={seed}@steps={steps}"
+def key(path: str, seed: int, steps: int, overrides: dict | None = None) -> str:
+    tail = "".join(f"@{k}={v}" for k, v in sorted((overrides or {}).items()))
+    return f"{path}@seed={seed}@steps={steps}{tail}"
+
+
+def runs() -> list[tuple[str, int, int, dict | None]]:
+    """Every fingerprinted run: ``CASES`` (overrides None), then ``COMPACTING``."""
+    return [(p, s, n, None) for p, seeds, n in CASES for s in seeds] + [
+        (p, s, n, o) for p, seeds, n, o in COMPACTING for s in seeds]
 
 
 def compute() -> dict[str, dict]:
-    return {key(p, s, n): fingerprint(p, s, n) for p, seeds, n in CASES for s in seeds}
+    out = {key(*run): fingerprint(*run) for run in runs()}
+    never = [k for k, v in out.items() if v.get("compactions") == 0]
+    if never:  # such a case would not test what it is there for
+        raise SystemExit(f"no edge compaction in {never}: lengthen the run")
+    return out
 
 
 def results_digest(results_parquet: Path) -> str:

@@ -6,17 +6,18 @@ import json
 
 import pytest
 
-from tests.fingerprint import CASES, STORE, fingerprint, key
+from tests.fingerprint import STORE, fingerprint, key, runs
 
 STORED = json.loads(STORE.read_text())
 
 
-@pytest.mark.parametrize("path,seed,steps", [(p, s, n) for p, seeds, n in CASES for s in seeds],
-                         ids=lambda v: str(v))
-def test_seeded_run_matches_its_fingerprint(path, seed, steps):
-    want = STORED[key(path, seed, steps)]
-    got = fingerprint(path, seed, steps)
+@pytest.mark.parametrize("path,seed,steps,overrides", runs(), ids=lambda v: str(v))
+def test_seeded_run_matches_its_fingerprint(path, seed, steps, overrides):
+    want = STORED[key(path, seed, steps, overrides)]
+    got = fingerprint(path, seed, steps, overrides)
     assert got == want, f"{path} seed {seed}: results changed; last step now {got['last']}, was {want['last']}"
+    if overrides is not None:  # a COMPACTING case: its edges must have been compacted, or it tests nothing new
+        assert got["compactions"] >= 1
 
 
 @pytest.mark.slow
