@@ -50,7 +50,7 @@ from .calibration_files import (
 from .chunks import run_model
 from .cost import Limits
 from .executors import Executor
-from .files import FolderLock, fs_failure, remove_if_unused
+from .files import FolderLock, fs_failure
 from .store import canonical_hash, now, versions, write_json, write_parquet
 
 __all__ = ["Bound", "parse_bounds", "Simulator", "SeededSampler", "calibrate", "CalibrationOutcome",
@@ -282,9 +282,7 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
             raise
         raise failure from None
     finally:
-        lock.release()
-        if created:
-            remove_if_unused(out)  # a job that failed before writing anything leaves no folder
+        lock.release(remove_unused=created)  # a job that failed before writing anything leaves no folder
     if report:
         from analysis.calibration import calibration_report
 

@@ -25,7 +25,7 @@ from sim.errors import RunnerError, ScenarioError
 from .chunks import parquet_bytes
 
 __all__ = ["now", "canonical_hash", "write_atomic", "sync_dir", "write_json", "write_parquet", "read_checked",
-           "versions", "LOCK", "FolderLock", "fs_failure", "remove_if_unused"]
+           "versions", "LOCK", "FolderLock", "fs_failure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: File in an output folder that one process at a time holds locked, naming itself inside.
@@ -35,8 +35,9 @@ LOCK = ".lock"
 class FolderLock:
     """The lock of a job's output folder, so one process at a time works on it.
 
-    The operating system drops the lock when the holder dies, however it dies; the file stays
-    (removing it would race with the next holder).
+    The operating system drops the lock when the holder dies, however it dies; the file stays.
+    Only a holder removes it (with a folder it made and left unused), before letting go, and a
+    newcomer checks that the file it locked is still the folder's lock file.
     """
 
     def __init__(self, folder: Path):
@@ -51,27 +52,43 @@ class FolderLock:
                 created or written (read-only, under a file, no permission).
         """
         path = self.folder / LOCK
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            where = exc.filename or self.folder
-            raise ScenarioError(f"--out {self.folder}: cannot create or write {where} ({exc.strerror}); "
-                                "choose a folder you can write to") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise ScenarioError(f"--out {self.folder}: in use by {holder}; wait for it to finish "
-                                "(then run the same command to continue) or choose another folder") from None
+        while True:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                where = exc.filename or self.folder
+                raise ScenarioError(f"--out {self.folder}: cannot create or write {where} ({exc.strerror}); "
+                                    "choose a folder you can write to") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                os.close(fd)
+                raise ScenarioError(f"--out {self.folder}: in use by {holder}; wait for it to finish "
+                                    "(then run the same command to continue) or choose another folder") from None
+            if _same_file(fd, path):
+                break
+            os.close(fd)  # the holder removed the folder between our open and our lock: start afresh
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} on {platform.node()}, since {now()}\n".encode(), 0)
         self._fd = fd
 
-    def release(self) -> None:
-        """Release the lock (nothing if not held)."""
-        if self._fd is not None:
+    def release(self, remove_unused: bool = False, empty: tuple[str, ...] = ()) -> None:
+        """Release the lock (nothing if not held).
+
+        Args:
+            remove_unused: first remove the folder if it holds nothing but the lock file and the
+                empty sub-folders ``empty`` (a job that made it and failed before writing anything).
+                Done while still holding the lock, so the next holder never loses its lock file.
+            empty: sub-folder names removed with the folder when empty.
+        """
+        if self._fd is None:
+            return
+        try:
+            if remove_unused:
+                _remove_if_unused(self.folder, empty)
+        finally:
             os.close(self._fd)
             self._fd = None
 
@@ -83,9 +100,17 @@ class FolderLock:
         self.release()
 
 
-def remove_if_unused(folder: Path, empty: tuple[str, ...] = ()) -> None:
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open ``fd`` is still the file at ``path`` (not unlinked or replaced since it was opened)."""
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _remove_if_unused(folder: Path, empty: tuple[str, ...]) -> None:
     """Remove ``folder`` if it holds nothing but the lock file and the empty sub-folders ``empty``."""
-    folder = Path(folder)
     try:
         for name in empty:
             sub = folder / name

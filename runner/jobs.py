@@ -122,9 +122,7 @@ def execute(job: Job, out: Path, executor: Executor, quiet: bool = False,
                 raise fs_failure(exc, f"--out {store.out}") from None
             return _execute(job, store, executor, done, before, quiet, echo)
     finally:
-        store.unlock()
-        if created:
-            store.remove_if_unused()  # a job that failed before writing anything leaves no folder
+        store.unlock(remove_unused=created)  # a job that failed before writing anything leaves no folder
 
 
 def _execute(job: Job, store: ResultStore, executor: Executor, done: set[int], before: int, quiet: bool,

@@ -42,7 +42,6 @@ from .files import (
     canonical_hash,
     now,
     read_checked,
-    remove_if_unused,
     sync_dir,
     versions,
     write_atomic,
@@ -152,15 +151,16 @@ class ResultStore:
         self._lock = FolderLock(self.out)
         self._lock.acquire()
 
-    def remove_if_unused(self) -> None:
-        """Remove the folder if it holds nothing but an empty ``parts/`` and the lock file."""
-        remove_if_unused(self.out, (self.parts.name,))
+    def unlock(self, remove_unused: bool = False) -> None:
+        """Release the lock taken by :meth:`lock`.
 
-    def unlock(self) -> None:
-        """Release the lock taken by :meth:`lock`."""
+        Args:
+            remove_unused: first remove the folder if it holds nothing but an empty ``parts/`` and
+                the lock file (see :meth:`runner.files.FolderLock.release`).
+        """
         lock = getattr(self, "_lock", None)
         if lock is not None:
-            lock.release()
+            lock.release(remove_unused, (self.parts.name,))
 
     def check(self) -> str:
         """Compare with what is on disk: ``"new"``, ``"resume"`` or ``"complete"``.

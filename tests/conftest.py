@@ -2,7 +2,7 @@
 
 Helpers (import them from ``tests.conftest``): small scenario files, the 95 % interval of paired seeds, a README
 example's printed block. Fixtures: the command line with its printed output, a job stopped before its
-consolidation, the main job's results."""
+consolidation, a newcomer that takes a folder's lock the moment its holder lets go, the main job's results."""
 
 from __future__ import annotations
 
@@ -69,6 +69,45 @@ def cli(capsys):
         return code, out, err
 
     return call
+
+
+@pytest.fixture
+def newcomer_on_release(monkeypatch):
+    """``arm(folder)``: the moment a holder closes ``folder``'s lock file, another process's lock takes it.
+
+    Returns the newcomer's :class:`runner.files.FolderLock` (held once the holder has let go); it is
+    released at the end of the test.
+    """
+    import os
+    import types
+
+    import runner.files as files
+
+    taken: list = []
+    holder: list[int] = []
+    acquire = files.FolderLock.acquire
+
+    def arm(folder: Path):
+        newcomer = files.FolderLock(folder)
+
+        def first_acquire(lock) -> None:
+            acquire(lock)
+            if not holder and lock is not newcomer:
+                holder.append(lock._fd)
+
+        def close(fd: int) -> None:
+            os.close(fd)
+            if not taken and fd in holder:
+                taken.append(newcomer)
+                newcomer.acquire()  # the next command started right then
+
+        monkeypatch.setattr(files.FolderLock, "acquire", first_acquire)
+        monkeypatch.setattr(files, "os", types.SimpleNamespace(**{**vars(os), "close": close}))
+        return newcomer
+
+    yield arm
+    for lock in taken:
+        lock.release()
 
 
 @pytest.fixture(scope="session")

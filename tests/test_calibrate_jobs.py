@@ -46,6 +46,25 @@ def test_a_folder_in_use_is_refused_with_status_2(job, capsys):
     assert {p.name for p in out.iterdir()} == {".lock"}  # nothing written beside it
 
 
+
+def test_a_first_run_that_fails_removes_its_folder_before_the_next_command_can_take_it(job, monkeypatch, capsys,
+                                                                                       newcomer_on_release):
+    from runner.files import LOCK, _same_file
+    from sim.errors import ScenarioError
+
+    def unreadable(path):
+        raise ScenarioError(f"{path}: cannot be read")
+
+    monkeypatch.setattr(cal, "scenario_record", unreadable)  # fails after the lock, before anything is written
+    argv, out = job
+    newcomer = newcomer_on_release(out)
+    assert run.main([*argv, "--out", str(out)]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+    # the newcomer took the lock after the failed run had removed the folder, and keeps it
+    assert {p.name for p in out.iterdir()} == {LOCK} and _same_file(newcomer._fd, out / LOCK)
+    assert run.main([*argv, "--out", str(out)]) == 2
+    assert "in use by process" in capsys.readouterr().err
+
 def test_the_cost_check_and_its_override_are_those_of_sweeps(job, capsys):
     argv, out = job
     # at least population x (generations + 1) + ppc = 22 simulations

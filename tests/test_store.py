@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner import compare
+from runner.files import LOCK, FolderLock, _same_file
 from runner.store import ResultStore
-from sim.errors import RunnerError
+from sim.errors import RunnerError, ScenarioError
 from tests.conftest import ROOT, small_scenario
 
 KW = dict(replicates=4, seed=5, steps=3, quiet=True)
@@ -155,6 +156,51 @@ def test_a_folder_in_use_is_refused_naming_the_process(jobs, tmp_path, capsys):
     assert run.main(["compare", *map(str, scenarios), "--replicates", "4", "--seed", "5", "--steps", "3",
                      "--out", str(out), "--quiet", "--no-report"]) == 0  # released: it finishes
 
+
+
+def _holds(lock: FolderLock) -> None:
+    """``lock`` holds its folder's lock file: it exists, is the file locked, and a third process is refused."""
+    assert lock.folder.is_dir() and _same_file(lock._fd, lock.folder / LOCK)
+    with pytest.raises(ScenarioError, match="in use by process"):
+        FolderLock(lock.folder).acquire()
+
+
+def test_a_first_run_that_fails_removes_its_folder_before_the_next_command_can_take_it(tmp_path, monkeypatch,
+                                                                                       newcomer_on_release):
+    import errno
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.manifest_path))
+
+    monkeypatch.setattr(ResultStore, "open", full)
+    out = tmp_path / "out"
+    newcomer = newcomer_on_release(out)
+    with pytest.raises(RunnerError, match="No space left"):
+        compare(_scenarios(tmp_path), out, **KW)
+    _holds(newcomer)  # it took the lock after the failed run had removed the folder, and keeps it
+    assert {p.name for p in out.iterdir()} == {LOCK}
+
+
+def test_a_lock_taken_on_a_removed_lock_file_is_taken_again_on_the_new_one(tmp_path, monkeypatch):
+    import runner.files as files
+
+    out = tmp_path / "out"
+    holder, newcomer = FolderLock(out), FolderLock(out)
+    holder.acquire()
+    flock = files.fcntl.flock
+
+    def holder_leaves_first(fd, op):  # the newcomer opened the old file; the holder removes it and lets go
+        monkeypatch.setattr(files.fcntl, "flock", flock)
+        holder.release(remove_unused=True)
+        assert not out.exists()
+        flock(fd, op)
+
+    monkeypatch.setattr(files.fcntl, "flock", holder_leaves_first)
+    newcomer.acquire()
+    try:
+        _holds(newcomer)
+    finally:
+        newcomer.release()
 
 @pytest.mark.parametrize("where", ["read_only", "under_a_file"])
 def test_an_unwritable_out_is_bad_input_naming_the_path(jobs, tmp_path, capsys, where):
