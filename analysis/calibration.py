@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import norm, spearmanr
 
 from sim.errors import ScenarioError
 from sim.weighted import weighted_quantile
@@ -23,10 +23,12 @@ from .io import read_manifest
 from .figures import plt
 
 __all__ = ["Calibration", "load_calibration", "calibration_report", "posterior_summary", "target_constraints", "predictive_checks",
-           "weighted_quantile"]
+           "observed_interval", "draw_marginal", "draw_pair", "PRIOR_COLOUR", "POSTERIOR_COLOUR", "weighted_quantile"]
 
 #: Share of the prior sample kept per target when measuring what that target alone constrains.
 KEEP_SHARE = 0.2
+#: Colours of the prior sample and of the posterior in every calibration figure (report and app).
+PRIOR_COLOUR, POSTERIOR_COLOUR = "#bbbbbb", "#2b6cb0"
 
 
 def _wsd(x: np.ndarray, w: np.ndarray) -> float:
@@ -90,17 +92,52 @@ def predictive_checks(ppc: pd.DataFrame, targets: list[dict], level: float = 0.9
     return pd.DataFrame(rows)
 
 
+def observed_interval(value: float, se: float, level: float = 0.9) -> tuple[float, float]:
+    """The central ``level`` interval of an observed target: ``value`` -/+ the normal quantile times ``se``."""
+    half = float(norm.ppf(0.5 + level / 2)) * se
+    return value - half, value + half
+
+
+def draw_marginal(ax, posterior: pd.DataFrame, param: dict, prior: pd.DataFrame | None = None,
+                  level: float | None = None) -> None:
+    """Draw one parameter's weighted posterior on ``ax`` against its uniform prior.
+
+    Args:
+        ax: the matplotlib axes drawn on.
+        posterior: one column per parameter and ``weight``.
+        param: the parameter, ``{"key", "lo", "hi"}``.
+        prior: the prior sample, drawn behind the posterior when given.
+        level: also mark the posterior median and its central ``level`` interval.
+    """
+    key = param["key"]
+    x, w = posterior[key].to_numpy(float), posterior["weight"].to_numpy(float)
+    bins = np.linspace(param["lo"], param["hi"], 25)
+    if prior is not None:
+        ax.hist(prior[key], bins=bins, density=True, color=PRIOR_COLOUR, label="prior sample")
+    ax.hist(x, bins=bins, weights=w, density=True, color=POSTERIOR_COLOUR, alpha=0.75, label="posterior")
+    ax.axhline(1 / (param["hi"] - param["lo"]), color="#555", ls="--", lw=1, label="prior density")
+    if level is not None:
+        lo, mid, hi = (weighted_quantile(x, w, q) for q in ((1 - level) / 2, 0.5, (1 + level) / 2))
+        ax.axvline(mid, color="black", lw=1.4, label=f"median {mid:.3g}")
+        ax.axvspan(lo, hi, color=POSTERIOR_COLOUR, alpha=0.08, label=f"{level:.0%} interval [{lo:.3g}, {hi:.3g}]")
+    ax.set_xlim(param["lo"], param["hi"])
+    ax.set_xlabel(key)
+    ax.set_ylabel("density")
+
+
+def draw_pair(ax, posterior: pd.DataFrame, x: dict, y: dict) -> None:
+    """Draw two parameters of the posterior on ``ax`` (point size: weight), the axes spanning their priors."""
+    w = posterior["weight"].to_numpy(float)
+    ax.scatter(posterior[x["key"]], posterior[y["key"]], s=8 + 60 * w / w.max(), alpha=0.4, color=POSTERIOR_COLOUR,
+               lw=0)
+    ax.set_xlim(x["lo"], x["hi"])
+    ax.set_ylim(y["lo"], y["hi"])
+
+
 def _marginals(posterior: pd.DataFrame, params: list[dict], prior: pd.DataFrame | None):
     fig, axes = plt.subplots(1, len(params), figsize=(3.8 * len(params), 3.0), squeeze=False)
-    w = posterior["weight"].to_numpy()
     for ax, p in zip(axes[0], params):
-        bins = np.linspace(p["lo"], p["hi"], 25)
-        if prior is not None:
-            ax.hist(prior[p["key"]], bins=bins, density=True, color="#bbbbbb", label="prior sample")
-        ax.hist(posterior[p["key"]], bins=bins, weights=w, density=True, color="#2b6cb0", alpha=0.75, label="posterior")
-        ax.axhline(1 / (p["hi"] - p["lo"]), color="#555", ls="--", lw=1, label="prior density")
-        ax.set_xlabel(p["key"])
-        ax.set_ylabel("density")
+        draw_marginal(ax, posterior, p, prior)
     axes[0][0].legend(fontsize=7)
     fig.suptitle("Posterior marginals against the uniform prior")
     fig.tight_layout()
@@ -111,20 +148,15 @@ def _pairs(posterior: pd.DataFrame, params: list[dict]):
     k = len(params)
     fig, axes = plt.subplots(k, k, figsize=(2.8 * k, 2.8 * k), squeeze=False)
     w = posterior["weight"].to_numpy()
-    size = 8 + 60 * w / w.max()
     for i, pi in enumerate(params):
         for j, pj in enumerate(params):
             ax = axes[i][j]
             if i == j:
-                ax.hist(posterior[pi["key"]], bins=20, weights=w, color="#2b6cb0")
+                ax.hist(posterior[pi["key"]], bins=20, weights=w, color=POSTERIOR_COLOUR)
             else:
-                ax.scatter(posterior[pj["key"]], posterior[pi["key"]], s=size, alpha=0.4, color="#2b6cb0", lw=0)
-                ax.set_xlim(pj["lo"], pj["hi"])
-                ax.set_ylim(pi["lo"], pi["hi"])
-            if i == k - 1:
-                ax.set_xlabel(pj["key"], fontsize=8)
-            if j == 0:
-                ax.set_ylabel(pi["key"], fontsize=8)
+                draw_pair(ax, posterior, pj, pi)
+            ax.set_xlabel(pj["key"] if i == k - 1 else "", fontsize=8)
+            ax.set_ylabel(pi["key"] if j == 0 else "", fontsize=8)
     fig.suptitle("Posterior pairs (point size: weight); axes span the prior")
     fig.tight_layout()
     return fig
@@ -133,14 +165,15 @@ def _pairs(posterior: pd.DataFrame, params: list[dict]):
 def _ppc_figure(checks: pd.DataFrame, level: float = 0.9):
     fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.55 * len(checks)))
     y = np.arange(len(checks))[::-1]
-    z = 1.6448536269514722
+    z = observed_interval(0.0, 1.0, level)[1]
     lo, hi = checks[f"{level:.0%} low"], checks[f"{level:.0%} high"]
     scale = checks["se"].to_numpy()
     # every target on its own units: show differences to the observed value in standard errors
-    ax.hlines(y, (lo - checks["observed"]) / scale, (hi - checks["observed"]) / scale, color="#2b6cb0", lw=6,
+    ax.hlines(y, (lo - checks["observed"]) / scale, (hi - checks["observed"]) / scale, color=POSTERIOR_COLOUR, lw=6,
               alpha=0.5, label=f"simulated, {level:.0%} band")
-    ax.plot((checks["simulated median"] - checks["observed"]) / scale, y, "o", color="#2b6cb0", label="simulated median")
-    ax.errorbar(np.zeros(len(y)), y, xerr=z, fmt="kd", capsize=3, label="observed, 90 % interval")
+    ax.plot((checks["simulated median"] - checks["observed"]) / scale, y, "o", color=POSTERIOR_COLOUR,
+            label="simulated median")
+    ax.errorbar(np.zeros(len(y)), y, xerr=z, fmt="kd", capsize=3, label=f"observed, {level:.0%} interval")
     ax.set_yticks(y, checks["target"])
     ax.set_xlabel("difference to the observed value (standard errors of the observation)")
     ax.axvline(0, color="#999", lw=0.8)

@@ -327,6 +327,33 @@ def test_results_logic_reads_the_shipped_calibration():
                                                                      "calibration_pairs.png", "calibration_ppc.png"]
 
 
+
+def test_the_results_page_draws_a_calibration_as_its_report_does(monkeypatch):
+    import numpy as np
+    from scipy.stats import norm
+
+    from analysis import calibration
+    from viz import results
+
+    cal = results.open_results(ROOT / "examples" / "results" / "calibration")
+
+    def bars(ax) -> list[np.ndarray]:  # heights of each histogram drawn, in drawing order
+        return [np.array([b.get_height() for b in c]) for c in ax.containers]
+
+    report = calibration._marginals(cal.posterior, cal.params, cal.prior)
+    for p, ax in zip(cal.params, report.axes):
+        page = results.marginal_figure(cal, p["key"]).axes[0]
+        got, want = bars(page), bars(ax)
+        assert len(got) == len(want) == 2 and all(np.array_equal(a, b) for a, b in zip(got, want))
+        assert page.get_xlim() == ax.get_xlim() == (p["lo"], p["hi"])
+    target = cal.targets[0]
+    monkeypatch.setattr(results, "LEVEL", 0.8)  # the observed interval follows the level shown
+    span = next(a for a in results.target_figure(cal, target["name"]).axes[0].patches
+                if a.get_label().startswith("observed"))
+    lo, hi = span.get_x(), span.get_x() + span.get_width()
+    half = norm.ppf(0.9) * target["se"]
+    assert np.isclose(lo, target["value"] - half) and np.isclose(hi, target["value"] + half)
+
 def test_an_unfinished_or_damaged_calibration_is_explained(tmp_path):
     import json
     import shutil

@@ -16,9 +16,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.calibration import Calibration, load_calibration, posterior_summary, predictive_checks
+from analysis.calibration import (
+    POSTERIOR_COLOUR,
+    PRIOR_COLOUR,
+    Calibration,
+    draw_marginal,
+    draw_pair,
+    load_calibration,
+    observed_interval,
+    posterior_summary,
+    predictive_checks,
+)
 from analysis.io import KINDS, Results, available_kpis, load_results, read_manifest
-from sim.weighted import weighted_quantile
 from sim import ScenarioError, kpis
 
 __all__ = ["RESULTS_DIRS", "find_result_folders", "folder_label", "open_results", "kpi_choices", "lever_levels", "filter_runs",
@@ -203,21 +212,10 @@ def marginal_figure(cal: Calibration, key: str) -> Figure:
     """One parameter's posterior (weighted) against its prior: the prior sample, the uniform density, and the
     posterior median and 90% interval."""
     p = _param(cal, key)
-    x, w = cal.posterior[key].to_numpy(float), cal.posterior["weight"].to_numpy(float)
     fig = Figure(figsize=(6.5, 3.4), dpi=100)
     ax = fig.subplots()
-    bins = np.linspace(p["lo"], p["hi"], 25)
-    if cal.prior is not None:
-        ax.hist(cal.prior[key], bins=bins, density=True, color="#bbbbbb", label="prior sample")
-    ax.hist(x, bins=bins, weights=w, density=True, color="#2b6cb0", alpha=0.75, label="posterior")
-    ax.axhline(1 / (p["hi"] - p["lo"]), color="#555", ls="--", lw=1, label="prior density")
-    lo, mid, hi = (weighted_quantile(x, w, q) for q in ((1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2))
-    ax.axvline(mid, color="black", lw=1.4, label=f"median {mid:.3g}")
-    ax.axvspan(lo, hi, color="#2b6cb0", alpha=0.08, label=f"{LEVEL:.0%} interval [{lo:.3g}, {hi:.3g}]")
-    ax.set_xlim(p["lo"], p["hi"])
-    ax.set_xlabel(key)
-    ax.set_ylabel("density")
-    ax.set_title(f"{key}: posterior of {len(x)} particles against the uniform prior", fontsize=9)
+    draw_marginal(ax, cal.posterior, p, cal.prior, LEVEL)
+    ax.set_title(f"{key}: posterior of {len(cal.posterior)} particles against the uniform prior", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
@@ -227,12 +225,9 @@ def pair_figure(cal: Calibration, x_key: str, y_key: str) -> Figure:
     """Two parameters in the posterior (point size: weight), axes spanning their priors: a ridge means the
     targets fix a combination of the two, not each."""
     px, py = _param(cal, x_key), _param(cal, y_key)
-    w = cal.posterior["weight"].to_numpy(float)
     fig = Figure(figsize=(4.6, 3.4), dpi=100)
     ax = fig.subplots()
-    ax.scatter(cal.posterior[x_key], cal.posterior[y_key], s=8 + 60 * w / w.max(), alpha=0.45, color="#2b6cb0", lw=0)
-    ax.set_xlim(px["lo"], px["hi"])
-    ax.set_ylim(py["lo"], py["hi"])
+    draw_pair(ax, cal.posterior, px, py)
     ax.set_xlabel(x_key)
     ax.set_ylabel(y_key)
     ax.set_title("Posterior pairs (point size: weight); axes span the prior", fontsize=9)
@@ -250,19 +245,19 @@ def target_figure(cal: Calibration, name: str) -> Figure | None:
                             f"{', '.join(t['name'] for t in cal.targets)}")
     col = f"sim:{name}"
     samples = [(label, frame[col].to_numpy(float), colour) for label, frame, colour in
-               (("prior sample", cal.prior, "#bbbbbb"), ("posterior predictive", cal.ppc, "#2b6cb0"))
+               (("prior sample", cal.prior, PRIOR_COLOUR), ("posterior predictive", cal.ppc, POSTERIOR_COLOUR))
                if frame is not None]
     if not samples:
         return None
     fig = Figure(figsize=(6.5, 3.4), dpi=100)
     ax = fig.subplots()
-    z = 1.6448536269514722  # the 90% normal quantile
-    obs, se = float(target["value"]), float(target["se"])
-    every = np.concatenate([s for _, s, _ in samples] + [np.array([obs - z * se, obs + z * se])])
+    obs = float(target["value"])
+    lo, hi = observed_interval(obs, float(target["se"]), LEVEL)
+    every = np.concatenate([s for _, s, _ in samples] + [np.array([lo, hi])])
     bins = np.linspace(np.nanmin(every), np.nanmax(every), 30) if np.ptp(every) > 0 else 10
     for label, values, colour in samples:
         ax.hist(values, bins=bins, density=True, color=colour, alpha=0.75, label=f"{label} ({len(values)} runs)")
-    ax.axvspan(obs - z * se, obs + z * se, color="black", alpha=0.08, label=f"observed, {LEVEL:.0%} interval")
+    ax.axvspan(lo, hi, color="black", alpha=0.08, label=f"observed, {LEVEL:.0%} interval")
     ax.axvline(obs, color="black", lw=1.6, label=f"observed {obs:.3g}")
     ax.set_xlabel(f"{target['kpi']} ({target['statistic']}) in the model's units")
     ax.set_ylabel("density")
