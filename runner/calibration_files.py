@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .calibrate import Bound
 
 __all__ = ["POSTERIOR", "CALIBRATED", "PRIOR_SAMPLE", "PPC", "GENERATIONS", "DB", "MANIFEST", "NUISANCE",
-           "write_calibrated", "check_folder", "particles_frame"]
+           "write_calibrated", "calibrated_description", "check_folder", "particles_frame"]
 
 #: Files a calibration writes into its folder.
 POSTERIOR, CALIBRATED, PRIOR_SAMPLE, PPC, GENERATIONS, DB = (
@@ -49,6 +49,7 @@ def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: 
     keep = {k: v.model_dump(exclude_none=True) for k, v in base.uncertain.params.items()
             if k not in drawn and k not in overrides}
     calibrated = base.with_overrides({**medians, "name": base.name + "_calibrated",
+                                      "description": calibrated_description(scenario_path, overrides, bounds),
                                       "uncertain.posterior": str((out / POSTERIOR).resolve()),
                                       "uncertain.params": keep}, source=f"{out / CALIBRATED}")
     note = (f"Calibrated by run.py calibrate from {Path(scenario_path).name}: parameters at their posterior medians "
@@ -56,6 +57,16 @@ def write_calibrated(out: Path, scenario_path: Path, base: Scenario, overrides: 
     path = out / CALIBRATED
     write_atomic(path, scenario_toml(calibrated, out, comment=note).encode("utf-8"))
     return path
+
+
+def calibrated_description(scenario_path: Path, overrides: Mapping[str, Any], bounds: Sequence[Bound]) -> str:
+    """What the calibrated scenario is: its base file, the ``--set`` overrides and the calibrated parameters.
+
+    The base's own description would describe another cluster once ``--set`` changed it (its firm count, say).
+    """
+    changed = f" with {', '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else ""
+    return (f"Calibrated from {Path(scenario_path).name}{changed}: "
+            f"{', '.join(b.key for b in bounds)} at their posterior medians")
 
 
 def check_folder(out: Path, fingerprint: str) -> str:

@@ -208,6 +208,7 @@ def test_calibrate_writes_everything_and_resumes_as_if_never_stopped(capsys, tmp
     assert len(post) == 20 and post["weight"].sum() == pytest.approx(1.0)
     # the calibrated scenario loads and holds the posterior medians
     calibrated = load_scenario(whole / "calibrated.toml")
+    assert calibrated.description == f"Calibrated from tiny.toml: {', '.join(PRIORS)} at their posterior medians"
     for key in PRIORS:
         assert calibrated.get(key) == pytest.approx(weighted_quantile(post[key].to_numpy(), post["weight"].to_numpy(), 0.5))
     # one generation, then the same command asking for two: the second generation is the same
@@ -277,3 +278,48 @@ def test_validate_checks_a_targets_file_as_targets(capsys, tmp_path):
     bad.write_text('[[target]]\nkpi = "mean_trust"\nstatistic = "mean"\nwindow = [3, 1]\nvalue = 0.5\nse = 0.1\n')
     assert run.main(["validate", str(bad)]) == 2
     assert "obs.toml: target 1: window: [3, 1]: needs first <= last" in capsys.readouterr().err
+
+
+def test_the_calibrated_description_names_the_base_and_its_overrides():
+    """A --set that changes the cluster is named, not the base's own description (which would describe another)."""
+    from runner.calibrate import Bound
+    from runner.calibration_files import calibrated_description
+
+    text = calibrated_description(BASELINE, {"structure.n_firms": 40}, [Bound("trust.speed", 0.05, 0.5)])
+    assert text == "Calibrated from baseline.toml with structure.n_firms=40: trust.speed at their posterior medians"
+
+
+def _make_calibration():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_calibration", ROOT / "examples/results/make_calibration.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_shipping_a_calibration_folder_drops_what_it_leaves_out_from_the_manifest(tmp_path):
+    folder = tmp_path / "cal"
+    (folder / "report" / "figures").mkdir(parents=True)
+    for f in ("posterior.parquet", "calibrated.toml", "calibration.db", "report/calibration.html",
+              "report/figures/calibration_pairs.png", ".lock"):
+        (folder / f).write_text("x")
+    (folder / "manifest.json").write_text(json.dumps({"kind": "calibration",
+                                                      "files": ["posterior.parquet", "calibrated.toml",
+                                                                "calibration.db"]}))
+    _make_calibration().ship(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["files"] == ["posterior.parquet", "calibrated.toml"]
+    assert set(manifest["left_out"]) == {"calibration.db", "report/*.html", ".lock"}
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "calibrated.toml", "manifest.json", "posterior.parquet", "report/figures/calibration_pairs.png"]
+
+
+def test_the_shipped_calibration_holds_every_file_its_manifest_lists():
+    folder = ROOT / "examples" / "results" / "calibration"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["files"] and all((folder / f).is_file() for f in manifest["files"]), manifest["files"]
+    assert "calibration.db" in manifest["left_out"] and not (folder / "calibration.db").exists()
+    # the calibrated scenario says what it is, not the base's 200-firm cluster
+    calibrated = load_scenario(folder / "calibrated.toml")
+    assert calibrated.structure.n_firms == 40 and "structure.n_firms=40" in calibrated.description

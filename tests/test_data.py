@@ -290,6 +290,19 @@ def test_the_example_data_is_what_its_script_writes(tmp_path):
         assert (copy / "data" / name).read_text() == (EXAMPLE / "data" / name).read_text(), name
 
 
+@pytest.mark.slow
+def test_the_example_targets_are_what_their_script_reads_from_the_current_model():
+    """The targets files name the run they were read from; after a change of the model's results, run
+    examples/make_targets.py again."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_targets", ROOT / "examples" / "make_targets.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for path, text in mod.texts().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name}: run examples/make_targets.py"
+
+
 def test_data_paths_are_relative_to_the_file_that_names_them(tmp_path):
     other = tmp_path / "elsewhere"
     other.mkdir()
