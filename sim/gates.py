@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .timeline import flatten_keys
+
 __all__ = ["Gate", "GATES", "GateWarning", "gate_of", "closed_gate_warnings", "warn_closed_gates"]
 
 
@@ -129,22 +131,12 @@ def gate_of(key: str) -> list[Gate]:
     return out
 
 
-def _flat(data: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def closed_gate_warnings(scenario) -> list[str]:
     """One line per field the scenario sets where it cannot act: the field, its value and the closed gate."""
     from .scenario import Scenario, flatten_keys
 
-    default = _flat(Scenario().model_dump())
-    now = _flat(scenario.model_dump(exclude={"policy"}))
+    default = flatten_keys(Scenario().model_dump())
+    now = flatten_keys(scenario.model_dump(exclude={"policy"}))
     set_keys = {k: v for k, v in now.items() if k in default and v != default[k] and k not in _NOT_LEVERS}
     # the scenarios over the run: the start, then after each event of the timeline in order
     stages = [scenario]

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from viz.browser import CHROMIUM, launch, pick, running_app
+from viz.browser import CHROMIUM, launch, pick, pick_firm, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -423,12 +423,8 @@ def test_results_page_and_a_data_scenario_with_firm_names(server_url):
             expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
             pick(page, "Scenario", "examples/cluster/cluster")
             expect(page.locator(".cc-scenario-description")).to_contain_text("machine-building cluster")
-            by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
-            expect(by_name).to_have_count(1)
-            by_name.first.click()
-            options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
-            name = options.nth(5).inner_text().strip()
-            options.nth(5).click()
+            expect(page.locator(".v-select").filter(has_text="Find a firm by name")).to_have_count(1)
+            name = pick_firm(page, 5)
             expect(page.locator(".cc-selected-firm")).to_contain_text(f"Selected: {name} (firm")
             expect(page.locator(".cc-network img").first).to_be_visible()
             page.screenshot(path=ARTIFACTS / "07_data_cluster.png", full_page=True)

@@ -71,3 +71,13 @@ def pick(page, label: str, option: str) -> None:
         menu.evaluate("el => { el.scrollTop = el.scrollHeight; }")
         page.wait_for_timeout(300)
     item.first.click()
+
+
+def pick_firm(page, index: int) -> str:
+    """Pick the ``index``-th firm in the run page's "Find a firm by name" list; returns the name picked."""
+    by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
+    by_name.first.click()
+    options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
+    name = options.nth(index).inner_text().strip()
+    options.nth(index).click()
+    return name

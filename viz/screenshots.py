@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from viz.browser import CHROMIUM, launch, pick, running_app
+from viz.browser import CHROMIUM, launch, pick, pick_firm, running_app
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
@@ -84,12 +84,8 @@ def take(timeout_ms: int = 300_000) -> list[Path]:
         page.goto(url)
         expect(counter).to_have_text("Step 0")
         pick(page, "Scenario", "examples/cluster/cluster")
-        by_name = page.locator(".v-select").filter(has_text="Find a firm by name")
-        expect(by_name).to_have_count(1)
-        by_name.first.click()
-        options = page.locator(".v-menu__content.menuable__content__active .v-list-item")
-        name = options.nth(3).inner_text().strip()
-        options.nth(3).click()
+        expect(page.locator(".v-select").filter(has_text="Find a firm by name")).to_have_count(1)
+        name = pick_firm(page, 3)
         expect(page.locator(".cc-selected-firm")).to_contain_text(name)
         page.wait_for_timeout(4000)  # the pictures are redrawn for the chosen firm
         written.append(_save(page.screenshot(full_page=True), "data_cluster.png"))
