@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from viz.browser import CHROMIUM, launch, pick, pick_firm, running_app
+from viz.browser import CHROMIUM, flip_switch, launch, pick, pick_firm, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -320,9 +320,7 @@ def test_a_lever_moved_mid_run_is_marked_and_changes_the_run(server_url):
             _steps(page, 3, 0)
             marks = page.locator(".cc-kpi .cc-event-mark")
             expect(marks).to_have_count(0)
-            page.get_by_text("Mechanisms", exact=True).click()
-            switch = page.locator(".v-input--switch").filter(has_text="Regulation (association)")
-            switch.locator("input").click(force=True)
+            flip_switch(page, "Mechanisms", "Regulation (association)")
             expect(page.locator(".cc-event")).to_have_text(re.compile(r"from step 4: Regulation off"))
             expect(marks).to_have_count(len(_panel_titles(page)))  # a dashed line on every panel
             _steps(page, 5, 3)

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "ARGS", "free_port", "running_app", "launch", "pick"]
+__all__ = ["CHROMIUM", "ARGS", "free_port", "running_app", "launch", "pick", "pick_firm", "flip_switch"]
 
 #: Debian's chromium, which .ci/run installs.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,3 +81,22 @@ def pick_firm(page, index: int) -> str:
     name = options.nth(index).inner_text().strip()
     options.nth(index).click()
     return name
+
+
+def flip_switch(page, group: str, label: str) -> None:
+    """Open the sidebar group ``group`` if it is closed and flip its switch ``label``; returns once the switch
+    shows its new state.
+
+    The switch's own track is clicked like a user would, after the group has finished opening: a forced click on
+    the hidden ``<input>`` while the group still slides open can land on the group's header and close it instead.
+    """
+    from playwright.sync_api import expect
+
+    switch = page.locator(".v-input--switch").filter(has_text=label).first
+    if not switch.is_visible():
+        page.locator(".v-expansion-panel-header").filter(has_text=re.compile(rf"^\s*{re.escape(group)}\s*$")).click()
+    expect(switch).to_be_visible()
+    box = switch.locator("input[role=switch]")
+    before = box.get_attribute("aria-checked")
+    switch.locator(".v-input--selection-controls__input").click()
+    expect(box).not_to_have_attribute("aria-checked", before or "")

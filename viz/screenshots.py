@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from viz.browser import CHROMIUM, launch, pick, pick_firm, running_app
+from viz.browser import CHROMIUM, flip_switch, launch, pick, pick_firm, running_app
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
@@ -48,8 +48,7 @@ def take(timeout_ms: int = 300_000) -> list[Path]:
         for i in range(1, 7):
             page.locator(".cc-step-button").click()
             expect(counter).to_have_text(f"Step {i}")
-        page.get_by_text("Mechanisms", exact=True).click()
-        page.locator(".v-input--switch").filter(has_text="Regulation (association)").locator("input").click(force=True)
+        flip_switch(page, "Mechanisms", "Regulation (association)")
         expect(page.locator(".cc-event")).to_have_count(1)
         for i in range(7, 13):
             page.locator(".cc-step-button").click()
