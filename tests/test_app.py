@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +305,19 @@ def test_results_logic_reads_the_shipped_folders_and_filters_a_sweep():
     assert by["runs"].tolist() == [3, 3, 3]
     with pytest.raises(session.ScenarioError, match="no such folder"):
         results.open_results(ROOT / "examples" / "no_such_results")
+
+
+def test_results_page_searches_the_main_job_folder_and_adds_the_environments(tmp_path):
+    from viz import results
+
+    dirs = results.results_dirs({})
+    assert ROOT / "results" in dirs and ROOT / "examples" / "results" in dirs and ROOT / "out" in dirs
+    extra = [tmp_path / "a", tmp_path / "b"]
+    added = results.results_dirs({"CLUSTERCOOP_RESULTS_DIR": os.pathsep.join(map(str, extra))})
+    assert added == dirs + tuple(extra)  # added to the defaults, not replacing them
+    # a main job's folder (results/main) one level down is found
+    shutil.copytree(ROOT / "examples" / "results" / "regulation", tmp_path / "results" / "main")
+    assert results.find_result_folders([tmp_path / "results"]) == [tmp_path / "results" / "main"]
 
 
 def test_results_logic_reads_the_shipped_calibration():

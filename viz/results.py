@@ -30,16 +30,25 @@ from analysis.calibration import (
 from analysis.io import KINDS, Results, available_kpis, load_results, read_manifest
 from sim import ScenarioError, kpis
 
-__all__ = ["RESULTS_DIRS", "find_result_folders", "folder_label", "open_results", "kpi_choices", "lever_levels", "filter_runs",
-           "by_level", "compare_table", "over_time_figure", "by_level_figure", "report_tables", "report_figures",
-           "calibration_posterior", "calibration_checks", "marginal_figure", "pair_figure", "target_figure"]
+__all__ = ["DEFAULT_RESULTS_DIRS", "RESULTS_DIRS", "results_dirs", "find_result_folders", "folder_label", "open_results",
+           "kpi_choices", "lever_levels", "filter_runs", "by_level", "compare_table", "over_time_figure", "by_level_figure",
+           "report_tables", "report_figures", "calibration_posterior", "calibration_checks", "marginal_figure",
+           "pair_figure", "target_figure"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
-#: Folders searched for result folders; ``CLUSTERCOOP_RESULTS_DIR`` (paths separated by ``os.pathsep``) replaces them.
-RESULTS_DIRS: tuple[Path, ...] = tuple(
-    Path(p) for p in os.environ["CLUSTERCOOP_RESULTS_DIR"].split(os.pathsep) if p
-) if os.environ.get("CLUSTERCOOP_RESULTS_DIR") else (_ROOT / "examples" / "results", _ROOT / "out")
+#: The repository's folders searched for result folders (``make compare`` writes ``results/main``).
+DEFAULT_RESULTS_DIRS: tuple[Path, ...] = (_ROOT / "examples" / "results", _ROOT / "results", _ROOT / "out")
+
+
+def results_dirs(environ=os.environ) -> tuple[Path, ...]:
+    """The default folders plus those in ``CLUSTERCOOP_RESULTS_DIR`` (paths separated by ``os.pathsep``)."""
+    extra = tuple(Path(p).expanduser() for p in environ.get("CLUSTERCOOP_RESULTS_DIR", "").split(os.pathsep) if p)
+    return DEFAULT_RESULTS_DIRS + tuple(p for p in extra if p not in DEFAULT_RESULTS_DIRS)
+
+
+#: Folders the results page searches, read once when the app starts.
+RESULTS_DIRS: tuple[Path, ...] = results_dirs()
 
 
 def find_result_folders(dirs: tuple[Path, ...] | list[Path] = RESULTS_DIRS, depth: int = 3) -> list[Path]:
