@@ -54,6 +54,18 @@ def test_levers_follow_the_schema():
     assert "edge_list" not in kinds and "star" in kinds
 
 
+def test_a_cluster_built_from_files_has_no_structure_levers_and_shows_its_counts():
+    structure = {"structure.kind", "structure.n_firms", "structure.generator", "structure.mean_degree"}
+    assert levers.shown_levers("network") == levers.LEVERS
+    for kind in ("data", "edge_list"):
+        shown = {lev.key for lev in levers.shown_levers(kind)}
+        assert not shown & structure and shown == {lev.key for lev in levers.LEVERS} - structure
+    res = session.build_model(scenario_info("examples/cluster/cluster").path, {}, 1)
+    snap = res.model.graph_snapshot()
+    links = int((snap["edge_src"] != snap["node_id"][-1]).sum())  # the drawing's edges less the CDC's
+    assert links > 0 and levers.cluster_counts(res.model) == f"{len(res.model.firm_table())} firms, {links} links"
+
+
 def test_seed_text_is_converted_or_explained():
     assert session.parse_seed(" 7 ") == 7
     assert session.parse_seed(3) == 3

@@ -242,13 +242,20 @@ def test_data_scenario_is_listed_with_its_firms_names(render):
     res = session.build_model(info.path, {}, 1)
     names = session.firm_names(res.model)
     assert len(names) >= 80 and all(not n.isdigit() for n in names)
-    kinds = next(lev for lev in levers.LEVERS if lev.key == "structure.kind")
     rc = render(RunPage())
     rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
     label = lambda: rc.find(v.Html, class_="cc-selected-firm").widget.children[0]  # noqa: E731
     assert _wait_for(lambda: len(rc.find(v.Select, label="Find a firm by name").widgets) == 1, 120)
-    # the structure picker shows the scenario's own kind, though only its files can set it
-    assert rc.find(v.Select, label="Structure").widget.v_model == "data" and "data" not in kinds.options
+    # the files decide the structure: no structure levers, the cluster's firms and links instead
+    assert not rc.find(v.Select, label="Structure").widgets and not rc.find(v.Select, label="Network generator").widgets
+    assert not [w for w in rc.find(v.Slider).widgets if w.label.startswith(("Firms", "Mean degree"))]
+    counts = rc.find(v.Html, class_="cc-structure-counts").widget.children[0]
+    assert counts == f"Built from the scenario's files: {levers.cluster_counts(res.model)}.", counts
+    rc.find(v.Select, label="Scenario").widget.v_model = "baseline"  # a generated cluster has its levers back
+    assert _wait_for(lambda: len(rc.find(v.Select, label="Structure").widgets) == 1, 60)
+    assert not rc.find(v.Html, class_="cc-structure-counts").widgets
+    rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
+    assert _wait_for(lambda: len(rc.find(v.Html, class_="cc-structure-counts").widgets) == 1, 60)
     name = sorted(names)[3]
     rc.find(v.Select, label="Find a firm by name").widget.v_model = name
     assert _wait_for(lambda: label().startswith(f"Selected: {name} (firm {names[name]}"), 60), label()

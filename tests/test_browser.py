@@ -421,6 +421,7 @@ def test_results_page_and_a_data_scenario_with_firm_names(server_url):
             expect(page.locator(".cc-step-counter")).to_have_text("Step 0")
             pick(page, "Scenario", "examples/cluster/cluster")
             expect(page.locator(".cc-scenario-description")).to_contain_text("machine-building cluster")
+            expect(page.locator(".cc-structure-counts")).to_contain_text("80 firms")  # no structure levers
             expect(page.locator(".v-select").filter(has_text="Find a firm by name")).to_have_count(1)
             name = pick_firm(page, 5)
             expect(page.locator(".cc-selected-firm")).to_contain_text(f"Selected: {name} (firm")

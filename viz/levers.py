@@ -12,8 +12,8 @@ from sim import ClusterModel, Scenario, ScenarioError
 from sim.scenario import set_up_only_reason
 from sim.submodels.policy import Event
 
-__all__ = ["Lever", "LEVERS", "lever_values", "changed_overrides", "live_lever_reason", "event_label",
-           "add_lever_event", "app_events"]
+__all__ = ["Lever", "LEVERS", "FILE_KINDS", "shown_levers", "cluster_counts", "lever_values", "changed_overrides",
+           "live_lever_reason", "event_label", "add_lever_event", "app_events"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,25 @@ LEVERS: tuple[Lever, ...] = (
     _lever("marketing.cooperative_rnd", "Cooperative R&D", "Marketing"),
     _lever("marketing.alliance", "Marketing alliance", "Marketing"),
 )
+
+
+#: Structure kinds built from the scenario's files.
+FILE_KINDS: tuple[str, ...] = ("edge_list", "data")
+#: The levers such files decide (a cluster built from files ignores them).
+_FILE_DECIDED = ("structure.kind", "structure.n_firms", "structure.generator", "structure.mean_degree")
+
+
+def shown_levers(kind: str | None) -> tuple[Lever, ...]:
+    """The levers that apply to a scenario whose structure is ``kind``: none of the structure's for one built from files."""
+    if kind in FILE_KINDS:
+        return tuple(lev for lev in LEVERS if lev.key not in _FILE_DECIDED)
+    return LEVERS
+
+
+def cluster_counts(model: ClusterModel) -> str:
+    """The cluster's active firms and live links, e.g. ``80 firms, 123 links``."""
+    st = model.state
+    return f"{len(st.firms()):,} firms, {int(st.edge_alive().sum()):,} links"
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:

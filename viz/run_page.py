@@ -162,7 +162,7 @@ def RunPage():
         with solara.Card("Levers"):
             solara.Text("A lever moved during a run acts from the next step, as a policy event "
                         "(dashed line on the plots).", style={"font-size": "12px", "color": "#555"})
-            LeverControls(levers, on_change=on_lever)
+            LeverControls(levers, on_change=on_lever, counts=current.counts)
 
     with solara.Column():
         with solara.Row(style={"align-items": "center"}):

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import solara
 
 from viz import figures, session
-from viz.levers import LEVERS, Lever, app_events
+from viz.levers import FILE_KINDS, Lever, app_events, cluster_counts, shown_levers
 from viz.widgets import placeholder, use_drawn
 
 __all__ = ["Run", "new_run", "largest_firm", "firm_label", "LeverControls", "NetworkImage", "click_to_firm",
@@ -35,6 +35,8 @@ class Run:
         events: the lever changes made during the run, as timeline events.
         lock: held while the model steps or gets an event (the play loop runs in its own thread).
         busy: pictures of this run being drawn in the background.
+        counts: a cluster built from files: its firms and links as built (the page shows them instead of
+            the structure levers), else "".
     """
 
     name: str
@@ -47,6 +49,7 @@ class Run:
     events: list = field(default_factory=list)
     lock: Any = field(default_factory=threading.Lock)
     busy: int = 0  # pictures being drawn
+    counts: str = ""
 
     def marks(self) -> list[dict]:
         """The timeline to mark on the plots: the scenario's own events, then the levers moved on the page."""
@@ -59,7 +62,9 @@ def new_run(info: session.ScenarioInfo, overrides: dict[str, Any], seed: str) ->
     res = session.build_model(info.path, overrides, seed)
     # the model may change its scenario in place (events): keep the scenario as built
     base = res.scenario.model_copy(deep=True) if res.scenario is not None else None
-    return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed), base=base)
+    files = res.model is not None and base is not None and base.structure.kind in FILE_KINDS
+    return Run(info.name, res.model, res.error, overrides=dict(overrides), seed=str(seed), base=base,
+               counts=cluster_counts(res.model) if files else "")
 
 
 def largest_firm(model) -> int | None:
@@ -85,13 +90,17 @@ def firm_label(model, firm_id: int | None) -> str:
 
 @solara.component
 def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
-                  on_change: Callable[[str, Any], None] | None = None):
-    """Sliders, switches and dropdowns for ``viz.levers.LEVERS``, bound to ``values`` (dotted key -> value).
+                  on_change: Callable[[str, Any], None] | None = None, counts: str = ""):
+    """Sliders, switches and dropdowns for the levers that apply (``viz.levers.shown_levers``), bound to ``values``
+    (dotted key -> value).
 
-    ``on_change(key, value)`` is called after a lever moved.
+    A cluster built from files shows ``counts`` (its firms and links) instead of the structure levers the files
+    decide. ``on_change(key, value)`` is called after a lever moved.
     """
     groups: dict[str, list[Lever]] = {}
-    for lev in LEVERS:
+    if values.value.get("structure.kind") in FILE_KINDS:
+        groups["Structure"] = []
+    for lev in shown_levers(values.value.get("structure.kind")):
         groups.setdefault(lev.group, []).append(lev)
 
     def setter(key):
@@ -105,6 +114,9 @@ def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
     for group, levers in groups.items():
         with solara.Details(group, expand=group == "Structure"):
             with solara.Column(gap="2px"):
+                if group == "Structure" and not levers:
+                    solara.Text(f"Built from the scenario's files{': ' + counts if counts else ''}.",
+                                classes=["cc-structure-counts"], style={"font-size": "13px"})
                 for lev in levers:
                     current = values.value.get(lev.key)
                     if current is None:
@@ -115,9 +127,7 @@ def LeverControls(values: solara.Reactive[dict], disabled: bool = False,
                                 solara.Switch(label=lev.label, value=bool(current), on_value=setter(lev.key),
                                               disabled=disabled)
                             elif lev.kind == "select":
-                                # a scenario built on files (edge_list, data) shows its kind, though only a file sets it
-                                options = list(lev.options) + ([current] if current not in lev.options else [])
-                                solara.Select(lev.label, options, value=current, on_value=setter(lev.key),
+                                solara.Select(lev.label, list(lev.options), value=current, on_value=setter(lev.key),
                                               disabled=disabled, dense=True)
                             elif lev.kind == "int":
                                 solara.SliderInt(f"{lev.label}: {int(current)}", value=int(current), min=int(lev.min), max=int(lev.max),
