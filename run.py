@@ -429,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare-main", help="the main job: compare the shipped scenarios and write the report",
                        description="Compares baseline, the four structures, the mechanism variants and the six "
                                    "marketing modes with common random numbers, then writes the report.")
-    p.add_argument("--replicates", type=int, help="replicates per scenario (default chosen to finish in < 5 min on 2 cores)")
+    p.add_argument("--replicates", type=int, help="replicates per scenario (default 20, the main job's)")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
     _add_executor(p, jobs_default=None)
     p.add_argument("--out", required=True, metavar="DIR")

@@ -84,7 +84,7 @@ MAIN_SCENARIOS: tuple[str, ...] = (
     "digitalization/digitalization_stage5",
 )
 
-#: Replicates and master seed of ``compare-main`` (chosen so that it finishes in minutes on two cores).
+#: Replicates and master seed of ``compare-main`` (run.py's help repeats the replicates).
 MAIN_REPLICATES = 20
 MAIN_SEED = 20240601
 

@@ -34,6 +34,14 @@ def test_help_of_every_command():
         assert exc.value.code == 0
 
 
+def test_compare_main_help_gives_the_main_jobs_replicates(capsys):
+    from runner.commands import MAIN_REPLICATES
+
+    with pytest.raises(SystemExit):
+        run.main(["compare-main", "--help"])
+    assert f"(default {MAIN_REPLICATES}, the main job's)" in " ".join(capsys.readouterr().out.split())
+
+
 # --------------------------------------------------------------------------- commands
 
 
