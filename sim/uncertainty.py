@@ -172,11 +172,24 @@ def _check_key(scenario: "Scenario", key: str, lo: float, hi: float, source: str
         scenario.with_overrides({key: float(v)}, source=f"{source}: uncertain: {key} = {v}")
 
 
+def _refuse_data_decided(scenario: "Scenario", keys: Iterable[str], source: str, where: str) -> None:
+    """Refuse drawing a field a data cluster's files decide: every draw would give the same runs (as ``sweep
+    --param`` refuses varying it)."""
+    from .data import unused_fields
+
+    unused = unused_fields(scenario)
+    for key in keys:
+        if key in unused:
+            raise ScenarioError(f"{source}: uncertain: {key}: not used with [data]: {unused[key]}, so every draw "
+                                f"gives the same runs; remove it from {where} or draw a field the model uses")
+
+
 def plan_of(scenario: "Scenario", source: str = "<scenario>") -> Plan | None:
     """Check the scenario's ``[uncertain]`` section and make its :class:`Plan` (None if it declares nothing).
 
     Raises:
-        ScenarioError: an unknown or non-real key, a range the schema does not allow, a posterior
+        ScenarioError: an unknown or non-real key, a key the data files decide, a range the schema does not
+            allow, a posterior
             file that is missing, unreadable, empty, or whose columns are not real-valued keys.
     """
     import hashlib
@@ -184,11 +197,13 @@ def plan_of(scenario: "Scenario", source: str = "<scenario>") -> Plan | None:
     spec = scenario.uncertain
     if not spec.declared:
         return None
+    _refuse_data_decided(scenario, spec.params, source, "[uncertain.params]")
     for key, dist in spec.params.items():
         _check_key(scenario, key, dist.lo, dist.hi, source)
     frame = cumulative = sha = None
     if spec.posterior:
         frame, weight = _read_posterior(spec.posterior, source)
+        _refuse_data_decided(scenario, frame.columns, source, f"the posterior file {spec.posterior}")
         for key in frame.columns:
             col = frame[key]
             if not np.issubdtype(col.dtype, np.number) or not np.all(np.isfinite(col.to_numpy(dtype=float))):

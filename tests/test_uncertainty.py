@@ -150,3 +150,32 @@ def test_set_gives_every_arm_a_posterior(capsys, tmp_path):
     runs = pd.read_parquet(out / "results.parquet")
     assert list(runs[runs.scenario == "unc"]["trust.speed"]) == list(runs[runs.scenario == "b"]["trust.speed"])
     assert set(runs["trust.speed"]) <= {0.2, 0.3}
+
+
+CLUSTER = Path(__file__).resolve().parents[1] / "examples" / "cluster" / "cluster.toml"
+
+
+@pytest.mark.parametrize("key", ["structure.mean_degree", "structure.rewire_p"])
+def test_a_parameter_the_data_decides_is_refused_as_uncertain(capsys, tmp_path, key):
+    path = tmp_path / "drawn.toml"
+    path.write_text(f'extends = "{CLUSTER.as_posix()}"\n[uncertain.params]\n'
+                    f'"{key}" = {{dist = "uniform", lo = 0.2, hi = 0.6}}\n')
+    assert run.main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"drawn.toml: uncertain: {key}: not used with [data]" in err and "trade.csv" in err, err
+    out = tmp_path / "cmp"
+    assert run.main(["compare", str(CLUSTER), str(path), "--replicates", "1", "--out", str(out)]) == 2
+    assert key in capsys.readouterr().err and not out.exists()
+
+
+def test_the_job_refuses_what_the_data_decides_also_when_set_after_loading(tmp_path):
+    base = load_scenario(CLUSTER)
+    drawn = base.with_overrides({"uncertain.params": {"structure.mean_degree": {"dist": "uniform", "lo": 2.0,
+                                                                               "hi": 6.0}}})
+    with pytest.raises(ScenarioError, match="structure.mean_degree: not used with"):
+        plan_of(drawn, "job")
+    pd.DataFrame({"structure.rewire_p": [0.1, 0.2]}).to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(ScenarioError, match=r"rewire_p: not used with \[data\].*posterior file"):
+        plan_of(base.with_overrides({"uncertain.posterior": str(tmp_path / "p.parquet")}), "job")
+    assert plan_of(base.with_overrides({"uncertain.params": {"trust.speed": {"dist": "uniform", "lo": 0.1,
+                                                                             "hi": 0.3}}}), "job") is not None
