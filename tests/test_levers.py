@@ -43,6 +43,9 @@ LEVERS = [
     ("mechanisms.regulation.reputation_penalty", 0.0, 0.8, "contracts_active", -1,
      "a sanctioned firm's name costs it contracts"),
     ("mechanisms.regulation.dues", 0.02, 0.2, "members", -1, "a higher membership fee supports fewer firms"),
+    ("mechanisms.regulation.dues", 0.02, 0.2, "mean_commitment", +1, "dues paid are sunk investment: members commit more"),
+    ("mechanisms.regulation.dues", 0.02, 0.2, "exits", -1,
+     "dues stop entry first; the smaller cluster's prices keep members in"),
     ("information.digitalization_cost", 0.03, 0.3, "members", -1, "the IT-actor's price is paid by the firms"),
 ]
 

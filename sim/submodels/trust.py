@@ -41,7 +41,8 @@ ODD 7.3: 7.3.1 (antecedents), 7.3.2 (trust), 7.3.3 (commitment), 7.3.4 (outcomes
   caution (``contract``, ``decision``), acquiescence on paying dues
   (``regulation``).
 
-Every sign above is one of the thirteen paths of the KMV model; tests/test_theory.py checks each.
+Every sign above is one of the thirteen paths of the KMV model, fixed by the schema (weights ``>= 0``) or by
+the outcome curves' constant slopes; tests/test_kmv_paths.py checks that each emerges in the firms of seeded runs.
 """
 
 from __future__ import annotations
