@@ -14,14 +14,15 @@ at its top. Leaving masks the row; its links die; the agent is removed.
 Entries: ``K ~ Poisson(entry_rate n_0)`` potential entrants arrive (``n_0``
 the initial number of firms, so the flow of candidates does not grow with
 the cluster); each picks a product group g uniformly and enters when the
-payoff it expects, a mean SME's at the price its own capacity would leave::
+payoff it expects (``market.Market.expected_payoff``), a mean SME's at the price its own capacity would
+leave::
 
     E_g = P_g(X_g + 1) (1 + premium (B + M)) - (1 - margin + energy_price e) - fixed_cost + c
 
 (``B`` the cluster brand's premium for a member of the initial mean energy
 use, ``market.Market.member_brand``; ``M`` the members' mean product brand,
 ``market.Market.product_brand``, which an entrant's contributions can buy;
-``c`` the members' mean cash per unit capacity this step: pool
+``c`` the enterprises' mean cash per unit capacity this step: pool
 contributions, contracts, dues, fees) beats the outside option by the entry hurdle,
 ``E_g > outside_option + entry_cost / AMORTIZATION``. An entrant pays
 ``entry_cost cap`` to outside suppliers from its starting resources. A
@@ -117,17 +118,6 @@ def exits(model, expelled: np.ndarray, firms: np.ndarray) -> None:
             model.node_agent[node].leave(reason)
 
 
-def expected_payoff(model, x: np.ndarray, cash: float, capacity: float, leading: bool) -> np.ndarray:
-    """What a firm of ``capacity`` expects per unit capacity in each product group, with ``x`` the groups'
-    capacity before it and ``cash`` the members' mean cash per unit capacity (module docstring)."""
-    p, mk = model.params, model.market
-    m = p.market
-    price = mk.group_price(x + capacity)
-    lift = m.brand_premium * (mk.member_brand + mk.product_brand + (mk.corporate if leading else 0.0))
-    cost = 1.0 - m.margin + m.energy_price * p.firms.energy_intensity + p.firms.fixed_cost
-    return price * (1.0 + lift) - cost + cash
-
-
 def entries(model, ctx, firms: np.ndarray) -> int:
     """Draw this step's candidates, let in those whose expected payoff clears the hurdle, add them and their
     links; return how many entered."""
@@ -176,7 +166,8 @@ def _admitted(model, groups: np.ndarray, leader_group: int, x: np.ndarray, cash:
     c = int(counts.max()) if len(groups) else 0
     # supply[i, g] = x_g + 1 + ... + 1 (i times, summed in sequence as the entrants arrive)
     supply = np.cumsum(np.vstack([x, np.ones((c, n_groups))]), axis=0)
-    passes = np.vstack([expected_payoff(model, supply[:c], cash, 1.0, False) > hurdle, np.zeros(n_groups, dtype=bool)])
+    expected = model.market.expected_payoff
+    passes = np.vstack([expected(supply[:c], cash, 1.0, False) > hurdle, np.zeros(n_groups, dtype=bool)])
     n_in = np.minimum(np.argmin(passes, axis=0), counts)
     order = np.argsort(groups, kind="stable")
     rank = np.empty(len(groups), dtype=np.int64)
@@ -185,7 +176,7 @@ def _admitted(model, groups: np.ndarray, leader_group: int, x: np.ndarray, cash:
     kinds = [ENTERPRISE] * len(chosen)
     if leader_group >= 0:
         after = supply[n_in, np.arange(n_groups)]
-        if expected_payoff(model, after, cash, model.params.firms.leading_capacity, True)[leader_group] > hurdle:
+        if expected(after, cash, model.params.firms.leading_capacity, True)[leader_group] > hurdle:
             kinds.append(LEADING)
             chosen.append(int(leader_group))
     return kinds, chosen

@@ -129,6 +129,18 @@ class Market:
         """Price per group for capacities ``x`` at this step's demand and the groups' last quality per unit."""
         return self.clearing_price(x * self.quality)
 
+    def expected_payoff(self, x: np.ndarray, cash: float, capacity: float, leading: bool) -> np.ndarray:
+        """What a firm of ``capacity`` and the mean energy use of new firms expects per unit capacity in each
+        product group, with ``x`` the groups' capacity before it and ``cash`` the enterprises' mean cash per unit
+        capacity: the price its capacity would leave, with the brand lift a member can count on, less the unit
+        costs of :func:`profit_pass` (the entry test of ``demography``)."""
+        p = self.p
+        m = p.market
+        price = self.group_price(x + capacity)
+        lift = m.brand_premium * (self.member_brand + self.product_brand + (self.corporate if leading else 0.0))
+        cost = 1.0 - m.margin + m.energy_price * p.firms.energy_intensity + p.firms.fixed_cost
+        return price * (1.0 + lift) - cost + cash
+
     def clearing_price(self, x: np.ndarray) -> np.ndarray:
         """Price per group for quality-weighted supplies ``x`` at this step's demand."""
         d = self.demand_now * self.base
