@@ -21,7 +21,8 @@ import pandas as pd
 from .errors import ScenarioError
 from .state import ENTERPRISE, LEADING
 
-__all__ = ["ClusterData", "read_cluster", "data_files", "shown", "FIRM_COLUMNS", "SURVEY_INITIAL", "SURVEY_OBSERVED"]
+__all__ = ["ClusterData", "read_cluster", "data_files", "shown", "FIRM_COLUMNS", "SURVEY_INITIAL", "SURVEY_OBSERVED",
+           "Problems", "read_table", "read_links", "unique_ids", "raise_problems"]
 
 #: Survey constructs that set a firm's state at the start, and what they set.
 SURVEY_INITIAL = {
@@ -79,11 +80,12 @@ def shown(path: str | None) -> str:
         return str(path)
 
 
-class _Problems:
-    """Problems of one file, each ``file: row R, column C: message``."""
+class Problems:
+    """Problems of one file, each ``file: row R, column C: message`` (``file: field: row R, ...`` when the
+    scenario field naming the file is given)."""
 
-    def __init__(self, path: str):
-        self.path, self.items = shown(path), []
+    def __init__(self, path: str, field: str | None = None):
+        self.path, self.items = shown(path) + (f": {field}" if field else ""), []
 
     def add(self, msg: str, row: int | None = None, column: str | None = None) -> None:
         where = ", ".join(x for x in (f"row {row}" if row is not None else "",
@@ -91,7 +93,7 @@ class _Problems:
         self.items.append(f"{self.path}: {where}: {msg}" if where else f"{self.path}: {msg}")
 
 
-def _read(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs: _Problems) -> pd.DataFrame | None:
+def read_table(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs: Problems) -> pd.DataFrame | None:
     """The CSV as text cells (blank cells are ''), after checking its header; None if it cannot be read."""
     p = Path(path)
     if not p.is_file():
@@ -148,7 +150,7 @@ def _read(path: str, required: tuple[str, ...], allowed: tuple[str, ...], probs:
     return df[~(df == "").all(axis=1)]
 
 
-def _number(df: pd.DataFrame, col: str, probs: _Problems, lo: float | None = None, hi: float | None = None,
+def _number(df: pd.DataFrame, col: str, probs: Problems, lo: float | None = None, hi: float | None = None,
             lo_open: bool = False, blank_ok: bool = True) -> np.ndarray:
     """Column ``col`` as floats (nan where blank); problems for text, non-finite and out-of-range cells."""
     out = np.full(len(df), np.nan)
@@ -176,13 +178,24 @@ def _number(df: pd.DataFrame, col: str, probs: _Problems, lo: float | None = Non
     return out
 
 
-def _ids(df: pd.DataFrame, col: str, probs: _Problems, what: str) -> list[str]:
+def _ids(df: pd.DataFrame, col: str, probs: Problems, what: str) -> list[str]:
     """Non-empty ids of column ``col``; problems for blank cells."""
     vals = df[col].tolist()
     for row, v in zip(df.index.tolist(), vals):
         if v == "":
             probs.add(f"empty; every row needs {what}", row, col)
     return vals
+
+
+def unique_ids(df: pd.DataFrame, col: str, probs: Problems, what: str) -> tuple[list[str], dict[str, int]]:
+    """Column ``col`` as ids and the row of each id's first mention; problems for blank and repeated ids."""
+    ids = _ids(df, col, probs, "an id")
+    first: dict[str, int] = {}
+    for row, v in zip(df.index.tolist(), ids):
+        if v and v in first:
+            probs.add(f"id {v!r} repeats the {what} of row {first[v]}; every id must be unique", row, col)
+        first.setdefault(v, row)
+    return ids, first
 
 
 @dataclass
@@ -267,7 +280,8 @@ def read_cluster(data) -> ClusterData:
     return cluster
 
 
-def _raise(problems: list[_Problems]) -> None:
+def raise_problems(problems: list[Problems]) -> None:
+    """Raise one :class:`ScenarioError` listing the problems of every file (the first :data:`MAX_PROBLEMS`)."""
     items = [m for p in problems for m in p.items]
     if items:
         more = len(items) - MAX_PROBLEMS
@@ -277,21 +291,16 @@ def _raise(problems: list[_Problems]) -> None:
 
 def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: tuple[float, float]) -> ClusterData:
     fpath = files["firms"]
-    fp = _Problems(fpath)
-    firms = _read(fpath, ("id", "product_group"), FIRM_COLUMNS, fp)
+    fp = Problems(fpath)
+    firms = read_table(fpath, ("id", "product_group"), FIRM_COLUMNS, fp)
     if firms is None:
-        _raise([fp])
+        raise_problems([fp])
     n = len(firms)
     if n < 3:
         fp.add(f"needs at least 3 firms, found {n}")
-        _raise([fp])
-    ids = _ids(firms, "id", fp, "an id")
+        raise_problems([fp])
+    ids, first = unique_ids(firms, "id", fp, "firm")
     rowno = firms.index.tolist()
-    first: dict[str, int] = {}
-    for i, v in enumerate(ids):
-        if v and v in first:
-            fp.add(f"id {v!r} repeats the firm of row {first[v]}; every id must be unique", rowno[i], "id")
-        first.setdefault(v, rowno[i])
     names = [nm or ident for nm, ident in zip(firms["name"].tolist() if "name" in firms else ids, ids)]
     kind = np.full(n, ENTERPRISE, dtype=np.int8)
     if "kind" in firms:
@@ -370,11 +379,11 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
     volume, contract = np.zeros(0), None
     tpath = files["trade"]
     if tpath:
-        tp = _Problems(tpath)
+        tp = Problems(tpath)
         problems.append(tp)
-        t = _read(tpath, ("supplier", "buyer"), TRADE_COLUMNS, tp)
+        t = read_table(tpath, ("supplier", "buyer"), TRADE_COLUMNS, tp)
         if t is not None:
-            pairs, keep = _links(t, ("supplier", "buyer"), firm_ix, {}, tp, "a firm id of firms.csv")
+            pairs, keep = read_links(t, ("supplier", "buyer"), firm_ix, {}, tp, "a firm id of firms.csv")
             trade = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
             vol = _number(t, "volume", tp, lo=0.0, lo_open=True)[keep]
             given = np.isfinite(vol)
@@ -394,11 +403,11 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
     org_af = np.zeros((0, 2), np.int64)
     opath = files["organization"]
     if opath:
-        op = _Problems(opath)
+        op = Problems(opath)
         problems.append(op)
-        o = _read(opath, ORG_COLUMNS, ORG_COLUMNS, op)
+        o = read_table(opath, ORG_COLUMNS, ORG_COLUMNS, op)
         if o is not None:
-            pairs, _ = _links(o, ORG_COLUMNS, firm_ix, assoc_ix, op,
+            pairs, _ = read_links(o, ORG_COLUMNS, firm_ix, assoc_ix, op,
                               "a firm id of firms.csv or an association named in its association column")
             ff, af = [], []
             for a, b in pairs:
@@ -414,7 +423,7 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
             if n_aa:
                 notes.append(f"{shown(opath)}: {n_aa} link(s) between two associations: the model links associations "
                              "only to firms, so these are left out")
-    _raise(problems)
+    raise_problems(problems)
     if not tpath:
         notes.append("no trade.csv: the trade links are generated from the product groups (docs/ODD.md 7.16)")
     return ClusterData(ids=ids, names=names, kind=kind, capacity=capacity, group=group, group_names=group_names,
@@ -423,7 +432,7 @@ def _read_cluster(files: dict[str, str | None], value_chain: list[str], scale: t
                        has_org=bool(opath), notes=notes, files=dict(files))
 
 
-def _links(df: pd.DataFrame, cols: tuple[str, str], firm_ix: dict, assoc_ix: dict, probs: _Problems,
+def read_links(df: pd.DataFrame, cols: tuple[str, str], firm_ix: dict, assoc_ix: dict, probs: Problems,
            what: str) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Rows as index pairs (firms >= 0, association j as -j - 1); problems for blank or unknown ids,
     self-links and repeated pairs (in either direction). Returns the pairs and the rows kept."""

@@ -247,7 +247,7 @@ def test_wrong_columns_of_an_edge_list_fail_validate(tmp_path, capsys):
     (tmp_path / "e.csv").write_text("from,to\nA,B\nB,C\n")
     (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
     assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
-    assert "missing column(s)" in capsys.readouterr().err
+    assert "missing required column(s) source, target" in capsys.readouterr().err
 
 
 def test_rows_of_an_edge_list_with_extra_cells_are_named(tmp_path, capsys):
@@ -256,7 +256,53 @@ def test_rows_of_an_edge_list_with_extra_cells_are_named(tmp_path, capsys):
     assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
     out = "".join(capsys.readouterr())
     assert "e.csv: structure.edge_list_path: row 3, column 3: 1 cell(s) beyond" in out
-    assert "row 5, column 3: 2 cell(s) beyond" in out and "tokenizing" not in out
+    assert "row 5, column 4: 1 cell(s) beyond" in out and "tokenizing" not in out
+
+
+def test_the_reviewers_edge_list_is_refused_row_by_row(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("source,target\n0,1\n1,2\n0,1\n2,\n1,1\n2,1\n")
+    (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n')
+    assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
+    err = capsys.readouterr().err
+    for row, col, words in ((4, "source", "0 -> 1 repeats the link of row 2"), (5, "target", "empty"),
+                            (6, "target", "self-link"), (7, "source", "2 -> 1 is the reverse of the link of row 3")):
+        assert f"e.csv: structure.edge_list_path: row {row}, column {col}: {words}" in err, err
+
+
+def test_a_node_types_file_gets_the_same_row_checks(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("source,target\nA,B\nB,C\nC,D\n")
+    (tmp_path / "t.csv").write_text("id,kind\nA,leading_firm\n,association\nA,enterprise\nB,boss\n")
+    (tmp_path / "s.toml").write_text('[structure]\nkind = "edge_list"\nedge_list_path = "e.csv"\n'
+                                     'edge_list_types_path = "t.csv"\n')
+    assert run.main(["validate", str(tmp_path / "s.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "t.csv: structure.edge_list_types_path: row 3, column id: empty" in err
+    assert "row 4, column id: id 'A' repeats the node of row 2" in err and "row 5, column kind: unknown kind" in err
+
+
+NODE = st.sampled_from(["A", "B", "C", "D", ""])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(NODE, NODE), min_size=1, max_size=8))
+def test_an_edge_list_passes_exactly_when_its_rows_are_clean(tmp_path, rows):
+    from sim.scenario import Scenario
+    from sim.structures import build_structure
+
+    path = tmp_path / "e.csv"
+    path.write_text("source,target\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    rows = [r for r in rows if any(r)]  # a row of blank cells is a blank line, skipped as in a spreadsheet
+    pairs = [frozenset(r) for r in rows if all(r)]
+    clean = all(a and b and a != b for a, b in rows) and len(set(pairs)) == len(pairs)
+    params = Scenario().with_overrides({"structure.kind": "edge_list", "structure.edge_list_path": str(path)})
+    try:
+        s = build_structure(params.structure, np.random.default_rng(0))
+    except ScenarioError as exc:
+        assert not clean or len({x for r in rows for x in r}) < 3, str(exc)
+        assert clean or re.search(r"e\.csv: structure\.edge_list_path: row \d+, column (source|target): ", str(exc))
+        assert "'nan'" not in str(exc)
+    else:
+        assert clean and len(s.edges) == len(pairs) and "" not in s.labels and "nan" not in s.labels
 
 
 def test_names_in_the_value_chain_need_an_order_and_scale_must_rise(tmp_path):

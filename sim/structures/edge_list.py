@@ -5,16 +5,18 @@
 ``enterprise``, ``leading_firm`` or ``association``; unlisted nodes are
 enterprises. A firm linked to an association is its member; firms with no
 association link join association 0 when there is one.
+
+Both files get the row checks of a data cluster's files (:mod:`sim.cluster_data`): unknown columns, rows
+with too many or too few cells, empty ids, self-links and repeated links (either direction), each named by
+file, row and column.
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from ..cluster_data import Problems, raise_problems, read_links, read_table, unique_ids
 from ..scenario import ScenarioError
 from ..state import ENTERPRISE, LEADING
 from . import Structure, canonical_edges
@@ -22,49 +24,39 @@ from . import Structure, canonical_edges
 __all__ = ["build_edge_list"]
 
 KINDS = {"enterprise": ENTERPRISE, "leading_firm": LEADING, "association": 2}
+EDGE_COLUMNS = ("source", "target")
+TYPE_COLUMNS = ("id", "kind")
 
 
-def _read_csv(path: str, needed: tuple[str, ...], field: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(f"{path}: {field}: file not found")
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            records = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ScenarioError(f"{path}: {field}: cannot read CSV: {exc}") from None
-    width = len(records[0]) if records else 0
-    extra = [f"{path}: {field}: row {r}, column {width + 1}: {len(rec) - width} cell(s) beyond the header's "
-             f"{width} columns; a comma inside a cell needs the cell in double quotes"
-             for r, rec in enumerate(records[1:], start=2) if any(c.strip() for c in rec[width:])]
-    if extra:  # every such row, not pandas' first one by its line
-        raise ScenarioError("\n".join(extra[:25]) + (f"\n... and {len(extra) - 25} more" if len(extra) > 25 else ""))
-    try:
-        df = pd.read_csv(p, dtype=str)
-    except Exception as exc:  # pandas raises many types for bad CSV
-        raise ScenarioError(f"{path}: {field}: cannot read CSV: {exc}") from None
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ScenarioError(f"{path}: {field}: row 1: missing column(s) {missing}; required: {list(needed)} "
-                            f"(the header has {list(df.columns)})")
-    return df
+def _kinds(path: str) -> dict[str, int]:
+    """Node id -> kind code of the node-types file (problems raised with file, row and column)."""
+    probs = Problems(path, "structure.edge_list_types_path")
+    types_df = read_table(path, TYPE_COLUMNS, TYPE_COLUMNS, probs)
+    kinds: dict[str, int] = {}
+    if types_df is not None:
+        ids, _ = unique_ids(types_df, "id", probs, "node")
+        for row, ident, kind in zip(types_df.index.tolist(), ids, types_df["kind"].tolist()):
+            if kind not in KINDS:
+                probs.add(f"unknown kind {kind!r} for node {ident!r}; allowed: {', '.join(sorted(KINDS))}", row, "kind")
+            elif ident:
+                kinds.setdefault(ident, KINDS[kind])
+    raise_problems([probs])
+    return kinds
 
 
 def build_edge_list(params, rng: np.random.Generator) -> Structure:
     """Build the structure from the CSV files named in ``params``."""
-    edges_df = _read_csv(params.edge_list_path, ("source", "target"), "structure.edge_list_path")
-    kinds: dict[str, int] = {}
-    if params.edge_list_types_path:
-        types_df = _read_csv(params.edge_list_types_path, ("id", "kind"), "structure.edge_list_types_path")
-        for row, (ident, kind) in enumerate(zip(types_df["id"], types_df["kind"]), start=2):
-            if kind not in KINDS:
-                raise ScenarioError(
-                    f"{params.edge_list_types_path}: row {row}, column kind: unknown kind {kind!r} for node {ident!r}; "
-                    f"allowed: {sorted(KINDS)}"
-                )
-            kinds[ident] = KINDS[kind]
-    labels = pd.unique(pd.concat([edges_df["source"], edges_df["target"]], ignore_index=True))
-    labels = list(labels) + [k for k in kinds if k not in set(labels)]
+    probs = Problems(params.edge_list_path, "structure.edge_list_path")
+    edges_df = read_table(params.edge_list_path, EDGE_COLUMNS, EDGE_COLUMNS, probs)
+    raise_problems([probs])  # a file that cannot be read, or its header: nothing more to check
+    kinds = _kinds(params.edge_list_types_path) if params.edge_list_types_path else {}
+    named = pd.concat([edges_df["source"], edges_df["target"]], ignore_index=True)
+    labels = list(pd.unique(named[named != ""]))
+    labels += [k for k in kinds if k not in set(labels)]
+    # the trade.csv checks: empty cells, self-links, repeated links; every label is known, so no id is unknown
+    pairs, _ = read_links(edges_df, EDGE_COLUMNS, {lab: i for i, lab in enumerate(labels)}, {}, probs,
+                          "a node id")
+    raise_problems([probs])
     assoc_labels = [lab for lab in labels if kinds.get(lab) == 2]
     firm_labels = [lab for lab in labels if kinds.get(lab) != 2]
     if len(firm_labels) < 3:
@@ -72,7 +64,7 @@ def build_edge_list(params, rng: np.random.Generator) -> Structure:
     fidx = {lab: i for i, lab in enumerate(firm_labels)}
     aidx = {lab: i for i, lab in enumerate(assoc_labels)}
     ff_a, ff_b, af_a, af_f = [], [], [], []
-    for s, t in zip(edges_df["source"], edges_df["target"]):
+    for s, t in ((labels[a], labels[b]) for a, b in pairs):
         if s in fidx and t in fidx:
             ff_a.append(fidx[s]); ff_b.append(fidx[t])
         elif s in aidx and t in fidx:
