@@ -313,6 +313,17 @@ def cmd_robust(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from runner.calibrate import calibrate
 
+    def report(outcome):
+        # here, not in the runner: the command layer sits above both runner and analysis
+        from analysis.calibration import calibration_report
+        from runner.files import fs_failure
+
+        where = outcome.out / "report"
+        try:
+            return None, f"report: {calibration_report(outcome.out, where)}"
+        except OSError as exc:
+            raise fs_failure(exc, f"report in {where}", "the calibration is complete") from None
+
     def table(outcome, _made) -> None:
         from analysis.calibration import posterior_summary
 
@@ -320,8 +331,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     return _batch(args, calibrate, args.scenario, args.targets, args.param or [], args.out,
                   population=args.population, generations=args.generations, min_epsilon=args.min_epsilon,
-                  min_acceptance=args.min_acceptance, ppc=args.ppc,
-                  report=lambda outcome: (None, f"report: {outcome.report}"), table=table)
+                  min_acceptance=args.min_acceptance, ppc=args.ppc, report=report, table=table)
 
 
 def cmd_viz(args: argparse.Namespace) -> int:

@@ -173,7 +173,6 @@ class CalibrationOutcome:
     stopped: str
     posterior: pd.DataFrame = field(repr=False)
     bounds: list[Bound] = field(default_factory=list)
-    report: Path | None = None
 
     @property
     def message(self) -> str:
@@ -186,9 +185,12 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
               population: int = 200, generations: int = 8, min_epsilon: float = 0.0, min_acceptance: float = 0.02,
               ppc: int = 50, seed: int | None = None, steps: int | None = None,
               overrides: Mapping[str, Any] | None = None, executor: Executor | None = None, quiet: bool = False,
-              report: bool = True, echo: Callable[[str], None] | None = None,
+              echo: Callable[[str], None] | None = None,
               limits: Limits | None = None) -> CalibrationOutcome:
-    """Estimate ``params`` of a scenario from the targets by ABC-SMC; write posterior, checks and report.
+    """Estimate ``params`` of a scenario from the targets by ABC-SMC; write posterior and checks.
+
+    The report (:func:`analysis.calibration.calibration_report`) is the command layer's to write:
+    the runner does not import analysis.
 
     Args:
         scenario_path: the scenario file.
@@ -283,13 +285,6 @@ def calibrate(scenario_path: str | Path, targets_path: str | Path, params: Seque
         raise failure from None
     finally:
         lock.release(remove_unused=created)  # a job that failed before writing anything leaves no folder
-    if report:
-        from analysis.calibration import calibration_report
-
-        try:
-            outcome.report = calibration_report(out, out / "report")
-        except OSError as exc:
-            raise fs_failure(exc, f"report in {out / 'report'}", "the calibration is complete") from None
     return outcome
 
 

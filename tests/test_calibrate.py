@@ -213,7 +213,7 @@ def test_calibrate_writes_everything_and_resumes_as_if_never_stopped(capsys, tmp
         assert calibrated.get(key) == pytest.approx(weighted_quantile(post[key].to_numpy(), post["weight"].to_numpy(), 0.5))
     # one generation, then the same command asking for two: the second generation is the same
     part = tmp_path / "part"
-    kwargs = dict(population=20, ppc=0, report=False, quiet=True, seed=3)
+    kwargs = dict(population=20, ppc=0, quiet=True, seed=3)
     calibrate(scenario, targets, params(), part, generations=1, **kwargs)
     again = calibrate(scenario, targets, params(), part, generations=2, **kwargs)
     assert again.resumed_from == 1
@@ -229,7 +229,7 @@ def test_calibrate_writes_everything_and_resumes_as_if_never_stopped(capsys, tmp
 def test_calibrate_gives_the_same_posterior_on_worker_processes_and_dask(tmp_path):
     scenario = tiny(tmp_path)
     targets = observe(scenario, 1, tmp_path)
-    kwargs = dict(population=20, generations=2, ppc=4, report=False, quiet=True, seed=5)
+    kwargs = dict(population=20, generations=2, ppc=4, quiet=True, seed=5)
     serial = calibrate(scenario, targets, params(), tmp_path / "serial", **kwargs)
     pooled = calibrate(scenario, targets, params(), tmp_path / "pooled", executor=Executor(jobs=2), **kwargs)
     pd.testing.assert_frame_equal(serial.posterior, pooled.posterior)
@@ -253,7 +253,7 @@ def test_recovery_of_known_parameters(tmp_path):
     for r in range(10):
         targets = observe(scenario, r, tmp_path, RECOVERY_TRUE, RECOVERY_SPEC)
         outcome = calibrate(scenario, targets, params(RECOVERY_PRIORS), tmp_path / f"cal{r}", population=50,
-                            generations=4, ppc=0, report=False, quiet=True, seed=r)
+                            generations=4, ppc=0, quiet=True, seed=r)
         summary = posterior_summary(outcome.posterior, [vars(b) for b in outcome.bounds]).set_index("parameter")
         for k, v in RECOVERY_TRUE.items():
             lo, hi = summary.loc[k, "90% low"], summary.loc[k, "90% high"]

@@ -417,7 +417,7 @@ def test_an_edited_data_file_is_another_calibration(tmp_path):
     scenario = write(tmp_path)
     targets = tmp_path / "t.toml"
     targets.write_text('[[target]]\nkpi = "mean_trust"\nstatistic = "at"\nstep = 2\nvalue = 0.5\nse = 0.05\n')
-    kwargs = dict(population=10, generations=1, ppc=0, report=False, quiet=True, seed=1, steps=2)
+    kwargs = dict(population=10, generations=1, ppc=0, quiet=True, seed=1, steps=2)
     with pytest.raises(ScenarioError, match="structure.mean_degree: not used with"):
         calibrate(scenario, targets, ["structure.mean_degree=2:4"], tmp_path / "no", **kwargs)
     assert not (tmp_path / "no").exists()
