@@ -32,7 +32,7 @@ import scipy.stats as sps
 from sim import kpis as kpi_registry
 
 from .document import Document, num
-from .stats import holm, holm_levels
+from .stats import draws_of, holm, holm_levels, unit_means
 
 __all__ = ["Claim", "CLAIMS", "GROUPS", "NARROW", "evaluate", "section", "markdown", "scenarios_needed",
            "narrow_claims"]
@@ -207,7 +207,8 @@ def evaluate(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, alpha: float 
         alpha: family-wise error rate of the Holm correction across the claims that could be evaluated.
 
     Returns:
-        One row per claim: ``id, group, source, statement, treatment, reference, kpi, unit, sign, n_pairs,
+        One row per claim: ``id, group, source, statement, treatment, reference, kpi, unit, sign, n_pairs
+        (paired seeds; parameter draws when several replicates share one),
         reference_mean, treatment_mean, diff, ci_low, ci_high, p_value, p_holm, verdict, narrow, expected, why``;
         verdict *not run* where a scenario or KPI is missing or fewer than two seeds are shared; ``narrow`` (see
         :data:`NARROW`) only for *agrees* and *disagrees*.
@@ -221,11 +222,15 @@ def evaluate(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, alpha: float 
                "reference_mean": math.nan, "treatment_mean": math.nan, "diff": math.nan, "sd": math.nan,
                "p_value": math.nan, "expected": c.expected, "why": c.why}
         if col in runs.columns:
-            a = runs[runs["scenario"] == c.treatment].set_index("seed")[col]
+            treated = runs[runs["scenario"] == c.treatment].set_index("seed")
+            a = treated[col]
             b = runs[runs["scenario"] == c.reference].set_index("seed")[col]
             common = a.index.intersection(b.index)
             d = (a.loc[common] - b.loc[common]).to_numpy(float)
-            d = d[np.isfinite(d)]
+            draws = draws_of(treated.loc[common])
+            finite = np.isfinite(d)
+            # replicates sharing a parameter draw are one unit (analysis.stats.unit_means)
+            d = unit_means(d[finite], None if draws is None else draws[finite])
             if d.size >= 2:
                 sd = float(d.std(ddof=1))
                 mean = float(d.mean())

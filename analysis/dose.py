@@ -23,7 +23,7 @@ import pandas as pd
 from sim import kpis as registry
 
 from .io import HIGHER_IS_BETTER, Results
-from .stats import kpi_table, paired_differences, t_interval
+from .stats import draws_of, kpi_table, paired_differences, t_interval
 
 __all__ = ["Lever", "grid_levers", "per_seed", "level_table", "level_differences", "cell_table",
            "lever_anova", "best_levels", "envelopes", "unit_of", "level_text", "ENVELOPE"]
@@ -110,14 +110,17 @@ def per_seed(runs: pd.DataFrame, lever: Lever, kpis: Sequence[str], stat: str = 
     """For each level and seed, each KPI averaged over the other levers' levels.
 
     Returns:
-        Columns ``scenario`` (the level's :meth:`Lever.label`), ``level``, ``seed`` and ``<kpi>_<stat>``,
-        levels in axis order: the frame :func:`analysis.stats.kpi_table` and
+        Columns ``scenario`` (the level's :meth:`Lever.label`), ``level``, ``seed``, ``<kpi>_<stat>`` (and
+        ``draw`` with uncertain parameters), levels in axis order: the frame :func:`analysis.stats.kpi_table` and
         :func:`analysis.stats.paired_differences` read.
     """
     cols = [f"{k}_{stat}" for k in kpis]
     frame = runs[[lever.name, "seed", *cols]].copy()
     frame[cols] = frame[cols].apply(pd.to_numeric, errors="coerce")
     means = frame.groupby([lever.name, "seed"], sort=False)[cols].mean().reset_index()
+    if "draw" in runs.columns:  # a seed's parameter draw, the unit of the intervals (analysis.stats.unit_means)
+        draw = runs.groupby([lever.name, "seed"], sort=False)["draw"].first().reset_index()
+        means = means.merge(draw, on=[lever.name, "seed"], how="left")
     order = {v: i for i, v in enumerate(lever.levels)}
     means["_order"] = means[lever.name].map(order)
     means = means.sort_values(["_order", "seed"], kind="stable").drop(columns="_order")
@@ -167,13 +170,16 @@ def cell_table(runs: pd.DataFrame, a: Lever, b: Lever | None, kpi: str, stat: st
     col = f"{kpi}_{stat}"
     keys = [a.name] + ([b.name] if b is not None else [])
     seeds = runs.groupby([*keys, "seed"], sort=False)[col].mean().reset_index()
+    if "draw" in runs.columns:
+        seeds = seeds.merge(runs.groupby([*keys, "seed"], sort=False)["draw"].first().reset_index(),
+                            on=[*keys, "seed"], how="left")
     rows = []
     for va in a.levels:
         for vb in (b.levels if b is not None else (None,)):
             mask = seeds[a.name] == va
             if b is not None:
                 mask &= seeds[b.name] == vb
-            mean, _, lo, hi, n = t_interval(seeds.loc[mask, col])
+            mean, _, lo, hi, n = t_interval(seeds.loc[mask, col], draws=draws_of(seeds.loc[mask]))
             rows.append({"a": va, **({"b": vb} if b is not None else {}), "n": n, "mean": mean,
                          "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)

@@ -188,7 +188,7 @@ def _per_step_means(timeseries: pd.DataFrame, scenarios: Sequence[str]) -> pd.Da
 
 
 def _differences(diffs: pd.DataFrame) -> pd.DataFrame:
-    cols = ["scenario", "kpi", "reference", "n_pairs", "ref_mean", "diff", "ci_low", "ci_high", "ci_alpha", "d_z",
+    cols = ["scenario", "kpi", "reference", "n_pairs", "n_units", "ref_mean", "diff", "ci_low", "ci_high", "ci_alpha", "d_z",
             "p_value", "p_holm", "significant", "n_needed"]
     out = diffs[[c for c in cols if c in diffs.columns]].copy()
     out.insert(2, "unit", [_unit(k) or "" for k in out["kpi"]])
@@ -210,7 +210,8 @@ def _notes(reference: str, n_rep: int) -> pd.DataFrame:
         "differences: paired difference scenario - reference with an interval adjusted like its Holm p-value "
         "(level ci_level, the Bonferroni level of the Holm step that decided the test), so it excludes 0 exactly "
         "when the comparison is better or worse; n_needed: pairs for 80% power at the strictest Holm level "
-        "(inf: more than 100000).",
+        "(inf: more than 100000); n_units: the independent units the interval and test use, the pairs, or the "
+        "parameter draws when several replicates share one (their differences averaged within each draw).",
         "runs: one row per run, full precision; seeds longer than 15 digits are text so that they stay exact.",
         "per_step: mean over replicates of each KPI at each step, per scenario.",
     ]

@@ -5,7 +5,9 @@ and the scenarios recorded in its manifest (their ``[[policy]]`` timelines).
 
 Methods (replicate r of every scenario has the same seed, so runs pair by replicate):
     * Paired difference at step t: ``d_rt = programme_rt - reference_rt``, a
-      Student t-interval over replicates at each step.
+      Student t-interval over replicates at each step. When several replicates
+      share one draw of uncertain parameters, ``d_rt`` is first averaged within
+      each draw and every interval below is over the draws (the independent units).
     * Before/after: per replicate, the mean of ``d_rt`` over the steps before the
       first event and over the steps from it on; a t-interval of each.
     * Time to effect: the start of the last stretch of steps whose intervals all exclude 0 with one sign,
@@ -34,6 +36,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from sim import kpis as kpi_registry
+
+from .stats import unit_means
 
 __all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "before_after", "gain_per_spending",
            "break_even", "around_events", "spending_kpis"]
@@ -105,12 +109,24 @@ def events_of(scenario: Mapping[str, Any] | None, last_step: int | None = None) 
     return sorted(out, key=lambda e: e["at"])
 
 
-def _pairs(ts: pd.DataFrame, kpi: str, programme: str, reference: str) -> pd.DataFrame:
-    """Steps x replicates of ``programme - reference`` for one KPI (replicates both scenarios ran)."""
+def _pairs(ts: pd.DataFrame, kpi: str, programme: str, reference: str,
+           draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
+    """Steps x units of ``programme - reference`` for one KPI (replicates both scenarios ran).
+
+    The units are the replicates, or with ``draws`` (replicate to parameter draw) shared by several
+    replicates, the draws: each replicate's difference averaged within its draw (:func:`analysis.stats.unit_means`).
+    """
     wide = ts[ts["scenario"].isin([programme, reference])].pivot_table(
         index="step", columns=["scenario", "replicate"], values=kpi, aggfunc="first")
     d = wide[programme] - wide[reference]
-    return d.dropna(axis=1, how="all").sort_index()
+    d = d.dropna(axis=1, how="all").sort_index()
+    if draws is None:
+        return d
+    of = [draws[r] for r in d.columns]
+    units = unit_means(d.to_numpy(dtype=float), of)
+    if units.shape[1] == d.shape[1]:
+        return d
+    return pd.DataFrame(units, index=d.index, columns=pd.Index(sorted(set(of)), name="draw"))
 
 
 def _t_rows(d: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,13 +140,14 @@ def _t_rows(d: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
-def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, level: float = 0.95) -> pd.DataFrame:
+def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, level: float = 0.95,
+                   draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """Per step: the mean paired difference ``programme - reference`` and its t-interval.
 
     Returns:
         columns ``step, diff, low, high, n``.
     """
-    d = _pairs(ts, kpi, programme, reference)
+    d = _pairs(ts, kpi, programme, reference, draws)
     mean, lo, hi = _t_rows(d.to_numpy(dtype=float), level)
     return pd.DataFrame({"step": d.index.to_numpy(), "diff": mean, "low": lo, "high": hi, "n": d.shape[1]})
 
@@ -164,7 +181,7 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
 
 
 def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str, start: int,
-                 level: float = 0.95) -> pd.DataFrame:
+                 level: float = 0.95, draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """Per KPI: the mean paired difference before step ``start`` and from it on, with t-intervals, and the time to effect.
 
     Returns:
@@ -172,7 +189,7 @@ def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referenc
     """
     rows = []
     for k in kpis:
-        d = _pairs(ts, k, programme, reference)
+        d = _pairs(ts, k, programme, reference, draws)
         pre = d[d.index < start].mean(axis=0).to_numpy(dtype=float)
         post = d[d.index >= start].mean(axis=0).to_numpy(dtype=float)
         b, bl, bh = _interval(pre, level)
@@ -185,7 +202,7 @@ def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referenc
 
 
 def gain_per_spending(ts: pd.DataFrame, kpis: Sequence[str], spending: str, programme: str, reference: str,
-                      start: int, level: float = 0.95) -> pd.DataFrame:
+                      start: int, level: float = 0.95, draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """Per KPI: the programme's gain per unit of extra ``spending`` from step ``start`` on (module docstring).
 
     Returns:
@@ -193,13 +210,13 @@ def gain_per_spending(ts: pd.DataFrame, kpis: Sequence[str], spending: str, prog
         per_unit, per_unit_low, per_unit_high, n``; ``per_unit`` is NaN when the extra spending's
         interval contains 0.
     """
-    c_frame = _pairs(ts, spending, programme, reference)
+    c_frame = _pairs(ts, spending, programme, reference, draws)
     c = c_frame[c_frame.index >= start].sum(axis=0)
     cm, cl, ch = _interval(c.to_numpy(dtype=float), level)
     spends = bool(np.isfinite(cl) and (cl > 0 or ch < 0))
     rows = []
     for k in kpis:
-        g = _pairs(ts, k, programme, reference)
+        g = _pairs(ts, k, programme, reference, draws)
         g = g[g.index >= start].sum(axis=0).reindex(c.index)
         gv, cv = g.to_numpy(dtype=float), c.to_numpy(dtype=float)
         n = len(gv)
@@ -216,7 +233,7 @@ def gain_per_spending(ts: pd.DataFrame, kpis: Sequence[str], spending: str, prog
 
 
 def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, benefit: str = "profit",
-               cost: str | None = None, level: float = 0.95) -> dict[str, Any]:
+               cost: str | None = None, level: float = 0.95, draws: Mapping[int, Any] | None = None) -> dict[str, Any]:
     """When the programme pays for itself (module docstring).
 
     Args:
@@ -227,10 +244,10 @@ def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, ben
         ``{"step", "significant_step", "net"}``: the first step from which the mean cumulative net gain
         stays >= 0 and the first from which its lower bound does (None if never), and the net gain at the end.
     """
-    d = _pairs(ts, benefit, programme, reference)
+    d = _pairs(ts, benefit, programme, reference, draws)
     d = d[d.index >= start]
     if cost is not None:
-        c = _pairs(ts, cost, programme, reference)
+        c = _pairs(ts, cost, programme, reference, draws)
         d = d - c[c.index >= start].reindex(index=d.index, columns=d.columns)
     cum = d.cumsum(axis=0)
     mean, lo, _ = _t_rows(cum.to_numpy(dtype=float), level)
@@ -247,7 +264,8 @@ def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, ben
 
 
 def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str,
-                  events: Sequence[Mapping[str, Any]], window: int = 6, level: float = 0.95) -> pd.DataFrame:
+                  events: Sequence[Mapping[str, Any]], window: int = 6, level: float = 0.95,
+                  draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """The step change at each event: the mean paired difference over ``window`` steps before and from it.
 
     Returns:
@@ -258,7 +276,7 @@ def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referen
     for ev in events:
         at = int(ev["at"])
         for k in kpis:
-            d = _pairs(ts, k, programme, reference)
+            d = _pairs(ts, k, programme, reference, draws)
             pre = d[(d.index >= at - window) & (d.index < at)].mean(axis=0).to_numpy(dtype=float)
             post = d[(d.index >= at) & (d.index < at + window)].mean(axis=0).to_numpy(dtype=float)
             m, lo, hi = _interval(post - pre, level)
@@ -284,13 +302,14 @@ def _step(s: Any) -> str:
 
 
 def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], scenarios: Sequence[str],
-            reference: str, kpis: Sequence[str], window: int = 6) -> list[str]:
+            reference: str, kpis: Sequence[str], window: int = 6, draws: Mapping[int, Any] | None = None) -> list[str]:
     """The report's "Policy programmes" section: every scenario with a timeline against ``reference``.
 
     Args:
         doc: the report document (``h2``, ``h3``, ``p``, ``bullets``, ``table``, ``figure``).
         ts: the compare's per-step KPIs; records: scenario name to its recorded scenario dict.
         kpis: the KPIs to show (those absent from ``ts`` are skipped).
+        draws: replicate to its parameter draw (uncertain parameters), or None; shared draws are the units.
 
     Returns:
         the programmes shown (empty: no section written).
@@ -328,7 +347,7 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
                       + (f", until step {e['until']}" if e.get("until") else "")
                       + f": {e['label']} (" + ", ".join(f"{k} = {v}" for k, v in e["set"].items()) + ")")
                      for e in events])
-        ba = before_after(ts, kpis, prog, reference, start)
+        ba = before_after(ts, kpis, prog, reference, start, draws=draws)
         doc.table(pd.DataFrame({
             "KPI (unit)": [_named(k) for k in ba["kpi"]],
             f"before step {start}": [_ci(*r) for r in ba[["before", "before_low", "before_high"]].to_numpy()],
@@ -338,19 +357,19 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
         if spend:
             rows = []
             for s in spend:
-                g = gain_per_spending(ts, [s], s, prog, reference, start).iloc[0]
+                g = gain_per_spending(ts, [s], s, prog, reference, start, draws=draws).iloc[0]
                 summed = _unit(s).removesuffix(" per step")
                 rows.append({"spending KPI": s, f"extra spending from step {start}, summed over steps ({summed})":
                              _ci(g["extra_spending"], g["extra_low"], g["extra_high"])})
             doc.p("Extra spending of the programme, summed over the steps from the first event, mean over "
                   "replicates [95% t-interval]:")
             doc.table(pd.DataFrame(rows))
-            extra = {s: gain_per_spending(ts, [kpis[0]], s, prog, reference, start).iloc[0] for s in spend}
+            extra = {s: gain_per_spending(ts, [kpis[0]], s, prog, reference, start, draws=draws).iloc[0] for s in spend}
             extra = {s: abs(g["extra_spending"]) for s, g in extra.items() if np.isfinite(g["per_unit"])}
             # public money first (cost-effectiveness); else the largest extra spending, the programme's main cost
             main = public if public in extra else max(extra, key=extra.get, default=None)
             if main is not None:
-                gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start)
+                gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start, draws=draws)
                 lead = "Cost-effectiveness: gain" if main == public else "Gain"
                 doc.p(f"{lead} per unit of extra {main} (summed KPI difference over summed extra {main}):")
                 money = _unit(main).removesuffix(" per step") or "unit"
@@ -362,7 +381,7 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
                 doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
                       "spending to report.")
         if "profit" in ts.columns:
-            be = break_even(ts, prog, reference, start, cost=public if public in ts.columns else None)
+            be = break_even(ts, prog, reference, start, cost=public if public in ts.columns else None, draws=draws)
             doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
                   f"bound); cumulative extra profit at the end of the run {be['net']:.4g} "
                   f"{_unit('profit').removesuffix(' per step') or ''}."
@@ -371,12 +390,12 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
         head = kpis[: min(len(kpis), 8)]
         doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "
               "steps from it, and the change with its 95% t-interval.")
-        ar = around_events(ts, head, prog, reference, events, window=window)
+        ar = around_events(ts, head, prog, reference, events, window=window, draws=draws)
         doc.table(pd.DataFrame({"event": [f"{a}: {e}" for a, e in zip(ar["at"], ar["event"])],
                                 "KPI (unit)": [_named(k) for k in ar["kpi"]],
                                 "before": [f"{v:.4g}" for v in ar["before"]], "after": [f"{v:.4g}" for v in ar["after"]],
                                 "change": [_ci(*r) for r in ar[["change", "change_low", "change_high"]].to_numpy()]}))
-        paired = {k: paired_by_step(ts, k, prog, reference) for k in head}
+        paired = {k: paired_by_step(ts, k, prog, reference, draws=draws) for k in head}
         doc.figure(figures.paired_over_time(paired, events, f"{prog} − {reference}"), f"programme_{prog}",
                    f"{prog} minus {reference} per step, mean over paired replicates with 95% band; dashed lines: "
                    "events, dotted: their end")

@@ -220,8 +220,14 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
           "mean over the second half of a run." + (
               " " + "; ".join(f"{k} is exactly 1 − {m} in these runs and is not repeated" for k, m in mirrored.items())
               + "." if mirrored else ""))
+    shared = shared_draws(runs)
+    if shared:
+        doc.p(f"The replicates share {shared[0]} draws of the uncertain parameters (about {n_rep // shared[0]} seeds "
+              "each): every interval and test is over the draws, the independent units (see Methods).")
     if n_rep < 3:
         doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least 5.")
+    elif shared and shared[0] < 3:
+        doc.p(f"Warning: {shared[0]} parameter draw(s) is too few for reliable intervals; use at least 5 draws.")
     if len(diffs):
         _answer(doc, table, diffs, shown, scenarios, ref, n_rep, _costs(runs, scenarios))
     else:
@@ -277,6 +283,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
               "Holm-adjusted p, and the replicates needed to detect a difference of the observed size at 80% power "
               "after the correction (inf: no practical number).")
         cols = ["scenario", "kpi", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant", "n_needed"]
+        if shared_draws(runs):  # the draws the intervals and tests are over
+            cols.insert(2, "n_units")
         doc.table(diffs[cols])
         doc.figure(figures.forest(diffs, kpis, scenarios, ref), "forest",
                    f"Difference of each scenario from {ref}, Holm-adjusted interval; filled: significant after Holm's "
@@ -299,7 +307,9 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
                       if any(events.values()) else ""))
     else:
         doc.p("No timeseries.parquet in the folder: time series not available.")
-    programme.section(doc, res.timeseries, {s: res.resolved_scenario(s) for s in scenarios}, scenarios, ref, head)
+    draws = dict(zip(runs["replicate"], runs["draw"])) if {"draw", "replicate"} <= set(runs.columns) else None
+    programme.section(doc, res.timeseries, {s: res.resolved_scenario(s) for s in scenarios}, scenarios, ref, head,
+                      draws=draws)
 
     # Distributions
     doc.h2("Distributions")
@@ -355,7 +365,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     else:
         doc.p(missing.replace("network", "firm table").replace("this figure", "this panel"))
 
-    _methods(doc, n_rep)
+    _methods(doc, n_rep, shared_draws(runs))
     summary = table.merge(
         diffs.drop(columns=["ref_mean"], errors="ignore").rename(
             columns={"ci_low": "diff_ci_low", "ci_high": "diff_ci_high", "n_pairs": "n_pairs"}),
@@ -363,9 +373,25 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     return doc, summary
 
 
-def _methods(doc: Document, n_rep: int | None) -> None:
+def shared_draws(runs: pd.DataFrame) -> tuple[int, int] | None:
+    """``(draws, replicates)`` when several replicates of a scenario share one draw of uncertain parameters."""
+    if "draw" not in runs.columns:
+        return None
+    one = runs[runs["scenario"] == runs["scenario"].iloc[0]]
+    n_draws = int(one["draw"].nunique())
+    return (n_draws, len(one)) if n_draws < len(one) else None
+
+
+def _methods(doc: Document, n_rep: int | None, draws: tuple[int, int] | None = None) -> None:
     doc.h2("Methods")
-    doc.bullets([
+    shared = [("", f"Uncertain parameters: the {draws[1]} replicates share {draws[0]} parameter draws (common to "
+                   "every scenario), so replicates of one draw are not independent. Every interval and test of this "
+                   "report (KPI and headline means, differences, verdicts, the Holm tests, the claims, the policy "
+                   "programme and cost-effectiveness tables, the scorecard's bootstrap) therefore runs on the draws: "
+                   "each replicate's value or paired difference is averaged within its draw and the t-interval has "
+                   "one degree of freedom fewer than the number of draws (n in the tables counts draws); the "
+                   "replicates needed are draws needed times the seeds per draw.")] if draws else []
+    doc.bullets([*shared,
         ("", "Confidence intervals: Student t-interval of the mean over replicates, mean ± t(0.975, n−1)·sd/√n."),
         ("", "Comparisons: replicate r of every scenario uses the same seed (common random numbers); differences are "
              "paired by seed; paired t-test; effect size Cohen's d_z = mean difference / sd of the differences."),

@@ -110,6 +110,16 @@ def _cube(ind: pd.DataFrame, names: Sequence[str], cols: Sequence[str]) -> np.nd
     return table.reindex(full).to_numpy(float).reshape(len(names), len(seeds), len(cols))
 
 
+def _draw_clusters(runs: pd.DataFrame, seeds: Sequence[int]) -> list[np.ndarray] | None:
+    """Positions in ``seeds`` grouped by parameter draw, or None when each replicate has its own (or none)."""
+    if "draw" not in runs.columns:
+        return None
+    of = runs.drop_duplicates("seed").set_index("seed")["draw"].reindex(list(seeds)).to_numpy()
+    if pd.Series(of).is_unique:
+        return None
+    return [np.flatnonzero(of == d) for d in pd.unique(of)]
+
+
 def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
               weights: Mapping[str, float] | None = None, order: Sequence[str] | None = None,
               n_boot: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -120,7 +130,8 @@ def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
         timeseries: per-step KPIs for revenue growth (optional).
         weights: indicator weights (default :data:`DEFAULT_WEIGHTS`); renormalised over usable indicators.
         order: scenario order.
-        n_boot: bootstrap resamples of replicates for the score interval (0: none).
+        n_boot: bootstrap resamples of replicates for the score interval (0: none); replicates sharing a
+            parameter draw (``draw`` column) are resampled by draw.
         seed: seed of the bootstrap.
 
     Returns:
@@ -146,8 +157,12 @@ def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
         w = np.array([used.get(c, 0.0) for c in cols])
         keep = w > 0
         boot = np.empty((n_boot, len(names)))
+        clusters = _draw_clusters(runs, sorted(set(ind["seed"])))
         for b in range(n_boot):
-            pick = rng.integers(0, cube.shape[1], size=cube.shape[1])
+            if clusters is None:
+                pick = rng.integers(0, cube.shape[1], size=cube.shape[1])
+            else:  # replicates sharing a parameter draw are resampled together, the draw being the unit
+                pick = np.concatenate([clusters[i] for i in rng.integers(0, len(clusters), size=len(clusters))])
             with warnings.catch_warnings(), np.errstate(invalid="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 m = np.nanmean(cube[:, pick, :], axis=1)[:, keep]

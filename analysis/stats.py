@@ -18,6 +18,13 @@ Methods (stated in the report too):
       observed ``d_z`` with a two-sided paired t-test (noncentral t) at the
       Bonferroni level ``α / m`` (the strictest Holm threshold), so a difference
       of the observed size would survive the correction.
+    * Uncertain parameters: when several replicates share one parameter draw
+      (``draw`` column, ``[uncertain] seeds_per_draw`` > 1), they are not
+      independent. Every interval and test then runs on the draw means
+      (:func:`unit_means`: a replicate's value or paired difference averaged
+      within its draw), ``n`` being the number of draws; the replicates needed
+      are draws needed times the seeds per draw. With one replicate per draw
+      (or no ``draw`` column) the replicates are the units, as before.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from sim.errors import ScenarioError
 from sim.kpis import higher_is_better
 
 __all__ = [
+    "unit_means",
+    "draws_of",
     "t_interval",
     "kpi_table",
     "holm",
@@ -46,13 +55,52 @@ __all__ = [
 MAX_NEEDED = 100_000
 
 
-def t_interval(x: Sequence[float], level: float = 0.95) -> tuple[float, float, float, float, int]:
-    """Mean, sd and Student-t confidence interval of ``x`` (NaNs dropped).
+def unit_means(x: Sequence[float] | np.ndarray, draws: Sequence[object] | np.ndarray | None = None) -> np.ndarray:
+    """The independent units of ``x``: its means within each parameter draw when replicates share one.
+
+    Replicates drawing the same uncertain parameters are correlated through them; under common random
+    numbers the draw is the unit of independence, so intervals and tests run on draw means.
+
+    Args:
+        x: values, replicates along the last axis (a vector, or steps x replicates).
+        draws: each replicate's draw, or None.
 
     Returns:
-        ``(mean, sd, low, high, n)``; sd and the interval are NaN when ``n < 2``.
+        ``x`` itself (as float) when ``draws`` is None or every replicate has its own draw; else one column
+        per draw (sorted), the mean of its replicates' finite values (NaN if it has none).
     """
     a = np.asarray(x, dtype=float)
+    if draws is None:
+        return a
+    d = np.asarray(draws)
+    if d.shape != (a.shape[-1],):
+        raise ValueError(f"{d.size} draws for {a.shape[-1]} replicates")
+    if pd.Series(d).is_unique:
+        return a
+    flat = pd.DataFrame(a.reshape(-1, a.shape[-1]).T)
+    means = flat.groupby(d, sort=True).mean().to_numpy(float).T
+    return means.reshape(*a.shape[:-1], means.shape[-1])
+
+
+def draws_of(frame: pd.DataFrame) -> np.ndarray | None:
+    """The ``draw`` column of a results frame, or None when it has none (no uncertain parameters)."""
+    return frame["draw"].to_numpy() if "draw" in frame.columns else None
+
+
+def t_interval(x: Sequence[float], level: float = 0.95,
+               draws: Sequence[object] | np.ndarray | None = None) -> tuple[float, float, float, float, int]:
+    """Mean, sd and Student-t confidence interval of ``x`` (NaNs dropped).
+
+    Args:
+        x: the replicates' values.
+        level: confidence level.
+        draws: each replicate's parameter draw; replicates sharing one are averaged first (:func:`unit_means`).
+
+    Returns:
+        ``(mean, sd, low, high, n)`` over the independent units (``n`` replicates, or draws when they are
+        shared); sd and the interval are NaN when ``n < 2``.
+    """
+    a = unit_means(x, draws)
     a = a[np.isfinite(a)]
     n = a.size
     if n == 0:
@@ -78,14 +126,15 @@ def kpi_table(runs: pd.DataFrame, kpis: Sequence[str], stat: str = "mean", by: s
         level: confidence level.
 
     Returns:
-        Columns ``scenario, kpi, n, mean, sd, ci_low, ci_high``.
+        Columns ``scenario, kpi, n, mean, sd, ci_low, ci_high``; with a ``draw`` column shared by several
+        replicates, the statistics are of the draw means and ``n`` counts draws (:func:`t_interval`).
     """
     groups = list(order) if order is not None else list(dict.fromkeys(runs[by]))
     rows = []
     for g in groups:
         sub = runs[runs[by] == g]
         for k in kpis:
-            mean, sd, lo, hi, n = t_interval(sub[f"{k}_{stat}"], level)
+            mean, sd, lo, hi, n = t_interval(sub[f"{k}_{stat}"], level, draws_of(sub))
             rows.append({"scenario": g, "kpi": k, "n": n, "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
@@ -192,26 +241,30 @@ def replicates_needed(d_z: float, alpha: float = 0.05, power: float = 0.8) -> fl
     return float(hi) if hi <= MAX_NEEDED else math.inf
 
 
-def _paired_row(x: np.ndarray) -> dict[str, float]:
+def _paired_row(x: np.ndarray, draws: np.ndarray | None = None) -> dict[str, float]:
+    """Mean, sd, ``d_z`` and paired t-test of the differences ``x``, on draw means when replicates share draws."""
     a = np.asarray(x, dtype=float)
-    a = a[np.isfinite(a)]
+    keep = np.isfinite(a)
+    pairs = int(keep.sum())
+    a = unit_means(a[keep], None if draws is None else np.asarray(draws)[keep])
     n = a.size
     mean = float(a.mean()) if n else math.nan
     if n < 2:
-        return {"n_pairs": n, "diff": mean, "sd_diff": math.nan, "d_z": math.nan, "p_value": math.nan}
+        return {"n_pairs": pairs, "diff": mean, "sd_diff": math.nan, "d_z": math.nan, "p_value": math.nan,
+                "n_units": n}
     sd = float(a.std(ddof=1))
     if sd == 0:
         same = mean == 0
-        return {"n_pairs": n, "diff": mean, "sd_diff": 0.0,
-                "d_z": 0.0 if same else math.copysign(math.inf, mean), "p_value": 1.0 if same else 0.0}
+        return {"n_pairs": pairs, "diff": mean, "sd_diff": 0.0,
+                "d_z": 0.0 if same else math.copysign(math.inf, mean), "p_value": 1.0 if same else 0.0, "n_units": n}
     t = mean / (sd / math.sqrt(n))
     p = float(2 * sps.t.sf(abs(t), n - 1))
-    return {"n_pairs": n, "diff": mean, "sd_diff": sd, "d_z": mean / sd, "p_value": p}
+    return {"n_pairs": pairs, "diff": mean, "sd_diff": sd, "d_z": mean / sd, "p_value": p, "n_units": n}
 
 
 def _half_width(table: pd.DataFrame) -> np.ndarray:
     """Half-width of each difference's t-interval at level ``1 - ci_alpha`` (NaN without an interval)."""
-    n = table["n_pairs"].to_numpy(float)
+    n = table["n_units"].to_numpy(float)
     sd = table["sd_diff"].to_numpy(float)
     a = table["ci_alpha"].to_numpy(float)
     out = np.full(n.shape, np.nan)
@@ -229,8 +282,12 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
     ``1 - ci_alpha``, ``ci_alpha`` the Bonferroni level of the Holm step that decided the test
     (:func:`holm_levels`), so it excludes 0 exactly when the test is significant.
 
+    With a ``draw`` column shared by several replicates (uncertain parameters), each replicate's paired
+    difference is averaged within its draw and the interval, test, ``sd_diff`` and ``d_z`` are of these draw
+    means (``n_units`` draws); ``n_needed`` counts replicates at the same seeds per draw.
+
     Args:
-        runs: one row per run with ``scenario``, ``seed`` and ``<kpi>_<stat>``.
+        runs: one row per run with ``scenario``, ``seed`` and ``<kpi>_<stat>`` (and ``draw``, if drawn).
         reference: the scenario compared with.
         kpis: KPI names.
         stat: ``"mean"`` or ``"final"``.
@@ -239,8 +296,8 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
         order: scenario order (default: first appearance).
 
     Returns:
-        One row per (scenario, KPI): ``scenario, kpi, reference, n_pairs, ref_mean, diff, ci_low, ci_high,
-        ci_alpha, sd_diff, d_z, p_value, p_holm, significant, n_needed, verdict``.
+        One row per (scenario, KPI): ``scenario, kpi, reference, ref_mean, n_pairs, diff, ci_low, ci_high,
+        sd_diff, d_z, p_value, n_units, p_holm, ci_alpha, significant, n_needed, verdict``.
 
     Raises:
         ScenarioError: unknown reference, or no seed shared with the reference.
@@ -258,14 +315,15 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
         if len(common) == 0:
             raise ScenarioError(f"{name} and {reference} share no replicate seed, so they cannot be paired; "
                                 "compare them in one run.py compare call")
+        draws = draws_of(other.loc[common])
         for k in kpis:
             col = f"{k}_{stat}"
             d = other.loc[common, col].to_numpy(float) - ref.loc[common, col].to_numpy(float)
             row = {"scenario": name, "kpi": k, "reference": reference,
-                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d)}
+                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d, draws)}
             rows.append(row)
     table = pd.DataFrame(rows, columns=["scenario", "kpi", "reference", "ref_mean", "n_pairs", "diff", "sd_diff",
-                                        "d_z", "p_value"])
+                                        "d_z", "p_value", "n_units"])
     table["p_holm"] = holm(table["p_value"].to_numpy()) if len(table) else []
     table["ci_alpha"] = holm_levels(table["p_value"].to_numpy(), alpha) if len(table) else []
     half = _half_width(table)
@@ -273,7 +331,11 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
     table.insert(7, "ci_high", table["diff"] + half)
     m = int(np.isfinite(table["p_value"]).sum()) if len(table) else 0
     table["significant"] = table["p_holm"] < alpha
-    table["n_needed"] = [replicates_needed(d, alpha / max(m, 1), power) for d in table["d_z"]]
+    needed = np.array([replicates_needed(d, alpha / max(m, 1), power) for d in table["d_z"]], dtype=float)
+    # draws needed, in replicates at the seeds per draw these runs used
+    shared = (table["n_units"] > 0) & (table["n_units"] != table["n_pairs"])
+    per = np.where(shared, np.round(table["n_pairs"] / table["n_units"].where(shared, 1)), 1.0)
+    table["n_needed"] = np.where(shared, needed * per, needed)
     table["verdict"] = [verdict(r) for r in table.to_dict("records")]
     return table
 
@@ -297,9 +359,13 @@ def _fmt_p(p: float) -> str:
 def verdict(row: dict) -> str:
     """One plain-language sentence for one row of :func:`paired_differences`."""
     name, ref, kpi, n = row["scenario"], row["reference"], row["kpi"], int(row["n_pairs"])
+    units = int(row.get("n_units", n))
     diff = row["diff"]
     ci = f"{_fmt(diff):s} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-    if n < 2:
+    if units < 2:
+        if units < n:
+            return (f"{name} vs {ref} on {kpi}: {n} paired replicates but only {units} parameter draw, no interval "
+                    "possible; run replicates over at least 3 draws")
         return (f"{name} vs {ref} on {kpi}: only {n} paired replicate, no interval possible; "
                 "run at least 3 replicates")
     if row["sd_diff"] == 0 and diff == 0:
@@ -319,5 +385,6 @@ def verdict(row: dict) -> str:
         more = f"about {int(need)} would be needed to detect a difference of this size at 80% power"
     else:
         more = "the observed difference is too small for any practical number of replicates to settle"
-    return (f"cannot tell {name} apart from {ref} on {kpi} with {n} replicates "
+    over = f"{n} replicates" + (f" ({units} parameter draws)" if units < n else "")
+    return (f"cannot tell {name} apart from {ref} on {kpi} with {over} "
             f"(difference {ci}, Holm-adjusted p{_fmt_p(row['p_holm'])}, interval adjusted alike); {more}")
