@@ -275,21 +275,22 @@ def _uncertain_identity(plans: Sequence[Plan | None], names: Sequence[str] | Non
 def _compare_arms(arms: Sequence[str | Path], overrides: Mapping[str, Any] | None,
                   ) -> list[tuple[str, Path, dict[str, Any], Scenario]]:
     """Resolve compare arms (files, folders, inline variants) to ``(name, file, variant overrides, scenario)``."""
-    out, problems = [], []
+    out, problems = [], {}  # message -> the arms that gave it
     for arm in arms:
         if split_variant(arm)[1]:
             try:
                 out.append(load_variant(str(arm), overrides))
             except ScenarioError as exc:
-                problems.append(str(exc))
+                problems.setdefault(str(exc), []).append(str(arm))
             continue
         for f, scenario, msg in validate_paths([arm], overrides):
             if msg:
-                problems.append(msg)
+                problems.setdefault(msg, []).append(str(f))
             else:
                 out.append((f.stem, f, {}, scenario))
-    if problems:
-        raise ScenarioError("\n".join(problems))
+    if problems:  # arms sharing a data folder share its problems: listed once, under every arm that has them
+        raise ScenarioError("\n".join(f"compare arm{'s' * (len(who) > 1)} {', '.join(who)}:\n  "
+                                      + msg.replace("\n", "\n  ") for msg, who in problems.items()))
     names = [a[0] for a in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -114,6 +114,10 @@ def read_table(path: str, required: tuple[str, ...], allowed: tuple[str, ...], p
         probs.add(f"empty file; the first row must name the columns: {', '.join(required)} (required)")
         return None
     header = [h.strip() for h in header]
+    if _semicolons(header, allowed):
+        probs.add("the cells are separated by semicolons (a spreadsheet's CSV export where the decimal sign is a "
+                  "comma); save the sheet as 'CSV UTF-8 (comma delimited)', with a point as the decimal sign", 1)
+        return None
     ok = True
     seen: set[str] = set()
     for j, h in enumerate(header, start=1):
@@ -145,9 +149,22 @@ def read_table(path: str, required: tuple[str, ...], allowed: tuple[str, ...], p
             j, c = extra[0]
             probs.add(f"{len(extra)} cell(s) beyond the header's {width} columns, the first {c[:40]!r}; a comma "
                       "inside a cell needs the cell in double quotes", row, str(j))
-        cells.append(rec[:width] + [""] * (width - len(rec)))  # a short row's missing cells are blank
+        if len(rec) < width and any(rec):  # a blank line has no cells; a row cut short lost its end's commas
+            lost = header[len(rec):]
+            probs.add(f"{len(rec)} cell(s) where the header has {width}: no cell for column(s) {', '.join(lost)}; "
+                      "give every column its cell, an empty one as nothing between two commas", row, lost[0])
+        cells.append(rec[:width] + [""] * (width - len(rec)))
     df = pd.DataFrame(cells, columns=header, index=np.arange(len(cells)) + 2, dtype=object)
     return df[~(df == "").all(axis=1)]
+
+
+def _semicolons(header: list[str], allowed: tuple[str, ...]) -> bool:
+    """Whether a header read with commas is a semicolon-separated one (Excel's CSV in many European locales).
+
+    Refused rather than read: such files write numbers with decimal commas, which the checks would have to guess.
+    """
+    parts = [p.strip() for h in header for p in h.split(";")]
+    return any(";" in h for h in header) and any(p in allowed for p in parts)
 
 
 def _number(df: pd.DataFrame, col: str, probs: Problems, lo: float | None = None, hi: float | None = None,
@@ -449,7 +466,8 @@ def read_links(df: pd.DataFrame, cols: tuple[str, str], firm_ix: dict, assoc_ix:
             elif v in assoc_ix:
                 ends.append(-assoc_ix[v] - 1)
             else:
-                close = difflib.get_close_matches(v, list(firm_ix) + list(assoc_ix), n=1)
+                # ids are codes: a near spelling (F003, F080) is another firm, so only a case slip is suggested
+                close = [k for k in (*firm_ix, *assoc_ix) if k.casefold() == v.casefold()]
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 probs.add(f"unknown id {v!r}{hint}; expected {what}", row, col)
                 ok = False

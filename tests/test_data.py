@@ -212,6 +212,13 @@ def _corrupt(kind: str, r: int, tmp: Path):
         i = 1 + r % (len(rows) - 1)
         rows[i] = rows[i] + [""] * (r % 2) + ["stray, text"]  # a blank extra cell before it is no problem
         where = (f"{name}.csv", i + 1, str(len(rows[0]) + 1 + r % 2))
+    elif kind == "short_row":
+        name = ["firms", "trade", "organization"][r % 3]
+        rows = files[name]
+        i = 1 + r % (len(rows) - 1)
+        k = 1 + (r // 3) % (len(rows[0]) - 1)  # the first cell (an id) is kept, so the row is not blank
+        rows[i] = rows[i][:k]
+        where = (f"{name}.csv", i + 1, rows[0][k])
     else:  # blank id
         firms[1 + r % 4][0] = ""
         where = ("firms.csv", 2 + r % 4, "id")
@@ -219,7 +226,7 @@ def _corrupt(kind: str, r: int, tmp: Path):
 
 
 KINDS = ["number", "range", "kind", "group", "duplicate_id", "column", "unknown_id", "self_link", "repeat",
-         "contract", "blank", "extra_cell"]
+         "contract", "blank", "extra_cell", "short_row"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -231,6 +238,42 @@ def test_every_bad_file_is_named_with_its_row_and_column(tmp_path_factory, kind,
         load_scenario(scenario)
     pattern = rf"{re.escape(name)}: row {row}, column {re.escape(col)}: "
     assert re.search(pattern, str(err.value)), (kind, pattern, str(err.value))
+
+
+def test_a_short_row_names_the_columns_it_lacks(tmp_path):
+    firms = [list(x) for x in FIRMS]
+    firms[2] = firms[2][:4]
+    with pytest.raises(ScenarioError, match=r"firms.csv: row 3, column product_group: 4 cell\(s\) where the header "
+                                            r"has 13: no cell for column\(s\) product_group, association, "):
+        load_scenario(write(tmp_path, firms=firms))
+
+
+def test_a_semicolon_separated_file_is_named_as_such(tmp_path):
+    scenario = write(tmp_path)
+    firms = tmp_path / "c" / "firms.csv"
+    firms.write_text("\n".join(";".join(row) for row in FIRMS) + "\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(scenario)
+    assert "firms.csv: row 1: the cells are separated by semicolons" in str(err.value)
+    assert "unknown column" not in str(err.value) and "comma delimited" in str(err.value)
+
+
+def test_an_unknown_id_suggests_only_the_same_id_in_other_case(tmp_path):
+    trade = [list(x) for x in TRADE] + [["E", "C", "", ""], ["a", "C", "", ""]]
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(write(tmp_path, trade=trade))
+    assert "row 6, column supplier: unknown id 'E'; expected" in str(err.value)  # no look-alike firm offered
+    assert "row 7, column supplier: unknown id 'a' (did you mean 'A'?)" in str(err.value)
+
+
+def test_arms_sharing_a_data_folder_list_its_problems_once_under_both(tmp_path, capsys):
+    scenario, _ = _corrupt("unknown_id", 1, tmp_path)
+    other = tmp_path / "t.toml"
+    other.write_text(SCENARIO + "[information]\ndigitalization = 0.5\n")
+    assert run.main(["compare", str(scenario), str(other), "--replicates", "1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("organization.csv: row") == 1 and f"compare arms {scenario}, {other}:" in err, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
