@@ -33,10 +33,6 @@ HIGHER_IS_BETTER: dict[str, bool] = {k.name: k.direction == "higher" for k in kp
 
 KINDS = ("compare", "sweep", "run")
 
-#: Columns of a stored network snapshot (``snapshots/<scenario>/nodes.parquet`` and ``edges.parquet``).
-SNAPSHOT_NODE_COLUMNS = ("node_id", "node_kind", "cooperating", "revenue", "commitment", "active")
-SNAPSHOT_EDGE_COLUMNS = ("edge_src", "edge_dst", "edge_trust")
-
 
 @dataclass
 class Results:
@@ -102,11 +98,11 @@ class Results:
         if not nodes_path.is_file() or not edges_path.is_file():
             return None
         nodes, edges = _read_parquet(nodes_path), _read_parquet(edges_path)
-        _require(nodes, list(SNAPSHOT_NODE_COLUMNS), nodes_path)
-        _require(edges, list(SNAPSHOT_EDGE_COLUMNS), edges_path)
+        _require(nodes, list(kpis.SNAPSHOT_NODE_COLUMNS), nodes_path)
+        _require(edges, list(kpis.SNAPSHOT_EDGE_COLUMNS), edges_path)
         named = ("node_name",) if "node_name" in nodes.columns else ()  # a data cluster's names
-        return {c: nodes[c].to_numpy() for c in (*SNAPSHOT_NODE_COLUMNS, *named)} | {
-            c: edges[c].to_numpy() for c in SNAPSHOT_EDGE_COLUMNS}
+        return {c: nodes[c].to_numpy() for c in (*kpis.SNAPSHOT_NODE_COLUMNS, *named)} | {
+            c: edges[c].to_numpy() for c in kpis.SNAPSHOT_EDGE_COLUMNS}
 
     def firm_table(self, name: str) -> pd.DataFrame | None:
         """One row per active firm of replicate 0 of ``name`` at its last step, or ``None`` if not stored."""

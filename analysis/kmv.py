@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim import kpis
+
 __all__ = ["PATHS", "EQUATIONS", "ANTECEDENTS", "OUTCOMES", "DEGENERATE_R2", "DETERMINED_SHARE", "monotone_share", "Path", "estimate_paths", "mediation"]
 
-#: The five antecedents as named in ``firm_table``.
-ANTECEDENTS: tuple[str, ...] = ("termination_costs", "relationship_benefits", "shared_values", "communication",
-                                "opportunistic_behaviour")
+#: The five antecedents as named in ``firm_table`` (the registry's antecedent KPIs).
+ANTECEDENTS: tuple[str, ...] = kpis.names("antecedent")
 
 #: An equation fitting better than this is a deterministic function of its predictors.
 DEGENERATE_R2 = 0.999
@@ -77,7 +78,7 @@ for _p in PATHS:
     EQUATIONS[_p.target] += (_p.source,)
 
 #: The outcomes of trust and commitment (the rival model adds direct antecedent paths to these).
-OUTCOMES: tuple[str, ...] = ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty")
+OUTCOMES: tuple[str, ...] = kpis.KMV_OUTCOMES
 
 
 def _standardize(df: pd.DataFrame, cols) -> pd.DataFrame:

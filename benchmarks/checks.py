@@ -5,9 +5,10 @@ Usage::
     python -m benchmarks.checks            # every check; exit status 1 if one fails
     python -m benchmarks.checks NAME ...   # only these (names as printed)
 
-They assert how the code runs: the compiled loops stay vectorized, a worker
-freezes what its imports made before its first chunk, ``--dask-local``
-workers run without Dask's malloc trimming and with one numeric thread, and
+They assert how the code runs: the compiled loops stay vectorized and return
+no array they allocated, a worker freezes what its imports made before its
+first chunk, ``--dask-local`` workers run without Dask's malloc trimming and
+with one numeric thread, and
 the benchmark's own tools (the chunk log and its steady-state window, speed-ups
 paired per round, the phase timer, the floor, the commit comparison) compute
 what they claim. ``make bench`` runs them before the benchmarks; the test
@@ -93,6 +94,30 @@ def check_curve_loops_are_vectorized() -> None:
         fresh.compile(kernel.signatures[0])
         asm = fresh.inspect_asm(fresh.signatures[0])
         assert re.search(r"vpsllq\s+\$52,\s*%[yz]mm", asm), f"{name}: the loop with the exp is not vectorized"
+
+
+def check_no_compiled_loop_returns_an_array_it_allocated() -> None:
+    """The compiled loops write into arrays their caller allocated and return scalars only.
+
+    Boxing an array made in compiled code runs Python on the way out of the loop, where an interrupt is not
+    raised cleanly.
+    """
+    import numba
+
+    from sim import ClusterModel, Scenario
+
+    for contracts in (True, False):  # compiles the loops for the model's argument types
+        sc = Scenario().with_overrides({"structure.n_firms": 60, "mechanisms.contract.enabled": contracts,
+                                        "demography.leave_rate": 0.3}, source="checks")
+        ClusterModel(sc, rng=3).run_for(6)
+    checked = 0
+    for name, loop in _compiled_loops().items():
+        for sig in loop.nopython_signatures:
+            ret = sig.return_type
+            parts = ret.types if isinstance(ret, numba.types.BaseTuple) else (ret,)
+            assert not any(isinstance(t, numba.types.Array) for t in parts), f"{name} returns an array: {ret}"
+            checked += 1
+    assert checked >= 20, f"only {checked} compiled signatures found"
 
 
 # ----------------------------------------------------------------------------------------- the runner's workers

@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "PAYERS", "kpi", "names", "report_kpis", "headline_kpis",
+__all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "PAYERS", "KMV_OUTCOMES", "SNAPSHOT_NODE_COLUMNS",
+           "SNAPSHOT_EDGE_COLUMNS", "kpi", "names", "report_kpis", "headline_kpis",
            "higher_is_better", "panels", "cost_kpis", "spending_of", "public_spending_kpi"]
 
 Direction = Literal["higher", "lower", "neither"]
@@ -90,8 +91,9 @@ _CLUSTER: tuple[KPI, ...] = (
         report=11),
     KPI("decision_uncertainty", INDEX, "lower", "mean uncertainty of firms about their decisions (Morgan-Hunt outcome)",
         report=12),
-    KPI("revenue", MU_STEP, "higher", "sales of all firms in the step", report=6),
-    KPI("profit", MU_STEP, "higher", "profit of all firms in the step", report=7, headline=True),
+    KPI("revenue", MU_STEP, "higher", "sales of all firms in the step", report=6, panel="Revenue and profit"),
+    KPI("profit", MU_STEP, "higher", "profit of all firms in the step", report=7, headline=True,
+        panel="Revenue and profit"),
     KPI("brand_equity", INDEX, "higher", "strength of the cluster brand: mean of its four aspects",
         report=8, headline=True, panel="Brand equity"),
     KPI("brand_technological", INDEX, "higher", "technological aspect of the cluster brand"),
@@ -140,6 +142,17 @@ _ANTECEDENTS: tuple[KPI, ...] = (
     KPI("communication", INDEX, "higher", "mean flow of messages firms receive from partners", "antecedent"),
     KPI("opportunistic_behaviour", INDEX, "lower", "mean opportunism firms saw in their partners", "antecedent"),
 )
+
+#: The outcomes of trust and commitment (Morgan & Hunt 1994) by their firm-table names: ``cooperation`` is a
+#: firm's propensity to cooperate (``cooperation_rate`` counts who did), the other four are also KPIs.
+KMV_OUTCOMES: tuple[str, ...] = ("acquiescence", "propensity_to_leave", "cooperation", "functional_conflict",
+                                 "decision_uncertainty")
+
+#: Columns of a run's network snapshot (``graph_snapshot`` of a model; stored by the runner as
+#: ``snapshots/<scenario>/nodes.parquet`` and ``edges.parquet``): the nodes (a data cluster's also ``node_name``) ...
+SNAPSHOT_NODE_COLUMNS: tuple[str, ...] = ("node_id", "node_kind", "cooperating", "revenue", "commitment", "active")
+#: ... and the links.
+SNAPSHOT_EDGE_COLUMNS: tuple[str, ...] = ("edge_src", "edge_dst", "edge_trust")
 
 #: Actor types with their own columns, and the cluster KPIs each gets (as ``<type>_<kpi>``).
 FIRM_TYPES: tuple[str, ...] = ("enterprise", "leading_firm")

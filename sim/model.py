@@ -24,6 +24,7 @@ from . import data
 from .agents import Association, DevelopmentCenter
 from .data import read_cluster
 from .context import StepContext
+from .kpis import KMV_OUTCOMES, SNAPSHOT_EDGE_COLUMNS, SNAPSHOT_NODE_COLUMNS
 from .metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, KPICollector, gini, kpi_sums, live_trust_sum
 from .scenario import Scenario, ScenarioError
 from .state import ASSOCIATION, ENTERPRISE, KIND_NAMES, LEADING, ClusterState
@@ -198,8 +199,7 @@ class ClusterModel(ModelBase):
         if self.data_ids:
             cols["data_id"] = [self.data_ids.get(i, "") for i in f.tolist()]
         for name in ("cooperating", "mean_trust", "commitment", "partner_commitment", "reputation", *ANTECEDENT_COLUMNS,
-                     "acquiescence", "propensity_to_leave", "cooperation", "functional_conflict", "decision_uncertainty",
-                     "capacity", "resources", "revenue", "profit", "energy_intensity", "assoc_of", "tier"):
+                     *KMV_OUTCOMES, "capacity", "resources", "revenue", "profit", "energy_intensity", "assoc_of", "tier"):
             cols[name] = getattr(st, _FIRM_TABLE_ROWS.get(name, name))[f]
         return pd.DataFrame(cols)
 
@@ -212,24 +212,19 @@ class ClusterModel(ModelBase):
         assoc = np.flatnonzero(st.kind[:n] == ASSOCIATION)
         cdc = n
         names = {"node_name": np.array([self.name_of(i) for i in range(n)] + ["CDC"])} if self.names else {}
-        return {
-            "node_id": np.arange(n + 1),
-            "node_kind": kinds,
-            **names,
-            "cooperating": np.concatenate([st.cooperating[:n], [True]]),
-            "revenue": np.concatenate([st.revenue[:n], [0.0]]),
-            "commitment": np.concatenate([st.commitment[:n], [0.0]]),
-            "active": np.concatenate([st.active[:n], [True]]),
-            "edge_src": np.concatenate([st.ua[:e][alive], np.full(len(assoc), cdc)]),
-            "edge_dst": np.concatenate([st.ub[:e][alive], assoc]),
-            "edge_trust": np.concatenate([0.5 * (st.trust[0 : 2 * e : 2] + st.trust[1 : 2 * e : 2])[alive], np.full(len(assoc), 1.0 - self.cdc.relay_loss)]),
-        }
+        nodes = (np.arange(n + 1), kinds, np.concatenate([st.cooperating[:n], [True]]), np.concatenate([st.revenue[:n], [0.0]]),
+                 np.concatenate([st.commitment[:n], [0.0]]), np.concatenate([st.active[:n], [True]]))
+        trust = 0.5 * (st.trust[0 : 2 * e : 2] + st.trust[1 : 2 * e : 2])[alive]
+        edges = (np.concatenate([st.ua[:e][alive], np.full(len(assoc), cdc)]), np.concatenate([st.ub[:e][alive], assoc]),
+                 np.concatenate([trust, np.full(len(assoc), 1.0 - self.cdc.relay_loss)]))
+        # in the order of the registry's snapshot columns
+        return {**dict(zip(SNAPSHOT_NODE_COLUMNS, nodes, strict=True)), **names,
+                **dict(zip(SNAPSHOT_EDGE_COLUMNS, edges, strict=True))}
 
 
 # ====================================================================== KPIs
 #: Node arrays whose mean over the step's firms is a KPI of the same name.
-_MEAN_KPIS = ("commitment", "partner_commitment", "propensity_to_leave", "acquiescence", "functional_conflict",
-              "decision_uncertainty", *ANTECEDENT_COLUMNS)
+_MEAN_KPIS = ("commitment", "partner_commitment", *(o for o in KMV_OUTCOMES if o != "cooperation"), *ANTECEDENT_COLUMNS)
 #: Node arrays summed per actor type by ``kpi_sums``, and their column in its result (after count, cooperators).
 _SUMMED = (*_MEAN_KPIS, "mean_trust", "revenue", "profit")
 _COL = {name: 2 + j for j, name in enumerate(_SUMMED)}
@@ -298,7 +293,8 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     m.price = m.market.price_index
     # per actor type
     now = np.bincount(now_kind, minlength=2)
-    for g, tname in ((ENTERPRISE, "enterprise"), (LEADING, "leading_firm")):
+    for g in (ENTERPRISE, LEADING):
+        tname = KIND_NAMES[g]
         k = sums[g, 0]
         vals = {
             "members": int(now[g]),

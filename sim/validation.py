@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .agents import Enterprise
+from .kpis import SNAPSHOT_EDGE_COLUMNS, SNAPSHOT_NODE_COLUMNS
 from .metrics import gini
 from .model import ModelBase
 from .scenario import Scenario, ScenarioError
@@ -107,8 +108,8 @@ class ValidationModel(ModelBase):
     def graph_snapshot(self) -> dict[str, np.ndarray]:
         """The players and the graph, in the cluster model's format."""
         n = self.game.n
-        return {
-            "node_id": np.arange(n), "node_kind": np.full(n, "enterprise"), "cooperating": self.game.coop.copy(),
-            "revenue": self.game.payoff.copy(), "commitment": np.zeros(n), "active": np.ones(n, bool),
-            "edge_src": self.game_edges[:, 0].copy(), "edge_dst": self.game_edges[:, 1].copy(), "edge_trust": np.ones(len(self.game_edges)),
-        }
+        nodes = (np.arange(n), np.full(n, "enterprise"), self.game.coop.copy(), self.game.payoff.copy(), np.zeros(n),
+                 np.ones(n, bool))
+        edges = (self.game_edges[:, 0].copy(), self.game_edges[:, 1].copy(), np.ones(len(self.game_edges)))
+        # in the order of the registry's snapshot columns
+        return dict(zip(SNAPSHOT_NODE_COLUMNS, nodes, strict=True)) | dict(zip(SNAPSHOT_EDGE_COLUMNS, edges, strict=True))

@@ -102,8 +102,8 @@ def list_scenarios(directory: Path | str = SCENARIO_DIR,
     return out
 
 
-#: KPI panels: title -> model-reporter columns drawn in it (from the KPI registry), plus the money the firms make.
-KPI_PANELS: dict[str, tuple[str, ...]] = {**kpis.panels(), "Revenue and profit": ("revenue", "profit")}
+#: KPI panels: title -> model-reporter columns drawn in it (the KPI registry's panels).
+KPI_PANELS: dict[str, tuple[str, ...]] = kpis.panels()
 
 
 def natural_range(columns: tuple[str, ...] | list[str]) -> tuple[float | None, float | None]:

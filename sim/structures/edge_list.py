@@ -18,12 +18,13 @@ import pandas as pd
 
 from ..cluster_data import Problems, raise_problems, read_links, read_table, unique_ids
 from ..scenario import ScenarioError
-from ..state import ENTERPRISE, LEADING
+from ..state import ASSOCIATION, ENTERPRISE, KIND_NAMES
 from . import Structure, canonical_edges
 
 __all__ = ["build_edge_list"]
 
-KINDS = {"enterprise": ENTERPRISE, "leading_firm": LEADING, "association": 2}
+#: Kind code by the name a types file uses (the state's names).
+KINDS = {name: code for code, name in KIND_NAMES.items()}
 EDGE_COLUMNS = ("source", "target")
 TYPE_COLUMNS = ("id", "kind")
 
@@ -57,8 +58,8 @@ def build_edge_list(params, rng: np.random.Generator) -> Structure:
     pairs, _ = read_links(edges_df, EDGE_COLUMNS, {lab: i for i, lab in enumerate(labels)}, {}, probs,
                           "a node id")
     raise_problems([probs])
-    assoc_labels = [lab for lab in labels if kinds.get(lab) == 2]
-    firm_labels = [lab for lab in labels if kinds.get(lab) != 2]
+    assoc_labels = [lab for lab in labels if kinds.get(lab) == ASSOCIATION]
+    firm_labels = [lab for lab in labels if kinds.get(lab) != ASSOCIATION]
     if len(firm_labels) < 3:
         raise ScenarioError(f"{params.edge_list_path}: structure.edge_list_path: needs at least 3 firms, found {len(firm_labels)}")
     fidx = {lab: i for i, lab in enumerate(firm_labels)}

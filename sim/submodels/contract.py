@@ -59,7 +59,7 @@ from .decision import CAUTION
 from .opportunism import observe_partner
 from .trade import orders, role_of_link
 
-__all__ = ["trade", "run_contracts", "contract_pass", "worth"]
+__all__ = ["trade", "run_contracts", "contract_pass", "worth", "bonus"]
 
 
 def trade(model, ctx) -> None:
@@ -106,9 +106,16 @@ def run_contracts(st, live_ff: np.ndarray, price: np.ndarray, p, rng: np.random.
 
 
 @numba.njit(inline="always", **JIT)
-def worth(saving, transaction_cost, bonus, pair_trust):
+def bonus(group_a, group_b, kind_a, kind_b, channel_sharing, leading_traction):
+    """``bonus_u`` of the module docstring: channel sharing between product groups, traction of a leading firm."""
+    b = 1.0 + channel_sharing * (1.0 if group_a != group_b else 0.0)
+    return b * (1.0 + leading_traction * (1.0 if kind_a == LEADING or kind_b == LEADING else 0.0))
+
+
+@numba.njit(inline="always", **JIT)
+def worth(saving, transaction_cost, boost, pair_trust):
     """Share of a partner's saving left after its transaction cost, ``W_u`` (0 when the cost eats it all)."""
-    half = 0.5 * saving * bonus
+    half = 0.5 * saving * boost
     if half <= 0.0:
         return 0.0
     return max(0.0, 1.0 - transaction_cost * (1.0 - 0.5 * pair_trust) / half)
@@ -143,12 +150,11 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
             bra = not coop[a]
             brb = not coop[b]
             pair_trust = 0.5 * (trust[2 * u] + trust[2 * u + 1])
-            bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
-            bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
+            boost = bonus(product_group[a], product_group[b], kind[a], kind[b], channel_sharing, leading_traction)
             size = order[u]
             tc = transaction_cost * size * (1.0 - 0.5 * pair_trust)
-            val_a = 0.0 if brb else 0.5 * saving * size * bonus
-            val_b = 0.0 if bra else 0.5 * saving * size * bonus
+            val_a = 0.0 if brb else 0.5 * saving * size * boost
+            val_b = 0.0 if bra else 0.5 * saving * size * boost
             gain = breach_gain * size * ((1.0 if bra else 0.0) - (1.0 if brb else 0.0))
             ca = cb = False
             if bra:
@@ -186,7 +192,7 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
             if left[u] > 0:
                 left[u] -= 1
                 if left[u] == 0:
-                    care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)
+                    care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, boost, pair_trust)
                     renew = sigmoid(renewal_slope * (pair_trust - renewal_threshold)) * min(reputation[a], reputation[b]) * care
                     if x < renew:
                         left[u] = duration
@@ -194,9 +200,8 @@ def contract_pass(ua, ub, live_ff, left, coop, trust, product_group, kind, reput
         # draw at or above formation_rate never signs and the rest is not worked out
         elif live_ff[u] and x < formation_rate and role_of_link(product_group[a], product_group[b], kind[a], kind[b]) != 0:
             pair_trust = 0.5 * (trust[2 * u] + trust[2 * u + 1])
-            bonus = 1.0 + channel_sharing * (1.0 if product_group[a] != product_group[b] else 0.0)
-            bonus = bonus * (1.0 + leading_traction * (1.0 if kind[a] == LEADING or kind[b] == LEADING else 0.0))
-            care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, bonus, pair_trust)
+            boost = bonus(product_group[a], product_group[b], kind[a], kind[b], channel_sharing, leading_traction)
+            care = (1.0 - caution * max(uncertainty[a], uncertainty[b])) * worth(saving, transaction_cost, boost, pair_trust)
             if x < formation_rate * pair_trust * min(reputation[a], reputation[b]) * care:
                 left[u] = duration
         in_force += left[u] > 0
