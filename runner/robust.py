@@ -34,7 +34,7 @@ import pandas as pd
 from sim.metrics import KPI_COLUMNS
 from sim.errors import quote
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_record
-from sim.scenario_files import read_toml
+from sim.scenario_files import other_input_kind, read_toml
 
 from .chunks import RunItem, parquet_bytes
 from .commands import SIZE_KEYS
@@ -150,15 +150,8 @@ def read_policies(path: str | Path, base: Scenario) -> tuple[list[dict[str, Any]
 
 def robust_file_kind(path: str | Path) -> str | None:
     """``"policies"`` or ``"uncertainties"`` if ``path`` is TOML shaped as that file of ``run.py robust``, else None."""
-    try:
-        data = read_toml(Path(path))
-    except (OSError, ScenarioError):  # unreadable or malformed: the scenario's message says why
-        return None
-    if "uncertainties" in data:
-        return "uncertainties"
-    if "policies" in data or "regret" in data:
-        return "policies"
-    return None
+    kind = other_input_kind(path)
+    return kind if kind in ("policies", "uncertainties") else None
 
 
 def check_robust_file(path: str | Path) -> str:

@@ -39,6 +39,7 @@ __all__ = [
     "PATH_FIELDS",
     "scenario_values",
     "scenario_toml",
+    "other_input_kind",
 ]
 
 
@@ -180,6 +181,21 @@ def read_toml(path: Path, what: str = "scenario") -> dict:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from None
+
+
+def other_input_kind(path: str | Path) -> str | None:
+    """The tool's other TOML input ``path`` is, by its content: ``"targets"`` (``[[target]]`` tables, for
+    ``run.py calibrate``), ``"uncertainties"`` or ``"policies"`` (the files of ``run.py robust``); None for a
+    scenario, and for a file that cannot be read (the scenario's message says why)."""
+    try:
+        data = read_toml(Path(path))
+    except (OSError, ScenarioError):
+        return None
+    if "uncertainties" in data:
+        return "uncertainties"
+    if "policies" in data or "regret" in data:
+        return "policies"
+    return "targets" if isinstance(data.get("target"), list) else None
 
 
 def parse_value(text: str, source: str = "--set") -> Any:

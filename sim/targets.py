@@ -31,7 +31,7 @@ from scipy.stats import norm
 
 from . import kpis
 from .errors import ScenarioError, quote
-from .scenario_files import read_toml
+from .scenario_files import other_input_kind, read_toml
 
 __all__ = ["Target", "CONSTRUCTS", "STATISTICS", "load_targets", "targets_from_dict", "target_values",
            "check_steps", "is_targets_file"]
@@ -237,11 +237,7 @@ def load_targets(path: str | Path) -> list[Target]:
 
 def is_targets_file(path: str | Path) -> bool:
     """True if ``path`` is TOML holding ``[[target]]`` tables (so ``validate`` checks it as targets)."""
-    try:
-        data = read_toml(Path(path))
-    except (OSError, ScenarioError):  # unreadable, malformed or past the limits: the scenario's message says why
-        return False
-    return isinstance(data.get("target"), list)
+    return other_input_kind(path) == "targets"
 
 
 def check_steps(targets: Sequence[Target], steps: int, source: str) -> None:

@@ -403,3 +403,15 @@ def test_an_unfinished_or_damaged_calibration_is_explained(tmp_path):
         results.open_results(folder)
 
 
+
+
+def test_the_picker_leaves_out_other_inputs_in_any_folder(tmp_path):
+    # CLUSTERCOOP_SCENARIO_DIR pointed at a cluster folder: its targets are no scenario there either
+    names = [s.name for s in session.list_scenarios(ROOT / "examples" / "cluster")]
+    assert names == ["cluster", "cluster_programme"], names
+    (tmp_path / "robust").mkdir()
+    for f in ("policies.toml", "uncertainties.toml"):
+        (tmp_path / "robust" / f).write_text((ROOT / "examples" / "robust" / f).read_text())
+    (tmp_path / "robust" / "targets.toml").write_text((ROOT / "examples" / "calibration" / "targets.toml").read_text())
+    (tmp_path / "mine.toml").write_text('# my own cluster.\n[structure]\nkind = "star"\n')
+    assert [s.name for s in session.list_scenarios(tmp_path)] == ["mine"]

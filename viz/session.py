@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sim import ClusterModel, Scenario, ScenarioError, kpis, load_scenario, make_model
+from sim.scenario_files import other_input_kind
 from sim.scenario_files import scenario_toml as write_scenario_toml
 from sim.submodels.policy import Event
 
@@ -79,7 +80,8 @@ def _description(path: Path) -> str:
 def list_scenarios(directory: Path | str = SCENARIO_DIR,
                    examples: tuple[Path, ...] | None = None) -> list[ScenarioInfo]:
     """Scenario files in ``directory`` (``*.toml``, sub-folders too), top level first, then by name; then the
-    shipped examples (``EXAMPLE_DIRS`` when ``directory`` is the default).
+    shipped examples (``EXAMPLE_DIRS`` when ``directory`` is the default). A file holding another input of the
+    tool (calibration targets, ``run.py robust``'s files: :func:`sim.scenario_files.other_input_kind`) is left out.
 
     A file in a sub-folder is named by its relative path without ``.toml``,
     e.g. ``digitalization/digitalization_stage1``; an example by its path from the repository,
@@ -89,16 +91,15 @@ def list_scenarios(directory: Path | str = SCENARIO_DIR,
     if examples is None:
         examples = EXAMPLE_DIRS if directory == SCENARIO_DIR else ()
     paths = sorted(directory.rglob("*.toml"), key=lambda p: (len(p.relative_to(directory).parts), str(p)))
-    out = [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _description(p)) for p in paths]
+    # in any folder, a file is skipped for what it holds (calibration targets, robust's files) not where it is
+    out = [ScenarioInfo(p.relative_to(directory).with_suffix("").as_posix(), p, _description(p)) for p in paths
+           if not other_input_kind(p)]
     root = Path(__file__).resolve().parent.parent
     for folder in examples:
         for p in sorted(Path(folder).glob("*.toml")):
-            try:
-                load_scenario(p)
-            except ScenarioError:
-                continue  # another kind of file beside the scenarios (e.g. calibration targets)
-            name = p.relative_to(root).with_suffix("").as_posix() if p.is_relative_to(root) else p.stem
-            out.append(ScenarioInfo(name, p, _description(p)))
+            if not other_input_kind(p):
+                name = p.relative_to(root).with_suffix("").as_posix() if p.is_relative_to(root) else p.stem
+                out.append(ScenarioInfo(name, p, _description(p)))
     return out
 
 
