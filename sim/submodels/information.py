@@ -29,7 +29,8 @@ decision uncertainty (``submodels.trust``).
 
 The IT-actor costs ``digitalization_cost * digitalization`` per active firm
 per step, paid by the association's members through their dues (equal
-shares) or by public funds for the Cluster Development Center
+shares; every active firm an equal share when there are no members) or by
+public funds for the Cluster Development Center, and then by no firm
 (``digitalization_payer``; :func:`pay_it_actor`).
 """
 
