@@ -213,8 +213,9 @@ def _compare_table(outcome, _made, reference: str | None) -> None:
 
         cols = ["scenario", "kpi", "of", "mean", "90% low", "90% high", "parameter share"]
         print("over replicates, uncertain parameters drawn per replicate (share of variance from them):")
+        # one fixed format for every number: pandas would switch a column to exponents when magnitudes mix
         print(spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))[cols]
-              .to_string(index=False))
+              .to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a"))
 
 
 def _compare_after(args: argparse.Namespace, reference: str | None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,21 @@ def test_the_job_refuses_what_the_data_decides_also_when_set_after_loading(tmp_p
         plan_of(base.with_overrides({"uncertain.posterior": str(tmp_path / "p.parquet")}), "job")
     assert plan_of(base.with_overrides({"uncertain.params": {"trust.speed": {"dist": "uniform", "lo": 0.1,
                                                                              "hi": 0.3}}}), "job") is not None
+
+
+def test_the_printed_spread_table_has_one_number_format(capsys, tmp_path):
+    from types import SimpleNamespace
+
+    from analysis.tables import HEADLINE_KPIS
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for s in ("a", "b"):
+        for r in range(8):  # KPIs of very different sizes, and a share that is not separable (one seed per draw)
+            rows.append({"scenario": s, "replicate": r, "draw": r // 2,
+                         **{f"{k}_mean": 10.0 ** (j % 5 - 2) * rng.random() for j, k in enumerate(HEADLINE_KPIS)}})
+    pd.DataFrame(rows).to_parquet(tmp_path / "results.parquet")
+    run._compare_table(SimpleNamespace(out=tmp_path), None, "a")
+    table = capsys.readouterr().out.split("share of variance from them):\n", 1)[1].splitlines()[1:]
+    cells = [c for line in table for c in line.split() if c[0].isdigit() or c[0] == "-"]
+    assert table and all(re.fullmatch(r"-?\d+\.\d{3}", c) for c in cells), table
