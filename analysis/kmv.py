@@ -12,7 +12,8 @@ one run share its history); the 95 % interval uses the t distribution with
 
 Mediation (Morgan & Hunt's rival model): each outcome is also regressed on trust
 and commitment plus the five antecedents; the mediated model holds when the
-direct antecedent paths add little explained variance (``rival_r2_gain``).
+direct antecedent paths add little explained variance (``rival_r2_gain``), measured
+against what the antecedents explain on their own (``direct_share``).
 
 An equation is flagged degenerate when its outcome is a deterministic function of
 its predictors: the linear fit leaves no residual (R² above ``DEGENERATE_R2``),
@@ -149,13 +150,18 @@ def mediation(df: pd.DataFrame) -> pd.DataFrame:
     """The mediated model against the rival with direct antecedent paths, per outcome.
 
     Returns:
-        One row per outcome: ``r2_mediated``, ``r2_rival`` and ``rival_r2_gain`` (what the five direct
-        antecedent paths add to trust and commitment), all on ranks.
+        One row per outcome: ``r2_mediated`` (trust and commitment), ``r2_rival`` (plus the five antecedents),
+        ``rival_r2_gain`` (what the direct antecedent paths add to trust and commitment), ``r2_antecedents`` (the
+        antecedents alone) and ``direct_share`` (gain over ``r2_antecedents``: the part of what the antecedents
+        explain that does not pass through trust and commitment; NaN when they explain nothing), all on ranks.
     """
     rows = []
     for target in OUTCOMES:
         mediated, _ = _fit(df, target, ("commitment", "mean_trust"), ranks=True)
         rival, _ = _fit(df, target, ("commitment", "mean_trust", *ANTECEDENTS), ranks=True)
+        alone, _ = _fit(df, target, ANTECEDENTS, ranks=True)
+        gain = float(rival.rsquared - mediated.rsquared)
         rows.append({"outcome": target, "r2_mediated": float(mediated.rsquared), "r2_rival": float(rival.rsquared),
-                     "rival_r2_gain": float(rival.rsquared - mediated.rsquared)})
+                     "rival_r2_gain": gain, "r2_antecedents": float(alone.rsquared),
+                     "direct_share": gain / float(alone.rsquared) if alone.rsquared > 0 else float("nan")})
     return pd.DataFrame(rows)
