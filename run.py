@@ -11,6 +11,7 @@ Over 500 lines on purpose: every command's options, help and exit status stay in
 
 Examples:
     python run.py validate scenarios/
+    python run.py validate scenarios/baseline.toml --set structure.kind=star --set run.steps=120
     python run.py run scenarios/star.toml --seed 7 --steps 50 --out out/star
     python run.py sweep scenarios/baseline.toml --param mechanisms.regulation.sanction=0:2:5 \\
         --param information.digitalization=0.1,0.5,0.9 --replicates 4 --jobs 2 --out out/sweep
@@ -88,9 +89,10 @@ def _other_kind(f: Path) -> tuple[str | None, str | None] | None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.data import describe
-    from sim.scenario import validate_paths
+    from sim.scenario import parse_overrides, validate_paths
 
-    checked = validate_paths(args.paths)
+    overrides = parse_overrides(args.set)
+    checked = validate_paths(args.paths, overrides)
     notes = {}
     for i, (f, _, msg) in enumerate(checked):
         if msg and f.is_file() and (other := _other_kind(f)) is not None:
@@ -107,7 +109,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     print(f"  {line}")
     for f, msg in bad:
         _err(f"invalid  {f}\n  " + msg.replace("\n", "\n  "))
-    print(f"{len(checked) - len(bad)} valid, {len(bad)} invalid")
+    with_set = f" with --set {', '.join(f'{k}={v!r}' for k, v in overrides.items())}" if overrides else ""
+    print(f"{len(checked) - len(bad)} valid, {len(bad)} invalid{with_set}")
     return EXIT_BAD_INPUT if bad else 0
 
 
@@ -388,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files or folders",
                        description="Check scenario files (or every *.toml in a folder). Exit 0 if all are valid, 2 otherwise.")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="check with a field overridden, as run and compare would set it (repeatable)")
     p.add_argument("--quiet", action="store_true", help="list only the problems")
     p.set_defaults(func=cmd_validate)
 

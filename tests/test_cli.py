@@ -187,6 +187,26 @@ def test_validate_lists_every_problem(cli, tmp_path):
     assert "structure.n_firms" in err and "market.margin" in err and "2 invalid" in out
 
 
+@pytest.mark.parametrize("item, needle", [
+    ("structure.n_firmz=3", "structure.n_firmz"),
+    ("structure.n_firms=abc", "structure.n_firms"),
+    ("structure.n_leading=40", "n_leading"),  # the file's 40 firms: a cross-field check
+    ("novalue", "dotted.key=value"),
+])
+def test_validate_checks_an_override_as_run_would(cli, tmp_path, item, needle):
+    scenario = tiny(tmp_path)
+    code, out, err = cli("validate", scenario, "--set", item)
+    assert code == 2 and needle in err, err
+    run_code, _, run_err = cli("run", scenario, "--set", item, "--out", tmp_path / "out")
+    assert run_code == 2 and needle in run_err and not (tmp_path / "out").exists()
+
+
+def test_validate_with_set_says_so(cli, tmp_path):
+    code, out, err = cli("validate", tiny(tmp_path), "--set", "structure.kind=star", "--set", "run.steps=120")
+    assert code == 0, err
+    assert "1 valid, 0 invalid with --set structure.kind='star', run.steps=120" in out
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--set", "structure.n_firmz=3"], "structure.n_firmz"),
     (["--set", "structure.n_firms=abc"], "structure.n_firms"),
