@@ -23,7 +23,8 @@ from openpyxl.utils import get_column_letter
 
 from sim import kpis as registry
 
-__all__ = ["HEADLINE_CSV", "WORKBOOK", "FIRMS_CSV", "rounded", "rounded_text", "headline_frame", "write_exports"]
+__all__ = ["HEADLINE_CSV", "WORKBOOK", "FIRMS_CSV", "PROGRAMME_TABLES", "rounded", "rounded_text", "headline_frame",
+           "write_exports"]
 
 HEADLINE_CSV = "headline.csv"
 WORKBOOK = "report.xlsx"
@@ -33,6 +34,9 @@ FIRMS_CSV = "firms.csv"
 #: Words of the comparison with the reference (the report's ▲/▼/no mark).
 BETTER, WORSE, HIGHER, LOWER, SAME, REFERENCE = (
     "better", "worse", "higher", "lower", "indistinguishable", "reference")
+
+#: The programme and cost-effectiveness tables (:func:`analysis.programme.tables`), each ``<name>.csv`` and a sheet.
+PROGRAMME_TABLES: tuple[str, ...] = ("programme_effects", "spending", "cost_effectiveness", "around_events")
 
 #: Units bounded to [0, 1]: three decimals show a tenth of a percentage point.
 _FIXED_DECIMALS = {registry.SHARE: 3, registry.INDEX: 3}
@@ -122,7 +126,7 @@ def headline_frame(table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str]
 
 def _cell(v: object) -> object:
     """A value openpyxl writes faithfully: Python scalars, no NaN or infinity, integers Excel keeps exact."""
-    if v is None:
+    if v is None or v is pd.NA:
         return None
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
@@ -198,6 +202,34 @@ def _differences(diffs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _steps_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Step columns as whole numbers, empty where there is none ("never", or no before for a static arm)."""
+    out = frame.copy()
+    for c in out.columns:
+        if c.endswith("_step") or c == "n_units":
+            out[c] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+                               for v in out[c]], dtype="Int64")
+    return out
+
+
+_PROGRAMME_NOTES = {
+    "programme_effects": "programme_effects: per arm (a scenario with a timeline, or a static one whose public "
+    "spending differs from the reference's) and KPI, the mean paired difference arm - reference before its first "
+    "event and from it (from_step) to the end of the run (to_step), 95% t-intervals, in the KPI's unit; "
+    "time_to_effect_step: first step of a stretch of at least 6 steps, each with an interval excluding 0 with one "
+    "sign, reaching significant_until_step (the end of the run, or a programme's last step in force when all its "
+    "events end before the run does); empty: never.",
+    "spending": "spending: extra spending of each arm against the reference, MU summed over the steps from "
+    "from_step, 95% t-interval; part 'budget: ...' rows (public, association, firms) add up to the arm's cost, "
+    "'of which' rows are components of those budgets and are not added.",
+    "cost_effectiveness": "cost_effectiveness: the KPI's summed difference per MU of extra spending of the KPI "
+    "named in 'per' (public spending when the arm spends public money), delta-method 95% interval; break-even "
+    "steps (mean, lower bound) of the cumulative extra profit net of extra public spending; empty: never.",
+    "around_events": "around_events: per timeline event and KPI, the mean paired difference over window_steps "
+    "before and from the event, and the change with its 95% t-interval.",
+}
+
+
 def _notes(reference: str, n_rep: int) -> pd.DataFrame:
     lines = [
         f"Reference scenario: {reference}. Replicates per scenario: {n_rep}; replicate r uses the same seed in "
@@ -220,8 +252,10 @@ def _notes(reference: str, n_rep: int) -> pd.DataFrame:
 
 def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame | None, table: pd.DataFrame,
                   diffs: pd.DataFrame, headline: Sequence[str], scenarios: Sequence[str],
-                  reference: str, firms: Mapping[str, pd.DataFrame | None] | None = None) -> list[Path]:
-    """Write ``headline.csv`` and ``report.xlsx`` into ``out`` (and ``firms.csv`` for a data cluster).
+                  reference: str, firms: Mapping[str, pd.DataFrame | None] | None = None,
+                  programme: Mapping[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Write ``headline.csv`` and ``report.xlsx`` into ``out`` (and ``firms.csv`` for a data cluster, and the
+    programme tables as CSV files).
 
     Args:
         out: the report folder (exists).
@@ -235,6 +269,7 @@ def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame 
         firms: each scenario's stored firm table (replicate 0, last step); those of a data cluster (a ``name``
             column) become the ``firms`` sheet and ``firms.csv``, one row per firm and scenario, so each real
             firm's end state can be looked up by its name.
+        programme: :func:`analysis.programme.tables`; each non-empty one becomes ``<name>.csv`` and a sheet.
 
     Returns:
         The paths written.
@@ -260,8 +295,17 @@ def write_exports(out: str | Path, runs: pd.DataFrame, timeseries: pd.DataFrame 
         _sheet(wb, "firms", table_f)
         table_f.to_csv(out / FIRMS_CSV, index=False)
         written.append(out / FIRMS_CSV)
-    n_rep = int(runs.groupby("scenario").size().min()) if len(runs) else 0
-    _sheet(wb, "notes", _notes(reference, n_rep))
+    notes = _notes(reference, n_rep=int(runs.groupby("scenario").size().min()) if len(runs) else 0)
+    for name in PROGRAMME_TABLES:
+        frame = (programme or {}).get(name)
+        if frame is None or not len(frame):
+            continue
+        frame = _steps_as_integers(frame)
+        _sheet(wb, name, frame)
+        frame.to_csv(out / f"{name}.csv", index=False)
+        written.append(out / f"{name}.csv")
+        notes = pd.concat([notes, pd.DataFrame({"notes": [_PROGRAMME_NOTES[name]]})], ignore_index=True)
+    _sheet(wb, "notes", notes)
     wb["notes"].column_dimensions["A"].width = 120
     book = out / WORKBOOK
     wb.save(book)

@@ -11,7 +11,12 @@ Methods (replicate r of every scenario has the same seed, so runs pair by replic
     * Before/after: per replicate, the mean of ``d_rt`` over the steps before the
       first event and over the steps from it on; a t-interval of each.
     * Time to effect: the start of the last stretch of steps whose intervals all exclude 0 with one sign,
-      if it reaches the end of the run and lasts at least 6 steps (from the first event on).
+      if it reaches the end of the window and lasts at least 6 steps (from the first event on). The
+      window ends with the run, or, when every event of the programme ends (``until``) before the run
+      does, at the step before the last ``until``: the effect is measured while the programme runs.
+    * Arms without a timeline (static arms) whose public spending differs from the reference's (the 95 %
+      interval of the summed difference excludes 0) get the same tables with the effects measured from
+      the run's first step; the around-event table and band figure are for timeline arms only.
     * Gain per unit of spending: ``sum_t d_rt(KPI) / sum_t d_rt(spending)`` over
       the steps from the first event, the ratio of the mean sums with a
       delta-method t-interval, ``R +- t se``, ``se = sd_r(g_r - R c_r) / (sqrt(n) |mean c|)``.
@@ -39,14 +44,24 @@ from sim import kpis as kpi_registry
 
 from .stats import unit_means
 
-__all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "before_after", "gain_per_spending",
-           "break_even", "around_events", "spending_kpis"]
+__all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "window_of", "before_after",
+           "gain_per_spending", "break_even", "around_events", "spending_kpis", "budget_kpis", "component_kpis",
+           "arms_of", "tables", "section"]
+
+
+def budget_kpis() -> tuple[str, ...]:
+    """The spending KPI of each budget (public, association, firms): what adds up to the arrangement's cost."""
+    return tuple(kpi_registry.spending_of(p) for p in kpi_registry.PAYERS)
+
+
+def component_kpis() -> tuple[str, ...]:
+    """Cost KPIs that name no budget (marketing spending, the IT-actor's cost): parts of the budgets, not added."""
+    return tuple(k for k in kpi_registry.cost_kpis() if k not in budget_kpis())
 
 
 def spending_kpis() -> tuple[str, ...]:
-    """The spending KPIs (the registry's cost flag), public spending first, then the rest in column order."""
-    public = kpi_registry.public_spending_kpi()
-    return (public, *(k for k in kpi_registry.cost_kpis() if k != public))
+    """The spending KPIs (the registry's cost flag): the budgets, public spending first, then their components."""
+    return (*budget_kpis(), *component_kpis())
 
 
 def _unit(name: str) -> str:
@@ -152,22 +167,36 @@ def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, l
     return pd.DataFrame({"step": d.index.to_numpy(), "diff": mean, "low": lo, "high": hi, "n": d.shape[1]})
 
 
-def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = 6) -> int | None:
+def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = 6, end: int | None = None) -> int | None:
     """The first step >= ``start`` from which every step's interval excludes 0 with one sign, or None.
 
-    The stretch must reach the end of the run and last at least ``min_steps`` steps: with one pointwise interval
+    The stretch must reach ``end`` (default: the end of the run; a programme that stops at step ``until``
+    is measured up to ``until - 1``) and last at least ``min_steps`` steps: with one pointwise interval
     per step, a lone significant last step is what chance alone gives now and then.
     """
-    after = paired[paired["step"] >= start]
+    after = paired[(paired["step"] >= start) & ((paired["step"] <= end) if end is not None else True)]
     pos, neg = (after["low"] > 0).to_numpy(), (after["high"] < 0).to_numpy()
     sig = pos if len(pos) and pos[-1] else neg
     if not len(sig) or not sig[-1]:
         return None
-    # the last run of significant steps of one sign reaching the end of the run
+    # the last run of significant steps of one sign reaching the end of the window
     k = len(sig) - int(np.argmin(sig[::-1])) if not sig.all() else 0
     if len(sig) - k < min(min_steps, len(sig)):
         return None
     return int(after["step"].iloc[k])
+
+
+def window_of(events: Sequence[Mapping[str, Any]], first: int, last: int) -> tuple[int, int]:
+    """The steps a programme is measured over: from its first event (``first``, the run's first step, for
+    an arm without a timeline) to the end of the run, or to the step before its last ``until`` when every
+    event ends before the run does."""
+    if not events:
+        return first, last
+    start = min(int(e["at"]) for e in events)
+    ends = [e.get("until") for e in events]
+    if all(u is not None and int(u) <= last for u in ends):
+        return start, max(start, max(int(u) for u in ends) - 1)
+    return start, last
 
 
 def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -181,8 +210,9 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
 
 
 def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str, start: int,
-                 level: float = 0.95, draws: Mapping[int, Any] | None = None) -> pd.DataFrame:
-    """Per KPI: the mean paired difference before step ``start`` and from it on, with t-intervals, and the time to effect.
+                 level: float = 0.95, draws: Mapping[int, Any] | None = None, end: int | None = None) -> pd.DataFrame:
+    """Per KPI: the mean paired difference before step ``start`` and from it on, with t-intervals, and the time to
+    effect (a stretch reaching ``end``, default the end of the run: :func:`time_to_effect`).
 
     Returns:
         one row per KPI: ``kpi, before, before_low, before_high, after, after_low, after_high, time_to_effect, n``.
@@ -195,7 +225,7 @@ def before_after(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referenc
         b, bl, bh = _interval(pre, level)
         a, al, ah = _interval(post, level)
         mean, lo, hi = _t_rows(d.to_numpy(dtype=float), level)
-        tte = time_to_effect(pd.DataFrame({"step": d.index, "low": lo, "high": hi}), start)
+        tte = time_to_effect(pd.DataFrame({"step": d.index, "low": lo, "high": hi}), start, end=end)
         rows.append({"kpi": k, "before": b, "before_low": bl, "before_high": bh, "after": a, "after_low": al,
                      "after_high": ah, "time_to_effect": tte, "n": d.shape[1]})
     return pd.DataFrame(rows)
@@ -286,6 +316,119 @@ def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, referen
     return pd.DataFrame(rows)
 
 
+# --------------------------------------------------------------------------- the tables of a comparison
+
+
+def arms_of(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], scenarios: Sequence[str],
+            reference: str, draws: Mapping[int, Any] | None = None) -> list[dict[str, Any]]:
+    """The arms measured against ``reference``: each with a timeline, and each static arm that spends public money
+    differently from it.
+
+    Returns:
+        one dict per arm: ``arm, events, timeline (bool), start, end`` (:func:`window_of`), ``last`` (the run's
+        last step), in scenario order.
+    """
+    if ts is None or not len(ts):
+        return []
+    first, last = int(ts["step"].min()), int(ts["step"].max())
+    public = kpi_registry.public_spending_kpi()
+    out = []
+    for arm in scenarios:
+        if arm == reference or arm not in set(ts["scenario"]):
+            continue
+        events = events_of(records.get(arm), last)
+        if not events:
+            if public not in ts.columns:
+                continue
+            g = gain_per_spending(ts, [public], public, arm, reference, first, draws=draws).iloc[0]
+            if not (np.isfinite(g["extra_low"]) and (g["extra_low"] > 0 or g["extra_high"] < 0)):
+                continue
+        start, end = window_of(events, first, last)
+        out.append({"arm": arm, "events": events, "timeline": bool(events), "start": start, "end": end, "last": last})
+    return out
+
+
+def _money(name: str) -> str:
+    """The unit of a per-step money KPI summed over steps (``MU``)."""
+    return _unit(name).removesuffix(" per step") or "units"
+
+
+def _main_spending(extra: Mapping[str, pd.Series]) -> str | None:
+    """What gains are measured against: public money if the arm spends it differently, else the budget (then the
+    component) with the largest extra spending that differs from 0."""
+    differs = {s: abs(g["extra_spending"]) for s, g in extra.items() if np.isfinite(g["per_unit"])}
+    public = kpi_registry.public_spending_kpi()
+    if public in differs:
+        return public
+    for group in (budget_kpis(), component_kpis()):
+        pick = {s: v for s, v in differs.items() if s in group}
+        if pick:
+            return max(pick, key=pick.get)
+    return None
+
+
+def tables(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], scenarios: Sequence[str],
+           reference: str, kpis: Sequence[str], draws: Mapping[int, Any] | None = None,
+           window: int = 6) -> dict[str, pd.DataFrame]:
+    """Every arm of :func:`arms_of` against ``reference``: its effects, extra spending, cost-effectiveness and, for
+    timeline arms, the step change at each event; the frames the report shows and writes as CSV.
+
+    Returns:
+        ``{"programme_effects", "spending", "cost_effectiveness", "around_events"}``, each one row per arm and KPI
+        (spending KPI, event and KPI): the KPI's unit in a ``unit`` column, sums over steps in the column names'
+        units. Empty frames when there is no such arm.
+    """
+    arms = arms_of(ts, records, scenarios, reference, draws)
+    kpis = [k for k in kpis if ts is not None and k in ts.columns]
+    spend = [k for k in spending_kpis() if ts is not None and k in ts.columns]
+    budgets = set(budget_kpis())
+    public = kpi_registry.public_spending_kpi()
+    effects, spending, cost, around = [], [], [], []
+    for a in arms:
+        arm, start, end, last = a["arm"], a["start"], a["end"], a["last"]
+        ba = before_after(ts, kpis, arm, reference, start, draws=draws, end=end)
+        for r in ba.to_dict("records"):
+            effects.append({"arm": arm, "reference": reference, "timeline": a["timeline"], "kpi": r["kpi"],
+                            "unit": _unit(r["kpi"]), "before_step": start if a["timeline"] else None,
+                            "before": r["before"], "before_low": r["before_low"], "before_high": r["before_high"],
+                            "from_step": start, "to_step": last, "after": r["after"], "after_low": r["after_low"],
+                            "after_high": r["after_high"], "time_to_effect_step": r["time_to_effect"],
+                            "significant_until_step": end, "n_units": r["n"]})
+        extra = {}
+        for sk in spend:
+            g = gain_per_spending(ts, [sk], sk, arm, reference, start, draws=draws).iloc[0]
+            extra[sk] = g
+            spending.append({"arm": arm, "reference": reference, "spending": sk,
+                             "part": ("budget: " + (kpi_registry.kpi(sk).payer or "")) if sk in budgets
+                             else "of which (a component of the budgets, not added)",
+                             "from_step": start, "to_step": last,
+                             f"extra spending ({_money(sk)}, summed over steps)": g["extra_spending"],
+                             "extra_low": g["extra_low"], "extra_high": g["extra_high"], "n_units": g["n"]})
+        main = _main_spending(extra)
+        be = (break_even(ts, arm, reference, start, cost=public if public in ts.columns else None, draws=draws)
+              if "profit" in ts.columns else {"step": None, "significant_step": None, "net": math.nan})
+        if main is not None:
+            gp = gain_per_spending(ts, [k for k in kpis if k != main], main, arm, reference, start, draws=draws)
+            for r in gp.to_dict("records"):
+                cost.append({"arm": arm, "reference": reference, "kpi": r["kpi"], "unit": _unit(r["kpi"]),
+                             "per": main, "from_step": start, "to_step": last,
+                             "gain (KPI unit x steps, summed)": r["gain"],
+                             f"gain per {_money(main)} of {main}": r["per_unit"], "per_unit_low": r["per_unit_low"],
+                             "per_unit_high": r["per_unit_high"], "break_even_step": be["step"],
+                             "break_even_significant_step": be["significant_step"],
+                             f"extra profit net of {public} at the end ({_money('profit')})": be["net"],
+                             "n_units": r["n"]})
+        if a["timeline"]:
+            ar = around_events(ts, kpis[: min(len(kpis), 8)], arm, reference, a["events"], window=window, draws=draws)
+            for r in ar.to_dict("records"):
+                around.append({"arm": arm, "reference": reference, "event": r["event"], "at_step": r["at"],
+                               "kpi": r["kpi"], "unit": _unit(r["kpi"]), "window_steps": window,
+                               "before": r["before"], "after": r["after"], "change": r["change"],
+                               "change_low": r["change_low"], "change_high": r["change_high"], "n_units": r["n"]})
+    return {"programme_effects": pd.DataFrame(effects), "spending": pd.DataFrame(spending),
+            "cost_effectiveness": pd.DataFrame(cost), "around_events": pd.DataFrame(around)}
+
+
 # --------------------------------------------------------------------------- the report's section
 
 
@@ -302,101 +445,116 @@ def _step(s: Any) -> str:
 
 
 def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], scenarios: Sequence[str],
-            reference: str, kpis: Sequence[str], window: int = 6, draws: Mapping[int, Any] | None = None) -> list[str]:
-    """The report's "Policy programmes" section: every scenario with a timeline against ``reference``.
+            reference: str, kpis: Sequence[str], window: int = 6, draws: Mapping[int, Any] | None = None,
+            frames: Mapping[str, pd.DataFrame] | None = None) -> list[str]:
+    """The report's "Policy programmes and cost-effectiveness" section: every arm of :func:`arms_of`.
 
     Args:
         doc: the report document (``h2``, ``h3``, ``p``, ``bullets``, ``table``, ``figure``).
         ts: the compare's per-step KPIs; records: scenario name to its recorded scenario dict.
         kpis: the KPIs to show (those absent from ``ts`` are skipped).
         draws: replicate to its parameter draw (uncertain parameters), or None; shared draws are the units.
+        frames: :func:`tables` of the same arguments, if already computed.
 
     Returns:
-        the programmes shown (empty: no section written).
+        the arms shown (empty: no section written).
     """
     from . import figures
 
     if ts is None:
         return []
     last = int(ts["step"].max())
-    progs = [s for s in scenarios if s != reference and events_of(records.get(s), last)]
-    if not progs:
+    arms = arms_of(ts, records, scenarios, reference, draws)
+    if not arms:
         return []
+    frames = frames if frames is not None else tables(ts, records, scenarios, reference, kpis, draws, window)
     kpis = [k for k in kpis if k in ts.columns]
-    spend = [k for k in spending_kpis() if k in ts.columns]
     public = kpi_registry.public_spending_kpi()
     ref_events = events_of(records.get(reference), last)
-    doc.h2("Policy programmes")
-    doc.p(f"Each scenario with a timeline against {reference}, paired by replicate (common random numbers): the "
-          "difference programme − reference per step; before: steps before the first event, after: from it on; "
-          "time to effect: the first step from which the difference stays significant (95% t-interval excludes 0 "
-          "with one sign to the end of the run, for at least 6 steps; \"never\" otherwise). Gain per unit of "
-          "spending: the summed difference of the KPI over the summed "
-          "extra spending from the first event on, with a delta-method 95% interval; shown when the extra "
-          "spending differs from 0. Break-even: the first step from which the cumulative extra profit (already "
-          "net of what the firms pay) stays ≥ 0, and from which its lower 95% bound does.")
+    doc.h2("Policy programmes and cost-effectiveness")
+    doc.p(f"Each scenario with a timeline against {reference}, and each scenario without one whose public spending "
+          f"differs from {reference}'s (its effects measured from step {int(ts['step'].min())}), paired by replicate "
+          "(common random numbers): the difference arm − reference per step; before: steps before the first event, "
+          "after: from it on; time to effect: the first step from which the difference stays significant (95% "
+          "t-interval excludes 0 with one sign, for at least 6 steps, up to the end of the run, or, for a programme "
+          "whose events all end before the run does, up to its last step in force; \"never\" otherwise). Extra "
+          "spending: each budget's (public, association, firms) difference summed over the steps; the lines "
+          "\"of which\" are parts of those budgets, not added to them. Gain per unit of spending: the summed "
+          "difference of the KPI over the summed extra public spending (else the largest other extra spending) "
+          "from the first event on, with a delta-method 95% interval; shown when the extra spending differs from 0. "
+          "Break-even: the first step from which the cumulative extra profit (already net of what the firms pay) "
+          "less the extra public spending stays ≥ 0, and from which its lower 95% bound does. The same tables are "
+          "programme_effects.csv, spending.csv, cost_effectiveness.csv and around_events.csv next to this report, "
+          "and sheets of report.xlsx.")
     if ref_events:
         doc.p(f"The reference {reference} has events of its own: "
               + "; ".join(f"step {e['at']}: {e['label']}" for e in ref_events) + ".")
-    for prog in progs:
-        events = events_of(records.get(prog), last)
-        start = min(e["at"] for e in events)
-        doc.h3(f"{prog} against {reference}")
-        doc.bullets([("", f"step {e['at']}"
-                      + (f", ramped over {e['ramp']} steps" if e.get("ramp") else "")
-                      + (f", until step {e['until']}" if e.get("until") else "")
-                      + f": {e['label']} (" + ", ".join(f"{k} = {v}" for k, v in e["set"].items()) + ")")
-                     for e in events])
-        ba = before_after(ts, kpis, prog, reference, start, draws=draws)
-        doc.table(pd.DataFrame({
-            "KPI (unit)": [_named(k) for k in ba["kpi"]],
-            f"before step {start}": [_ci(*r) for r in ba[["before", "before_low", "before_high"]].to_numpy()],
-            f"from step {start}": [_ci(*r) for r in ba[["after", "after_low", "after_high"]].to_numpy()],
-            "time to effect (step)": [_step(s) for s in ba["time_to_effect"]],
-        }))
-        if spend:
-            rows = []
-            for s in spend:
-                g = gain_per_spending(ts, [s], s, prog, reference, start, draws=draws).iloc[0]
-                summed = _unit(s).removesuffix(" per step")
-                rows.append({"spending KPI": s, f"extra spending from step {start}, summed over steps ({summed})":
-                             _ci(g["extra_spending"], g["extra_low"], g["extra_high"])})
-            doc.p("Extra spending of the programme, summed over the steps from the first event, mean over "
-                  "replicates [95% t-interval]:")
-            doc.table(pd.DataFrame(rows))
-            extra = {s: gain_per_spending(ts, [kpis[0]], s, prog, reference, start, draws=draws).iloc[0] for s in spend}
-            extra = {s: abs(g["extra_spending"]) for s, g in extra.items() if np.isfinite(g["per_unit"])}
-            # public money first (cost-effectiveness); else the largest extra spending, the programme's main cost
-            main = public if public in extra else max(extra, key=extra.get, default=None)
-            if main is not None:
-                gp = gain_per_spending(ts, [k for k in kpis if k != main], main, prog, reference, start, draws=draws)
-                lead = "Cost-effectiveness: gain" if main == public else "Gain"
-                doc.p(f"{lead} per unit of extra {main} (summed KPI difference over summed extra {main}):")
-                money = _unit(main).removesuffix(" per step") or "unit"
-                doc.table(pd.DataFrame({"KPI (unit)": [_named(k) for k in gp["kpi"]],
-                                        "gain (sum over steps)": [f"{v:.4g}" for v in gp["gain"]],
-                                        f"per {money} of {main}": [_ci(*r) for r in gp[["per_unit", "per_unit_low",
-                                                                                       "per_unit_high"]].to_numpy()]}))
-            else:
-                doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
-                      "spending to report.")
+    eff, spe, ce, ar = (frames[k] for k in ("programme_effects", "spending", "cost_effectiveness", "around_events"))
+    for a in arms:
+        arm, start, end, events = a["arm"], a["start"], a["end"], a["events"]
+        doc.h3(f"{arm} against {reference}")
+        if events:
+            doc.bullets([("", f"step {e['at']}"
+                          + (f", ramped over {e['ramp']} steps" if e.get("ramp") else "")
+                          + (f", until step {e['until']}" if e.get("until") else "")
+                          + f": {e['label']} (" + ", ".join(f"{k} = {v}" for k, v in e["set"].items()) + ")")
+                         for e in events])
+        else:
+            doc.p(f"No timeline: {arm} differs from {reference} for the whole run, so its effects, spending and "
+                  f"cost-effectiveness are measured from step {start}.")
+        e = eff[eff["arm"] == arm]
+        tte = ("time to effect (step; significant from it to the end of the run)" if end == a["last"] else
+               f"time to effect (step; significant from it to step {end}, the programme's last step in force)")
+        shown = {"KPI (unit)": [_named(k) for k in e["kpi"]]}
+        if events:
+            shown[f"before step {start}"] = [_ci(*r) for r in e[["before", "before_low", "before_high"]].to_numpy()]
+        shown[f"from step {start}"] = [_ci(*r) for r in e[["after", "after_low", "after_high"]].to_numpy()]
+        shown[tte] = [_step(s) for s in e["time_to_effect_step"]]
+        doc.table(pd.DataFrame(shown))
+        sp = spe[spe["arm"] == arm]
+        if len(sp):
+            col = next(c for c in sp.columns if c.startswith("extra spending ("))
+            doc.p(f"Extra spending of {arm}, summed over the steps from step {start}, mean over replicates [95% "
+                  "t-interval]:")
+            doc.table(pd.DataFrame({
+                "spending KPI": [("of which: " + k) if not part.startswith("budget") else k
+                                 for k, part in zip(sp["spending"], sp["part"])],
+                "budget": [part.removeprefix("budget: ") if part.startswith("budget") else "part of the budgets above"
+                           for part in sp["part"]],
+                col.replace("summed over steps", f"from step {start}"): [
+                    _ci(*r) for r in sp[[col, "extra_low", "extra_high"]].to_numpy()]}))
+        c = ce[ce["arm"] == arm] if len(ce) else ce
+        if len(c):
+            main = c["per"].iloc[0]
+            ratio = next(col for col in c.columns if col.startswith("gain per "))
+            lead = "Cost-effectiveness: gain" if main == public else "Gain"
+            doc.p(f"{lead} per unit of extra {main} (summed KPI difference over summed extra {main}):")
+            doc.table(pd.DataFrame({"KPI (unit)": [_named(k) for k in c["kpi"]],
+                                    "gain (sum over steps)": [f"{v:.4g}" for v in c["gain (KPI unit x steps, summed)"]],
+                                    ratio.replace("gain ", "", 1): [
+                                        _ci(*r) for r in c[[ratio, "per_unit_low", "per_unit_high"]].to_numpy()]}))
+        elif len(sp):
+            doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
+                  "spending to report.")
         if "profit" in ts.columns:
-            be = break_even(ts, prog, reference, start, cost=public if public in ts.columns else None, draws=draws)
+            be = break_even(ts, arm, reference, start, cost=public if public in ts.columns else None, draws=draws)
             doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
-                  f"bound); cumulative extra profit at the end of the run {be['net']:.4g} "
-                  f"{_unit('profit').removesuffix(' per step') or ''}."
+                  f"bound); cumulative extra profit net of extra {public} at the end of the run {be['net']:.4g} "
+                  f"{_money('profit') if _unit('profit') else ''}."
                   + ("" if public in ts.columns else " The results hold no public spending, so money "
                      "from outside the firms (a subsidy) is not counted as a cost here."))
-        head = kpis[: min(len(kpis), 8)]
+        if not events:
+            continue
         doc.p(f"Around each event: the mean paired difference over the {window} steps before it and the {window} "
               "steps from it, and the change with its 95% t-interval.")
-        ar = around_events(ts, head, prog, reference, events, window=window, draws=draws)
-        doc.table(pd.DataFrame({"event": [f"{a}: {e}" for a, e in zip(ar["at"], ar["event"])],
-                                "KPI (unit)": [_named(k) for k in ar["kpi"]],
-                                "before": [f"{v:.4g}" for v in ar["before"]], "after": [f"{v:.4g}" for v in ar["after"]],
-                                "change": [_ci(*r) for r in ar[["change", "change_low", "change_high"]].to_numpy()]}))
-        paired = {k: paired_by_step(ts, k, prog, reference, draws=draws) for k in head}
-        doc.figure(figures.paired_over_time(paired, events, f"{prog} − {reference}"), f"programme_{prog}",
-                   f"{prog} minus {reference} per step, mean over paired replicates with 95% band; dashed lines: "
+        r = ar[ar["arm"] == arm]
+        doc.table(pd.DataFrame({"event": [f"{at}: {ev}" for at, ev in zip(r["at_step"], r["event"])],
+                                "KPI (unit)": [_named(k) for k in r["kpi"]],
+                                "before": [f"{v:.4g}" for v in r["before"]], "after": [f"{v:.4g}" for v in r["after"]],
+                                "change": [_ci(*x) for x in r[["change", "change_low", "change_high"]].to_numpy()]}))
+        head = kpis[: min(len(kpis), 8)]
+        paired = {k: paired_by_step(ts, k, arm, reference, draws=draws) for k in head}
+        doc.figure(figures.paired_over_time(paired, events, f"{arm} − {reference}"), f"programme_{arm}",
+                   f"{arm} minus {reference} per step, mean over paired replicates with 95% band; dashed lines: "
                    "events, dotted: their end")
-    return progs
+    return [a["arm"] for a in arms]

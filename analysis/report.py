@@ -246,13 +246,19 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
           "worse (paired by seed, Holm-corrected), no mark: not distinguishable.")
     doc.table(_headline(table, diffs, head, scenarios, ref))
     out.mkdir(parents=True, exist_ok=True)
+    draws = dict(zip(runs["replicate"], runs["draw"])) if {"draw", "replicate"} <= set(runs.columns) else None
+    records = {s: res.resolved_scenario(s) for s in scenarios}
+    arms = programme.tables(res.timeseries, records, scenarios, ref, head, draws) if res.timeseries is not None else {}
     written = export.write_exports(out, runs, res.timeseries, table, diffs, head, scenarios, ref,
-                                   firms={s: res.firm_table(s) for s in scenarios})
+                                   firms={s: res.firm_table(s) for s in scenarios}, programme=arms)
     doc.p(f"Next to this report: {export.HEADLINE_CSV} (this table, rounded, with a better/worse/indistinguishable "
           f"word per cell) and {export.WORKBOOK} (headline, differences, per-run results and per-step means, units "
           "in the headers)." + (f" {export.FIRMS_CSV} and the workbook's firms sheet hold every firm of the data "
                                 "cluster by name at the last step of replicate 0 of each scenario (cooperating, "
-                                "trust, commitment, profit, ...)." if out / export.FIRMS_CSV in written else ""))
+                                "trust, commitment, profit, ...)." if out / export.FIRMS_CSV in written else "")
+          + (" " + ", ".join(f.name for f in written if f.stem in export.PROGRAMME_TABLES) + " (also sheets of the "
+             "workbook) hold the tables of the section \"Policy programmes and cost-effectiveness\"."
+             if any(f.stem in export.PROGRAMME_TABLES for f in written) else ""))
 
     # Verdicts
     doc.h2("Verdicts per KPI")
@@ -307,9 +313,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
                       if any(events.values()) else ""))
     else:
         doc.p("No timeseries.parquet in the folder: time series not available.")
-    draws = dict(zip(runs["replicate"], runs["draw"])) if {"draw", "replicate"} <= set(runs.columns) else None
-    programme.section(doc, res.timeseries, {s: res.resolved_scenario(s) for s in scenarios}, scenarios, ref, head,
-                      draws=draws)
+    programme.section(doc, res.timeseries, records, scenarios, ref, head, draws=draws, frames=arms)
 
     # Distributions
     doc.h2("Distributions")
