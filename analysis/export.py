@@ -192,8 +192,8 @@ def _per_step_means(timeseries: pd.DataFrame, scenarios: Sequence[str]) -> pd.Da
 
 
 def _differences(diffs: pd.DataFrame) -> pd.DataFrame:
-    cols = ["scenario", "kpi", "reference", "n_pairs", "n_units", "ref_mean", "diff", "ci_low", "ci_high", "ci_alpha", "d_z",
-            "p_value", "p_holm", "significant", "n_needed"]
+    cols = ["scenario", "kpi", "reference", "n_pairs", "n_units", "ref_mean", "diff", "ci_low", "ci_high", "ci_alpha",
+            "d_z", "p_value", "p_holm", "significant", "n_needed"]
     out = diffs[[c for c in cols if c in diffs.columns]].copy()
     out.insert(2, "unit", [_unit(k) or "" for k in out["kpi"]])
     out.insert(3, "comparison", [_mark(k, r) for k, (_, r) in zip(out["kpi"], diffs.iterrows())])

@@ -16,7 +16,8 @@ STEPS, REPS, AT, UNTIL = 40, 10, 12, 25
 #: The subsidy programme's timeline, as a manifest records it.
 RECORDS = {"ref": {"run": {"steps": STEPS}}, "static": {"run": {"steps": STEPS}}, "same": {"run": {"steps": STEPS}},
            "prog": {"run": {"steps": STEPS}, "policy": [
-               {"at": AT, "until": UNTIL, "label": "subsidy", "set": {"mechanisms": {"function_interest": {"subsidy": 0.5}}}}]}}
+               {"at": AT, "until": UNTIL, "label": "subsidy",
+                "set": {"mechanisms": {"function_interest": {"subsidy": 0.5}}}}]}}
 
 
 def series(seed: int = 0) -> pd.DataFrame:
@@ -36,7 +37,8 @@ def series(seed: int = 0) -> pd.DataFrame:
                     "same": (0.0, 0.0)}
             for name, (gain, public) in arms.items():
                 noise = rng.normal(0.0, 0.2) if name != "ref" and (gain or name == "same") else 0.0
-                rows.append({"scenario": name, "replicate": r, "step": s, "cooperation_rate": base[s - 1] + gain + noise,
+                rows.append({"scenario": name, "replicate": r, "step": s,
+                             "cooperation_rate": base[s - 1] + gain + noise,
                              "profit": base[s - 1] + gain, "public_spending": 1.0 + public,
                              "firm_spending": 4.0, "marketing_spend": 2.0 + public / 2})
     return pd.DataFrame(rows)
