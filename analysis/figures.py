@@ -62,8 +62,12 @@ def _grid(n: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.7)) -> tup
 VERDICT_COLORS = {"better": "#2a9d4b", "worse": "#c0392b", "same": "#7a7a7a"}
 
 
-def _mean_band(ts: pd.DataFrame, kpi: str, level: float) -> tuple[pd.Series, pd.Series]:
-    """Mean over replicates per step and the half-width of its t-interval."""
+def _mean_band(ts: pd.DataFrame, kpi: str, level: float,
+               draws: Mapping[int, object] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Mean over replicates per step and the half-width of its t-interval (over the draw means when ``draws``,
+    replicate to parameter draw, puts several replicates in one draw: ``analysis.stats.unit_means``)."""
+    if draws is not None and ts["replicate"].map(draws).nunique() < ts["replicate"].nunique():
+        ts = ts.assign(_draw=ts["replicate"].map(draws)).groupby(["step", "_draw"])[kpi].mean().reset_index()
     g = ts.groupby("step")[kpi]
     mean, sd, n = g.mean(), g.std(ddof=1).fillna(0.0), g.count()
     return mean, sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
@@ -71,14 +75,16 @@ def _mean_band(ts: pd.DataFrame, kpi: str, level: float) -> tuple[pd.Series, pd.
 
 def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], reference: str,
                                verdicts: Mapping[tuple[str, str], str], level: float = 0.95,
-                               events: Mapping[str, Sequence[dict]] | None = None) -> Figure:
+                               events: Mapping[str, Sequence[dict]] | None = None,
+                               draws: Mapping[int, object] | None = None) -> Figure:
     """KPIs over time, one row per arrangement and one column per KPI, each over the reference.
 
     Each panel draws the reference's mean and band in black and grey, and the
     arrangement's mean and band in the colour of its verdict (``verdicts[(scenario,
     kpi)]``: better, worse or same); the reference's own row shows it alone.
     Panels of a column share their y axis, so rows compare at a glance. ``events``
-    maps an arrangement to its timeline events, marked in its row (:func:`mark_events`).
+    maps an arrangement to its timeline events, marked in its row (:func:`mark_events`). ``draws``: replicate to
+    its parameter draw (bands over the draws when replicates share them), or None.
     """
     events = events or {}
     rows = [reference, *[s for s in scenarios if s != reference]]
@@ -86,7 +92,7 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
     fig = Figure(figsize=(1.9 * len(kpis) + 1.6, 0.95 * len(rows) + 1.2))
     axes = fig.subplots(len(rows), len(kpis), sharex=True, sharey="col", squeeze=False)
     ref_ts = ts[ts["scenario"] == reference]
-    bands = {k: _mean_band(ref_ts, k, level) for k in kpis}
+    bands = {k: _mean_band(ref_ts, k, level, draws) for k in kpis}
     for i, name in enumerate(rows):
         sub = ts[ts["scenario"] == name]
         for j, kpi in enumerate(kpis):
@@ -96,7 +102,7 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
             ax.plot(mean.index, mean.to_numpy(), color="black", lw=0.9)
             if name != reference and not sub.empty:
                 colour = VERDICT_COLORS.get(verdicts.get((name, kpi), "same"), "#7a7a7a")
-                m, h = _mean_band(sub, kpi, level)
+                m, h = _mean_band(sub, kpi, level, draws)
                 ax.fill_between(m.index, m - h, m + h, color=colour, alpha=0.25, lw=0)
                 ax.plot(m.index, m.to_numpy(), color=colour, lw=1.4)
             mark_events(ax, events.get(name, ()), labels=j == 0)

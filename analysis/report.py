@@ -304,7 +304,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
         last = int(res.timeseries["step"].max())
         events = {s: programme.events_of(res.resolved_scenario(s), last) for s in scenarios}
         verdicts = {(r["scenario"], r["kpi"]): verdict(r, r["kpi"]) for r in diffs.to_dict("records")}
-        doc.figure(figures.timeseries_small_multiples(res.timeseries, head, scenarios, ref, verdicts, events=events),
+        doc.figure(figures.timeseries_small_multiples(res.timeseries, head, scenarios, ref, verdicts, events=events,
+                                                    draws=draws),
                    "timeseries",
                    f"Headline KPIs per step, one row per arrangement: its mean over replicates with a 95% t-interval "
                    f"band, coloured by its verdict against {ref} (green better, red worse, grey cannot be told "
@@ -390,7 +391,8 @@ def _methods(doc: Document, n_rep: int | None, draws: tuple[int, int] | None = N
     doc.h2("Methods")
     shared = [("", f"Uncertain parameters: the {draws[1]} replicates share {draws[0]} parameter draws (common to "
                    "every scenario), so replicates of one draw are not independent. Every interval and test of this "
-                   "report (KPI and headline means, differences, verdicts, the Holm tests, the claims, the policy "
+                   "report (KPI and headline means, differences, verdicts, the Holm tests, the claims, the time-series "
+                   "bands, the policy "
                    "programme and cost-effectiveness tables, the scorecard's bootstrap) therefore runs on the draws: "
                    "each replicate's value or paired difference is averaged within its draw and the t-interval has "
                    "one degree of freedom fewer than the number of draws (n in the tables counts draws); the "

@@ -124,3 +124,19 @@ def test_programme_intervals_are_over_the_draws():
     pd.testing.assert_frame_equal(
         programme.paired_by_step(ts1, "x", "arm", "ref", draws=dict(zip(one["replicate"], one["draw"]))),
         programme.paired_by_step(ts1, "x", "arm", "ref"), check_exact=True)
+
+
+def test_the_time_series_bands_are_over_the_draws():
+    from analysis.figures import _mean_band
+
+    runs = results()
+    ts = _series(runs)
+    arm = ts[ts["scenario"] == "arm"]
+    draws = dict(zip(runs["replicate"], runs["draw"]))
+    mean, half = _mean_band(arm, "x", 0.95, draws)
+    last = arm[arm["step"] == arm["step"].max()].sort_values("replicate")["x"].to_numpy().reshape(DRAWS, PER).mean(1)
+    assert half.iloc[-1] == pytest.approx(sps.t.ppf(0.975, DRAWS - 1) * last.std(ddof=1) / np.sqrt(DRAWS))
+    one = results(per=1, draws=10)
+    ts1 = _series(one)[lambda f: f["scenario"] == "arm"]
+    for a, b in zip(_mean_band(ts1, "x", 0.95, dict(zip(one["replicate"], one["draw"]))), _mean_band(ts1, "x", 0.95)):
+        pd.testing.assert_series_equal(a, b, check_exact=True)
