@@ -17,7 +17,7 @@ loses (``function_interest.expected_gain``), ``k_i`` its live contracts, ``o_i =
 order a contract carries (a firm's own capacity stands for its orders),
 ``DU_i`` its decision uncertainty and ``FC_i`` its functional conflict::
 
-    p_detect_i = 1 - (1 - monitoring)(1 - reputation_detection exposure_i)
+    p_detect_i = 1 - (1 - M_i)(1 - reputation_detection exposure_i)
     pool:      gain += ret_i - c_i + kept_i,        stakes += ret_i + c_i + kept_i   [pool on, member]
                proportional: ret_i = R_i,  kept_i = 0
                equal:        ret_i = K_i R_i,  kept_i = K_i p_detect_i L_i
@@ -28,8 +28,10 @@ order a contract carries (a firm's own capacity stands for its orders),
                end_i  = (1 - FC_i) sigma(renewal_slope (renewal_threshold - T_i))
     breach fine: gain += enforcement_prob S_i,      stakes += the same           [regulation on, member, k_i >= 1]
 
-``end_i`` is the chance the firm expects a partner to end a contract after
-catching a breach, judged by its own trust and conflict as a stand-in for
+``M_i`` is the association's monitoring of i, targeted at members of poor
+reputation (``regulation.audit_prob``; 0 without regulation): a firm with a
+record expects to be watched more. ``end_i`` is the chance the firm expects
+a partner to end a contract after catching a breach, judged by its own trust and conflict as a stand-in for
 the partner's (the partner's choice itself is ``contract.contract_pass``).
 Under equal sharing a member's return depends on what the others pay in:
 an uncertain firm discounts it (caution in marketing spending); under
@@ -47,6 +49,7 @@ import numpy as np
 
 from ..numerics import CURVES_JIT, sigmoid
 from .function_interest import expected_gain
+from .regulation import AUDIT_TARGETING, audit_prob, audit_weight_mean
 
 __all__ = ["choose", "decide", "decision_pass", "CAUTION"]
 
@@ -69,7 +72,7 @@ def decide(st, firms: np.ndarray, members: np.ndarray, contracts_of: np.ndarray,
 
     Args:
         st: the state (reads exposure, capacity, commitment, mean trust, disposition, functional conflict,
-            decision uncertainty).
+            decision uncertainty, reputation).
         firms: ``(N,)`` bool, active firms.
         members: ``(N,)`` bool, firms in an association.
         contracts_of: ``(N,)`` live contracts per actor.
@@ -86,8 +89,8 @@ def decide(st, firms: np.ndarray, members: np.ndarray, contracts_of: np.ndarray,
     decision_pass(
         r_draw, firms, members, st.capacity[:n],
         st.exposure[:n], pool[0], pool[1], np.asarray(contracts_of, dtype=np.int64), st.commitment[:n], st.mean_trust[:n], st.disposition[:n],
-        st.functional_conflict[:n], st.decision_uncertainty[:n],
-        float(reg.monitoring_prob) if reg.enabled else 0.0, float(fi.reputation_detection),
+        st.functional_conflict[:n], st.decision_uncertainty[:n], st.reputation[:n],
+        float(reg.monitoring_prob) if reg.enabled else 0.0, AUDIT_TARGETING, float(fi.reputation_detection),
         bool(fi.enabled), float(fi.contribution), fi.sharing == "equal",
         float(reg.sanction) if reg.enabled else 0.0, bool(reg.enabled and fi.enabled),
         bool(con.enabled), float(p.trade.input_share), float(con.enforcement_prob), float(con.breach_penalty),
@@ -101,21 +104,24 @@ def decide(st, firms: np.ndarray, members: np.ndarray, contracts_of: np.ndarray,
 
 @numba.njit(**CURVES_JIT)
 def decision_pass(r, firms, members, capacity, exposure, pool_return, pool_at_risk, contracts,
-                  commitment, mean_trust, disposition, conflict, uncertainty,
-                  monitoring, reputation_detection, fi_on, contribution, equal_sharing, sanction, fi_fine_on,
+                  commitment, mean_trust, disposition, conflict, uncertainty, reputation,
+                  monitoring, targeting, reputation_detection, fi_on, contribution, equal_sharing, sanction, fi_fine_on,
                   contract_on, input_share, enforcement_prob, breach_penalty, breach_gain, future_saving,
                   renewal_slope, renewal_threshold, caution,
                   bias, w_commitment, w_trust, w_disposition, w_incentive,
                   p_detect, cooperation, cooperating):
     """Detection probability, gain over stakes and the draw per actor (module docstring), with one uniform
-    ``r[i]``; ``future_saving = saving/2 duration/2``."""
+    ``r[i]``; ``future_saving = saving/2 duration/2``; ``monitoring`` is the members' mean monitoring, spread
+    by reputation with ``targeting``."""
     # the chance a partner ends a contract after a breach, first in a branch-free loop of its own that LLVM
     # vectorizes with the exp (in the branchy loop below its curve cost many times more), into scratch
     for i in range(firms.shape[0]):
         cooperation[i] = (1.0 - conflict[i]) * sigmoid(renewal_slope * (renewal_threshold - mean_trust[i]))
+    mean_weight = audit_weight_mean(members, reputation, targeting)
     for i in range(firms.shape[0]):
         cap = capacity[i]
-        pd = 1.0 - (1.0 - monitoring) * (1.0 - reputation_detection * exposure[i])
+        watch = audit_prob(monitoring, reputation[i], targeting, mean_weight)
+        pd = 1.0 - (1.0 - watch) * (1.0 - reputation_detection * exposure[i])
         p_detect[i] = pd
         fine = sanction * cap
         gain = 0.0

@@ -13,8 +13,18 @@ section 3.3 (2)): association rules, cluster culture, reputation (ODD 7.8).
   ``dues (0.5 + internal_marketing.price) cap_i`` per step to its association
   and pays it when it complies, with probability ``acquiescence_i`` (the
   Morgan-Hunt outcome: compliance with the association's rules). A member
-  that withholds its dues is caught by monitoring with ``monitoring_prob``
-  and then pays them and the fine ``sanction cap_i``.
+  that withholds its dues is caught by monitoring with ``M_i`` (below) and
+  then pays them and the fine ``sanction cap_i``.
+* **Monitoring targeted by reputation** (:func:`audit_prob`): the association
+  spends its monitoring effort ``monitoring_prob`` (the mean over members)
+  on the members of poor reputation first; a member of reputation 0 is
+  watched ``1 + AUDIT_TARGETING`` times as often as one of reputation 1::
+
+      w_i = 1 + AUDIT_TARGETING (1 - reputation_i),   M_i = min(1, monitoring_prob w_i / mean_members(w))
+
+  ``M_i`` is the chance monitoring catches member i withholding its dues
+  here and free riding in the pool (``submodels.decision``, where the firm
+  also expects it).
 * **Sanctions**: an exposed free rider or caught contract breacher (an
   offender) pays ``sanction cap_i`` to its association (members) and loses
   ``reputation_penalty`` of reputation; members get a strike, strikes fade by
@@ -36,10 +46,14 @@ from ..context import RegulationResult
 from ..numerics import JIT, split
 
 __all__ = ["measure_culture", "regulate", "dues_rate", "apply_regulation", "culture_pull", "STRIKE_MEMORY",
-           "culture_and_associations", "pull_values", "regulation_pass"]
+           "AUDIT_TARGETING", "audit_weight_mean", "audit_prob", "culture_and_associations", "pull_values",
+           "regulation_pass"]
 
 #: Share of a strike kept from one step to the next (an assumption: about ten steps of memory).
 STRIKE_MEMORY = 0.9
+#: Extra monitoring weight of a member of reputation 0 over one of reputation 1 (an assumption: risk-based
+#: auditing, which spends a fixed monitoring effort on those with a record of offences).
+AUDIT_TARGETING = 2.0
 
 
 def dues_rate(p) -> float:
@@ -97,13 +111,31 @@ def apply_regulation(st, members: np.ndarray, n_assoc: int, detected: np.ndarray
         members, detected, caught, st.assoc_of[:n], st.capacity[:n], float(dues_rate(p)),
         float(reg.sanction), float(reg.reputation_penalty), STRIKE_MEMORY, float(reg.expulsion_strikes), income,
         st.reputation[:n], st.strikes[:n], cash, expelled, rng.random(n), st.acquiescence[:n], float(reg.monitoring_prob),
-        paid,
+        AUDIT_TARGETING, paid,
     )
     st.treasury[:n_assoc] += income
     spend = float(st.treasury[:n_assoc].sum())
     st.treasury[:n_assoc] = 0.0
     return RegulationResult(dues=float(dues), fines=float(fines), treasury_spend=spend, paid=paid,
                             expelled=expelled[:n_expelled])
+
+
+@numba.njit(**JIT)
+def audit_weight_mean(members, reputation, targeting):
+    """Mean monitoring weight ``1 + targeting (1 - reputation_i)`` over members (1 without members)."""
+    total = 0.0
+    count = 0
+    for i in range(members.shape[0]):
+        if members[i]:
+            total += 1.0 + targeting * (1.0 - reputation[i])
+            count += 1
+    return total / count if count else 1.0
+
+
+@numba.njit(inline="always", **JIT)
+def audit_prob(monitoring, reputation, targeting, mean_weight):
+    """Chance monitoring catches a member of this reputation: ``min(1, monitoring w / mean_weight)``."""
+    return min(1.0, monitoring * (1.0 + targeting * (1.0 - reputation)) / mean_weight)
 
 
 @numba.njit(**JIT)
@@ -145,12 +177,13 @@ def pull_values(values, members, culture, rate):
 
 @numba.njit(**JIT)
 def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sanction, reputation_penalty, strike_memory,
-                    expulsion_strikes, income, reputation, strikes, cash, expelled, r, acquiescence, monitoring, paid):
+                    expulsion_strikes, income, reputation, strikes, cash, expelled, r, acquiescence, monitoring, targeting,
+                    paid):
     """Dues, fines, reputation, strikes and the expulsion list, per actor.
 
     A member pays its dues when ``r[i] < acquiescence[i]``; one that withholds
-    them is caught when the split uniform is below ``monitoring`` and then pays
-    them and the fine. Offenders are the exposed free riders (``detected``) and the caught
+    them is caught when the split uniform is below its :func:`audit_prob` (from
+    the reputations before this step's offences) and then pays them and the fine. Offenders are the exposed free riders (``detected``) and the caught
     breachers (``caught``). Dues and fines go to the association (``income``,
     one row per association) and are taken from ``cash``; an offender loses
     ``reputation_penalty`` of reputation (floor 0); ``strikes_i <- strike_memory
@@ -164,6 +197,7 @@ def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sa
     dues_total = 0.0
     fines_total = 0.0
     n_expelled = 0
+    mean_weight = audit_weight_mean(members, reputation, targeting)
     for i in range(members.shape[0]):
         offender = detected[i] or caught[i]
         d = 0.0
@@ -171,11 +205,13 @@ def regulation_pass(members, detected, caught, assoc_of, capacity, dues_rate, sa
         if members[i]:
             x = r[i]
             pays = x < acquiescence[i]
+            audited = False
             if not pays:
                 x = split(x, acquiescence[i], pays)
-            if pays or x < monitoring:
+                audited = x < audit_prob(monitoring, reputation[i], targeting, mean_weight)
+            if pays or audited:
                 d = dues_rate * capacity[i]
-            if offender or not pays and x < monitoring:
+            if offender or audited:
                 f = sanction * capacity[i]
             income[assoc_of[i]] += d + f
         paid[i] = d
