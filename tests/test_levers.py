@@ -1,8 +1,8 @@
 """Levers that act through behaviour and the economy.
 
-Every schema field acts where it applies: moved from its default, with its gate (``sim/gates.py``) open, it
-changes the KPI series of paired seeded runs; with a declared gate closed it changes nothing, and a scenario
-setting it there gets a warning naming the field and the gate.
+Every schema field acts where it applies: moved well away from its default, with its gate (``sim/gates.py``)
+open, it moves some KPI by more than seed-to-seed noise over paired seeded runs; with a declared gate closed it
+changes nothing, and a scenario setting it there gets a warning naming the field and the gate.
 
 The levers of :data:`LEVERS`, moved from a low to a high value, move their outcome in the stated direction
 over 12 paired seeds (common random numbers: replicate i of both arms shares its seed), judged by the 95 %
@@ -11,6 +11,8 @@ t-interval of the paired differences of the second-half means. These are claims 
 from the lever.
 """
 
+import functools
+import itertools
 import typing
 import warnings
 
@@ -69,7 +71,9 @@ def test_the_lever_moves_its_outcome(lever, low, high, outcome, sign, why):
 # ----------------------------------------------------------------------------- every field acts where it applies
 
 SMALL = {"structure.n_firms": 40, "run.steps": 24}
-ACT_SEEDS = (1, 2)
+ACT_SEEDS = (1, 2)  # a closed gate must leave the series identical: two seeds suffice to catch a leak
+EFFECT_SEEDS = range(1, 9)  # paired seeds of the test that a field acts: 2^8 sign flips, smallest p 2/256
+EFFECT_LEVEL = 0.05
 
 #: The value a field is moved to when its default is not the place to start from (the rest: see ``moved``).
 MOVED: dict[str, object] = {
@@ -132,6 +136,35 @@ def moved(key: str, f) -> object:
     return float(up)
 
 
+def apart(key: str, f) -> object:
+    """A value of field ``key`` far from its default, inside its bounds, so an effect stands out of seed noise.
+
+    Numbers move by their default's size (at least 0.5, an integer at least by 2), towards the wider side of
+    their bounds; other fields take :func:`moved`'s value.
+    """
+    default = f.default
+    if key in MOVED or isinstance(default, (bool, str)) or not isinstance(default, (int, float)):
+        return moved(key, f)
+    lo = hi = None
+    above = False  # the lower bound is exclusive
+    for m in f.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, above = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+    step = max(abs(default), 2) if isinstance(default, int) else max(abs(default), 0.5)
+    value = default + step
+    if hi is not None and value > hi:
+        down = default - step
+        if lo is None or down > lo or (down == lo and not above):
+            value = down
+        else:
+            value = hi if hi - default >= default - lo else ((lo + default) / 2 if above else lo)
+    return type(default)(value)
+
+
 def edge_files(tmp_path) -> dict[str, str]:
     """Two small edge lists and a node-types file for the edge_list fields."""
     rng = np.random.default_rng(0)
@@ -171,16 +204,95 @@ def opened(key: str, files: dict[str, str]) -> Scenario:
     return Scenario().with_overrides(over)
 
 
+@functools.cache
+def kpi_means(scenario_json: str, seed: int):
+    """Per-KPI means over the run of one seeded run (cached: fields behind the same gates share their base runs)."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    k = kpi_series(scenario, seed)
+    return k.columns.tolist(), len(k), k.drop(columns="step").mean().to_numpy(float)
+
+
+def effect_p(base: Scenario, other: Scenario) -> float:
+    """p-value of "no KPI differs between the arms" over :data:`EFFECT_SEEDS` paired seeds.
+
+    The statistic is the largest paired t over the KPIs (a mean over the run per KPI and seed); its null
+    distribution flips the sign of each seed's differences, all KPIs together (the max-T permutation test), so
+    the many correlated KPIs are allowed for. A field that only shifts the random draws leaves differences
+    symmetric about 0 and passes at most 5 % of the time; runs of another shape (steps, KPIs) differ for sure.
+    """
+    runs = [(kpi_means(base.model_dump_json(), s), kpi_means(other.model_dump_json(), s)) for s in EFFECT_SEEDS]
+    if any(a[:2] != b[:2] for a, b in runs):
+        return 0.0
+    return max_t_p(np.array([b[2] - a[2] for a, b in runs]))
+
+
+def max_t_p(d: np.ndarray) -> float:
+    """Sign-flip p-value of the largest paired t over the columns of ``d`` (one row per seed)."""
+    d = d[:, np.isfinite(d).all(axis=0)]
+    n = len(d)
+    flips = np.array(list(itertools.product((1.0, -1.0), repeat=n)))  # the first row is the observed signs
+    mean = flips @ d / n
+    var = np.clip(((d ** 2).sum(axis=0) - n * mean ** 2) / (n - 1), 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(mean != 0, np.abs(mean) / np.sqrt(var / n), 0.0)  # a constant shift in every seed: inf
+    top = np.nan_to_num(t, nan=0.0).max(axis=1)
+    return float((top >= top[0] * (1 - 1e-9)).mean())
+
+
+_LARGER = "acts in larger runs (passes this test with 120 firms over 100 steps) but stays within seed noise here: "
+_NONE = "no KPI moves beyond seed noise here, nor in runs of 120 firms over 100 steps: "
+
+#: Fields this test does not see act, each with what was found. Strict: a change of the model that makes one act
+#: here fails the test, and the field leaves this list.
+NOT_SEEN: dict[str, str] = {
+    "structure.service_share": _LARGER + "services change contracts and breaches",
+    "firms.n_product_groups": _LARGER + "more product groups change the messages sent",
+    "demography.leading_entry_rate": _LARGER + "leading firms enter",
+    "demography.entry_links": _LARGER + "entrants bring more links and messages",
+    "demography.entry_cost": _LARGER + "a lower hurdle lets more firms in",
+    "structure.generator": _NONE + "the network's shape at the same mean degree reaches no KPI",
+    "structure.rewire_p": _NONE + "the network's shape at the same mean degree reaches no KPI",
+    "structure.n_associations": _NONE + "further associations reach no KPI",
+    "firms.energy_intensity_sd": _NONE + "the spread of energy intensity reaches no KPI (they report means)",
+    "firms.values_dim": _NONE + "more value dimensions leave shared values' level alike",
+    "trade.search_rate": _NONE + "searching for trade partners more often reaches no KPI",
+    "learning.imitation": _NONE + "copying better-paid partners' cooperativeness reaches no KPI",
+    "learning.step_size": _NONE + "copying better-paid partners' cooperativeness reaches no KPI",
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    return edge_files(tmp_path_factory.mktemp("edges"))
+
+
+def _field_params():
+    for key in fields():
+        marks = [pytest.mark.xfail(strict=True, reason=NOT_SEEN[key])] if key in NOT_SEEN else []
+        yield pytest.param(key, id=key, marks=marks)
+
+
 @pytest.mark.slow
-def test_every_field_acts_where_its_gates_are_open(tmp_path):
-    files = edge_files(tmp_path)
-    idle = []
-    for key, f in fields().items():
-        value = moved(key, f)
-        value = files.get(value, value) if isinstance(value, str) else value
-        if not acts(opened(key, files), key, value):
-            idle.append(f"{key} -> {value!r}")
-    assert not idle, "fields that change no outcome where their gates are open:\n" + "\n".join(idle)
+@pytest.mark.parametrize("key", list(_field_params()))
+def test_every_field_acts_where_its_gates_are_open(files, key):
+    f = fields()[key]
+    value = apart(key, f)
+    value = files.get(value, value) if isinstance(value, str) else value
+    base = opened(key, files)
+    if key == "run.seed":  # the seed's one effect is the draws themselves
+        assert acts(base, key, value)
+        return
+    p = effect_p(base, base.with_overrides({key: value}))
+    assert p <= EFFECT_LEVEL, f"{key} -> {value!r}: no KPI moves beyond seed noise (p = {p:.3f})"
+
+
+def test_the_effect_test_tells_an_effect_from_shifted_draws(files):
+    """A real lever passes; the same scenario under other draws (its seeds shifted) does not."""
+    base = opened("mechanisms.regulation.sanction", files)
+    assert effect_p(base, base.with_overrides({"mechanisms.regulation.sanction": 2.0})) <= EFFECT_LEVEL
+    draws = np.array([kpi_means(base.model_dump_json(), s + 100)[2] - kpi_means(base.model_dump_json(), s)[2]
+                      for s in EFFECT_SEEDS])
+    assert np.abs(draws).max() > 0 and max_t_p(draws) > EFFECT_LEVEL
 
 
 def closers(key: str) -> dict[str, object]:
