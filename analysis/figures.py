@@ -29,7 +29,7 @@ from scipy import stats as sps  # noqa: E402
 from sim import kpis as kpi_registry  # noqa: E402
 
 __all__ = ["save", "timeseries_small_multiples", "distributions", "forest", "sensitivity_bars", "morris_plot",
-           "label_points", "mark_events", "paired_over_time"]
+           "label_points", "mark_events", "paired_over_time", "mean_band"]
 
 
 def _colours(n: int) -> list:
@@ -62,10 +62,11 @@ def _grid(n: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.7)) -> tup
 VERDICT_COLORS = {"better": "#2a9d4b", "worse": "#c0392b", "same": "#7a7a7a"}
 
 
-def _mean_band(ts: pd.DataFrame, kpi: str, level: float,
-               draws: Mapping[int, object] | None = None) -> tuple[pd.Series, pd.Series]:
+def mean_band(ts: pd.DataFrame, kpi: str, level: float = 0.95,
+              draws: Mapping[int, object] | None = None) -> tuple[pd.Series, pd.Series]:
     """Mean over replicates per step and the half-width of its t-interval (over the draw means when ``draws``,
-    replicate to parameter draw, puts several replicates in one draw: ``analysis.stats.unit_means``)."""
+    replicate to parameter draw, puts several replicates in one draw: ``analysis.stats.unit_means``); the
+    half-width is 0 at a step with one unit. The report's and the app's bands over time both come from here."""
     if draws is not None and ts["replicate"].map(draws).nunique() < ts["replicate"].nunique():
         ts = ts.assign(_draw=ts["replicate"].map(draws)).groupby(["step", "_draw"])[kpi].mean().reset_index()
     g = ts.groupby("step")[kpi]
@@ -92,7 +93,7 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
     fig = Figure(figsize=(1.9 * len(kpis) + 1.6, 0.95 * len(rows) + 1.2))
     axes = fig.subplots(len(rows), len(kpis), sharex=True, sharey="col", squeeze=False)
     ref_ts = ts[ts["scenario"] == reference]
-    bands = {k: _mean_band(ref_ts, k, level, draws) for k in kpis}
+    bands = {k: mean_band(ref_ts, k, level, draws) for k in kpis}
     for i, name in enumerate(rows):
         sub = ts[ts["scenario"] == name]
         for j, kpi in enumerate(kpis):
@@ -102,7 +103,7 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
             ax.plot(mean.index, mean.to_numpy(), color="black", lw=0.9)
             if name != reference and not sub.empty:
                 colour = VERDICT_COLORS.get(verdicts.get((name, kpi), "same"), "#7a7a7a")
-                m, h = _mean_band(sub, kpi, level, draws)
+                m, h = mean_band(sub, kpi, level, draws)
                 ax.fill_between(m.index, m - h, m + h, color=colour, alpha=0.25, lw=0)
                 ax.plot(m.index, m.to_numpy(), color=colour, lw=1.4)
             mark_events(ax, events.get(name, ()), labels=j == 0)

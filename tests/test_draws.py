@@ -127,16 +127,40 @@ def test_programme_intervals_are_over_the_draws():
 
 
 def test_the_time_series_bands_are_over_the_draws():
-    from analysis.figures import _mean_band
+    from analysis.figures import mean_band
 
     runs = results()
     ts = _series(runs)
     arm = ts[ts["scenario"] == "arm"]
     draws = dict(zip(runs["replicate"], runs["draw"]))
-    mean, half = _mean_band(arm, "x", 0.95, draws)
+    mean, half = mean_band(arm, "x", 0.95, draws)
     last = arm[arm["step"] == arm["step"].max()].sort_values("replicate")["x"].to_numpy().reshape(DRAWS, PER).mean(1)
     assert half.iloc[-1] == pytest.approx(sps.t.ppf(0.975, DRAWS - 1) * last.std(ddof=1) / np.sqrt(DRAWS))
     one = results(per=1, draws=10)
     ts1 = _series(one)[lambda f: f["scenario"] == "arm"]
-    for a, b in zip(_mean_band(ts1, "x", 0.95, dict(zip(one["replicate"], one["draw"]))), _mean_band(ts1, "x", 0.95)):
+    for a, b in zip(mean_band(ts1, "x", 0.95, dict(zip(one["replicate"], one["draw"]))), mean_band(ts1, "x", 0.95)):
         pd.testing.assert_series_equal(a, b, check_exact=True)
+
+
+def test_the_app_results_page_gives_the_reports_intervals_over_the_draws():
+    from types import SimpleNamespace
+
+    from viz import results as rs
+
+    runs = results()
+    res = SimpleNamespace(runs=runs, timeseries=_series(runs), scenarios=["ref", "arm"], manifest={"reference": "ref"},
+                          replicates=DRAWS * PER, kind="compare")
+    report = kpi_table(runs, ["x"]).set_index("scenario")
+    by = rs.by_level(runs, "scenario", "x").set_index("scenario")
+    for name in ("ref", "arm"):
+        assert by.loc[name, "runs"] == DRAWS * PER and by.loc[name, "n_units"] == report.loc[name, "n"] == DRAWS
+        assert (by.loc[name, "ci_low"], by.loc[name, "ci_high"]) == (report.loc[name, "ci_low"],
+                                                                     report.loc[name, "ci_high"])
+    assert rs.compare_table(res, ["x"])["n_units"].tolist() == [DRAWS]
+    # the band over time: the draw means' t-interval at the last step, as the report's figure draws it
+    ax = rs.over_time_figure(res, "x").axes[0]
+    band = ax.collections[1].get_paths()[0].vertices
+    last = band[band[:, 0] == 20, 1]
+    per_draw = runs[runs.scenario == "arm"].sort_values("replicate")["x_mean"].to_numpy().reshape(DRAWS, PER).mean(1)
+    half = sps.t.ppf(0.975, DRAWS - 1) * per_draw.std(ddof=1) / np.sqrt(DRAWS)
+    assert last.max() - last.min() == pytest.approx(2 * half)

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.figures import mark_events
+from analysis.figures import mark_events, mean_band
 from analysis.network_figures import NetworkLayout, draw_network, morgan_hunt_figure, network_figure, select_nodes
 from viz.session import KPI_PANELS, natural_range
 
@@ -132,18 +132,6 @@ def kpi_figure(df: pd.DataFrame, title: str = "", events: list[dict] = (), fixed
     return fig
 
 
-def _mean_interval(df: pd.DataFrame, col: str, level: float = 0.95) -> pd.DataFrame:
-    """Per step: mean over replicates and the t-interval of that mean (NaN with one replicate)."""
-    from scipy import stats as sps
-
-    g = df.groupby("step")[col].agg(["mean", "std", "count"])
-    n = g["count"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.where(n > 1, sps.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * g["std"].to_numpy(float) / np.sqrt(n),
-                        np.nan)
-    return pd.DataFrame({"mean": g["mean"], "low": g["mean"] - half, "high": g["mean"] + half}, index=g.index)
-
-
 def fix_y(ax, cols, fixed: bool) -> None:
     """With ``fixed``, the y-axis spans the KPIs' natural range (``session.natural_range``) instead of the data."""
     if not fixed:
@@ -174,12 +162,12 @@ def compare_figure(runs: dict[str, pd.DataFrame], title: str = "", events: list[
     for ax, (name, cols) in zip(axes, KPI_PANELS.items()):
         for (label, df), color in zip(runs.items(), colors):
             for j, col in enumerate(c for c in cols if c in df):
-                g = _mean_interval(df, col, level)
+                mean, half = mean_band(df, col, level)
                 ls = "-" if j == 0 else "--"
-                ax.plot(g.index, g["mean"], color=color, ls=ls, lw=1.6,
+                ax.plot(mean.index, mean.to_numpy(), color=color, ls=ls, lw=1.6,
                         label=label if len(cols) == 1 else f"{label}: {col.replace('_', ' ')}")
                 if n_rep > 1:
-                    ax.fill_between(g.index, g["low"], g["high"], color=color, alpha=0.18, lw=0)
+                    ax.fill_between(mean.index, mean - half, mean + half, color=color, alpha=0.18, lw=0)
         mark_events(ax, events, labels=ax is axes[0])
         fix_y(ax, cols, fixed_y)
         ax.set_title(name, fontsize=9)

@@ -114,49 +114,58 @@ def filter_runs(res: Results, chosen: dict[str, list]) -> pd.DataFrame:
     return runs[keep]
 
 
-def _interval(x: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
-    from analysis.stats import t_interval
+def by_level(runs: pd.DataFrame, lever: str, kpi: str, stat: str = "mean", level: float = 0.95) -> pd.DataFrame:
+    """Per value of ``lever``: runs, independent units, mean of ``<kpi>_<stat>`` and its t-interval, as the
+    report's KPI table computes them (over the parameter draws when several runs share one:
+    ``analysis.stats.t_interval``)."""
+    from analysis.stats import draws_of, t_interval
 
-    mean, _, lo, hi, n = t_interval(x.to_numpy(float), level)
-    return mean, lo, hi, n
-
-
-def by_level(runs: pd.DataFrame, lever: str, kpi: str, stat: str = "mean") -> pd.DataFrame:
-    """Per value of ``lever``: runs, mean of ``<kpi>_<stat>`` and its 95% t-interval (over runs at that value)."""
     col = f"{kpi}_{stat}"
     rows = []
     for value, g in runs.groupby(lever, sort=True):
-        mean, lo, hi, n = _interval(g[col])
-        rows.append({lever: value, "runs": n, "mean": mean, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows, columns=[lever, "runs", "mean", "ci_low", "ci_high"])
+        mean, _, lo, hi, n = t_interval(g[col].to_numpy(float), level, draws_of(g))
+        rows.append({lever: value, "runs": int(g[col].notna().sum()), "n_units": n, "mean": mean, "ci_low": lo,
+                     "ci_high": hi})
+    return pd.DataFrame(rows, columns=[lever, "runs", "n_units", "mean", "ci_low", "ci_high"])
 
 
 def compare_table(res: Results, kpi_names: list[str], reference: str | None = None) -> pd.DataFrame:
-    """A comparison's paired differences against its reference (Holm-adjusted, as its report computes them)."""
+    """A comparison's paired differences against its reference (Holm-adjusted, as its report computes them);
+    ``n_units`` counts the units the interval is over: the pairs, or the parameter draws when pairs share one."""
     from analysis.stats import paired_differences
 
     reference = reference or res.manifest.get("reference") or res.scenarios[0]
     table = paired_differences(res.runs, reference, kpi_names, order=res.scenarios)
-    return table[["scenario", "kpi", "reference", "ref_mean", "diff", "ci_low", "ci_high", "n_pairs", "significant"]]
+    return table[["scenario", "kpi", "reference", "ref_mean", "diff", "ci_low", "ci_high", "n_units", "significant"]]
+
+
+def _draw_of_replicate(res: Results) -> dict | None:
+    """Replicate to its parameter draw (the report's mapping), or None when the runs drew no parameters."""
+    runs = res.runs
+    return dict(zip(runs["replicate"], runs["draw"])) if {"draw", "replicate"} <= set(runs.columns) else None
 
 
 def over_time_figure(res: Results, kpi: str, level: float = 0.95) -> Figure | None:
     """The chosen KPI per step for each scenario of a comparison or run: mean over replicates, shaded by its
-    t-interval. None if the folder kept no time series."""
-    from viz.figures import _mean_interval
+    t-interval (the report's band: over the parameter draws when replicates share one). None if the folder kept
+    no time series."""
+    from analysis.figures import mean_band
 
     ts = res.timeseries
     if ts is None or kpi not in ts:
         return None
+    draws = _draw_of_replicate(res)
     fig = Figure(figsize=(8, 3.6), dpi=100)
     ax = fig.subplots()
     for name in res.scenarios:
-        g = _mean_interval(ts[ts["scenario"] == name], kpi, level)
-        line, = ax.plot(g.index, g["mean"], lw=1.6, label=name)
-        ax.fill_between(g.index, g["low"], g["high"], color=line.get_color(), alpha=0.18, lw=0)
+        mean, half = mean_band(ts[ts["scenario"] == name], kpi, level, draws)
+        line, = ax.plot(mean.index, mean.to_numpy(), lw=1.6, label=name)
+        ax.fill_between(mean.index, mean - half, mean + half, color=line.get_color(), alpha=0.18, lw=0)
     unit = kpis.kpi(kpi).unit if kpi in {k.name for k in kpis.KPIS} else ""
+    shared = draws is not None and len(set(draws.values())) < len(draws)
     ax.set_title(f"{kpi.replace('_', ' ')} ({unit}): mean of {res.replicates} replicates, shaded: {level:.0%} "
-                 "t-interval", fontsize=9)
+                 + (f"t-interval over their {len(set(draws.values()))} parameter draws" if shared else "t-interval"),
+                 fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
@@ -172,7 +181,8 @@ def by_level_figure(table: pd.DataFrame, lever: str, kpi: str) -> Figure:
                 marker="o", capsize=3, lw=1.4)
     ax.set_xlabel(lever)
     ax.set_ylabel(f"{kpi.replace('_', ' ')} (mean over the run's second half)", fontsize=8)
-    ax.set_title(f"{kpi.replace('_', ' ')} by {lever}: mean and 95% t-interval over the runs shown", fontsize=9)
+    ax.set_title(f"{kpi.replace('_', ' ')} by {lever}: mean and 95% t-interval over the runs shown"
+                 + (" (over their parameter draws)" if (table["n_units"] < table["runs"]).any() else ""), fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
