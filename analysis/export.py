@@ -23,6 +23,8 @@ from openpyxl.utils import get_column_letter
 
 from sim import kpis as registry
 
+from . import programme
+
 __all__ = ["HEADLINE_CSV", "WORKBOOK", "FIRMS_CSV", "PROGRAMME_TABLES", "rounded", "rounded_text", "headline_frame",
            "write_exports"]
 
@@ -36,7 +38,7 @@ BETTER, WORSE, HIGHER, LOWER, SAME, REFERENCE = (
     "better", "worse", "higher", "lower", "indistinguishable", "reference")
 
 #: The programme and cost-effectiveness tables (:func:`analysis.programme.tables`), each ``<name>.csv`` and a sheet.
-PROGRAMME_TABLES: tuple[str, ...] = ("programme_effects", "spending", "cost_effectiveness", "around_events")
+PROGRAMME_TABLES: tuple[str, ...] = programme.TABLES
 
 #: Units bounded to [0, 1]: three decimals show a tenth of a percentage point.
 _FIXED_DECIMALS = {registry.SHARE: 3, registry.INDEX: 3}
@@ -216,15 +218,16 @@ _PROGRAMME_NOTES = {
     "programme_effects": "programme_effects: per arm (a scenario with a timeline, or a static one whose public "
     "spending differs from the reference's) and KPI, the mean paired difference arm - reference before its first "
     "event and from it (from_step) to the end of the run (to_step), 95% t-intervals, in the KPI's unit; "
-    "time_to_effect_step: first step of a stretch of at least 6 steps, each with an interval excluding 0 with one "
-    "sign, reaching significant_until_step (the end of the run, or a programme's last step in force when all its "
-    "events end before the run does); empty: never.",
+    f"time_to_effect_step: {programme.TIME_TO_EFFECT}; that end is significant_until_step; empty: never.",
     "spending": "spending: extra spending of each arm against the reference, MU summed over the steps from "
     "from_step, 95% t-interval; part 'budget: ...' rows (public, association, firms) add up to the arm's cost, "
     "'of which' rows are components of those budgets and are not added.",
     "cost_effectiveness": "cost_effectiveness: the KPI's summed difference per MU of extra spending of the KPI "
-    "named in 'per' (public spending when the arm spends public money), delta-method 95% interval; break-even "
-    "steps (mean, lower bound) of the cumulative extra profit net of extra public spending; empty: never.",
+    "named in 'per' (public spending when the arm spends public money), delta-method 95% interval.",
+    "break_even": "break_even: per arm, the first step from from_step on from which the cumulative extra profit "
+    "(net of what firms pay), less the extra spending named in net_of (public spending; empty: none in the "
+    "results), stays >= 0 (break_even_step, the mean) and from which its lower 95% bound does "
+    "(break_even_significant_step); empty: never; and that cumulative sum at the end of the run.",
     "around_events": "around_events: per timeline event and KPI, the mean paired difference over window_steps "
     "before and from the event, and the change with its 95% t-interval.",
 }

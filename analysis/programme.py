@@ -10,10 +10,8 @@ Methods (replicate r of every scenario has the same seed, so runs pair by replic
       each draw and every interval below is over the draws (the independent units).
     * Before/after: per replicate, the mean of ``d_rt`` over the steps before the
       first event and over the steps from it on; a t-interval of each.
-    * Time to effect: the start of the last stretch of steps whose intervals all exclude 0 with one sign,
-      if it reaches the end of the window and lasts at least 6 steps (from the first event on). The
-      window ends with the run, or, when every event of the programme ends (``until``) before the run
-      does, at the step before the last ``until``: the effect is measured while the programme runs.
+    * Time to effect: :data:`TIME_TO_EFFECT` (at least :data:`MIN_EFFECT_STEPS` steps, counted from the
+      first event on): the effect is measured while the programme runs.
     * Arms without a timeline (static arms) whose public spending differs from the reference's (the 95 %
       interval of the summed difference excludes 0) get the same tables with the effects measured from
       the run's first step; the around-event table and band figure are for timeline arms only.
@@ -44,9 +42,20 @@ from sim import kpis as kpi_registry
 
 from .stats import unit_means
 
-__all__ = ["events_of", "event_label", "paired_by_step", "time_to_effect", "window_of", "before_after",
+__all__ = ["MIN_EFFECT_STEPS", "TIME_TO_EFFECT", "events_of", "event_label", "paired_by_step", "time_to_effect", "window_of", "before_after",
            "gain_per_spending", "break_even", "around_events", "spending_kpis", "budget_kpis", "component_kpis",
            "arms_of", "tables", "section"]
+
+
+#: Fewest consecutive significant steps that make a time to effect: with one pointwise interval per step, a short
+#: significant stretch is what chance alone gives now and then.
+MIN_EFFECT_STEPS = 6
+
+#: The time-to-effect rule in words, for the report's section and the workbook's notes.
+TIME_TO_EFFECT = (f"the first step of the last stretch of at least {MIN_EFFECT_STEPS} steps whose 95% t-intervals all "
+                  "exclude 0 with one sign, reaching the end of the run, or, for a programme whose events all end "
+                  "(until) before the run does, its last step in force; \"never\" when there is no such stretch "
+                  f"(a window shorter than {MIN_EFFECT_STEPS} steps has none)")
 
 
 def budget_kpis() -> tuple[str, ...]:
@@ -167,12 +176,14 @@ def paired_by_step(ts: pd.DataFrame, kpi: str, programme: str, reference: str, l
     return pd.DataFrame({"step": d.index.to_numpy(), "diff": mean, "low": lo, "high": hi, "n": d.shape[1]})
 
 
-def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = 6, end: int | None = None) -> int | None:
+def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = MIN_EFFECT_STEPS,
+                   end: int | None = None) -> int | None:
     """The first step >= ``start`` from which every step's interval excludes 0 with one sign, or None.
 
     The stretch must reach ``end`` (default: the end of the run; a programme that stops at step ``until``
     is measured up to ``until - 1``) and last at least ``min_steps`` steps: with one pointwise interval
-    per step, a lone significant last step is what chance alone gives now and then.
+    per step, a lone significant last step is what chance alone gives now and then. A window shorter than
+    ``min_steps`` steps therefore has no time to effect.
     """
     after = paired[(paired["step"] >= start) & ((paired["step"] <= end) if end is not None else True)]
     pos, neg = (after["low"] > 0).to_numpy(), (after["high"] < 0).to_numpy()
@@ -181,7 +192,7 @@ def time_to_effect(paired: pd.DataFrame, start: int, min_steps: int = 6, end: in
         return None
     # the last run of significant steps of one sign reaching the end of the window
     k = len(sig) - int(np.argmin(sig[::-1])) if not sig.all() else 0
-    if len(sig) - k < min(min_steps, len(sig)):
+    if len(sig) - k < min_steps:
         return None
     return int(after["step"].iloc[k])
 
@@ -271,8 +282,9 @@ def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, ben
         cost: spending paid by others than the firms (public funds), or None.
 
     Returns:
-        ``{"step", "significant_step", "net"}``: the first step from which the mean cumulative net gain
-        stays >= 0 and the first from which its lower bound does (None if never), and the net gain at the end.
+        ``{"step", "significant_step", "net", "n"}``: the first step from which the mean cumulative net gain
+        stays >= 0 and the first from which its lower bound does (None if never), the net gain at the end, and
+        the units (replicates, or shared draws) it is over.
     """
     d = _pairs(ts, benefit, programme, reference, draws)
     d = d[d.index >= start]
@@ -290,7 +302,7 @@ def break_even(ts: pd.DataFrame, programme: str, reference: str, start: int, ben
         return int(steps[k])
 
     return {"step": first_staying(mean >= 0), "significant_step": first_staying(np.nan_to_num(lo, nan=-np.inf) >= 0),
-            "net": float(mean[-1]) if len(mean) else math.nan}
+            "net": float(mean[-1]) if len(mean) else math.nan, "n": int(cum.shape[1])}
 
 
 def around_events(ts: pd.DataFrame, kpis: Sequence[str], programme: str, reference: str,
@@ -374,16 +386,17 @@ def tables(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], sc
     timeline arms, the step change at each event; the frames the report shows and writes as CSV.
 
     Returns:
-        ``{"programme_effects", "spending", "cost_effectiveness", "around_events"}``, each one row per arm and KPI
-        (spending KPI, event and KPI): the KPI's unit in a ``unit`` column, sums over steps in the column names'
-        units. Empty frames when there is no such arm.
+        ``{"programme_effects", "spending", "cost_effectiveness", "break_even", "around_events"}``, each one row
+        per arm and KPI (spending KPI; arm, for the break-even when the results hold profit; event and KPI): the
+        KPI's unit in a ``unit`` column, sums over steps in the column names' units. Empty frames when there is no
+        such arm.
     """
     arms = arms_of(ts, records, scenarios, reference, draws)
     kpis = [k for k in kpis if ts is not None and k in ts.columns]
     spend = [k for k in spending_kpis() if ts is not None and k in ts.columns]
     budgets = set(budget_kpis())
     public = kpi_registry.public_spending_kpi()
-    effects, spending, cost, around = [], [], [], []
+    effects, spending, cost, even, around = [], [], [], [], []
     for a in arms:
         arm, start, end, last = a["arm"], a["start"], a["end"], a["last"]
         ba = before_after(ts, kpis, arm, reference, start, draws=draws, end=end)
@@ -405,8 +418,13 @@ def tables(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], sc
                              f"extra spending ({_money(sk)}, summed over steps)": g["extra_spending"],
                              "extra_low": g["extra_low"], "extra_high": g["extra_high"], "n_units": g["n"]})
         main = _main_spending(extra)
-        be = (break_even(ts, arm, reference, start, cost=public if public in ts.columns else None, draws=draws)
-              if "profit" in ts.columns else {"step": None, "significant_step": None, "net": math.nan})
+        if "profit" in ts.columns:
+            net_of = public if public in ts.columns else None
+            be = break_even(ts, arm, reference, start, cost=net_of, draws=draws)
+            even.append({"arm": arm, "reference": reference, "from_step": start, "to_step": last,
+                         "net_of": net_of or "", "break_even_step": be["step"],
+                         "break_even_significant_step": be["significant_step"],
+                         f"{_net_profit(net_of)} at the end ({_money('profit')})": be["net"], "n_units": be["n"]})
         if main is not None:
             gp = gain_per_spending(ts, [k for k in kpis if k != main], main, arm, reference, start, draws=draws)
             for r in gp.to_dict("records"):
@@ -414,10 +432,7 @@ def tables(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], sc
                              "per": main, "from_step": start, "to_step": last,
                              "gain (KPI unit x steps, summed)": r["gain"],
                              f"gain per {_money(main)} of {main}": r["per_unit"], "per_unit_low": r["per_unit_low"],
-                             "per_unit_high": r["per_unit_high"], "break_even_step": be["step"],
-                             "break_even_significant_step": be["significant_step"],
-                             f"extra profit net of {public} at the end ({_money('profit')})": be["net"],
-                             "n_units": r["n"]})
+                             "per_unit_high": r["per_unit_high"], "n_units": r["n"]})
         if a["timeline"]:
             ar = around_events(ts, kpis[: min(len(kpis), 8)], arm, reference, a["events"], window=window, draws=draws)
             for r in ar.to_dict("records"):
@@ -426,10 +441,24 @@ def tables(ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | None], sc
                                "before": r["before"], "after": r["after"], "change": r["change"],
                                "change_low": r["change_low"], "change_high": r["change_high"], "n_units": r["n"]})
     return {"programme_effects": pd.DataFrame(effects), "spending": pd.DataFrame(spending),
-            "cost_effectiveness": pd.DataFrame(cost), "around_events": pd.DataFrame(around)}
+            "cost_effectiveness": pd.DataFrame(cost), "break_even": pd.DataFrame(even),
+            "around_events": pd.DataFrame(around)}
+
+
+def _net_profit(net_of: str | None) -> str:
+    """What the break-even adds up: the extra profit, net of the public spending when the results hold it."""
+    return f"extra profit net of {net_of}" if net_of else "extra profit"
 
 
 # --------------------------------------------------------------------------- the report's section
+
+
+#: The frames of :func:`tables`, in the order the report names them.
+TABLES: tuple[str, ...] = ("programme_effects", "spending", "cost_effectiveness", "break_even", "around_events")
+
+
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _ci(m: float, lo: float, hi: float) -> str:
@@ -472,24 +501,23 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
     public = kpi_registry.public_spending_kpi()
     ref_events = events_of(records.get(reference), last)
     doc.h2("Policy programmes and cost-effectiveness")
+    written = [f"{name}.csv" for name in TABLES if name in frames and len(frames[name])]
     doc.p(f"Each scenario with a timeline against {reference}, and each scenario without one whose public spending "
           f"differs from {reference}'s (its effects measured from step {int(ts['step'].min())}), paired by replicate "
           "(common random numbers): the difference arm − reference per step; before: steps before the first event, "
-          "after: from it on; time to effect: the first step from which the difference stays significant (95% "
-          "t-interval excludes 0 with one sign, for at least 6 steps, up to the end of the run, or, for a programme "
-          "whose events all end before the run does, up to its last step in force; \"never\" otherwise). Extra "
+          f"after: from it on; time to effect: {TIME_TO_EFFECT}. Extra "
           "spending: each budget's (public, association, firms) difference summed over the steps; the lines "
           "\"of which\" are parts of those budgets, not added to them. Gain per unit of spending: the summed "
           "difference of the KPI over the summed extra public spending (else the largest other extra spending) "
           "from the first event on, with a delta-method 95% interval; shown when the extra spending differs from 0. "
           "Break-even: the first step from which the cumulative extra profit (already net of what the firms pay) "
-          "less the extra public spending stays ≥ 0, and from which its lower 95% bound does. The same tables are "
-          "programme_effects.csv, spending.csv, cost_effectiveness.csv and around_events.csv next to this report, "
-          "and sheets of report.xlsx.")
+          "less the extra public spending stays ≥ 0, and from which its lower 95% bound does."
+          + (f" The same tables are {_listed(written)} next to this report, and sheets of report.xlsx." if written
+             else ""))
     if ref_events:
         doc.p(f"The reference {reference} has events of its own: "
               + "; ".join(f"step {e['at']}: {e['label']}" for e in ref_events) + ".")
-    eff, spe, ce, ar = (frames[k] for k in ("programme_effects", "spending", "cost_effectiveness", "around_events"))
+    eff, spe, ce, bev, ar = (frames[k] for k in TABLES)
     for a in arms:
         arm, start, end, events = a["arm"], a["start"], a["end"], a["events"]
         doc.h3(f"{arm} against {reference}")
@@ -509,7 +537,9 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
         if events:
             shown[f"before step {start}"] = [_ci(*r) for r in e[["before", "before_low", "before_high"]].to_numpy()]
         shown[f"from step {start}"] = [_ci(*r) for r in e[["after", "after_low", "after_high"]].to_numpy()]
-        shown[tte] = [_step(s) for s in e["time_to_effect_step"]]
+        short = end - start + 1 < MIN_EFFECT_STEPS
+        shown[tte] = [f"never (a window of {end - start + 1} steps, shorter than {MIN_EFFECT_STEPS})" if short
+                      else _step(s) for s in e["time_to_effect_step"]]
         doc.table(pd.DataFrame(shown))
         sp = spe[spe["arm"] == arm]
         if len(sp):
@@ -536,12 +566,15 @@ def section(doc, ts: pd.DataFrame, records: Mapping[str, Mapping[str, Any] | Non
         elif len(sp):
             doc.p("No spending KPI differs from the reference's with 95% confidence: no gain per unit of "
                   "spending to report.")
-        if "profit" in ts.columns:
-            be = break_even(ts, arm, reference, start, cost=public if public in ts.columns else None, draws=draws)
-            doc.p(f"Break-even: step {_step(be['step'])} (mean), step {_step(be['significant_step'])} (lower 95% "
-                  f"bound); cumulative extra profit net of extra {public} at the end of the run {be['net']:.4g} "
+        b = bev[bev["arm"] == arm] if len(bev) else bev
+        if len(b):
+            be = b.iloc[0]
+            net = next(col for col in b.columns if col.startswith("extra profit"))
+            doc.p(f"Break-even: step {_step(be['break_even_step'])} (mean), step "
+                  f"{_step(be['break_even_significant_step'])} (lower 95% bound); cumulative "
+                  f"{_net_profit(be['net_of'] and 'extra ' + be['net_of'])} at the end of the run {be[net]:.4g} "
                   f"{_money('profit') if _unit('profit') else ''}."
-                  + ("" if public in ts.columns else " The results hold no public spending, so money "
+                  + ("" if be["net_of"] else " The results hold no public spending, so money "
                      "from outside the firms (a subsidy) is not counted as a cost here."))
         if not events:
             continue

@@ -67,7 +67,7 @@ def test_a_static_arm_that_spends_public_money_gets_spending_and_cost_effectiven
     assert ce.loc[("static", "cooperation_rate"), "gain per MU of public_spending"] == pytest.approx(0.5, abs=0.01)
     assert ce.loc[("prog", "cooperation_rate"), "gain per MU of public_spending"] == pytest.approx(0.5, abs=0.02)
     # a gain of 1.5 profit a step against 3 of public money a step never pays for itself
-    assert pd.isna(ce.loc[("static", "profit"), "break_even_step"])
+    assert pd.isna(t["break_even"].set_index("arm").loc["static", "break_even_step"])
     eff = t["programme_effects"].set_index(["arm", "kpi"])
     assert eff.loc[("static", "cooperation_rate"), "from_step"] == 1
     assert pd.isna(eff.loc[("static", "cooperation_rate"), "before"])
@@ -98,7 +98,7 @@ def test_the_programme_tables_are_csv_files_and_workbook_sheets(tmp_path):
     written = export.write_exports(tmp_path, runs, ts, kpi_table(runs, kpis), paired_differences(runs, "ref", kpis),
                                    kpis, ["ref", "prog", "static"], "ref", programme=frames)
     names = {p.name for p in written}
-    assert {"programme_effects.csv", "spending.csv", "cost_effectiveness.csv", "around_events.csv"} <= names
+    assert {f"{name}.csv" for name in export.PROGRAMME_TABLES} <= names
     back = pd.read_csv(tmp_path / "cost_effectiveness.csv")
     assert "gain per MU of public_spending" in back.columns and "unit" in back.columns
     effects = pd.read_csv(tmp_path / "programme_effects.csv", dtype=str)
@@ -116,3 +116,57 @@ def test_the_programme_tables_are_csv_files_and_workbook_sheets(tmp_path):
     written = export.write_exports(other, runs, ts, kpi_table(runs, kpis), paired_differences(runs, "ref", kpis),
                                    kpis, ["ref", "prog", "static"], "ref")
     assert not any(p.stem in export.PROGRAMME_TABLES for p in written)
+
+
+def test_a_programme_window_shorter_than_the_rule_has_no_time_to_effect(tmp_path):
+    """A programme in force for 3 steps (at 12, until 15) and one for 1 step: too short for the 6-step rule."""
+    ts = series()
+    for until in (AT + 3, AT + 1):
+        records = {**RECORDS, "prog": {"run": {"steps": STEPS}, "policy": [
+            {"at": AT, "until": until, "label": "short", "set": {"market": {"demand": 2.0}}}]}}
+        start, end = pg.window_of(pg.events_of(records["prog"]), 1, STEPS)
+        p = pg.paired_by_step(ts, "profit", "static", "ref")  # significant at every step
+        assert end - start + 1 < pg.MIN_EFFECT_STEPS and pg.time_to_effect(p, start, end=end) is None
+        assert pg.time_to_effect(p, start, end=start + pg.MIN_EFFECT_STEPS - 1) == start  # long enough: counts
+        eff = pg.tables(ts.replace({"scenario": {"prog": "old", "static": "prog"}}), records, ["ref", "prog"], "ref",
+                        ["profit"])["programme_effects"].iloc[0]
+        assert eff["significant_until_step"] == until - 1 and pd.isna(eff["time_to_effect_step"])
+    doc = Document("t", tmp_path / "figures")
+    pg.section(doc, ts.replace({"scenario": {"prog": "old", "static": "prog"}}), records, ["ref", "prog"], "ref",
+               ["profit"])
+    assert f"never (a window of 1 steps, shorter than {pg.MIN_EFFECT_STEPS})" in doc.render_md()
+
+
+def test_the_section_names_the_files_written_and_reads_the_break_even_from_its_frame(tmp_path):
+    ts = series()
+    # "same" gets a timeline but spends like the reference: no cost-effectiveness row, yet a break-even
+    records = {**RECORDS, "same": {"run": {"steps": STEPS}, "policy": [
+        {"at": AT, "label": "nothing", "set": {"market": {"demand": 1.0}}}]}}
+    frames = pg.tables(ts, records, ["ref", "same"], "ref", ["cooperation_rate", "profit"])
+    assert frames["cost_effectiveness"].empty and frames["break_even"]["arm"].tolist() == ["same"]
+    be = frames["break_even"].iloc[0]
+    frames["break_even"].loc[0, "extra profit net of public_spending at the end (MU)"] = 1234.5
+    doc = Document("t", tmp_path / "figures")
+    pg.section(doc, ts, records, ["ref", "same"], "ref", ["cooperation_rate", "profit"], frames=frames)
+    md = doc.render_md()
+    assert f"Break-even: step {pg._step(be['break_even_step'])} (mean)" in md and "end of the run 1234" in md
+    two = ts[ts["scenario"].isin(["ref", "same"])]
+    written = export.write_exports(tmp_path, _runs(two), two, kpi_table(_runs(two), ["profit"]),
+                                   paired_differences(_runs(two), "ref", ["profit"]), ["profit"], ["ref", "same"],
+                                   "ref", programme=frames)
+    names = [p.name for p in written if p.stem in export.PROGRAMME_TABLES]
+    assert "cost_effectiveness.csv" not in names and "break_even.csv" in names
+    assert f"The same tables are {', '.join(names[:-1])} and {names[-1]} next" in md.replace("\n", " ")
+    # static arms only: no around-event table, so the section does not name its file
+    static = pg.tables(ts, RECORDS, ["ref", "static"], "ref", ["cooperation_rate"])
+    doc = Document("t2", tmp_path / "figures2")
+    pg.section(doc, ts, RECORDS, ["ref", "static"], "ref", ["cooperation_rate"], frames=static)
+    md = doc.render_md()
+    assert static["around_events"].empty and "around_events.csv" not in md and "break_even.csv" in md
+
+
+def _runs(ts: pd.DataFrame) -> pd.DataFrame:
+    runs = ts[ts["step"] > STEPS // 2].groupby(["scenario", "replicate"], sort=False)[
+        ["cooperation_rate", "profit"]].mean().add_suffix("_mean").reset_index()
+    runs["seed"] = runs["replicate"] + 100
+    return runs
