@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.stats as sps
 
 from sim import kpis as kpi_registry
 
 from .document import Document, num
-from .stats import draws_of, holm, holm_levels, unit_means
+from .stats import _half_width, _paired_row, draws_of, holm, holm_levels, unit_means
 
 __all__ = ["Claim", "CLAIMS", "GROUPS", "NARROW", "evaluate", "section", "markdown", "scenarios_needed",
            "narrow_claims"]
@@ -204,6 +203,11 @@ def _verdict(diff: float, low: float, high: float, sign: int) -> str:
     return AGREES if math.copysign(1, diff) == sign else DISAGREES
 
 
+def _unit_mean(x: pd.Series, draws: np.ndarray | None) -> float:
+    """The mean over the units the difference is over (draw means when draws are shared)."""
+    return float(pd.Series(unit_means(x.to_numpy(float), draws)).mean())
+
+
 def evaluate(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, alpha: float = 0.05) -> pd.DataFrame:
     """Each claim's paired difference, interval and verdict on one result table.
 
@@ -233,18 +237,13 @@ def evaluate(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, alpha: float 
             a = treated[col]
             b = runs[runs["scenario"] == c.reference].set_index("seed")[col]
             common = a.index.intersection(b.index)
-            d = (a.loc[common] - b.loc[common]).to_numpy(float)
             draws = draws_of(treated.loc[common])
-            finite = np.isfinite(d)
-            # replicates sharing a parameter draw are one unit (analysis.stats.unit_means)
-            d = unit_means(d[finite], None if draws is None else draws[finite])
-            if d.size >= 2:
-                sd = float(d.std(ddof=1))
-                mean = float(d.mean())
-                t = mean / (sd / math.sqrt(d.size)) if sd > 0 else math.copysign(math.inf, mean) if mean else 0.0
-                row.update(n_pairs=int(d.size), reference_mean=float(b.loc[common].mean()),
-                           treatment_mean=float(a.loc[common].mean()), diff=mean, sd=sd,
-                           p_value=float(2 * sps.t.sf(abs(t), d.size - 1)) if sd > 0 else float(mean == 0))
+            # the paired test of analysis.stats: replicates sharing a parameter draw are one unit
+            test = _paired_row((a.loc[common] - b.loc[common]).to_numpy(float), draws)
+            if test["n_units"] >= 2:
+                row.update(n_pairs=test["n_units"], reference_mean=_unit_mean(b.loc[common], draws),
+                           treatment_mean=_unit_mean(a.loc[common], draws), diff=test["diff"], sd=test["sd_diff"],
+                           p_value=test["p_value"])
         rows.append(row)
     table = pd.DataFrame(rows)
     ok = table["n_pairs"] >= 2
@@ -254,11 +253,7 @@ def evaluate(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, alpha: float 
     if ok.any():
         table.loc[ok, "p_holm"] = holm(p)
         table.loc[ok, "ci_alpha"] = holm_levels(p, alpha)
-    half = np.full(len(table), math.nan)
-    n = table["n_pairs"].to_numpy(float)
-    good = ok.to_numpy() & np.isfinite(table["sd"].to_numpy(float))
-    half[good] = (sps.t.ppf(1 - table["ci_alpha"].to_numpy(float)[good] / 2, n[good] - 1)
-                  * table["sd"].to_numpy(float)[good] / np.sqrt(n[good]))
+    half = _half_width(table.rename(columns={"n_pairs": "n_units", "sd": "sd_diff"}))
     table["ci_low"] = table["diff"] - half
     table["ci_high"] = table["diff"] + half
     table["verdict"] = [(_verdict(r.diff, r.ci_low, r.ci_high, r.sign) if r.n_pairs >= 2 else NOT_RUN)

@@ -297,7 +297,8 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
 
     Returns:
         One row per (scenario, KPI): ``scenario, kpi, reference, ref_mean, n_pairs, diff, ci_low, ci_high,
-        sd_diff, d_z, p_value, n_units, p_holm, ci_alpha, significant, n_needed, verdict``.
+        sd_diff, d_z, p_value, n_units, p_holm, ci_alpha, significant, n_needed, verdict``; ``ref_mean`` is the
+        reference's mean over the paired replicates' units (draw means when draws are shared), as ``diff`` is.
 
     Raises:
         ScenarioError: unknown reference, or no seed shared with the reference.
@@ -318,9 +319,11 @@ def paired_differences(runs: pd.DataFrame, reference: str, kpis: Sequence[str], 
         draws = draws_of(other.loc[common])
         for k in kpis:
             col = f"{k}_{stat}"
-            d = other.loc[common, col].to_numpy(float) - ref.loc[common, col].to_numpy(float)
+            base = ref.loc[common, col].to_numpy(float)
+            d = other.loc[common, col].to_numpy(float) - base
+            # over the same units as the difference and kpi_table's mean: the draw means when draws are shared
             row = {"scenario": name, "kpi": k, "reference": reference,
-                   "ref_mean": float(ref.loc[common, col].mean()), **_paired_row(d, draws)}
+                   "ref_mean": float(pd.Series(unit_means(base, draws)).mean()), **_paired_row(d, draws)}
             rows.append(row)
     table = pd.DataFrame(rows, columns=["scenario", "kpi", "reference", "ref_mean", "n_pairs", "diff", "sd_diff",
                                         "d_z", "p_value", "n_units"])

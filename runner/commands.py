@@ -191,6 +191,7 @@ def sweep(scenario_path: str | Path, params: Sequence[str], out: str | Path, des
             base.with_overrides(rec, source=f"--param design point {i} {rec}")
     seeds = replicate_seeds(master, replicates)
     plan = plan_of(base, str(scenario_path))
+    _whole_draws([plan], replicates)
     fixed = {*names, *(overrides or {})}  # a swept or --set value is not drawn
 
     def make_item(run_id: int) -> RunItem:
@@ -250,6 +251,22 @@ def _drawn(plans: Sequence[Plan | None], arm: int, master: int, replicate: int, 
     drawn = plan.draw(master, replicate, fixed) if plan is not None else {}
     keys = sorted({k for p in plans if p is not None for k in p.keys})
     return drawn, {"draw": replicate // per, **{k: drawn.get(k, float("nan")) for k in keys if k not in fixed}}
+
+
+def _whole_draws(plans: Sequence[Plan | None], replicates: int) -> None:
+    """Refuse replicates that leave the last parameter draw with fewer seeds than the others: means over the
+    replicates and over the draws would then differ, and the report shows both.
+
+    Raises:
+        ScenarioError: ``replicates`` is not a multiple of ``uncertain.seeds_per_draw``.
+    """
+    per = seeds_per_draw_of(plans, "uncertain")
+    if per is not None and replicates % per:
+        up = replicates + per - replicates % per
+        down = replicates - replicates % per
+        raise ScenarioError(f"--replicates {replicates}: not a multiple of uncertain.seeds_per_draw = {per}, so the "
+                            "last parameter draw would have fewer seeds than the others; use --replicates "
+                            + (f"{down} or {up}" if down else str(up)) + " (or change uncertain.seeds_per_draw)")
 
 
 def _inputs_identity(scenarios: Mapping[str, Scenario]) -> dict[str, Any]:
@@ -327,6 +344,7 @@ def compare(scenario_paths: Sequence[str | Path], out: str | Path, replicates: i
     master = MAIN_SEED if seed is None else int(seed)
     seeds = replicate_seeds(master, replicates)
     plans = [plan_of(b, str(f)) for b, f in zip(bases, files)]
+    _whole_draws(plans, replicates)
     fixed = [{*own, *(overrides or {})} for _, _, own, _ in arms]  # a value set on the command line is not drawn
 
     def make_item(run_id: int) -> RunItem:

@@ -11,7 +11,8 @@ A scenario's ``[uncertain]`` section declares parameters whose value is not know
     "trust.w_opportunism" = {dist = "normal", mean = 4.0, sd = 0.5, lo = 2.0, hi = 6.0}  # truncated
     "trust.w_benefits" = {dist = "triangular", lo = 1.0, mode = 2.0, hi = 3.0}
 
-``compare`` and ``sweep`` give replicate ``r`` the draw ``d = r // seeds_per_draw``. Each
+``compare`` and ``sweep`` give replicate ``r`` the draw ``d = r // seeds_per_draw`` (their replicates a
+multiple of ``seeds_per_draw``, so every draw has as many seeds). Each
 parameter's value is its distribution's quantile at a uniform number seeded by the master seed,
 ``d`` and the parameter's name, and the posterior row is picked the same way; so the same
 replicate gets the same draw in every arm (common random numbers), also when the arms declare

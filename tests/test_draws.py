@@ -164,3 +164,19 @@ def test_the_app_results_page_gives_the_reports_intervals_over_the_draws():
     per_draw = runs[runs.scenario == "arm"].sort_values("replicate")["x_mean"].to_numpy().reshape(DRAWS, PER).mean(1)
     half = sps.t.ppf(0.975, DRAWS - 1) * per_draw.std(ddof=1) / np.sqrt(DRAWS)
     assert last.max() - last.min() == pytest.approx(2 * half)
+
+
+def test_the_reference_mean_is_over_the_same_units_as_the_difference():
+    """Draws of unequal size (3, 1 and 1 seeds, as a folder written before replicates had to fill whole draws):
+    the table's means are all draw means."""
+    runs = results(per=3, draws=3)
+    runs = runs[~runs["replicate"].isin([4, 5, 7, 8])]
+    table = kpi_table(runs, ["x"]).set_index("scenario")
+    row = paired_differences(runs, "ref", ["x"]).iloc[0]
+    assert row["n_units"] == 3 and row["ref_mean"] == pytest.approx(table.loc["ref", "mean"])
+    assert row["ref_mean"] + row["diff"] == pytest.approx(table.loc["arm", "mean"])
+    claim = claims.Claim(id="t", group=claims.GROUPS[0], source="test", statement="arm is higher",
+                         treatment="arm", reference="ref", kpi="cooperation_rate", sign=1, expected=claims.AGREES)
+    c = claims.evaluate(runs.rename(columns={"x_mean": "cooperation_rate_mean"}), [claim]).iloc[0]
+    assert c["reference_mean"] == pytest.approx(table.loc["ref", "mean"])
+    assert c["treatment_mean"] == pytest.approx(table.loc["arm", "mean"])

@@ -140,6 +140,17 @@ def test_seeds_per_draw_must_agree_between_arms(capsys, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_replicates_must_fill_whole_draws(command, capsys, tmp_path):
+    """3 replicates at 2 seeds per draw would leave the last draw one seed short: refused before any run."""
+    a = scenario(tmp_path, "[uncertain]\nseeds_per_draw = 2\n" + UNIFORM)
+    extra = ["--no-report"] if command == "compare" else ["--param", "trust.speed=0.15,0.25", "--quiet"]
+    code = run.main([command, str(a), "--replicates", "3", *extra, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--replicates 3" in err and "uncertain.seeds_per_draw = 2" in err
+    assert "use --replicates 2 or 4" in err and not (tmp_path / "o").exists()
+
+
 def test_set_gives_every_arm_a_posterior(capsys, tmp_path):
     post = posterior(tmp_path)
     a = scenario(tmp_path, "")
