@@ -37,7 +37,11 @@ from .stats import kpi_table, paired_differences
 from .sweep_report import SWEEP_SECTIONS, sweep_report
 from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
 
-__all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE"]
+__all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE", "MIN_UNITS"]
+
+#: Fewest replicates (or parameter draws, when replicates share them) the report takes without a warning: below
+#: it the t-intervals rest on a handful of units and their width on chance.
+MIN_UNITS = 5
 
 #: KPIs of the headline table (all of MAIN_KPIS appear in the full table and verdicts).
 HEADLINE: tuple[str, ...] = kpi_registry.headline_kpis()
@@ -224,10 +228,12 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     if shared:
         doc.p(f"The replicates share {shared[0]} draws of the uncertain parameters (about {n_rep // shared[0]} seeds "
               "each): every interval and test is over the draws, the independent units (see Methods).")
-    if n_rep < 3:
-        doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least 5.")
-    elif shared and shared[0] < 3:
-        doc.p(f"Warning: {shared[0]} parameter draw(s) is too few for reliable intervals; use at least 5 draws.")
+    if n_rep < MIN_UNITS:
+        doc.p(f"Warning: {n_rep} replicate(s) per scenario is too few for reliable intervals; use at least "
+              f"{MIN_UNITS}.")
+    elif shared and shared[0] < MIN_UNITS:
+        doc.p(f"Warning: {shared[0]} parameter draw(s) is too few for reliable intervals; use at least {MIN_UNITS} "
+              "draws.")
     if len(diffs):
         _answer(doc, table, diffs, shown, scenarios, ref, n_rep, _costs(runs, scenarios))
     else:

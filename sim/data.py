@@ -127,8 +127,13 @@ def warn_unused(scenario, explicit: dict, source: str) -> list[str]:
     return lines
 
 
-def refuse_unused(scenario, keys, source: str) -> None:
-    """Refuse varying a field a data scenario does not use: every point or particle would be the same.
+def refuse_unused(scenario, keys, source: str, each: str = "value", hint: str = "vary a field the model uses") -> None:
+    """Refuse varying a field a data scenario does not use: every point, particle or draw would be the same.
+
+    Args:
+        source: what names the keys in the message (``--param``, a file's ``uncertain:``).
+        each: what would not differ (``value``, ``draw``).
+        hint: what to do instead.
 
     Raises:
         ScenarioError: naming the first such key and why.
@@ -136,8 +141,8 @@ def refuse_unused(scenario, keys, source: str) -> None:
     unused = unused_fields(scenario)
     for key in keys:
         if key in unused:
-            raise ScenarioError(f"{source} {key}: not used with [data]: {unused[key]}, so every value gives the "
-                                "same runs; vary a field the model uses")
+            raise ScenarioError(f"{source} {key}: not used with [data]: {unused[key]}, so every {each} gives the "
+                                f"same runs; {hint}")
 
 
 def describe(scenario) -> list[str]:

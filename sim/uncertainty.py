@@ -173,18 +173,6 @@ def _check_key(scenario: "Scenario", key: str, lo: float, hi: float, source: str
         scenario.with_overrides({key: float(v)}, source=f"{source}: uncertain: {key} = {v}")
 
 
-def _refuse_data_decided(scenario: "Scenario", keys: Iterable[str], source: str, where: str) -> None:
-    """Refuse drawing a field a data cluster's files decide: every draw would give the same runs (as ``sweep
-    --param`` refuses varying it)."""
-    from .data import unused_fields
-
-    unused = unused_fields(scenario)
-    for key in keys:
-        if key in unused:
-            raise ScenarioError(f"{source}: uncertain: {key}: not used with [data]: {unused[key]}, so every draw "
-                                f"gives the same runs; remove it from {where} or draw a field the model uses")
-
-
 def plan_of(scenario: "Scenario", source: str = "<scenario>") -> Plan | None:
     """Check the scenario's ``[uncertain]`` section and make its :class:`Plan` (None if it declares nothing).
 
@@ -195,16 +183,20 @@ def plan_of(scenario: "Scenario", source: str = "<scenario>") -> Plan | None:
     """
     import hashlib
 
+    from .data import refuse_unused  # loaded only for a declared section: data brings the cluster readers
+
     spec = scenario.uncertain
     if not spec.declared:
         return None
-    _refuse_data_decided(scenario, spec.params, source, "[uncertain.params]")
+    refuse_unused(scenario, spec.params, f"{source}: uncertain:", "draw",
+                  "remove it from [uncertain.params] or draw a field the model uses")
     for key, dist in spec.params.items():
         _check_key(scenario, key, dist.lo, dist.hi, source)
     frame = cumulative = sha = None
     if spec.posterior:
         frame, weight = _read_posterior(spec.posterior, source)
-        _refuse_data_decided(scenario, frame.columns, source, f"the posterior file {spec.posterior}")
+        refuse_unused(scenario, frame.columns, f"{source}: uncertain:", "draw",
+                      f"remove it from the posterior file {spec.posterior} or draw a field the model uses")
         for key in frame.columns:
             col = frame[key]
             if not np.issubdtype(col.dtype, np.number) or not np.all(np.isfinite(col.to_numpy(dtype=float))):

@@ -12,7 +12,7 @@ import pytest
 
 import run
 from analysis.io import load_results
-from analysis.report import COMPARE_SECTIONS, SWEEP_SECTIONS, build_report
+from analysis.report import COMPARE_SECTIONS, MIN_UNITS, SWEEP_SECTIONS, build_report
 from analysis.scorecard import scorecard
 from analysis.sensitivity import morris_function, sobol_function, sweep_morris, sweep_sensitivity
 from analysis.stats import holm, paired_differences, replicates_needed, t_interval
@@ -270,6 +270,8 @@ def test_report_has_every_section_and_is_self_contained(report_dir):
     assert page.index('<nav class="toc">') < first_fold and page.count("<details") == len(COMPARE_SECTIONS) - 1
     assert "MU per step" in page.split('id="glossary"')[1]  # units from the KPI registry
     assert "marketing spend (MU/step)" in page[:first_fold]  # what the arrangements cost, beside the outcomes
+    # 3 replicates: fewer than the report asks for, and the warning says the number it checks
+    assert f"3 replicate(s) per scenario is too few for reliable intervals; use at least {MIN_UNITS}." in md
 
 
 def test_report_of_a_folder_without_snapshots_says_so(compare_dir, tmp_path):

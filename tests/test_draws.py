@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from analysis import claims, programme
-from analysis.scorecard import _draw_clusters
+from analysis.scorecard import _draw_clusters, scorecard
 from analysis.stats import kpi_table, paired_differences, t_interval, unit_means
 
 DRAWS, PER = 8, 3
@@ -91,6 +91,18 @@ def test_the_scorecard_bootstrap_resamples_whole_draws():
     groups = _draw_clusters(runs, sorted(runs["seed"].unique()))
     assert [g.tolist() for g in groups] == [[3 * d, 3 * d + 1, 3 * d + 2] for d in range(DRAWS)]
     assert _draw_clusters(results(per=1, draws=6), sorted(results(per=1, draws=6)["seed"].unique())) is None
+    # the score's interval: the arm's gain over the reference is mostly the draw's, so resampling whole draws
+    # gives a much wider interval than resampling the 24 replicates as if independent
+    ref = runs[runs["scenario"] == "ref"]
+    three = pd.concat([runs, ref.assign(scenario="low", x_mean=ref["x_mean"] - 10),
+                       ref.assign(scenario="high", x_mean=ref["x_mean"] + 10)], ignore_index=True)
+    three = three.rename(columns={"x_mean": "mean_trust_mean"})
+
+    def width(frame: pd.DataFrame) -> float:
+        card = scorecard(frame, weights={"mean_trust": 1.0}, n_boot=400)[0].set_index("scenario").loc["arm"]
+        return card["score_high"] - card["score_low"]
+
+    assert width(three) > 1.5 * width(three.drop(columns="draw"))
 
 
 def _series(runs: pd.DataFrame, steps: int = 20, start: int = 8) -> pd.DataFrame:

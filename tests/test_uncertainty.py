@@ -180,6 +180,23 @@ def test_a_parameter_the_data_decides_is_refused_as_uncertain(capsys, tmp_path, 
     assert key in capsys.readouterr().err and not out.exists()
 
 
+def test_the_uncertain_refusal_is_the_sweep_s_own_with_its_words():
+    """One check for --param, calibrate and [uncertain]: sim.data.refuse_unused, told what would not differ."""
+    from sim.data import refuse_unused
+
+    base = load_scenario(CLUSTER)
+    with pytest.raises(ScenarioError) as seen:
+        refuse_unused(base, ["structure.mean_degree"], "f.toml: uncertain:", "draw", "remove it")
+    assert re.fullmatch(r"f\.toml: uncertain: structure\.mean_degree: not used with \[data\]: .+, so every draw "
+                        r"gives the same runs; remove it", str(seen.value))
+    drawn = base.with_overrides({"uncertain.params": {"structure.mean_degree": {"dist": "uniform", "lo": 2.0,
+                                                                                "hi": 4.0}}})
+    with pytest.raises(ScenarioError) as by_plan:
+        plan_of(drawn, "f.toml")
+    assert str(by_plan.value).split(": not used")[1].split(", so")[0] == str(seen.value).split(": not used")[1].split(
+        ", so")[0]
+
+
 def test_the_job_refuses_what_the_data_decides_also_when_set_after_loading(tmp_path):
     base = load_scenario(CLUSTER)
     drawn = base.with_overrides({"uncertain.params": {"structure.mean_degree": {"dist": "uniform", "lo": 2.0,
