@@ -6,7 +6,8 @@ so the registry's order is the order of the collected columns), the report
 app (``viz``: the live panels).
 
 Units: ``share 0-1`` is a fraction of firms; ``index 0-1`` a model score in
-[0, 1]; ``firms`` a count; ``... per step`` a flow within one step; ``MU`` is
+[0, 1]; ``firms`` a count; ``links per firm`` live firm-firm links of a firm,
+averaged; ``... per step`` a flow within one step; ``MU`` is
 the model's money unit. What one step and one MU stand for is defined in
 docs/ODD.md (section 2.5, Scales).
 
@@ -69,6 +70,7 @@ class KPI:
 
 
 SHARE, INDEX, FIRMS, FIRMS_STEP, MU_STEP, MU = "share 0-1", "index 0-1", "firms", "firms per step", "MU per step", "MU"
+LINKS = "links per firm"
 
 # The order below is the column order of the collected time series; changing it changes stored results.
 _CLUSTER: tuple[KPI, ...] = (
@@ -133,6 +135,12 @@ _CLUSTER: tuple[KPI, ...] = (
         "brand fees, fair costs, transaction costs, IT-actor dues", cost=True, payer="firms"),
     KPI("public_spending_cumulative", MU, "lower", "public funds spent from the first step to this one",
         payer="public"),
+    # the network, the spread of traits: what structure, trade search, entry and imitation act on
+    KPI("links_per_firm", LINKS, "neither", "mean number of live firm-firm links of a firm"),
+    KPI("supplier_links", LINKS, "neither", "mean number of live links on which a firm buys from a supplier of the cluster"),
+    KPI("links_gini", INDEX, "neither", "inequality of firms' numbers of firm-firm links (Gini): hubs against an even web"),
+    KPI("cooperativeness_sd", INDEX, "neither", "spread of firms' cooperativeness, the trait imitation passes on (sd)"),
+    KPI("energy_intensity_sd", "energy per unit of output", "neither", "spread of energy use per unit of output across firms (sd)"),
 )
 
 _ANTECEDENTS: tuple[KPI, ...] = (

@@ -15,9 +15,10 @@ import numpy as np
 from . import kpis
 from .numerics import JIT
 from .state import ASSOCIATION, ENTERPRISE
+from .submodels.trade import role_of_link
 
 __all__ = ["KPI_COLUMNS", "ANTECEDENT_COLUMNS", "BY_TYPE_COLUMNS", "KPICollector", "gini", "summarize", "kpi_sums",
-           "gini_of_sorted", "live_trust_sum"]
+           "gini_of_sorted", "live_trust_sum", "link_counts"]
 
 #: The model-level columns of ``datacollector.get_model_vars_dataframe()``, one row per step.
 KPI_COLUMNS: tuple[str, ...] = kpis.names("cluster")
@@ -220,6 +221,20 @@ def gini_of_sorted(xs):
         total += v
         running += (n - i) * v
     return (n + 1 - 2 * (running / total)) / n if total > 0 else 0.0
+
+
+@numba.njit(**JIT)
+def link_counts(ua, ub, live_ff, product_group, kind, degree, supplied):
+    """KPIs ``links_per_firm``, ``supplier_links``, ``links_gini``: per node, its live firm-firm links into
+    ``degree`` and those on which it buys into ``supplied`` (both zeroed by the caller), in one pass over the edges."""
+    for u in range(ua.shape[0]):
+        if live_ff[u]:
+            a, b = ua[u], ub[u]
+            degree[a] += 1
+            degree[b] += 1
+            r = role_of_link(product_group[a], product_group[b], kind[a], kind[b])
+            supplied[a] += r == 1
+            supplied[b] += r == -1
 
 
 @numba.njit(**JIT)

@@ -25,7 +25,8 @@ from .agents import Association, DevelopmentCenter
 from .data import read_cluster
 from .context import StepContext
 from .kpis import KMV_OUTCOMES, SNAPSHOT_EDGE_COLUMNS, SNAPSHOT_NODE_COLUMNS
-from .metrics import ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, KPICollector, gini, kpi_sums, live_trust_sum
+from .metrics import (ANTECEDENT_COLUMNS, BY_TYPE_COLUMNS, BY_TYPE_KPIS, KPI_COLUMNS, KPICollector, gini, kpi_sums, link_counts,
+                      live_trust_sum)
 from .scenario import Scenario, ScenarioError
 from .state import ASSOCIATION, ENTERPRISE, KIND_NAMES, LEADING, ClusterState
 from .structures import build_structure
@@ -291,6 +292,7 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
     m.firm_spending = pool.pool_in + reg.dues + reg.fines + mk.fees + mk.fair_spend + transaction_costs + it_dues
     m.demand = ctx.demand
     m.price = m.market.price_index
+    network_and_spread(m, now_kind.size)
     # per actor type
     now = np.bincount(now_kind, minlength=2)
     for g in (ENTERPRISE, LEADING):
@@ -306,6 +308,22 @@ def record(model: ClusterModel, ctx: StepContext) -> None:
         }
         for key in BY_TYPE_KPIS:
             setattr(m, f"{tname}_{key}", vals[key])
+
+
+def network_and_spread(m: ClusterModel, n_now: int) -> None:
+    """KPIs of the live firm-firm network and of the spread of traits, over the active firms after exits and entries."""
+    st = m.state
+    nn, e = st.n_nodes, st.n_edges
+    live = st.masks()  # after exits and entries; the next step starts from the same (cached) masks
+    now = live.firms
+    degree, supplied = np.zeros(nn, dtype=np.int64), np.zeros(nn, dtype=np.int64)
+    link_counts(st.ua[:e], st.ub[:e], live.live_ff, st.product_group[:nn], st.kind[:nn], degree, supplied)
+    degree = degree[now]
+    m.links_per_firm = float(degree.mean()) if n_now else 0.0
+    m.supplier_links = float(supplied[now].mean()) if n_now else 0.0
+    m.links_gini = gini(degree)
+    m.cooperativeness_sd = float(st.disposition[:nn][now].std()) if n_now else 0.0
+    m.energy_intensity_sd = float(st.energy_intensity[:nn][now].std()) if n_now else 0.0
 
 
 #: The step: the submodels in the order they run, each ``f(model, ctx)``. docs/ODD.md section 3 follows it.

@@ -10,7 +10,7 @@ from sim import kpis, load_scenario, make_model
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = {"share 0-1", "index 0-1", "firms", "firms per step", "MU per step", "MU per MU spent", "messages per step",
          "steps", "contracts", "energy per unit of output", "index (1 = the initial capacity)",
-         "MU per capacity-month", "MU"}
+         "MU per capacity-month", "MU", "links per firm"}
 
 
 def test_the_model_collects_exactly_the_registry_in_its_order():
