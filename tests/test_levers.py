@@ -83,7 +83,7 @@ MOVED: dict[str, object] = {
     "structure.n_firms": 30,
     "structure.edge_list_types_path": "types",  # written by the test
     "structure.edge_list_path": "edges2",
-    "firms.values_dim": 1,  # the distance of two profiles is per dimension (RMS): its mean moves only at one dimension
+    "firms.values_dim": 1,  # shared values are an RMS distance per dimension: their mean moves most at one dimension
     "mechanisms.function_interest.sharing": "equal",
     "information.digitalization_payer": "public",
     "demography.entry_cost": 0.5,  # a lower hurdle lets entrants in within a short run
@@ -108,6 +108,7 @@ WHERE: dict[str, tuple[dict[str, object], str]] = {
     "demography.leading_entry_rate": (LARGER, "a leading firm considers entering rarely: a larger, longer run sees it enter"),
     "demography.entry_links": ({"demography.entry_rate": 0.05}, "entrants' links show where firms enter"),
     "demography.entry_cost": ({"demography.entry_rate": 0.05}, "the hurdle acts where candidates arrive"),
+    "structure.generator": (LARGER, "hubs or an even web show in the spread of links per firm of a larger network"),
     "structure.rewire_p": (LARGER, "the rewired share shows in the spread of links per firm of a larger ring"),
     "firms.values_dim": (LARGER, "one dimension raises shared values by a little, seen in a larger run"),
     "trade.search_rate": ({"trade.drop_after": 3}, "buyers are short of suppliers where idle links are dropped"),
