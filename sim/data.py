@@ -84,7 +84,7 @@ class DataWarning(UserWarning):
 
 
 #: Fields the links of ``structure.kind = "data"`` leave unused: trade.csv and organization.csv give every link.
-_DATA_KIND_UNUSED = ("generator", "mean_degree", "rewire_p", "service_share", "up_links", "peer_p")
+_DATA_KIND_UNUSED = ("generator", "mean_degree", "rewire_p", "service_share", "up_links", "peer_p", "n_functions")
 
 
 def unused_fields(scenario) -> dict[str, str]:
@@ -178,7 +178,6 @@ def structure(cluster: ClusterData, params, rng: np.random.Generator):
     n = cluster.n
     ff = [cluster.trade]
     tier = np.full(n, -1, dtype=np.int8)
-    chain_order = None
     if params.kind == "data":
         ff.append(cluster.org_ff)
         af = cluster.org_af
@@ -195,7 +194,6 @@ def structure(cluster: ClusterData, params, rng: np.random.Generator):
         perm[~gen_lead] = rest[: int((~gen_lead).sum())]
         ff.append(perm[gen.edges])
         tier[perm] = gen.tier
-        chain_order = perm[gen.chain_order] if gen.chain_order is not None else None
         # the kind decides which firms link to an association; each links to its own (none for non-members)
         linked = np.unique(perm[gen.assoc_edges[:, 1]]) if len(gen.assoc_edges) else np.zeros(0, np.int64)
         linked = linked[cluster.assoc_of[linked] >= 0]
@@ -205,7 +203,7 @@ def structure(cluster: ClusterData, params, rng: np.random.Generator):
         n_firms=n, firm_kind=cluster.kind.copy(), tier=tier,
         edges=canonical_edges(pairs[:, 0], pairs[:, 1]) if len(pairs) else np.zeros((0, 2), np.int64),
         n_associations=len(cluster.assoc_names), assoc_of=cluster.assoc_of.copy(),
-        assoc_edges=np.asarray(af, dtype=np.int64).reshape(-1, 2), chain_order=chain_order, labels=list(cluster.names),
+        assoc_edges=np.asarray(af, dtype=np.int64).reshape(-1, 2), labels=list(cluster.names),
     )
 
 

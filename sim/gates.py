@@ -55,6 +55,9 @@ _FI, _REG, _CON = (_switch(f"mechanisms.{m}") for m in ("function_interest", "re
 _NETWORK = Gate("structure.kind = 'network'", lambda s: s.structure.kind == "network", {"structure.kind": "network"})
 _HIERARCHY = Gate("structure.kind = 'hierarchical'", lambda s: s.structure.kind == "hierarchical",
                   {"structure.kind": "hierarchical"})
+_CHAIN = Gate("structure.kind = 'chain'", lambda s: s.structure.kind == "chain", {"structure.kind": "chain"})
+_TIERED = Gate("structure.kind is 'hierarchical' or 'chain'", lambda s: s.structure.kind in ("hierarchical", "chain"),
+               {"structure.kind": "hierarchical"})
 _GENERATED = Gate("structure.kind is not 'edge_list' (the file gives the firms and associations)",
                   lambda s: s.structure.kind != "edge_list", {"structure.kind": "network"})
 _EDGE_LIST = Gate("structure.kind = 'edge_list'", lambda s: s.structure.kind == "edge_list", {"structure.kind": "edge_list"})
@@ -81,8 +84,9 @@ GATES: dict[str, Gate] = {
                                lambda s: s.structure.kind == "network" and s.structure.generator == "watts_strogatz",
                                {"structure.kind": "network", "structure.generator": "watts_strogatz"}),
     "structure.service_share": _HIERARCHY,
-    "structure.up_links": _HIERARCHY,
-    "structure.peer_p": _HIERARCHY,
+    "structure.up_links": _TIERED,
+    "structure.peer_p": _TIERED,
+    "structure.n_functions": _CHAIN,
     "structure.edge_list_path": _EDGE_LIST,
     "structure.edge_list_types_path": _EDGE_LIST,
     "structure.n_firms": _GENERATED,

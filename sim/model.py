@@ -145,7 +145,8 @@ class ClusterModel(ModelBase):
                                  zip(st.ua[:e].tolist(), st.ub[:e].tolist())]) & st.is_ff[:e]
             signed = np.flatnonzero((rng.random(e) < p.mechanisms.contract.initial_share) & is_trade)
             st.contract_left[signed] = rng.integers(1, p.mechanisms.contract.duration + 1, size=len(signed))
-        self.chain_order = (struct.chain_order + n_a) if struct.chain_order is not None else None
+        #: a chain's stages (its firms' tiers 0..chain_stages-1; entrants join one), else 0
+        self.chain_stages = int(struct.tier.max()) + 1 if p.structure.kind == "chain" and n_f else 0
         self.structure_kind = p.structure.kind
         self.labels = struct.labels
         if cluster is not None:

@@ -38,8 +38,9 @@ class StructureParams(_Section):
     rewire_p: float = Field(0.1, ge=0.0, le=1.0, description="Watts-Strogatz rewiring probability")
     n_leading: int = Field(2, ge=0, le=1000, description="leading firms (top tier in hierarchical)")
     service_share: float = Field(0.3, ge=0.0, le=1.0, description="hierarchical: share of non-leading firms in the middle (service) tier")
-    up_links: int = Field(2, ge=1, le=10, description="hierarchical: links of each firm to the tier above")
-    peer_p: float = Field(0.02, ge=0.0, le=1.0, description="hierarchical: probability of a link between two firms of the same lower tier, per firm")
+    up_links: int = Field(2, ge=1, le=10, description="hierarchical: links of each firm to the tier above; chain: to the stage before")
+    peer_p: float = Field(0.02, ge=0.0, le=1.0, description="hierarchical: probability of a link between two firms of the same lower tier, per firm; chain: of the same stage")
+    n_functions: int = Field(5, ge=2, le=20, description="chain: marketing functions (stages), each carried by a group of firms")
     n_associations: int = Field(1, ge=0, le=100, description="associations (star always has one, the centre)")
     edge_list_path: str | None = Field(None, description="edge_list: CSV with columns source,target and optional node_types CSV")
     edge_list_types_path: str | None = None

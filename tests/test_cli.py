@@ -280,7 +280,7 @@ def bad_file(draw):
         key = draw(st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(lambda k: k not in {
             "n_firms", "mean_degree", "kind", "cooperativeness", "values_dim", "monitoring_prob",
             "expulsion_strikes", "sharing", "multiplier", "margin", "brand_decay", "digitalization",
-            "relay_delay", "generator", "rewire_p", "n_leading", "service_share", "up_links", "peer_p",
+            "relay_delay", "generator", "rewire_p", "n_leading", "service_share", "up_links", "peer_p", "n_functions",
             "n_associations", "enabled", "sanction", "dues", "demand", "growth"}))
         value = "1"
     return f"# generated\n[{section}]\n{key} = {value}\n", f"{section}.{key}"

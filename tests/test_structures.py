@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sim import Scenario
+from sim import Scenario, make_model
 from sim.state import ENTERPRISE, LEADING
 from sim.structures import build_structure
 from sim.structures.hierarchical import tier_sizes
@@ -25,15 +27,67 @@ def test_star_has_one_centre_and_a_single_layer():
     assert set(s.assoc_edges[:, 0].tolist()) == {0}
 
 
-def test_chain_is_a_path():
-    s = build_structure(params(kind="chain", n_firms=40), np.random.default_rng(2))
-    d = degrees(s)
-    assert len(s.edges) == 39
-    assert (d == 1).sum() == 2 and (d == 2).sum() == 38
-    # connected: walking the chain order visits every firm
-    order = s.chain_order
-    pairs = {tuple(e) for e in s.edges.tolist()}
-    assert all(tuple(sorted((int(a), int(b)))) in pairs for a, b in zip(order[:-1], order[1:]))
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(3, 300), functions=st.integers(2, 20), up_links=st.integers(1, 4), peer_p=st.floats(0, 0.5),
+       n_leading=st.integers(0, 5), seed=st.integers(0, 2**31 - 1))
+def test_chain_is_a_line_of_function_groups(n, functions, up_links, peer_p, n_leading, seed):
+    p = params(kind="chain", n_firms=n, n_functions=functions, up_links=up_links, peer_p=peer_p,
+               n_leading=min(n_leading, n - 1))
+    s = build_structure(p, np.random.default_rng(seed))
+    stages = min(functions, n)
+    size = np.bincount(s.tier.astype(np.int64), minlength=stages)
+    assert len(size) == stages and size.min() >= 1 and size.max() - size.min() <= 1  # every firm in one stage
+    gap = np.abs(np.diff(s.tier[s.edges].astype(np.int64), axis=1))
+    assert (gap <= 1).all()  # links only inside a stage or to the next
+    assert (s.edges[:, 0] < s.edges[:, 1]).all() and len(np.unique(s.edges, axis=0)) == len(s.edges)
+    # every firm after the first stage reaches the stage before: the groups form one line
+    before = np.zeros(n, bool)
+    ends = s.tier[s.edges]
+    before[s.edges[:, 0][ends[:, 0] == ends[:, 1] + 1]] = True
+    before[s.edges[:, 1][ends[:, 1] == ends[:, 0] + 1]] = True
+    assert before[s.tier > 0].all()
+    assert (s.firm_kind == LEADING).sum() == p.n_leading
+    again = build_structure(p, np.random.default_rng(seed))
+    assert np.array_equal(s.edges, again.edges) and np.array_equal(s.tier, again.tier)
+    assert np.array_equal(s.firm_kind, again.firm_kind) and np.array_equal(s.assoc_of, again.assoc_of)
+
+
+def test_chain_degree_is_modest_and_leading_firms_carry_middle_functions():
+    s = build_structure(params(kind="chain", n_firms=200, n_leading=2, peer_p=0.0), np.random.default_rng(2))
+    # up_links = 2 to the stage before, from four of five stages: 2 * 2 * 4 / 5 = 3.2 links per firm
+    assert 3.0 <= degrees(s).mean() <= 3.2
+    assert sorted(s.tier[s.firm_kind == LEADING].tolist()) == [1, 3]
+
+
+def test_chain_entrants_join_the_thinnest_stage_and_link_to_its_neighbours(monkeypatch):
+    from sim.submodels import demography
+
+    model = make_model(Scenario().with_overrides({"structure.kind": "chain", "structure.n_firms": 60,
+                                                  "demography.entry_rate": 0.2, "demography.entry_cost": 0.0}), rng=3)
+    st_ = model.state
+    for node in np.flatnonzero(st_.firm_mask() & (st_.tier[: st_.n_nodes] == 2)).tolist():
+        model.node_agent[node].leave("closed")  # the middle function is lost: entry must carry it again
+    calls = []
+    real = demography.entrant_links
+
+    def spy(model, nodes, firms):
+        a, b = real(model, nodes, firms)
+        calls.append((nodes.copy(), firms.copy(), st_.tier[: st_.n_nodes].astype(np.int64), a, b))
+        return a, b
+
+    monkeypatch.setattr(demography, "entrant_links", spy)
+    model.run_for(20)
+    assert sum(len(c[0]) for c in calls) >= 5
+    assert calls[0][2][calls[0][0][0]] == 2  # the first entrant rejoins the emptied stage
+    for nodes, firms, tier, a, b in calls:
+        running = np.bincount(tier[: len(firms)][firms], minlength=5)
+        for node in nodes.tolist():
+            assert running[tier[node]] == running.min()  # each joins a stage with the fewest active firms
+            running[tier[node]] += 1
+        assert set(a.tolist()) == set(nodes.tolist()) and firms[b].all()
+        assert (np.abs(tier[a] - tier[b]) == 1).all()  # only to the stages before and after its own
+        for node in nodes.tolist():  # to both neighbouring stages the chain has
+            assert set(tier[b[a == node]].tolist()) == {s for s in (tier[node] - 1, tier[node] + 1) if 0 <= s < 5}
 
 
 def test_hierarchical_has_tiers_linked_upwards():

@@ -22,12 +22,11 @@ class Structure:
     Attributes:
         n_firms: number of firms.
         firm_kind: ``(n_firms,)`` int8, ``ENTERPRISE`` or ``LEADING``.
-        tier: ``(n_firms,)`` int8, 0 top, 1 middle, 2 bottom (hierarchical), else -1.
+        tier: ``(n_firms,)`` int8, 0 top, 1 middle, 2 bottom (hierarchical); the stage, 0 first (chain); else -1.
         edges: ``(m, 2)`` int64 firm-firm links, undirected, ``a < b``, unique.
         n_associations: number of associations.
         assoc_of: ``(n_firms,)`` int64 association each firm belongs to, -1 for none.
         assoc_edges: ``(k, 2)`` int64 (association, firm) links that the structure draws.
-        chain_order: for chains, firms in chain order (entrants join the end).
     """
 
     n_firms: int
@@ -37,7 +36,6 @@ class Structure:
     n_associations: int
     assoc_of: np.ndarray
     assoc_edges: np.ndarray
-    chain_order: np.ndarray | None = None
     labels: list[str] | None = field(default=None)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..state import ENTERPRISE, LEADING
 from . import Structure, assign_associations, canonical_edges
 
-__all__ = ["build_hierarchical", "tier_sizes"]
+__all__ = ["build_hierarchical", "tier_sizes", "link_up", "peer_links"]
 
 
 def tier_sizes(n_firms: int, n_leading: int, service_share: float) -> tuple[int, int, int]:
@@ -25,7 +25,8 @@ def tier_sizes(n_firms: int, n_leading: int, service_share: float) -> tuple[int,
     return top, middle, rest - middle
 
 
-def _link_up(lower: np.ndarray, upper: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def link_up(lower: np.ndarray, upper: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm of ``lower`` draws ``min(k, |upper|)`` partners in ``upper``, uniformly with replacement."""
     if len(lower) == 0 or len(upper) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     k = min(k, len(upper))
@@ -34,7 +35,8 @@ def _link_up(lower: np.ndarray, upper: np.ndarray, k: int, rng) -> tuple[np.ndar
     return src, dst
 
 
-def _peers(tier: np.ndarray, p: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def peer_links(tier: np.ndarray, p: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``Binomial(|tier|, p)`` links between uniformly drawn firms of ``tier`` (self-pairs dropped later)."""
     n_links = rng.binomial(len(tier), p) if len(tier) > 1 else 0
     return tier[rng.integers(0, len(tier), n_links)], tier[rng.integers(0, len(tier), n_links)]
 
@@ -47,8 +49,8 @@ def build_hierarchical(params, rng: np.random.Generator) -> Structure:
     t0, t1, t2 = ids[:top], ids[top : top + middle], ids[top + middle :]
     tier = np.concatenate([np.zeros(top), np.ones(middle), np.full(len(t2), 2)]).astype(np.int8)
     kind = np.where(tier == 0, LEADING, ENTERPRISE).astype(np.int8)
-    parts = [_link_up(t1, t0, params.up_links, rng), _link_up(t2, t1 if middle else t0, params.up_links, rng)]
-    parts += [_peers(t1, params.peer_p, rng), _peers(t2, params.peer_p, rng)]
+    parts = [link_up(t1, t0, params.up_links, rng), link_up(t2, t1 if middle else t0, params.up_links, rng)]
+    parts += [peer_links(t1, params.peer_p, rng), peer_links(t2, params.peer_p, rng)]
     a = np.concatenate([p[0] for p in parts])
     b = np.concatenate([p[1] for p in parts])
     n_assoc = max(1, params.n_associations)

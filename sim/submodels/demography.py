@@ -32,10 +32,12 @@ brand; with closures at ``closure_rate`` the number of leading firms drifts
 around ``leading_entry_rate / closure_rate``.
 
 Entrants join a uniformly random association (tier 2 in a hierarchy, a
-leading firm tier 0) and link as the structure dictates
-(:func:`entrant_links`): to the centre of a star; after the last active firm
-of a chain; to the middle tier of a hierarchy; by preferential attachment
-(live firm-firm degree + 1) in a network or an edge list.
+leading firm tier 0; in a chain the stage with the fewest active firms,
+:func:`chain_stages`) and link as the structure dictates
+(:func:`entrant_links`): to the centre of a star; to firms of the stages
+before and after its own in a chain; to the middle tier of a hierarchy; by
+preferential attachment (live firm-firm degree + 1) in a network or an edge
+list.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ from ..agents import Enterprise, LeadingFirm
 from ..numerics import JIT, sigmoid_np
 from ..state import ASSOCIATION, ENTERPRISE, LEADING
 
-__all__ = ["turnover", "add_firms", "exits", "entries", "entrant_links", "exit_candidates", "live_ff_degree",
-           "AMORTIZATION", "entry_hurdle"]
+__all__ = ["turnover", "add_firms", "exits", "entries", "entrant_links", "chain_stages", "exit_candidates",
+           "live_ff_degree", "AMORTIZATION", "entry_hurdle"]
 
 #: Steps over which an entrant expects to recover its set-up cost (five years).
 AMORTIZATION = 60
@@ -144,7 +146,12 @@ def entries(model, ctx, firms: np.ndarray) -> int:
     n_assoc = int((st.kind[:n] == ASSOCIATION).sum())
     nodes = st.add_nodes(k)
     assoc = rng.integers(0, n_assoc, k) if n_assoc else np.full(k, -1)
-    tier = np.where(kind == LEADING, 0, 2) if model.structure_kind == "hierarchical" else np.full(k, -1)
+    if model.structure_kind == "hierarchical":
+        tier = np.where(kind == LEADING, 0, 2)
+    elif model.chain_stages:
+        tier = chain_stages(model, k, firms)
+    else:
+        tier = np.full(k, -1)
     add_firms(model, nodes, kind, tier, assoc)
     st.product_group[nodes] = chosen
     st.resources[nodes] -= d.entry_cost * st.capacity[nodes]  # paid to outside suppliers
@@ -190,12 +197,7 @@ def entrant_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarr
     if kind == "star":
         return nodes, np.zeros(len(nodes), dtype=np.int64)
     if kind == "chain":
-        order = model.chain_order
-        alive = order[st.active[order]]
-        tail = [int(alive[-1])] if len(alive) else []
-        chain = np.array(tail + nodes.tolist(), dtype=np.int64)
-        model.chain_order = np.concatenate([order, nodes])
-        return chain[:-1], chain[1:]
+        return _chain_links(model, nodes, firms)
     if kind == "hierarchical":
         pool = np.flatnonzero(firms & (st.tier[:n_old] == 1)) if (firms & (st.tier[:n_old] == 1)).any() else np.flatnonzero(firms)
         k = min(p.structure.up_links, len(pool))
@@ -215,6 +217,41 @@ def entrant_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarr
     targets = rng.choice(pool, size=len(nodes) * k, p=w / w.sum())
     key = np.unique(np.repeat(nodes, k) * n_old + targets)  # targets < n_old <= entrants: a 1-D key sorts as the pair
     return key // n_old, key % n_old
+
+
+def chain_stages(model, k: int, firms: np.ndarray) -> np.ndarray:
+    """Stages of ``k`` entrants of a chain: each in turn joins a stage with the fewest active firms (ties at
+    random), so a function left short by exits is carried again and an emptied stage rejoins the chain."""
+    st, rng = model.state, model.rng
+    n = len(firms)
+    count = np.bincount(st.tier[:n][firms].astype(np.int64), minlength=model.chain_stages)
+    out = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        low = np.flatnonzero(count == count.min())
+        out[i] = low[rng.integers(len(low))] if len(low) > 1 else low[0]
+        count[out[i]] += 1
+    return out
+
+
+def _chain_links(model, nodes: np.ndarray, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each chain entrant draws ``up_links`` partners (uniform, with replacement) among the active firms of the
+    stage before its own and as many of the stage after, as a built firm of a middle stage has; with both
+    empty, among its own stage."""
+    st, rng, p = model.state, model.rng, model.params
+    tier = st.tier[: len(firms)]
+    src, dst = [], []
+    for node in nodes.tolist():
+        s = int(st.tier[node])
+        pools = [np.flatnonzero(firms & (tier == t)) for t in (s - 1, s + 1)]
+        pools = [q for q in pools if len(q)] or [np.flatnonzero(firms & (tier == s))]
+        for pool in pools:
+            if len(pool):
+                src.append(np.full(min(p.structure.up_links, len(pool)), node))
+                dst.append(pool[rng.integers(0, len(pool), len(src[-1]))])
+    if not src:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = np.unique(np.concatenate(src) * len(firms) + np.concatenate(dst))  # a repeated target is linked once
+    return key // len(firms), key % len(firms)
 
 
 @numba.njit(**JIT)
