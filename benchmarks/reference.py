@@ -167,8 +167,8 @@ class ReferenceModel(mesa.Model):
         self.market.invest(self.brand_spend, 0.0, self.treasury_spend, 0.0, 0.0, len(firms))
         self.prices = self.market.clearing_price(np.array(self.group_capacity(quality=True))).tolist()
         firms.shuffle_do("earn")
-        pays = [f.payoff for f in firms]
-        self.payoff_spread = max(1e-9, max(pays) - min(pays)) if pays else 1e-9
+        pays = np.array([f.payoff_ema for f in firms])
+        self.payoff_spread = max(1e-9, 2.0 * float(pays.std())) if len(pays) else 1e-9
         firms.shuffle_do("imitate")
         firms.do("adopt")
         for f in self.to_expel:

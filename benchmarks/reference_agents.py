@@ -13,7 +13,9 @@ from mesa.discrete_space import FixedAgent
 
 from sim.state import LEADING
 from sim.submodels.decision import CAUTION
+from sim.submodels.demography import entry_hurdle
 from sim.submodels.function_interest import DISCOUNT
+from sim.submodels.market import PAYOFF_MEMORY
 from sim.submodels.regulation import STRIKE_MEMORY
 from sim.submodels.trust import INFORMATION_SLOPE, OUTCOME_SLOPE
 
@@ -292,6 +294,7 @@ class Firm(Actor):
         self.energy_intensity = max(0.2 * f.energy_intensity, rnd.gauss(f.energy_intensity, f.energy_intensity_sd))
         self.product_group = rnd.randrange(f.n_product_groups)
         self.payoff = self.profit = 0.0
+        self.payoff_ema = entry_hurdle(model.params)  # smoothed payoff, what imitation compares
         self.last_share = 0.0
         self.stock = 0.0  # the product brand the pool's marketing built
         self.new_disposition = self.disposition
@@ -454,6 +457,7 @@ class Firm(Actor):
         self.resources += self.profit
         cap = max(self.capacity, 1e-9)
         self.payoff = self.profit / cap
+        self.payoff_ema += PAYOFF_MEMORY * (self.payoff - self.payoff_ema)
         received = (self.surplus + brand_revenue) / cap
         self.benefit += p.trust.memory * (received - self.benefit)
         self.sunk = 0.95 * self.sunk + self.contribution + self.dues_paid
@@ -480,7 +484,7 @@ class Firm(Actor):
         other = self.random.choice(firms)
         if not other.active:
             return
-        prob = min(1.0, max(0.0, (other.payoff - self.payoff) / m.payoff_spread))
+        prob = min(1.0, max(0.0, (other.payoff_ema - self.payoff_ema) / m.payoff_spread))
         if self.random.random() < prob:
             self.new_disposition = self.disposition + lp.step_size * (other.disposition - self.disposition)
 

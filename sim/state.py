@@ -57,8 +57,8 @@ NODE_FIELDS: dict[str, type] = {
     "benefit": np.float64,  # EMA of benefits received from the cluster, per unit capacity
     "revenue": np.float64,
     "profit": np.float64,
-    "payoff": np.float64,  # profit per unit capacity this step (what imitation compares)
-    "payoff_ema": np.float64,  # smoothed payoff: what a firm weighs against its outside option (demography)
+    "payoff": np.float64,  # profit per unit capacity this step
+    "payoff_ema": np.float64,  # smoothed payoff: what a firm weighs against its outside option and imitation compares
     "brand_user": np.bool_,  # uses the leading firm's brand (traction)
     "treasury": np.float64,  # associations: dues and fines
     # Morgan-Hunt variables per actor

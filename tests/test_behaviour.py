@@ -294,3 +294,71 @@ def test_exposed_free_riders_free_ride_less_when_offences_cost_reputation():
     0.8 instead of 0), since they expect the association to watch them more (ODD 7.4, 7.8)."""
     d = reputation_effect({"mechanisms.contract.enabled": False})
     assert d["recent_defect"][1] < 0, d
+
+
+# ------------------------------------------------------------------------------------- imitation (ODD 7.11)
+
+def moves_per_comparison(n_firms: int, seed: int, steps: int = 30) -> float:
+    """Share of the imitators' comparisons in a run that end in a move (the disposition changes)."""
+    from sim.submodels import imitation
+
+    counts = [0, 0]
+    move = imitation.move_towards
+
+    def counted(who, other, r, payoff, trait, scale, step_size, degree=None):
+        before = trait[who].copy()
+        move(who, other, r, payoff, trait, scale, step_size, degree)
+        counts[0] += len(who)
+        counts[1] += int((trait[who] != before).sum())
+
+    imitation.move_towards = counted
+    try:
+        ClusterModel(Scenario().with_overrides({"structure.n_firms": n_firms}), rng=seed).run_for(steps)
+    finally:
+        imitation.move_towards = move
+    return counts[1] / counts[0]
+
+
+def test_a_comparison_ends_in_a_move_as_often_in_a_large_cluster_as_in_a_small_one():
+    """D is a spread of the payoffs that does not grow with the number of firms: at 600 firms the share of
+    comparisons that end in a move stays within a fifth of its share at 60 (both ends of the interval)."""
+    small = np.array([moves_per_comparison(60, s) for s in SEEDS])
+    large = np.array([moves_per_comparison(600, s) for s in SEEDS])
+    lo, hi = mean_interval(large - small)
+    assert -0.2 * small.mean() < lo and hi < 0.2 * small.mean(), (small.mean(), large.mean(), lo, hi)
+
+
+def imitation_effect(base: Scenario, outcome, steps: int = 120) -> tuple[float, float]:
+    """Interval of ``outcome(model)`` after ``steps`` steps, imitation 0.8 minus 0.1, over the paired seeds."""
+    def run(imitation, seed):
+        model = ClusterModel(base.with_overrides({"structure.n_firms": 120, "learning.imitation": imitation}), rng=seed)
+        model.run_for(steps)
+        return outcome(model)
+    return mean_interval([run(0.8, s) - run(0.1, s) for s in SEEDS])
+
+
+def mean_cooperativeness(model) -> float:
+    st = model.state
+    firms = st.firms()
+    return float(st.disposition[firms[st.active[firms]]].mean())
+
+
+def late_cooperation(model) -> float:
+    k = model.kpis()
+    return float(k["cooperation_rate"].iloc[len(k) // 2:].mean())
+
+
+def test_more_imitation_spreads_cooperativeness_where_cooperating_pays():
+    """With the association's fines and contracts (the default), cooperators earn more than defectors: firms that
+    compare more often copy the cooperative, and mean cooperativeness rises."""
+    lo, hi = imitation_effect(Scenario(), mean_cooperativeness)
+    assert lo > 0, (lo, hi)
+
+
+def test_more_imitation_does_not_raise_cooperation_where_defecting_pays():
+    """Joint marketing shared equally, without rules or contracts: free riders earn more, and comparing more often
+    does not raise the cooperation rate (the upper end of its interval stays below one point)."""
+    over = {"mechanisms.function_interest.sharing": "equal", "mechanisms.regulation.enabled": False,
+            "mechanisms.contract.enabled": False}
+    lo, hi = imitation_effect(Scenario().with_overrides(over), late_cooperation)
+    assert hi < 0.01, (lo, hi)

@@ -99,6 +99,7 @@ MOVED: dict[str, object] = {
     "structure.n_associations": 8,  # each association links to some of its members: enough of them to reach the messages
     "learning.step_size": 1.0,
     "structure.n_functions": 2,  # the shortest chain: half its firms have no stage before them, fewest links
+    "learning.imitation": 0.0,  # off: the default already narrows the spread of cooperativeness, more adds little
 }
 
 LARGER = {"structure.n_firms": 120, "run.steps": 100}
@@ -113,10 +114,10 @@ WHERE: dict[str, tuple[dict[str, object], str]] = {
     "structure.rewire_p": (LARGER, "the rewired share shows in the spread of links per firm of a larger ring"),
     "firms.values_dim": (LARGER, "one dimension raises shared values by a little, seen in a larger run"),
     "trade.search_rate": ({"trade.drop_after": 3}, "buyers are short of suppliers where idle links are dropped"),
-    "learning.imitation": (LARGER, "imitation narrows the spread of cooperativeness over a longer run"),
+    "learning.imitation": ({"structure.n_firms": 120}, "the spread of cooperativeness imitation narrows, in a larger cluster"),
+    "learning.step_size": ({"structure.n_firms": 120, "learning.imitation": 1.0},
+                           "a move's size shows where every firm compares, in a larger cluster"),
     "structure.n_functions": (LARGER, "the chain's length changes the links per firm by less than a small run's noise"),
-    "learning.step_size": ({**LARGER, "learning.imitation": 1.0},
-                           "a move's size shows where every firm compares: few comparisons end in a move"),
 }
 
 

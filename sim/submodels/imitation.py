@@ -12,13 +12,20 @@ every move reading the traits from before any of them (a synchronous update).
 
 * In the cluster (:func:`imitate`) a share ``learning.imitation`` of the
   active firms imitate; the trait is the cooperativeness ``disposition``,
-  ``step_size = learning.step_size``, payoffs are per unit capacity, so no
-  degree normalisation (k = 1), and D is the payoff range over the active
-  firms (at least 1e-9). The neighbours are the firm-firm partners of the
-  neighbour index ``ClusterState.ff_csr``.
+  ``step_size = learning.step_size``; the payoff P is the smoothed profit per
+  unit capacity ``payoff_ema`` (the one exits weigh, ``submodels.market``):
+  firms copy those who did well over recent months, not in one lucky month.
+  Payoffs are per unit capacity, so no degree normalisation (k = 1), and::
+
+      D = max(1e-9, 2 sd(P over the active firms))
+
+  a spread that does not grow with the number of firms, as the range would
+  (a few extreme firms set it), so a comparison ends in a move as often in a
+  large cluster as in a small one. The neighbours are the firm-firm partners
+  of the neighbour index ``ClusterState.ff_csr``.
 * In the validation game every node imitates, the trait is the strategy
-  (1 cooperate, 0 defect) adopted whole (``step_size = 1``), k the degrees,
-  and D = T - S = b (``sim.validation``).
+  (1 cooperate, 0 defect) adopted whole (``step_size = 1``), P this round's
+  accumulated payoff, k the degrees, and D = T - S = b (``sim.validation``).
 """
 
 from __future__ import annotations
@@ -47,8 +54,8 @@ def imitate(model, ctx) -> None:
     if len(who) == 0:
         return
     who, other = pick_partners(indptr, nbr, who, st.active, rng.random(len(who)))
-    move_towards(who, other, rng.random(len(who)), st.payoff, st.disposition, payoff_spread(st.payoff, firms_idx),
-                 float(lp.step_size))
+    move_towards(who, other, rng.random(len(who)), st.payoff_ema, st.disposition,
+                 payoff_spread(st.payoff_ema, firms_idx), float(lp.step_size))
 
 
 def pick_partners(indptr: np.ndarray, nbr: np.ndarray, who: np.ndarray, active: np.ndarray,
@@ -72,13 +79,15 @@ def move_towards(who: np.ndarray, other: np.ndarray, r: np.ndarray, payoff: np.n
 
 @numba.njit(**JIT)
 def payoff_spread(payoff, idx):
-    """D of the cluster: ``max(1e-9, max - min)`` of ``payoff`` over the rows ``idx``."""
-    lo = np.inf
-    hi = -np.inf
+    """D of the cluster: ``max(1e-9, 2 sd)`` of ``payoff`` over the rows ``idx`` (two passes, no array)."""
+    total = 0.0
     for i in idx:
-        lo = min(lo, payoff[i])
-        hi = max(hi, payoff[i])
-    return max(1e-9, hi - lo)
+        total += payoff[i]
+    mean = total / max(idx.shape[0], 1)
+    squares = 0.0
+    for i in idx:
+        squares += (payoff[i] - mean) ** 2
+    return max(1e-9, 2.0 * math.sqrt(squares / max(idx.shape[0], 1)))
 
 
 @numba.njit(**JIT)
