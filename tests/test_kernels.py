@@ -100,7 +100,7 @@ def _graph(n, density, rng):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 60), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
 def test_cluster_imitation_follows_the_rule_written_in_numpy(n, density, imitation, seed):
-    """The cluster's imitation (k = 1, D the payoff range, partial moves of the disposition) moves the same
+    """The cluster's imitation (k = 1, D twice the payoffs' sd, partial moves of the disposition) moves the same
     firms by the same amounts as the rule written in numpy, from the same draws: bit for bit."""
     from types import SimpleNamespace
 
@@ -115,7 +115,7 @@ def test_cluster_imitation_follows_the_rule_written_in_numpy(n, density, imitati
     if len(firms_idx) == 0:
         return
     p = SimpleNamespace(learning=SimpleNamespace(imitation=imitation, step_size=0.3))
-    state_ = SimpleNamespace(ff_csr=lambda: (indptr, nbr), active=active, payoff=payoff, disposition=disposition.copy())
+    state_ = SimpleNamespace(ff_csr=lambda: (indptr, nbr), active=active, payoff_ema=payoff, disposition=disposition.copy())
     model = SimpleNamespace(state=state_, params=p, rng=np.random.default_rng(seed + 1))
     imitate(model, SimpleNamespace(masks=SimpleNamespace(firms_idx=firms_idx)))
     want = disposition.copy()
@@ -126,7 +126,7 @@ def test_cluster_imitation_follows_the_rule_written_in_numpy(n, density, imitati
         ok = other >= 0
         ok[ok] &= active[other[ok]]
         who, other = who[ok], other[ok]
-        spread = max(1e-9, float(np.ptp(payoff[firms_idx])))
+        spread = max(1e-9, 2.0 * float(np.std(payoff[firms_idx])))
         move = draw.random(len(who)) < _imitation_probability(payoff[who], payoff[other], 1, 1, spread)
         w, o = who[move], other[move]
         want[w] += 0.3 * (want[o] - want[w])
