@@ -15,7 +15,6 @@ import numpy as np
 from . import kpis
 from .numerics import JIT
 from .state import ASSOCIATION, ENTERPRISE
-from .submodels.trade import role_of_link
 
 __all__ = ["KPI_COLUMNS", "ANTECEDENT_COLUMNS", "BY_TYPE_COLUMNS", "KPICollector", "gini", "summarize", "kpi_sums",
            "gini_of_sorted", "live_trust_sum", "link_counts"]
@@ -224,17 +223,16 @@ def gini_of_sorted(xs):
 
 
 @numba.njit(**JIT)
-def link_counts(ua, ub, live_ff, product_group, kind, degree, supplied):
+def link_counts(ua, ub, live_ff, buyer, degree, supplied):
     """KPIs ``links_per_firm``, ``supplier_links``, ``links_gini``: per node, its live firm-firm links into
-    ``degree`` and those on which it buys into ``supplied`` (both zeroed by the caller), in one pass over the edges."""
+    ``degree`` and those on which it buys into ``supplied`` (both zeroed by the caller), in one pass over the edges.
+    ``buyer`` is each edge's buyer end, -1 on no trade link (``submodels.trade.edge_buyers``)."""
     for u in range(ua.shape[0]):
         if live_ff[u]:
-            a, b = ua[u], ub[u]
-            degree[a] += 1
-            degree[b] += 1
-            r = role_of_link(product_group[a], product_group[b], kind[a], kind[b])
-            supplied[a] += r == 1
-            supplied[b] += r == -1
+            degree[ua[u]] += 1
+            degree[ub[u]] += 1
+            if buyer[u] >= 0:
+                supplied[buyer[u]] += 1
 
 
 @numba.njit(**JIT)

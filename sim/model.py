@@ -318,7 +318,7 @@ def network_and_spread(m: ClusterModel, n_now: int) -> None:
     live = st.masks()  # after exits and entries; the next step starts from the same (cached) masks
     now = live.firms
     degree, supplied = np.zeros(nn, dtype=np.int64), np.zeros(nn, dtype=np.int64)
-    link_counts(st.ua[:e], st.ub[:e], live.live_ff, st.product_group[:nn], st.kind[:nn], degree, supplied)
+    link_counts(st.ua[:e], st.ub[:e], live.live_ff, trade.edge_buyers(m), degree, supplied)
     degree = degree[now]
     m.links_per_firm = float(degree.mean()) if n_now else 0.0
     m.supplier_links = float(supplied[now].mean()) if n_now else 0.0
