@@ -166,6 +166,42 @@ CLAIMS: tuple[Claim, ...] = (
           "Outside firms enter when the cluster's expected profit beats the entry cost (ODD 7.12); the "
           "organization's openness is not part of that rule, so the network and the star admit about as "
           "many entrants."),
+    Claim("S3", "structures", "003 §3.1(2); 002 §II",
+          "The star has one centre through which the association exchanges information, and information "
+          "coordinated through a centre arrives late: messages are delayed more in the star than in the network",
+          "star", "baseline", "info_delay", +1, UNSURE,
+          "Whether a message goes through the CDC (information.cdc_share) and how long the relay takes are levers "
+          "of the information submodel, the same in every structure (ODD 7.2); the star's centre is the "
+          "association, which does not relay the firms' messages, and a star's firms also talk straight to their "
+          "trade partners (ODD 7.16). So the share of relayed messages, and with it the mean delay, is the same in "
+          "both: neither the main job's 20 seeds nor 100 paired seeds, which the claims test checks, tell it "
+          "from 0.", replicates=100),
+    Claim("S4", "structures", "003 §3.1(2)",
+          "In the star the association at the centre regularly disseminates ideas and makes the rules: members "
+          "share more values than in a network without a centre",
+          "star", "baseline", "shared_values", +1, UNSURE,
+          "The culture pull that moves members' values (ODD 7.8) is the same in both, as every firm belongs to "
+          "the one association either way. But in the star every firm is tied to the association, whose values "
+          "are its members' mean, the culture, and a firm's shared values average its ties' agreement "
+          "(ODD 7.3.1): the tie to the centre raises them, the more as a star's firms have few other ties, while "
+          "in the network only a few members are tied to the association. The gain is small beside how shared "
+          "values vary between seeds, so the main job's 20 seeds cannot tell it from 0; over 100 paired seeds it "
+          "agrees, which the claims test checks.", replicates=100, expected_more=AGREES),
+    Claim("S5", "structures", "003 §3.1(2)",
+          "The star is a more loosely organized structure than the hierarchy: a single layer around the centre, "
+          "so firms have fewer ties to one another",
+          "star", "hierarchical", "links_per_firm", -1),
+    Claim("S6", "structures", "003 §3.1",
+          "Clusters that use information technology less do not use the linear chain, while the hierarchy, star "
+          "and network serve them: a chain without high-level IT cooperates less than the network",
+          "chain", "baseline", "cooperation_rate", -1, UNSURE,
+          "The model gives the chain no particular need for information technology: a message goes from a "
+          "partner straight to the firm or through the CDC (ODD 7.2), never along the line of functions, so the "
+          "chain's length costs nothing and the relay's loss and delay are those of any structure. Cooperation "
+          "follows commitment, trust, disposition and the mechanisms' incentive (ODD 7.4), which the chain's "
+          "sparser links (ODD 7.1) hardly move: neither the main job's 20 seeds nor 100 paired seeds, which the "
+          "claims test checks, tell the plain chain from the network. The digital chain's gain (S1) is one "
+          "digitalization brings to any structure (D2, D3).", replicates=100),
     # 002: digitalization of cluster management
     Claim("D1", "digitalization", "002 §II",
           "Information relayed through the coordinator is lost on the way; digitalization (the IT-actor) "
