@@ -63,7 +63,8 @@ class Claim:
         expected: the verdict the model gave when the claim was last reviewed.
         why: what the model does and why, required unless ``expected`` is *agrees*.
         replicates: paired seeds of the dedicated run (the main job's seeds and more) in which
-            ``tests/test_claims.py`` checks a narrow verdict; 0 when the main job's seeds settle it.
+            ``tests/test_claims.py`` checks a narrow verdict, or a 'cannot tell' that might be owed to the main
+            job's few seeds; 0 when the main job's seeds settle it.
         expected_more: the verdict of the dedicated run when it differs from ``expected`` (the main job's
             seeds cannot tell, more seeds can); empty when it is ``expected``.
     """
@@ -181,10 +182,12 @@ CLAIMS: tuple[Claim, ...] = (
           "share more values than in a network without a centre",
           "star", "baseline", "shared_values", +1, UNSURE,
           "The culture pull that moves members' values (ODD 7.8) is the same in both, as every firm belongs to "
-          "the one association either way. But in the star every firm is tied to the association, whose values "
-          "are its members' mean, the culture, and a firm's shared values average its ties' agreement "
-          "(ODD 7.3.1): the tie to the centre raises them, the more as a star's firms have few other ties, while "
-          "in the network only a few members are tied to the association. The gain is small beside how shared "
+          "the one association either way, so firms' values end as close to the culture in the star as in the "
+          "network. But a firm's shared values average its ties' agreement (ODD 7.3.1), and in the star every "
+          "firm is tied to the association, whose values are its members' mean, the culture: that tie raises "
+          "them, the more as a star's firms have few other ties, while in the network only a few members are "
+          "tied to the association (ODD 7.1). So the centre raises the agreement firms see, not the values they "
+          "hold. The gain is small beside how shared "
           "values vary between seeds, so the main job's 20 seeds cannot tell it from 0; over 100 paired seeds it "
           "agrees, which the claims test checks.", replicates=100, expected_more=AGREES),
     Claim("S5", "structures", "003 §3.1(2)",
