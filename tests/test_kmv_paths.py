@@ -116,8 +116,9 @@ def test_trust_and_commitment_mediate(firms, outcome):
 
     ``direct_share`` is what the five direct paths add to the R² of the outcome's ranks beyond trust and
     commitment, over what the antecedents explain on their own: the part of the antecedents' reach that bypasses
-    the mediators. Cooperation sits just under :data:`DIRECT_SHARE` (docs/ODD.md 7.3.5: termination costs, the
-    fruit of past cooperation, keep a direct path). Without mediators the share is near 1 and the test fails
+    the mediators. Below :data:`DIRECT_SHARE`, trust and commitment carry at least four fifths of that reach; what
+    cooperation keeps direct comes from termination costs, the fruit of past cooperation (docs/ODD.md 7.3.5 gives
+    the measured shares). Without mediators the share is near 1 and the test fails
     (:func:`test_mediation_fails_when_the_mediators_carry_nothing`).
     """
     row = kmv.mediation(firms).set_index("outcome").loc[outcome]
