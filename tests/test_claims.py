@@ -10,6 +10,7 @@ checked again; so may a claim the main job's seeds cannot tell, with the verdict
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 
@@ -149,3 +150,17 @@ def test_the_main_report_carries_the_claims_table(main_job, tmp_path):
     md = (build_report(main_job, tmp_path).parent / "report.md").read_text(encoding="utf-8")
     part = md.split("## What the source papers claim")[1].split("\n## ")[0]
     assert all(f"| {c.id} |" in part for c in claims.CLAIMS)
+    # the README quotes this report: its headline rows and its example verdict must stay the report's
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ours, theirs = _md_table(readme, "| scenario |"), _md_table(md, "| scenario |")
+    rows = {r[0]: dict(zip(theirs[0], r)) for r in theirs[2:]}
+    assert len(ours) > 3 and all(rows[r[0]][h] == v for r in ours[2:] for h, v in zip(ours[0], r))
+    quote = re.search(r'\*\*Verdicts per KPI\*\*, in plain words, e\.g\. \*"(.+?)"\*', readme, re.S)
+    assert quote and " ".join(quote[1].split()) in md
+
+
+def _md_table(text: str, head: str) -> list[list[str]]:
+    """The first Markdown table of ``text`` whose header starts with ``head``, as lists of cell texts."""
+    lines = text[text.index(head):].splitlines()
+    rows = [line for line in lines[:next((i for i, x in enumerate(lines) if not x.startswith("|")), len(lines))]]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in rows]
