@@ -35,9 +35,10 @@ LOCK = ".lock"
 class FolderLock:
     """The lock of a job's output folder, so one process at a time works on it.
 
-    The operating system drops the lock when the holder dies, however it dies; the file stays.
-    Only a holder removes it (with a folder it made and left unused), before letting go, and a
-    newcomer checks that the file it locked is still the folder's lock file.
+    The operating system drops the lock when the holder dies, however it dies; the file then stays
+    and the next holder takes it over. A holder letting go removes the file (and a folder it made
+    and left unused) before closing it, and a newcomer checks that the file it locked is still the
+    folder's lock file.
     """
 
     def __init__(self, folder: Path):
@@ -75,7 +76,7 @@ class FolderLock:
         self._fd = fd
 
     def release(self, remove_unused: bool = False, empty: tuple[str, ...] = ()) -> None:
-        """Release the lock (nothing if not held).
+        """Release the lock and remove its file (nothing if not held).
 
         Args:
             remove_unused: first remove the folder if it holds nothing but the lock file and the
@@ -88,6 +89,12 @@ class FolderLock:
         try:
             if remove_unused:
                 _remove_if_unused(self.folder, empty)
+            path = self.folder / LOCK
+            # removed while still held, so a newcomer that opened it sees it is gone and opens afresh
+            if _same_file(self._fd, path):
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a lock file left behind is harmless: the next holder takes it over
         finally:
             os.close(self._fd)
             self._fd = None

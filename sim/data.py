@@ -10,6 +10,7 @@ then the firms' attributes, trade links, contracts and survey answers over what 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import warnings
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 from .cluster_data import (FIRM_COLUMNS, SURVEY_INITIAL, SURVEY_OBSERVED, ClusterData, data_files, read_cluster,
                            shown)
-from .errors import ScenarioError
+from .errors import ScenarioError, quote
 from .state import LEADING
 
 __all__ = ["ClusterData", "read_cluster", "structure", "set_up", "set_relationships", "sign_contracts", "resolve",
@@ -46,6 +47,22 @@ def input_digests(scenario) -> dict[str, str]:
     return out
 
 
+def _check_named_path(key: str, value: str, path: Path) -> None:
+    """Raise naming the ``[data]`` field whose path does not exist (a relative one is read from ``base``)."""
+    if path.exists():
+        return
+    kind = "folder" if key == "folder" else "file"
+    rel = "" if Path(value).is_absolute() else "; a relative path is read from the scenario file's folder"
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_dir() == (kind == "folder")]
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=1)
+    hint = f" (did you mean {quote(close[0])}?)" if close else ""
+    raise ScenarioError(f"data.{key} = {quote(value)}: {kind} not found{rel}, giving "
+                        f"{shown(str(path.resolve()))}{hint}")
+
+
 def resolve(scenario, base: Path):
     """The scenario with its ``[data]`` paths made absolute (relative to ``base``), the files checked, and
     ``firms.n_product_groups`` set to the data's value chain (an edge list's files are checked too).
@@ -65,6 +82,11 @@ def resolve(scenario, base: Path):
         v = getattr(d, key)
         if v and not Path(v).is_absolute():
             fix[f"data.{key}"] = str((base / v).resolve())
+        if v:
+            _check_named_path(key, v, base / v)
+    if d.folder and not d.firms and not (base / d.folder / "firms.csv").is_file():
+        raise ScenarioError(f"data.folder = {quote(d.folder)}: the folder {shown(str(base / d.folder))} holds no "
+                            "firms.csv; put it there or name the file with data.firms")
     if fix:
         scenario = scenario.with_overrides(fix, source=f"{base}")
     cluster = read_cluster(scenario.data)

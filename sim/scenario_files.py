@@ -7,6 +7,7 @@ All bad input raises :class:`ScenarioError` naming the file or the option.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -25,6 +26,7 @@ __all__ = [
     "parse_value",
     "parse_overrides",
     "set_dotted",
+    "did_you_mean",
     "read_toml_chain",
     "read_toml",
     "check_limits",
@@ -51,6 +53,8 @@ MAX_ITEMS = 100_000
 MAX_TEXT = 10_000
 #: Largest file read, in bytes.
 MAX_FILE_BYTES = 16 * 2**20
+#: The project's shipped scenarios, named in a hint when a copied scenario's ``extends`` no longer finds one.
+SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 #: Most files in one ``extends`` chain.
 MAX_EXTENDS = 32
 
@@ -212,6 +216,12 @@ def parse_value(text: str, source: str = "--set") -> Any:
     return value
 
 
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the option closest to a mistyped ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1)
+    return f" (did you mean {quote(close[0])}?)" if close else ""
+
+
 def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
     parts = key.split(".")
     node = data
@@ -219,12 +229,15 @@ def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
         nxt = node.get(part)
         if not isinstance(nxt, dict):
             where = ".".join(parts[: i + 1])
-            allowed = ", ".join(sorted(k for k, v in node.items() if isinstance(v, dict)))
-            raise ScenarioError(f"{source}: {key}: {quote(where)} is not a section; sections here: {allowed}")
+            sections = sorted(k for k, v in node.items() if isinstance(v, dict))
+            hint = did_you_mean(part, sections) if part not in node else ""
+            raise ScenarioError(f"{source}: {key}: {quote(where)} is not a section{hint}; "
+                                f"sections here: {', '.join(sections)}")
         node = nxt
     if parts[-1] not in node:
         allowed = ", ".join(sorted(node))
-        raise ScenarioError(f"{source}: {key}: unknown key; allowed keys here: {allowed}")
+        raise ScenarioError(f"{source}: {key}: unknown key{did_you_mean(parts[-1], node)}; "
+                            f"allowed keys here: {allowed}")
     node[parts[-1]] = value
 
 
@@ -251,9 +264,7 @@ def read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ScenarioError(f"{where}{path}: is a folder, not a scenario file; give a .toml file "
                             "(validate and compare also take folders)")
     if not path.is_file():
-        if seen:
-            raise ScenarioError(f"{seen[-1]}: extends: file not found: {path}")
-        raise ScenarioError(f"{path}: file not found")
+        raise ScenarioError(f"{path}: file not found{similar_file(path)}")
     data = read_toml(path)
     section = data.get("data")
     if isinstance(section, dict):  # a data cluster's files are relative to the file that names them
@@ -266,10 +277,36 @@ def read_toml_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends: must be a file name string (got {quote(parent)})")
-    base = read_toml_chain(path.parent / parent, (*seen, path))
+    target = Path(os.path.normpath(path.parent / parent))
+    if not target.exists():
+        raise ScenarioError(extends_not_found(path, parent, target))
+    base = read_toml_chain(target, (*seen, path))
     base.pop("name", None)
     base.pop("description", None)
     return _deep_merge(base, data)
+
+
+def similar_file(path: Path) -> str:
+    """`` (did you mean 'x.toml'?)`` naming a file of a close name beside ``path``, else ``""``."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.suffix == path.suffix and p.is_file()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1)
+    return f" (did you mean {quote(close[0])}?)" if close else ""
+
+
+def extends_not_found(path: Path, written: str, target: Path) -> str:
+    """The message for an ``extends`` that names no file: the value as written, how it was resolved, and
+    the shipped scenario of that name if there is one (named, never used in its place)."""
+    msg = (f"{path}: extends = {quote(written)}: file not found; it is resolved relative to the scenario "
+           f"file's folder, giving {target}{similar_file(target)}")
+    shipped = sorted(SHIPPED.rglob(target.name)) if target.suffix == ".toml" else []
+    if shipped and shipped[0].resolve() != target.resolve():
+        rel = os.path.relpath(shipped[0], path.parent)
+        msg += (f"; did you mean the shipped {shipped[0].relative_to(SHIPPED.parent).as_posix()}? "
+                f"write its path (relative to {path.name}: {quote(rel)}, or absolute)")
+    return msg
 
 
 def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -288,7 +325,7 @@ def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise ScenarioError(f"{p}: file not found")
+            raise ScenarioError(f"{p}: file not found{similar_file(p)}")
     return files
 
 
@@ -338,7 +375,8 @@ def check_key(base: Scenario, key: str, source: str) -> Any:
         if not isinstance(node, dict) or part not in node:
             where = ".".join(parts[:i]) or "<top level>"
             allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "(none: not a section)"
-            raise ScenarioError(f"{source} {key}: unknown key; allowed keys under {where}: {allowed}")
+            hint = did_you_mean(part, node) if isinstance(node, dict) else ""
+            raise ScenarioError(f"{source} {key}: unknown key{hint}; allowed keys under {where}: {allowed}")
         node = node[part]
     if isinstance(node, dict):
         raise ScenarioError(f"{source} {key}: is a section, not a value; give one of its keys, "

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ScenarioError, quote
-from .scenario_files import set_dotted
+from .scenario_files import did_you_mean, set_dotted
 from .timeline import check_timeline
 from .uncertainty import UncertainParams
 
@@ -361,7 +361,8 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "<scenario>"
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc)
-            lines.append(f"{source}: {dotted}: unknown key; allowed keys here: {', '.join(allowed)}")
+            lines.append(f"{source}: {dotted}: unknown key{did_you_mean(loc[-1], allowed)}; "
+                         f"allowed keys here: {', '.join(allowed)}")
             continue
         value = err.get("input")
         msg = err["msg"]

@@ -534,3 +534,11 @@ def test_the_example_calibrates_and_its_posterior_carries_into_the_programme_com
     assert code == 0
     runs = pd.read_parquet(tmp_path / "c" / "results.parquet")
     assert len(runs) == 8
+
+
+def test_a_wrong_data_folder_names_the_field_and_the_closest_folder(capsys):
+    assert run.main(["validate", str(EXAMPLE / "cluster.toml"), "--set", "data.folder=dat"]) == 2
+    err = capsys.readouterr().err
+    assert "data.folder = 'dat': folder not found" in err and "(did you mean 'data'?)" in err
+    assert run.main(["validate", str(EXAMPLE / "cluster.toml"), "--set", "data.firms=data/firm.csv"]) == 2
+    assert "data.firms = 'data/firm.csv': file not found" in capsys.readouterr().err

@@ -92,3 +92,61 @@ def test_validation_scenarios(name, generator):
 def test_compare_main_list_is_shipped():
     files = main_scenario_files()
     assert [f.stem for f in files] == [name.rsplit("/", 1)[-1] for name in MAIN_SCENARIOS]
+
+
+def test_a_copied_scenario_whose_extends_breaks_names_the_value_the_resolved_path_and_the_shipped_file(tmp_path):
+    import shutil
+
+    from sim.errors import ScenarioError
+
+    copy = tmp_path / "deep" / "uac"
+    shutil.copytree(ROOT / "examples" / "cluster", copy)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(copy / "cluster.toml")
+    msg = str(err.value)
+    written = tomllib.loads((copy / "cluster.toml").read_text())["extends"]
+    assert f"extends = {written!r}: file not found" in msg and "relative to the scenario file" in msg
+    assert str((copy / written).resolve()) in msg
+    assert "did you mean the shipped scenarios/baseline.toml? write its path" in msg
+    (copy / "cluster.toml").write_text('extends = "nowhere_like_this.toml"\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(copy / "cluster.toml")  # no shipped file of that name: no hint, and never a fallback
+    assert "file not found" in str(err.value) and "shipped" not in str(err.value)
+
+
+def test_a_mistyped_scenario_file_name_gets_the_closest_shipped_name():
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"file not found \(did you mean 'no_regulation.toml'\?\)"):
+        load_scenario(SCENARIOS / "no_regultion.toml")
+    from sim.scenario_files import scenario_files
+
+    with pytest.raises(ScenarioError, match=r"did you mean 'no_regulation.toml'"):
+        scenario_files([SCENARIOS / "no_regultion.toml"])
+
+
+@pytest.mark.parametrize("section", ["mechanisms.regulation", "structure", "trust"])
+def test_a_mistyped_key_gets_a_did_you_mean_beside_the_allowed_keys(section):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sim.errors import ScenarioError
+
+    keys = sorted(load_scenario(SCENARIOS / "baseline.toml").model_dump()
+                  [section.split(".")[0]] if "." not in section else
+                  load_scenario(SCENARIOS / "baseline.toml").model_dump()["mechanisms"]["regulation"])
+
+    @settings(max_examples=15, deadline=None)
+    @given(key=st.sampled_from([k for k in keys if len(k) >= 5]), i=st.integers(0, 100))
+    def swapped(key, i):
+        i %= len(key) - 1
+        typo = key[:i] + key[i + 1] + key[i] + key[i + 2:]  # two neighbouring letters swapped
+        if typo == key or typo in keys:
+            return
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(SCENARIOS / "baseline.toml", {f"{section}.{typo}": 1})
+        msg = str(err.value)
+        assert "unknown key (did you mean" in msg and "allowed keys here:" in msg
+        assert all(k in msg for k in keys)
+
+    swapped()

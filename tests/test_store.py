@@ -157,6 +157,29 @@ def test_a_folder_in_use_is_refused_naming_the_process(jobs, tmp_path, capsys):
                      "--out", str(out), "--quiet", "--no-report"]) == 0  # released: it finishes
 
 
+    assert not (out / LOCK).exists()  # the finished job let go of its folder and removed the lock file
+
+
+def test_a_finished_or_failed_job_leaves_no_lock_file_and_a_killed_jobs_lock_is_taken_over(jobs, tmp_path,
+                                                                                           monkeypatch):
+    scenarios, root = jobs
+    assert not (root / "ref" / LOCK).exists()
+    out = tmp_path / "stale"
+    shutil.copytree(root / "template", out)
+    (out / LOCK).write_text("process 1 on a host that died\n")  # no process holds it any more
+    compare(scenarios, out, **KW)
+    assert (out / "results.parquet").is_file() and not (out / LOCK).exists()
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(self.manifest_path))
+
+    failed = tmp_path / "failed"
+    shutil.copytree(root / "template", failed)
+    monkeypatch.setattr(ResultStore, "finish", full)
+    with pytest.raises(RunnerError):
+        compare(scenarios, failed, **KW)
+    assert failed.is_dir() and not (failed / LOCK).exists()
+
 
 def _holds(lock: FolderLock) -> None:
     """``lock`` holds its folder's lock file: it exists, is the file locked, and a third process is refused."""
