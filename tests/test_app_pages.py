@@ -256,6 +256,8 @@ def test_data_scenario_is_listed_with_its_firms_names(render):
     assert not rc.find(v.Html, class_="cc-structure-counts").widgets
     rc.find(v.Select, label="Scenario").widget.v_model = "examples/cluster/cluster"
     assert _wait_for(lambda: len(rc.find(v.Html, class_="cc-structure-counts").widgets) == 1, 60)
+    # the firm list comes with the rebuilt model's panels, which may follow the sidebar
+    assert _wait_for(lambda: len(rc.find(v.Select, label="Find a firm by name").widgets) == 1, 120)
     name = sorted(names)[3]
     rc.find(v.Select, label="Find a firm by name").widget.v_model = name
     assert _wait_for(lambda: label().startswith(f"Selected: {name} (firm {names[name]}"), 60), label()
