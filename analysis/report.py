@@ -35,7 +35,7 @@ from .io import HIGHER_IS_BETTER, MAIN_KPIS, Results, available_kpis, load_resul
 from .scorecard import QUALITATIVE, QUANTITATIVE, scorecard
 from .stats import kpi_table, paired_differences
 from .sweep_report import SWEEP_SECTIONS, sweep_report
-from .summary import best_per_kpi, glossary, mirrors, verdict, verdict_matrix
+from .summary import THIN_SHARE, best_per_kpi, glossary, mirrors, thin_note, thin_ratios, verdict, verdict_matrix
 
 __all__ = ["build_report", "COMPARE_SECTIONS", "SWEEP_SECTIONS", "HEADLINE", "MIN_UNITS"]
 
@@ -91,17 +91,19 @@ def _headline(table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], sce
     return pd.DataFrame(rows)
 
 
-def _bottom_line(kpi: str, diffs: pd.DataFrame, table: pd.DataFrame, reference: str, n: int) -> tuple[str, str]:
+def _bottom_line(kpi: str, diffs: pd.DataFrame, table: pd.DataFrame, reference: str, n: int,
+                 thin: dict[tuple[str, str], float]) -> tuple[str, str]:
     d = diffs[diffs["kpi"] == kpi]
     hib = HIGHER_IS_BETTER.get(kpi, True)
     good = d[d["significant"] & ((d["diff"] > 0) == hib)]
     bad = d[d["significant"] & ((d["diff"] > 0) != hib)]
     undecided = len(d) - len(good) - len(bad)
-    t = table[table["kpi"] == kpi]
+    t = table[(table["kpi"] == kpi) & np.array([(s, kpi) not in thin for s in table["scenario"]])]
     best = t.loc[t["mean"].idxmax() if hib else t["mean"].idxmin(), "scenario"] if t["mean"].notna().any() else "n/a"
     text = (f"{kpi} ({'higher' if hib else 'lower'} is better): {len(good)} scenario(s) significantly better than "
             f"{reference}, {len(bad)} significantly worse, {undecided} not distinguishable with {n} replicates; "
             f"best mean: {best}")
+    good = good[np.array([(s, kpi) not in thin for s in good["scenario"]], dtype=bool)]  # a ratio over ~nothing
     if len(good):
         top = good.loc[(good["diff"] if hib else -good["diff"]).idxmax()]
         text += f"; largest significant gain: {top['scenario']} ({'+' if top['diff'] > 0 else ''}{num(top['diff'])})"
@@ -139,14 +141,14 @@ def _costs(runs: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
 
 
 def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
-            ref: str, n_rep: int, costs: pd.DataFrame) -> None:
+            ref: str, n_rep: int, costs: pd.DataFrame, thin: dict[tuple[str, str], float]) -> None:
     """The best arrangement per KPI, and every arrangement against the reference, coloured by verdict."""
     arrow = {"higher": "↑", "lower": "↓"}
     doc.h3("Best arrangement per KPI")
-    m = verdict_matrix(table, diffs, kpis, scenarios, ref)
+    m = verdict_matrix(table, diffs, kpis, scenarios, ref, thin)
     worse_on = m[m["verdict"] == "worse"].groupby("scenario").size()
     rows = []
-    for r in best_per_kpi(table, diffs, kpis, ref).to_dict("records"):
+    for r in best_per_kpi(table, diffs, kpis, ref, thin).to_dict("records"):
         if r["verdict"] == "reference":
             runner = r["runner_up"]
             sure = (f"yes: next best {runner} is significantly worse ({_p_text(r['p_holm'])})"
@@ -166,10 +168,14 @@ def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Seque
                "sure?", "but worse on"], rows, css="answer")
     doc.p(f"'But worse on': the KPIs on which the best arrangement is significantly worse than {ref}; a best value "
           "can come with losses elsewhere (fewer messages lost because fewer firms remain, no contract breaches "
-          "because there are no contracts), shown in the table below.")
+          "because there are no contracts), shown in the table below."
+          + (f" A ratio (return per MU spent) is not ranked for an arrangement that spends less than "
+             f"{THIN_SHARE:.0%} of {ref}'s on what it divides by: a quotient over almost nothing spent is large "
+             "without the money doing more. Such cells are grey in the table below, marked 'on x % of "
+             f"{ref}'s spending' ({', '.join(sorted({f'{k} of {s}' for s, k in thin}))})." if thin else ""))
     doc.h3(f"Every arrangement against {ref}")
     m = m.set_index(["scenario", "kpi"])
-    mark = {"better": " ▲", "worse": " ▼", "same": ""}
+    mark = {"better": " ▲", "worse": " ▼", "same": "", "unranked": ""}
     rows = []
     for s in scenarios:
         row = [(s + (" (reference)" if s == ref else ""), "reference" if s == ref else "")]
@@ -182,7 +188,10 @@ def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Seque
                 row.append((num(c["mean"]), "reference"))
             else:
                 text = _pct_text(c["diff_pct"]) if np.isfinite(c["diff_pct"]) else _signed(c["diff"])
-                row.append((text + mark[c["verdict"]], c["verdict"]))
+                if c["verdict"] == "unranked":
+                    row.append((f"{text} ({thin_note(c['thin'], ref)})", "same"))
+                else:
+                    row.append((text + mark[c["verdict"]], c["verdict"]))
         row += [(num(float(costs.loc[s, k])), "cost") for k in costs.columns]
         rows.append(row)
     heads = [f"{k.replace('_', ' ')} {arrow.get(kpi_registry.kpi(k).direction, '')}".strip() for k in kpis]
@@ -234,8 +243,9 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     elif shared and shared[0] < MIN_UNITS:
         doc.p(f"Warning: {shared[0]} parameter draw(s) is too few for reliable intervals; use at least {MIN_UNITS} "
               "draws.")
+    thin = thin_ratios(runs, kpis, ref)
     if len(diffs):
-        _answer(doc, table, diffs, shown, scenarios, ref, n_rep, _costs(runs, scenarios))
+        _answer(doc, table, diffs, shown, scenarios, ref, n_rep, _costs(runs, scenarios), thin)
     else:
         doc.p("Only one scenario: there is nothing to compare; the report shows its KPIs with confidence intervals.")
     doc.toc()
@@ -271,7 +281,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     if len(diffs):
         for k in kpis:
             doc.h3(k)
-            line, cls = _bottom_line(k, diffs, table, ref, n_rep)
+            line, cls = _bottom_line(k, diffs, table, ref, n_rep, thin)
             doc.bullets([(cls, line)])
             rows = diffs[diffs["kpi"] == k].to_dict("records")
             rows.sort(key=lambda r: ({"better": 0, "worse": 1, "unsure": 2}[_verdict_class(r)], r["p_holm"]))
@@ -309,13 +319,15 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     if res.timeseries is not None:
         last = int(res.timeseries["step"].max())
         events = {s: programme.events_of(res.resolved_scenario(s), last) for s in scenarios}
-        verdicts = {(r["scenario"], r["kpi"]): verdict(r, r["kpi"]) for r in diffs.to_dict("records")}
+        verdicts = {(r["scenario"], r["kpi"]): "same" if (r["scenario"], r["kpi"]) in thin else verdict(r, r["kpi"])
+                    for r in diffs.to_dict("records")}
         doc.figure(figures.timeseries_small_multiples(res.timeseries, head, scenarios, ref, verdicts, events=events,
                                                     draws=draws),
                    "timeseries",
                    f"Headline KPIs per step, one row per arrangement: its mean over replicates with a 95% t-interval "
                    f"band, coloured by its verdict against {ref} (green better, red worse, grey cannot be told "
-                   f"apart), over {ref}'s mean and band in black and grey"
+                   f"apart; grey also a ratio over less than {THIN_SHARE:.0%} of {ref}'s spending), over {ref}'s mean "
+                   "and band in black and grey"
                    + ("; dashed lines: the arrangement's timeline events, dotted: their end"
                       if any(events.values()) else ""))
     else:
@@ -329,7 +341,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
 
     # Scorecard
     doc.h2("Marketing effectiveness scorecard")
-    card, used = scorecard(runs, res.timeseries, order=scenarios)
+    card, used = scorecard(runs, res.timeseries, order=scenarios, reference=ref)
     doc.p("After the effectiveness evaluation of 'Marketing activities in an innovative energy efficient cluster' "
           "(quantitative, qualitative and scoring methods). Quantitative indicators: "
           f"{', '.join(QUANTITATIVE)} (return on marketing contributions; brand equity per unit of marketing spend; "
@@ -339,7 +351,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
           "weighted and summed to a 0–10 score. Weights used: "
           + ", ".join(f"{k} {v:.3f}" for k, v in used.items())
           + ". A scenario for which an indicator is undefined (brand equity per spend when nothing is spent) gets 0 "
-          "points on it. The score interval is a 95% bootstrap over replicates (same seeds resampled in every "
+          f"points on it, and so does a ratio of a scenario spending less than {THIN_SHARE:.0%} of {ref}'s (see the "
+          "Summary). The score interval is a 95% bootstrap over replicates (same seeds resampled in every "
           "scenario). Min-max points are relative to the scenarios compared: one extreme scenario compresses the "
           "others' points on that indicator.")
     show = ["rank", "scenario", "score", "score_low", "score_high", *QUANTITATIVE, *QUALITATIVE]

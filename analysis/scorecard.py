@@ -20,8 +20,10 @@ Scoring: every indicator is min-max scaled across the compared scenarios to 0–
 (quantitative and qualitative half each, equal weights within a group, unless
 given) and summed to a 0–10 score. An indicator undefined for a scenario (brand
 equity per spend when it spends nothing) gives that scenario 0 points; one
-missing for every scenario is dropped and the weights renormalised. The interval of the score comes from a
-bootstrap over replicates that resamples the same seeds in every scenario (common
+missing for every scenario is dropped and the weights renormalised. Given a reference, a ratio (return and
+brand per spend) of a scenario that spends less than ``analysis.summary.THIN_SHARE`` of the reference's counts
+as undefined too: a quotient over almost nothing spent would otherwise take the 10 points. The interval of the
+score comes from a bootstrap over replicates that resamples the same seeds in every scenario (common
 random numbers), re-scaling each time.
 """
 
@@ -32,6 +34,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .summary import thin_ratios
 
 __all__ = ["QUANTITATIVE", "QUALITATIVE", "DEFAULT_WEIGHTS", "indicators", "scorecard"]
 
@@ -122,7 +126,7 @@ def _draw_clusters(runs: pd.DataFrame, seeds: Sequence[int]) -> list[np.ndarray]
 
 def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
               weights: Mapping[str, float] | None = None, order: Sequence[str] | None = None,
-              n_boot: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+              n_boot: int = 200, seed: int = 0, reference: str | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Score every scenario's marketing effectiveness.
 
     Args:
@@ -133,6 +137,7 @@ def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
         n_boot: bootstrap resamples of replicates for the score interval (0: none); replicates sharing a
             parameter draw (``draw`` column) are resampled by draw.
         seed: seed of the bootstrap.
+        reference: the scenario whose spending a ratio's is measured against (``thin_ratios``), or None.
 
     Returns:
         ``(table, used_weights)``: the table has per scenario the mean of each indicator, its points
@@ -141,6 +146,8 @@ def scorecard(runs: pd.DataFrame, timeseries: pd.DataFrame | None = None,
     """
     weights = dict(weights or DEFAULT_WEIGHTS)
     ind = indicators(runs, timeseries)
+    for (s, k) in thin_ratios(runs, QUANTITATIVE, reference):  # spends too little for its ratio to count
+        ind.loc[ind["scenario"] == s, k] = np.nan
     names = list(order) if order is not None else list(dict.fromkeys(ind["scenario"]))
     cols = list(QUANTITATIVE + QUALITATIVE)
     means = ind.groupby("scenario", sort=False)[cols].mean().reindex(names)

@@ -49,6 +49,8 @@ class KPI:
         mirror_of: a KPI this one restates (as its complement), so a summary can show only one.
         cost: money spent per step on an arrangement, shown beside the outcomes as what they cost.
         payer: the budget whose spending this KPI counts (one of :data:`PAYERS`), or None.
+        denominator: the KPI this one is a ratio over (its spending), or None; a ratio over almost nothing
+            spent says little, so the report ranks it only where the denominator is not tiny.
     """
 
     name: str
@@ -62,6 +64,7 @@ class KPI:
     mirror_of: str | None = None
     cost: bool = False
     payer: str | None = None
+    denominator: str | None = None
 
     @property
     def label(self) -> str:
@@ -119,7 +122,7 @@ _CLUSTER: tuple[KPI, ...] = (
     KPI("marketing_spend", MU_STEP, "neither", "pool contributions, dues, brand fees and fair costs of the step",
         cost=True),
     KPI("marketing_roi", "MU per MU spent", "higher", "net return of joint marketing per money unit spent",
-        report=16, headline=True),
+        report=16, headline=True, denominator="marketing_spend"),
     KPI("public_good_in", MU_STEP, "neither", "contributions paid into the joint-marketing pool"),
     KPI("public_good_out", MU_STEP, "neither", "pool money spent on marketing (cluster brand, R&D, members' products)"),
     KPI("digitalization_cost", MU_STEP, "lower", "what the IT-actor cost this step, whoever paid it", cost=True),

@@ -7,7 +7,8 @@ import pandas as pd
 
 from analysis.figures import label_points
 from analysis.sensitivity import leaders
-from analysis.summary import best_per_kpi, glossary, mirrors, verdict_matrix
+from analysis.scorecard import scorecard
+from analysis.summary import THIN_SHARE, best_per_kpi, glossary, mirrors, thin_ratios, verdict_matrix
 
 
 def _table(means: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -47,6 +48,29 @@ def test_verdict_matrix_colours_by_direction():
     assert m[("base", "exits")] == "reference"
     assert m[("a", "cooperation_rate")] == "better" and m[("a", "exits")] == "worse"  # more exits: worse
     assert m[("b", "exits")] == "same"
+
+
+def test_a_ratio_over_almost_nothing_spent_is_not_ranked():
+    # "poor" returns 9 per MU on a 100th of what "base" spends: a quotient of two small numbers, not the best
+    spend = {"base": 25.0, "good": 24.0, "poor": 25.0 * THIN_SHARE / 10, "edge": 25.0 * THIN_SHARE}
+    roi = {"base": 2.0, "good": 2.5, "poor": 9.0, "edge": 2.2}
+    runs = pd.DataFrame([{"scenario": s, "seed": i, "marketing_spend_mean": spend[s] * (1 + 0.01 * i),
+                          "marketing_roi_mean": roi[s] + 0.01 * i, "brand_equity_mean": 0.25,
+                          "mean_trust_mean": 0.5 + 0.01 * i} for s in spend for i in range(4)])
+    thin = thin_ratios(runs, ["marketing_roi", "brand_per_spend", "mean_trust"], "base")
+    assert set(thin) == {("poor", "marketing_roi"), ("poor", "brand_per_spend")}  # "edge" spends just enough
+    assert np.isclose(thin[("poor", "marketing_roi")], THIN_SHARE / 10, rtol=0.05)
+    assert thin_ratios(runs, ["marketing_roi"], None) == {}
+    table = _table({s: {"marketing_roi": roi[s]} for s in roi})
+    diffs = _diffs([(s, "marketing_roi", roi[s] - 2.0, True) for s in ("good", "poor", "edge")])
+    assert best_per_kpi(table, diffs, ["marketing_roi"], "base", thin).iloc[0]["best"] == "good"
+    assert best_per_kpi(table, diffs, ["marketing_roi"], "base").iloc[0]["best"] == "poor"
+    m = verdict_matrix(table, diffs, ["marketing_roi"], list(roi), "base", thin).set_index("scenario")
+    assert m.loc["poor", "verdict"] == "unranked" and m.loc["good", "verdict"] == "better"
+    card = scorecard(runs, n_boot=0, reference="base")[0].set_index("scenario")
+    assert card.loc["poor", "marketing_roi_pts"] == 0 and card.loc["good", "marketing_roi_pts"] == 10
+    assert card.loc["poor", "brand_per_spend_pts"] == 0
+    assert scorecard(runs, n_boot=0)[0].set_index("scenario").loc["poor", "marketing_roi_pts"] == 10
 
 
 def test_a_mirror_is_dropped_only_when_the_runs_show_it():
