@@ -121,12 +121,60 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     summary = run_single(args.scenario, args.out, seed=args.seed, steps=args.steps,
                          overrides=parse_overrides(args.set))
-    print(f"{summary['scenario']}: seed {summary['seed']}, {summary['steps']} steps -> {args.out}")
-    print(f"{'kpi':<20}{'final':>12}{'mean':>12}")
-    for k in HEADLINE_KPIS:
-        if f"{k}_final" in summary:
-            print(f"{k:<20}{summary[k + '_final']:>12.4g}{summary[k + '_mean']:>12.4g}")
+    steps = int(summary["steps"])
+    print(f"{summary['scenario']}: seed {summary['seed']}, {steps} steps -> {args.out}")
+    rows = [(k, _unit(k), _fixed(summary[k + "_final"]), _fixed(summary[k + "_mean"]))
+            for k in HEADLINE_KPIS if f"{k}_final" in summary]
+    print(_columns(("kpi", "unit", f"at step {steps}", f"mean over the second half ({_half(steps)})"), rows))
     return 0
+
+
+def _fixed(x: float) -> str:
+    """One number in the fixed format of every printed table: three decimals, never an exponent."""
+    import math
+
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.3f}"
+
+
+def _unit(name: str) -> str:
+    """The unit of a KPI from the registry (``""`` for a column it does not hold)."""
+    from sim.kpis import kpi
+
+    try:
+        return kpi(name).unit
+    except KeyError:
+        return ""
+
+
+def _half(steps: int) -> str:
+    """The steps of a run's second half, which its ``_mean`` KPIs average (``sim.metrics.summarize``)."""
+    start = min(steps // 2 + 1, steps)
+    return f"steps {start}-{steps}" if start < steps else f"step {steps}"
+
+
+def _run_lengths(out: Path) -> list[int]:
+    """The distinct numbers of steps of a job's runs, from its time series (none if it has none)."""
+    import pyarrow.parquet as pq
+
+    try:
+        ts = pq.read_table(out / "timeseries.parquet", columns=["scenario", "replicate", "step"]).to_pandas()
+    except (OSError, ValueError, KeyError):
+        return []
+    return sorted({int(x) for x in ts.groupby(["scenario", "replicate"])["step"].max()})  # steps count from 1
+
+
+def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain table: the first two columns (name, unit) aligned left, the numbers right."""
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for r in (header, *rows):
+        cells = [str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+#: Arms side by side in one block of the compare table; more arms continue in further blocks.
+ARMS_PER_BLOCK = 5
 
 
 def _executor(args: argparse.Namespace):
@@ -199,7 +247,8 @@ def _compare_report(outcome, reference: str | None) -> tuple[None, str | None]:
     except ImportError as exc:
         _err(f"note: report skipped, the analysis package is not available yet ({exc})")
         return None, None
-    return None, f"report: {_report(build_report, outcome.out, outcome.out / 'report', reference)}"
+    path = _report(build_report, outcome.out, outcome.out / "report", reference)
+    return None, f"report: {path} (see its Summary for verdicts)"
 
 
 def _compare_table(outcome, _made, reference: str | None) -> None:
@@ -209,16 +258,27 @@ def _compare_table(outcome, _made, reference: str | None) -> None:
     from analysis.tables import HEADLINE_KPIS, headline_table
 
     results = pd.read_parquet(outcome.out / "results.parquet")
-    print("mean over replicates of the time-averaged KPIs:")
-    print(headline_table(results).to_string())
+    table = headline_table(results)
+    steps = _run_lengths(outcome.out)
+    when = f" ({_half(steps[0])})" if len(steps) == 1 else ""
+    n = results.groupby("scenario", sort=False).size()
+    reps = f"{n.iloc[0]} replicates" if n.nunique() == 1 else "the replicates"
+    print(f"each KPI's mean over the second half of a run{when}, averaged over {reps} per scenario "
+          "(no intervals here: the report gives them):")
+    arms = list(table.index)
+    for i in range(0, len(arms), ARMS_PER_BLOCK):
+        block = arms[i:i + ARMS_PER_BLOCK]
+        rows = [(k, _unit(k), *(_fixed(table.at[a, k]) for a in block)) for k in table.columns]
+        print(_columns(("kpi", "unit", *map(str, block)), rows))
     if "draw" in results:
         from analysis.uncertainty import spread_table
 
-        cols = ["scenario", "kpi", "of", "mean", "90% low", "90% high", "parameter share"]
+        cols = ["scenario", "kpi", "unit", "of", "mean", "90% low", "90% high", "parameter share"]
         print("over replicates, uncertain parameters drawn per replicate (share of variance from them):")
+        spread = spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))
+        spread["unit"] = [_unit(k) for k in spread["kpi"]]
         # one fixed format for every number: pandas would switch a column to exponents when magnitudes mix
-        print(spread_table(results, HEADLINE_KPIS, reference or str(results["scenario"].iloc[0]))[cols]
-              .to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a"))
+        print(spread[cols].to_string(index=False, float_format=_fixed, na_rep="n/a"))
 
 
 def _compare_after(args: argparse.Namespace, reference: str | None) -> dict:
@@ -281,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ScenarioError(f"report: the analysis package is not available ({exc})") from None
     path = _report(build_report, results, Path(args.out), args.reference)
-    print(f"report: {path}")
+    print(f"report: {path} (see its Summary for verdicts)")
     return 0
 
 

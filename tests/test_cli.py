@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import run
+from sim.kpis import kpi
 from sim.metrics import KPI_COLUMNS
 from tests.conftest import ROOT, small_scenario
 
@@ -56,7 +58,9 @@ def test_run_writes_files_and_prints_kpis(cli, tmp_path):
     code, out, err = cli("run", tiny(tmp_path), "--seed", 7, "--steps", 12,
                          "--set", "structure.kind=star", "--out", out_dir)
     assert code == 0, err
-    assert "cooperation_rate" in out and "final" in out
+    assert "cooperation_rate" in out and "at step 12" in out and "mean over the second half (steps 7-12)" in out
+    assert re.search(r"^members\s+firms\s+\d+\.\d{3}\s+\d+\.\d{3}$", out, re.M), out
+    assert not re.search(r"\de[+-]\d", out)  # fixed decimals, never an exponent
     frame = pd.read_parquet(out_dir / "timeseries.parquet")
     assert len(frame) == 12
     assert set(KPI_COLUMNS) <= set(frame.columns)
@@ -98,6 +102,12 @@ def test_compare_uses_common_random_numbers(cli, tmp_path):
     code, out, err = cli("compare", a, b, "--replicates", 2, "--seed", 3, "--no-report", "--out", out_dir)
     assert code == 0, err
     assert "alpha" in out and "beta" in out
+    assert "mean over the second half of a run (steps 6-10), averaged over 2 replicates per scenario" in out
+    assert re.search(r"^kpi\s+unit\s+alpha\s+beta$", out, re.M), out
+    for name in ("brand_equity", "members", "profit"):
+        unit = kpi(name).unit
+        assert re.search(rf"^{name}\s+{re.escape(unit)}\s+-?[\d,]+\.\d{{3}}\s+-?[\d,]+\.\d{{3}}$", out, re.M), out
+    assert not re.search(r"\de[+-]\d", out)  # fixed decimals, never an exponent
     results = pd.read_parquet(out_dir / "results.parquet")
     assert list(results["scenario"]) == ["alpha", "alpha", "beta", "beta"]
     assert list(results["replicate"]) == [0, 1, 0, 1]
@@ -124,7 +134,7 @@ def test_compare_calls_the_report_or_skips_it(cli, tmp_path):
     code, out, err = cli("compare", tiny(tmp_path), "--replicates", 2, "--quiet", "--out", out_dir)
     if has_report:
         assert code == 0, err
-        assert "report:" in out
+        assert re.search(r"^report: \S+ \(see its Summary for verdicts\)$", out, re.M), out
     else:
         assert code == 0 and "report skipped" in err
 
