@@ -57,7 +57,9 @@ def test_whoever_pays_the_it_actor_the_firms_profit_differs_by_its_price():
     assert b["public_spending"] == pytest.approx(a["digitalization_cost"]) and a["public_spending"] == 0
 
 
-SEEDS = range(12)
+#: Paired seeds: the subsidy's profit gain is about as large as its spread between seeds, so a dozen seeds can
+#: leave its interval touching 0; the runs are short enough to afford two dozen.
+SEEDS = range(24)
 
 
 def _second_half(scenario: Scenario, seed: int, steps: int) -> dict[str, float]:
