@@ -340,7 +340,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         from analysis.report import build_report
     except ImportError as exc:
         raise ScenarioError(f"report: the analysis package is not available ({exc})") from None
-    path = _report(build_report, results, Path(args.out), args.reference)
+    out = Path(args.out) if args.out else results / "report"
+    path = _report(build_report, results, out, args.reference)
     print(f"report: {path} (see its Summary for verdicts)")
     return 0
 
@@ -435,8 +436,24 @@ def _add_replicates(p: argparse.ArgumentParser, replicates: int, per: str, seed:
     p.add_argument("--steps", type=int, help=f"steps per run (default: {steps})")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """An option's help ends with its default unless it already says it (or has none to say)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+#: What a compare's --reference is when not given (analysis.report chooses it so).
+REFERENCE_DEFAULT = "default: baseline if it is among the scenarios, else the first one"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from runner.commands import MAIN_REPLICATES, MAIN_SCENARIOS
+
     parser = argparse.ArgumentParser(
         prog="run.py", description="clustercoop: cooperation inside industrial clusters (Mesa).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -446,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  3    the machinery failed under valid input (a Dask scheduler that does not answer, a file\n"
                "       system that fails mid-run); finished runs are kept, rerun the same command to continue\n"
                "  130  interrupted (Ctrl-C); finished runs are kept")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=partial(argparse.ArgumentParser, formatter_class=_HelpFormatter))
 
     p = sub.add_parser("validate", help="check scenario files or folders",
                        description="Check scenario files (or every *.toml in a folder). Exit 0 if all are valid, 2 otherwise.")
@@ -457,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="one run of a scenario",
-                       description="One run: OUT/timeseries.parquet, OUT/summary.json, OUT/manifest.json.")
+                       description="One run: OUT/timeseries.parquet, OUT/summary.json, OUT/manifest.json and the end "
+                                   "state in OUT/snapshots/<scenario>/{nodes,edges,firms}.parquet. Prints the "
+                                   "headline KPIs at the last step and their mean over the second half of the run.")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--seed", type=int, help="model seed (default: the scenario's run.seed)")
     p.add_argument("--steps", type=int, help="steps (default: the scenario's run.steps)")
@@ -488,7 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="compare scenarios over common-random-number replicates",
                        description="Replicate i of every scenario uses the same seed. Writes OUT/results.parquet, "
-                                   "OUT/timeseries.parquet, OUT/manifest.json and OUT/report/.")
+                                   "OUT/timeseries.parquet, OUT/manifest.json, the end state of replicate 0 of "
+                                   "each scenario in OUT/snapshots/ and OUT/report/. Prints each KPI's mean over "
+                                   "the second half of a run, averaged over the replicates; the report's Summary "
+                                   "gives the intervals and verdicts.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="a scenario file, a folder of them, or an inline variant FILE@key=value[@key=value...] "
                         "named FILESTEM@key=value... (or name=NAME among its items), "
@@ -496,25 +519,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a field in every arm (repeatable); a variant's own value wins")
     _add_replicates(p, 10, "scenario", "the main job's", "each scenario's run.steps")
-    p.add_argument("--reference", metavar="NAME", help="scenario the report compares the others with")
+    p.add_argument("--reference", metavar="NAME",
+                   help=f"scenario the report compares the others with ({REFERENCE_DEFAULT})")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
     _add_executor(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("compare-main", help="the main job: compare the shipped scenarios and write the report",
-                       description="Compares baseline, the four structures, the mechanism variants and the six "
-                                   "marketing modes with common random numbers, then writes the report.")
-    p.add_argument("--replicates", type=int, help="replicates per scenario (default 20, the main job's)")
+                       description=f"Compares the {len(MAIN_SCENARIOS)} shipped scenarios of the main job "
+                                   "(scenarios/<name>.toml) with common random numbers, then writes OUT/report/ "
+                                   "with baseline as the reference: " + ", ".join(MAIN_SCENARIOS) + ".")
+    p.add_argument("--replicates", type=int,
+                   help=f"replicates per scenario (default {MAIN_REPLICATES}, the main job's)")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
     _add_executor(p, jobs_default=None)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_compare_main)
 
-    p = sub.add_parser("report", help="build the report of a compare or sweep folder")
-    p.add_argument("results_dir", metavar="RESULTS_DIR")
-    p.add_argument("--reference", metavar="NAME", help="reference scenario")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p = sub.add_parser("report", help="build the report of a compare or sweep folder",
+                       description="Builds the report (report.html, its figures and tables) of a finished compare, "
+                                   "compare-main or sweep folder; its Summary gives the verdicts.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="the --out folder of compare, compare-main or sweep")
+    p.add_argument("--reference", metavar="NAME",
+                   help=f"scenario the others are compared with ({REFERENCE_DEFAULT})")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: RESULTS_DIR/report)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("discover", help="scenario discovery on a sweep: where in lever space a KPI condition holds",
@@ -528,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", metavar="EXPR", help="instead of --kpi: an expression over KPIs, e.g. "
                                                    "\"cooperation_rate < 0.6 and mean_trust > 0.5\"")
     p.add_argument("--stat", default="mean", choices=["mean", "final"],
-                   help="KPI statistic: time average (mean, default) or last step (final)")
+                   help="KPI statistic: each run's mean over its second half (mean) or its last step (final)")
     p.add_argument("--min-density", type=float, default=0.8, metavar="D",
                    help="keep the PRIM box of greatest coverage with at least this density (default 0.8)")
     p.add_argument("--mass-min", type=float, default=0.05, metavar="M",
@@ -580,9 +609,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("viz", help="open the browser app")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
+    p = sub.add_parser("viz", help="open the browser app",
+                       description="Serves the browser app (Solara) at http://HOST:PORT/: live runs of a scenario "
+                                   "and the result folders' reports.")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    p.add_argument("--port", type=int, default=8765, help="port to serve on")
     p.set_defaults(func=cmd_viz)
     return parser
 

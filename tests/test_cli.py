@@ -44,6 +44,44 @@ def test_compare_main_help_gives_the_main_jobs_replicates(capsys):
     assert f"(default {MAIN_REPLICATES}, the main job's)" in " ".join(capsys.readouterr().out.split())
 
 
+def _subparsers():
+    import argparse
+
+    parser = run.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+@pytest.mark.parametrize("name", sorted(_subparsers()))
+def test_every_command_help_has_a_description_and_shows_its_defaults(name, capsys):
+    parser = _subparsers()[name]
+    assert parser.description and len(parser.description) > 30, name
+    with pytest.raises(SystemExit):
+        run.main([name, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "".join(parser.description.split()) in "".join(text.split())  # wrapping may break at a hyphen
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help" and action.default not in (None, False):
+            own = text.split(action.option_strings[-1] + " ", 2)[-1]  # the help after the option's own line
+            assert re.search(rf"default:? {re.escape(str(action.default))}\b", own), (name, action.dest)
+    if name in ("compare", "report"):
+        assert "default: baseline if it is among the scenarios, else the first one" in text
+    if name == "report":
+        assert "default: RESULTS_DIR/report" in text
+    if name == "run":
+        assert "snapshots/" in text
+
+
+def test_compare_main_help_lists_every_scenario_it_runs(capsys):
+    from runner.commands import MAIN_SCENARIOS
+
+    with pytest.raises(SystemExit):
+        run.main(["compare-main", "--help"])
+    text = "".join(capsys.readouterr().out.split())
+    assert f"the{len(MAIN_SCENARIOS)}shippedscenarios" in text
+    assert all(name in text for name in MAIN_SCENARIOS)
+
+
 # --------------------------------------------------------------------------- commands
 
 
