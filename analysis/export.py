@@ -49,10 +49,7 @@ _ID_COLUMNS = ("run_id", "scenario", "scenario_file", "replicate", "seed", "step
 
 
 def _unit(name: str) -> str | None:
-    try:
-        return registry.kpi(name).unit
-    except KeyError:
-        return None
+    return registry.unit_of(name)
 
 
 def _decimals(value: float, unit: str | None) -> int:

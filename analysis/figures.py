@@ -143,7 +143,8 @@ def distributions(runs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[s
             ax.scatter(d, y + jitter, s=9, color=c, zorder=3)
         ax.set_yticks(pos)
         ax.set_yticklabels(scenarios, fontsize=7)
-        ax.set_title(kpi, fontsize=10)
+        unit = kpi_registry.unit_of(kpi)
+        ax.set_title(f"{kpi} ({unit})" if unit else kpi, fontsize=10 if len(kpi) + len(unit or "") < 34 else 8.5)
         ax.grid(axis="x", alpha=0.3)
     label = "time average over the second half of the run" if stat == "mean" else "value at the last step"
     fig.suptitle(f"Distribution over replicates of each KPI ({label})", fontsize=12)
@@ -177,7 +178,9 @@ def forest(diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], r
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set_yticks(pos)
         ax.set_yticklabels(others, fontsize=7)
-        ax.set_title(f"{kpi} ({'higher' if HIGHER_IS_BETTER.get(kpi, True) else 'lower'} is better)", fontsize=9)
+        unit = kpi_registry.unit_of(kpi)
+        better = f"{'higher' if HIGHER_IS_BETTER.get(kpi, True) else 'lower'} is better"
+        ax.set_title(f"{kpi}\n({unit}; {better})" if unit else f"{kpi} ({better})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     handles = [Line2D([], [], color="#2a9d4b", marker="o", lw=1.6, label="better, significant (Holm)"),
                Line2D([], [], color="#c0392b", marker="o", lw=1.6, label="worse, significant (Holm)"),

@@ -86,9 +86,22 @@ def _headline(table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], sce
                     good = (d["diff"].iloc[0] > 0) == HIGHER_IS_BETTER.get(k, True)
                     mark = " ▲" if good else " ▼"
             ci = f" [{num(t['ci_low'])}, {num(t['ci_high'])}]" if np.isfinite(t["ci_low"]) else ""
-            row[k] = f"{num(t['mean'])}{ci}{mark}"
+            row[_titled(k)] = f"{num(t['mean'])}{ci}{mark}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _titled(kpi: str) -> str:
+    """``profit (MU per step)``: a KPI with its unit, as headline.csv heads its columns."""
+    unit = kpi_registry.unit_of(kpi)
+    return f"{kpi} ({unit})" if unit else kpi
+
+
+def _with_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``unit`` column after its ``kpi`` column."""
+    out = frame.copy()
+    out.insert(out.columns.get_loc("kpi") + 1, "unit", [kpi_registry.unit_of(k) or "" for k in out["kpi"]])
+    return out
 
 
 def _bottom_line(kpi: str, diffs: pd.DataFrame, table: pd.DataFrame, reference: str, n: int,
@@ -140,12 +153,20 @@ def _costs(runs: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
         columns=lambda c: c.removesuffix("_mean"))
 
 
+def _spent(costs: pd.DataFrame) -> pd.Series | None:
+    """Public and firms' spending per step per scenario (the associations spend what the firms pay them)."""
+    cols = [kpi_registry.spending_of(p) for p in ("public", "firms")]
+    present = [c for c in cols if c in costs.columns]
+    return costs[present].sum(axis=1) if present else None
+
+
 def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str],
             ref: str, n_rep: int, costs: pd.DataFrame, thin: dict[tuple[str, str], float]) -> None:
     """The best arrangement per KPI, and every arrangement against the reference, coloured by verdict."""
     arrow = {"higher": "↑", "lower": "↓"}
     doc.h3("Best arrangement per KPI")
     m = verdict_matrix(table, diffs, kpis, scenarios, ref, thin)
+    spent = _spent(costs)
     worse_on = m[m["verdict"] == "worse"].groupby("scenario").size()
     rows = []
     for r in best_per_kpi(table, diffs, kpis, ref, thin).to_dict("records"):
@@ -161,14 +182,18 @@ def _answer(doc: Document, table: pd.DataFrame, diffs: pd.DataFrame, kpis: Seque
             cls = r["verdict"]
             size = (_signed(r["diff"]), _pct_text(r["diff_pct"]))
         trade = int(worse_on.get(r["best"], 0)) if r["best"] != ref else 0
+        extra = (_signed(float(spent[r["best"]] - spent[ref])) if r["best"] != ref else "none (reference)") \
+            if spent is not None else "n/a"
         rows.append([(r["kpi"], ""), (r["unit"], "left"), (arrow.get(r["direction"], "—"), ""), (r["best"], f"left {cls}"),
                      (num(r["best_mean"]), ""), (size[0], ""), (size[1], ""), (sure, f"left {cls}"),
-                     (f"{trade} of {len(kpis)}" if trade else "none", "worse" if trade else "")])
+                     (f"{trade} of {len(kpis)}" if trade else "none", "worse" if trade else ""), (extra, "cost")])
     doc.cells(["KPI", "unit", "better", "best arrangement", "its mean", f"vs {ref} (unit)", f"vs {ref} (%)",
-               "sure?", "but worse on"], rows, css="answer")
+               "sure?", "but worse on", f"extra spending vs {ref} (MU per step)"], rows, css="answer")
     doc.p(f"'But worse on': the KPIs on which the best arrangement is significantly worse than {ref}; a best value "
           "can come with losses elsewhere (fewer messages lost because fewer firms remain, no contract breaches "
-          "because there are no contracts), shown in the table below."
+          "because there are no contracts), shown in the table below. 'Extra spending': what the best arrangement "
+          f"spends per step more than {ref} (negative: less), public funds and the firms' own payments together "
+          "(the associations spend the firms' dues and fines, so they are counted once)."
           + (f" A ratio (return per MU spent) is not ranked for an arrangement that spends less than "
              f"{THIN_SHARE:.0%} of {ref}'s on what it divides by: a quotient over almost nothing spent is large "
              "without the money doing more. Such cells are grey in the table below, marked 'on x % of "
@@ -294,20 +319,22 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
 
     # KPI table
     doc.h2("KPI table")
-    doc.p("Per scenario and KPI: replicates n, mean, standard deviation and 95% Student-t interval of the mean.")
-    doc.table(table)
+    doc.p("Per scenario and KPI: replicates n, mean, standard deviation and 95% Student-t interval of the mean, "
+          "in the KPI's unit.")
+    doc.table(_with_units(table))
 
     # Differences
     doc.h2("Differences from the reference")
     if len(diffs):
         doc.p(f"Paired difference scenario − {ref} (by seed), its t-interval adjusted like the p-value (Holm step "
               "level, see Methods), Cohen's d_z, paired t-test p-value, "
-              "Holm-adjusted p, and the replicates needed to detect a difference of the observed size at 80% power "
+              "Holm-adjusted p (diff and its interval in the KPI's unit), and the replicates needed to detect a difference of the observed size at 80% power "
               "after the correction (inf: no practical number).")
-        cols = ["scenario", "kpi", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant", "n_needed"]
+        cols = ["scenario", "kpi", "unit", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant",
+                "n_needed"]
         if shared_draws(runs):  # the draws the intervals and tests are over
-            cols.insert(2, "n_units")
-        doc.table(diffs[cols])
+            cols.insert(3, "n_units")
+        doc.table(_with_units(diffs)[cols])
         doc.figure(figures.forest(diffs, kpis, scenarios, ref), "forest",
                    f"Difference of each scenario from {ref}, Holm-adjusted interval; filled: significant after Holm's "
                    "correction")
@@ -394,7 +421,7 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
         diffs.drop(columns=["ref_mean"], errors="ignore").rename(
             columns={"ci_low": "diff_ci_low", "ci_high": "diff_ci_high", "n_pairs": "n_pairs"}),
         on=["scenario", "kpi"], how="left") if len(diffs) else table
-    return doc, summary
+    return doc, _with_units(summary)
 
 
 def shared_draws(runs: pd.DataFrame) -> tuple[int, int] | None:

@@ -38,7 +38,7 @@ from scipy import integrate
 from scipy import stats as sps
 
 from sim.errors import ScenarioError
-from sim.kpis import higher_is_better
+from sim.kpis import higher_is_better, unit_of
 
 __all__ = [
     "unit_means",
@@ -364,7 +364,8 @@ def verdict(row: dict) -> str:
     name, ref, kpi, n = row["scenario"], row["reference"], row["kpi"], int(row["n_pairs"])
     units = int(row.get("n_units", n))
     diff = row["diff"]
-    ci = f"{_fmt(diff):s} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+    unit = unit_of(kpi)
+    ci = f"{_fmt(diff):s} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]" + (f" {unit}" if unit else "")
     if units < 2:
         if units < n:
             return (f"{name} vs {ref} on {kpi}: {n} paired replicates but only {units} parameter draw, no interval "

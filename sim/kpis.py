@@ -24,7 +24,7 @@ from typing import Literal
 
 __all__ = ["KPI", "KPIS", "BY_TYPE", "FIRM_TYPES", "PAYERS", "KMV_OUTCOMES", "SNAPSHOT_NODE_COLUMNS",
            "SNAPSHOT_EDGE_COLUMNS", "kpi", "names", "report_kpis", "headline_kpis",
-           "higher_is_better", "panels", "cost_kpis", "spending_of", "public_spending_kpi"]
+           "higher_is_better", "unit_of", "panels", "cost_kpis", "spending_of", "public_spending_kpi"]
 
 Direction = Literal["higher", "lower", "neither"]
 
@@ -228,6 +228,12 @@ def spending_of(payer: str) -> str:
 def public_spending_kpi() -> str:
     """The per-step public spending KPI: what gains per unit of public money are measured against."""
     return spending_of("public")
+
+
+def unit_of(name: str) -> str | None:
+    """The unit of ``name``, or None if it is not a KPI (a derived column, a scorecard indicator)."""
+    k = _ALL.get(name)
+    return None if k is None else k.unit
 
 
 def higher_is_better(name: str) -> bool | None:
