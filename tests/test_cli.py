@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,6 +174,10 @@ def test_compare_calls_the_report_or_skips_it(cli, tmp_path):
     if has_report:
         assert code == 0, err
         assert re.search(r"^report: \S+ \(see its Summary for verdicts\)$", out, re.M), out
+        shutil.rmtree(out_dir / "report")
+        code, out, err = cli("report", out_dir)  # without --out: into RESULTS_DIR/report, as the help says
+        assert code == 0, err
+        assert out.strip() == f"report: {out_dir / 'report' / 'report.html'} (see its Summary for verdicts)"
     else:
         assert code == 0 and "report skipped" in err
 
