@@ -150,7 +150,7 @@ def test_weighted_quantile_of_equal_weights_is_the_median():
 
 
 @pytest.mark.parametrize("item, words", [
-    ("trust.sped=0:1", "unknown key; allowed keys under trust"),
+    ("trust.sped=0:1", "unknown key (did you mean 'speed'?); allowed keys under trust"),
     ("structure.n_firms=10:20", "only real-valued"),
     ("trust.speed=0.5:0.1", "lo < hi"),
     ("trust.speed=0.1", "expected lo:hi"),
