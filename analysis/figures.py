@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -77,7 +77,8 @@ def mean_band(ts: pd.DataFrame, kpi: str, level: float = 0.95,
 def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], reference: str,
                                verdicts: Mapping[tuple[str, str], str], level: float = 0.95,
                                events: Mapping[str, Sequence[dict]] | None = None,
-                               draws: Mapping[int, object] | None = None) -> Figure:
+                               draws: Mapping[int, object] | None = None,
+                               unscaled: Collection[tuple[str, str]] = ()) -> Figure:
     """KPIs over time, one row per arrangement and one column per KPI, each over the reference.
 
     Each panel draws the reference's mean and band in black and grey, and the
@@ -85,7 +86,10 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
     kpi)]``: better, worse or same); the reference's own row shows it alone.
     Panels of a column share their y axis, so rows compare at a glance. ``events``
     maps an arrangement to its timeline events, marked in its row (:func:`mark_events`). ``draws``: replicate to
-    its parameter draw (bands over the draws when replicates share them), or None.
+    its parameter draw (bands over the draws when replicates share them), or None. A ratio KPI's column (one
+    with a registry ``denominator``) is limited to the 2nd–98th percentile of what its panels draw, leaving out
+    the ``(arrangement, kpi)`` pairs in ``unscaled`` (a ratio over almost nothing spent), so that one arm's spikes
+    do not flatten the others; a panel with a tenth of its values beyond says so.
     """
     events = events or {}
     rows = [reference, *[s for s in scenarios if s != reference]]
@@ -94,16 +98,19 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
     axes = fig.subplots(len(rows), len(kpis), sharex=True, sharey="col", squeeze=False)
     ref_ts = ts[ts["scenario"] == reference]
     bands = {k: mean_band(ref_ts, k, level, draws) for k in kpis}
+    drawn: dict[tuple[str, str], np.ndarray] = {}
     for i, name in enumerate(rows):
         sub = ts[ts["scenario"] == name]
         for j, kpi in enumerate(kpis):
             ax = axes[i, j]
             mean, half = bands[kpi]
+            drawn[(reference, kpi)] = np.r_[(mean - half).to_numpy(), (mean + half).to_numpy()]
             ax.fill_between(mean.index, mean - half, mean + half, color="#bbbbbb", alpha=0.6, lw=0)
             ax.plot(mean.index, mean.to_numpy(), color="black", lw=0.9)
             if name != reference and not sub.empty:
                 colour = VERDICT_COLORS.get(verdicts.get((name, kpi), "same"), "#7a7a7a")
                 m, h = mean_band(sub, kpi, level, draws)
+                drawn[(name, kpi)] = np.r_[(m - h).to_numpy(), (m + h).to_numpy()]
                 ax.fill_between(m.index, m - h, m + h, color=colour, alpha=0.25, lw=0)
                 ax.plot(m.index, m.to_numpy(), color=colour, lw=1.4)
             mark_events(ax, events.get(name, ()), labels=j == 0)
@@ -117,6 +124,8 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
                 ax.set_ylabel(name + ("\n(reference)" if name == reference else ""), fontsize=8, rotation=0,
                               ha="right", va="center")
         axes[-1, 0].set_xlabel("step", fontsize=7)
+    for j, kpi in enumerate(kpis):
+        _clip_ratio_column(axes[:, j], kpi, rows, drawn, set(unscaled))
     handles = [Line2D([], [], color="black", lw=1, label=f"{reference} (reference), grey band: {level:.0%} interval"),
                *(Line2D([], [], color=c, lw=1.6, label=lab) for lab, c in
                  (("better, significant", VERDICT_COLORS["better"]), ("worse, significant", VERDICT_COLORS["worse"]),
@@ -125,6 +134,28 @@ def timeseries_small_multiples(ts: pd.DataFrame, kpis: Sequence[str], scenarios:
     fig.suptitle("KPIs over time: each arrangement (colour) over the reference (black)", fontsize=11, y=1.0 + 0.35 / fig.get_figheight())
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()), h_pad=0.3, w_pad=0.6)
     return fig
+
+
+def _clip_ratio_column(axes: np.ndarray, kpi: str, rows: Sequence[str], drawn: Mapping[tuple[str, str], np.ndarray],
+                       unscaled: set[tuple[str, str]]) -> None:
+    """Limit a ratio KPI's column to the 2nd–98th percentile of its panels' values; note where many go beyond."""
+    if kpi not in {k.name for k in kpi_registry.KPIS} or not kpi_registry.kpi(kpi).denominator:
+        return
+    values = [drawn[(r, kpi)] for r in rows if (r, kpi) in drawn and (r, kpi) not in unscaled]
+    pool = np.concatenate(values) if values else np.array([])
+    pool = pool[np.isfinite(pool)]
+    if pool.size < 2:
+        return
+    lo, hi = np.percentile(pool, [2, 98])
+    pad = 0.08 * (hi - lo) if hi > lo else 0.5 * max(abs(hi), 1e-9)
+    lo, hi = lo - pad, hi + pad
+    axes[0].set_ylim(lo, hi)  # the column shares its y axis
+    for ax, r in zip(axes, rows):
+        v = drawn.get((r, kpi), np.array([]))
+        v = v[np.isfinite(v)]
+        if v.size and np.mean((v > hi) | (v < lo)) > 0.1:  # a first step or a noisy edge is not worth a note
+            ax.text(0.98, 0.95, "values beyond the axis clipped", transform=ax.transAxes, fontsize=5.5,
+                    color="#444444", ha="right", va="top", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
 
 
 def distributions(runs: pd.DataFrame, kpis: Sequence[str], scenarios: Sequence[str], stat: str = "mean") -> Figure:

@@ -349,12 +349,14 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
         verdicts = {(r["scenario"], r["kpi"]): "same" if (r["scenario"], r["kpi"]) in thin else verdict(r, r["kpi"])
                     for r in diffs.to_dict("records")}
         doc.figure(figures.timeseries_small_multiples(res.timeseries, head, scenarios, ref, verdicts, events=events,
-                                                    draws=draws),
+                                                      draws=draws, unscaled=set(thin)),
                    "timeseries",
                    f"Headline KPIs per step, one row per arrangement: its mean over replicates with a 95% t-interval "
                    f"band, coloured by its verdict against {ref} (green better, red worse, grey cannot be told "
                    f"apart; grey also a ratio over less than {THIN_SHARE:.0%} of {ref}'s spending), over {ref}'s mean "
                    "and band in black and grey"
+                   + "; a ratio's column spans the 2nd to 98th percentile of its panels (without the grey ratios "
+                   "over almost nothing spent), values beyond are clipped and their panel says so"
                    + ("; dashed lines: the arrangement's timeline events, dotted: their end"
                       if any(events.values()) else ""))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.figures import label_points
+from analysis.figures import label_points, timeseries_small_multiples
 from analysis.sensitivity import leaders
 from analysis.scorecard import scorecard
 from analysis.summary import THIN_SHARE, best_per_kpi, glossary, mirrors, thin_ratios, verdict_matrix
@@ -71,6 +71,21 @@ def test_a_ratio_over_almost_nothing_spent_is_not_ranked():
     assert card.loc["poor", "marketing_roi_pts"] == 0 and card.loc["good", "marketing_roi_pts"] == 10
     assert card.loc["poor", "brand_per_spend_pts"] == 0
     assert scorecard(runs, n_boot=0)[0].set_index("scenario").loc["poor", "marketing_roi_pts"] == 10
+
+
+def test_one_arms_spikes_do_not_flatten_a_ratio_column():
+    rng = np.random.default_rng(1)
+    rows = [{"scenario": s, "replicate": r, "seed": r, "step": t, "marketing_roi": 2.0 + 0.1 * rng.standard_normal()
+             + (40.0 * (t % 7 == 0) if s == "spiky" else 0.0), "profit": 30.0 + (90.0 if s == "spiky" else 0.0)}
+            for s in ("base", "calm", "spiky") for r in range(3) for t in range(50)]
+    ts = pd.DataFrame(rows)
+    fig = timeseries_small_multiples(ts, ["profit", "marketing_roi"], ["base", "calm", "spiky"], "base", {},
+                                     unscaled={("spiky", "marketing_roi")})
+    axes = np.array(fig.axes).reshape(3, 2)
+    assert axes[0, 1].get_ylim()[1] < 3.5  # the ratio column keeps the calm arms readable
+    assert axes[0, 0].get_ylim()[1] > 100  # a KPI that is not a ratio keeps every value in view
+    notes = [t.get_text() for t in axes[2, 1].texts]
+    assert "values beyond the axis clipped" in notes and not any("clipped" in t.get_text() for t in axes[1, 1].texts)
 
 
 def test_a_mirror_is_dropped_only_when_the_runs_show_it():
