@@ -328,7 +328,8 @@ def _compare_report(res: Results, out: Path, reference: str | None) -> tuple[Doc
     if len(diffs):
         doc.p(f"Paired difference scenario − {ref} (by seed), its t-interval adjusted like the p-value (Holm step "
               "level, see Methods), Cohen's d_z, paired t-test p-value, "
-              "Holm-adjusted p (diff and its interval in the KPI's unit), and the replicates needed to detect a difference of the observed size at 80% power "
+              "Holm-adjusted p (diff and its interval in the KPI's unit), and the replicates needed to detect a "
+              "difference of the observed size at 80% power "
               "after the correction (inf: no practical number).")
         cols = ["scenario", "kpi", "unit", "diff", "ci_low", "ci_high", "d_z", "p_value", "p_holm", "significant",
                 "n_needed"]
