@@ -222,6 +222,15 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
+def _dotted_leaves(node: dict, prefix: str = "") -> list[str]:
+    """Every leaf key below ``node`` as a dotted path."""
+    out = []
+    for k, v in node.items():
+        path = f"{prefix}.{k}" if prefix else str(k)
+        out.extend(_dotted_leaves(v, path) if isinstance(v, dict) else [path])
+    return out
+
+
 def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
     parts = key.split(".")
     node = data
@@ -230,14 +239,22 @@ def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
         if not isinstance(nxt, dict):
             where = ".".join(parts[: i + 1])
             sections = sorted(k for k, v in node.items() if isinstance(v, dict))
-            hint = did_you_mean(part, sections) if part not in node else ""
+            # a key written without its leading sections ("regulation.sanction") names the full path it ends
+            longer = sorted(p for p in _dotted_leaves(node) if p.endswith("." + ".".join(parts[i:])))
+            prefix = ".".join(parts[:i])
+            if longer:
+                hint = f" (did you mean {quote('.'.join(filter(None, (prefix, longer[0]))))}?)"
+            else:
+                hint = did_you_mean(part, sections) if part not in node else ""
             raise ScenarioError(f"{source}: {key}: {quote(where)} is not a section{hint}; "
                                 f"sections here: {', '.join(sections)}")
         node = nxt
     if parts[-1] not in node:
         allowed = ", ".join(sorted(node))
-        raise ScenarioError(f"{source}: {key}: unknown key{did_you_mean(parts[-1], node)}; "
-                            f"allowed keys here: {allowed}")
+        longer = sorted(p for p in _dotted_leaves(node) if p.endswith("." + parts[-1]))
+        hint = (f" (did you mean {quote('.'.join(parts[:-1] + [longer[0]]))}?)" if longer
+                else did_you_mean(parts[-1], node))
+        raise ScenarioError(f"{source}: {key}: unknown key{hint}; allowed keys here: {allowed}")
     node[parts[-1]] = value
 
 

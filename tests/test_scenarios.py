@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -150,3 +151,21 @@ def test_a_mistyped_key_gets_a_did_you_mean_beside_the_allowed_keys(section):
         assert all(k in msg for k in keys)
 
     swapped()
+
+
+def test_a_key_without_its_leading_sections_is_told_its_full_path():
+    """`--set regulation.sanction` or `--set sanction` names `mechanisms.regulation.sanction`: for every nested
+    key, its tail alone gets a suggestion that is a real dotted path ending with that tail."""
+    from sim.errors import ScenarioError
+    from sim.scenario_files import _dotted_leaves
+
+    data = load_scenario(SCENARIOS / "baseline.toml").model_dump()
+    leaves = set(_dotted_leaves(data))
+    tails = {".".join(p.split(".")[j:]) for p in leaves if p.count(".") >= 1 for j in range(1, p.count(".") + 1)}
+    tails = {t for t in tails if t not in leaves and t.split(".")[0] not in data}
+    assert "regulation.sanction" in tails and "sanction" in tails
+    for tail in sorted(tails):
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(SCENARIOS / "baseline.toml", {tail: 1})
+        named = re.search(r"did you mean '([^']+)'", str(err.value))
+        assert named and named.group(1) in leaves and named.group(1).endswith("." + tail), (tail, str(err.value))
