@@ -94,7 +94,7 @@ def event_label(ev: Mapping[str, Any]) -> str:
 
 
 def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``sim.timeline.flatten_keys`` for a recorded event (analysis imports nothing of the model but its registry)."""
+    """``sim.scenario_files.flatten_keys`` for a recorded event (analysis imports nothing of the model but its registry)."""
     out: dict[str, Any] = {}
     for k, v in table.items():
         if isinstance(v, Mapping):

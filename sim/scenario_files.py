@@ -26,6 +26,7 @@ __all__ = [
     "parse_value",
     "parse_overrides",
     "set_dotted",
+    "flatten_keys",
     "did_you_mean",
     "read_toml_chain",
     "read_toml",
@@ -222,12 +223,15 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
-def _dotted_leaves(node: dict, prefix: str = "") -> list[str]:
-    """Every leaf key below ``node`` as a dotted path."""
-    out = []
-    for k, v in node.items():
-        path = f"{prefix}.{k}" if prefix else str(k)
-        out.extend(_dotted_leaves(v, path) if isinstance(v, dict) else [path])
+def flatten_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` to ``{"a.b": 1}``: TOML reads an unquoted dotted key as nested tables."""
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten_keys(v, key + "."))
+        else:
+            out[key] = v
     return out
 
 
@@ -240,7 +244,7 @@ def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
             where = ".".join(parts[: i + 1])
             sections = sorted(k for k, v in node.items() if isinstance(v, dict))
             # a key written without its leading sections ("regulation.sanction") names the full path it ends
-            longer = sorted(p for p in _dotted_leaves(node) if p.endswith("." + ".".join(parts[i:])))
+            longer = sorted(p for p in flatten_keys(node) if p.endswith("." + ".".join(parts[i:])))
             prefix = ".".join(parts[:i])
             if longer:
                 hint = f" (did you mean {quote('.'.join(filter(None, (prefix, longer[0]))))}?)"
@@ -251,7 +255,7 @@ def set_dotted(data: dict, key: str, value: Any, source: str) -> None:
         node = nxt
     if parts[-1] not in node:
         allowed = ", ".join(sorted(node))
-        longer = sorted(p for p in _dotted_leaves(node) if p.endswith("." + parts[-1]))
+        longer = sorted(p for p in flatten_keys(node) if p.endswith("." + parts[-1]))
         hint = (f" (did you mean {quote('.'.join(parts[:-1] + [longer[0]]))}?)" if longer
                 else did_you_mean(parts[-1], node))
         raise ScenarioError(f"{source}: {key}: unknown key{hint}; allowed keys here: {allowed}")

@@ -6,11 +6,11 @@ The fields of an entry are :class:`sim.scenario.PolicyEvent` (part of the schema
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ScenarioError, quote
-from .scenario_files import set_dotted
+from .scenario_files import flatten_keys, set_dotted
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -53,18 +53,6 @@ def set_up_only_reason(key: str) -> str | None:
         if why is not None:
             return why
     return None
-
-
-def flatten_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` to ``{"a.b": 1}``: TOML reads an unquoted dotted key as nested tables."""
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(flatten_keys(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def check_timeline(scenario: Scenario, source: str, validate: Callable[[dict, str], Any]) -> None:

@@ -157,10 +157,10 @@ def test_a_key_without_its_leading_sections_is_told_its_full_path():
     """`--set regulation.sanction` or `--set sanction` names `mechanisms.regulation.sanction`: for every nested
     key, its tail alone gets a suggestion that is a real dotted path ending with that tail."""
     from sim.errors import ScenarioError
-    from sim.scenario_files import _dotted_leaves
+    from sim.scenario_files import flatten_keys
 
     data = load_scenario(SCENARIOS / "baseline.toml").model_dump()
-    leaves = set(_dotted_leaves(data))
+    leaves = set(flatten_keys(data))
     tails = {".".join(p.split(".")[j:]) for p in leaves if p.count(".") >= 1 for j in range(1, p.count(".") + 1)}
     tails = {t for t in tails if t not in leaves and t.split(".")[0] not in data}
     assert "regulation.sanction" in tails and "sanction" in tails
